@@ -1,0 +1,141 @@
+"""The `Lab` kind (homeport.yaml): providers, reconcile policy, proposal policy, notifications."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from reconciler.models.meta import KindBase, StrictModel
+from reconciler.models.plan import Risk
+
+ProviderType = Literal["sim", "proxmox", "docker", "lxd", "kubernetes", "vmware", "aws", "azure"]
+PROVIDER_TYPES: tuple[str, ...] = ("sim", "proxmox", "docker", "lxd", "kubernetes", "vmware", "aws", "azure")
+
+_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds in a duration such as '30s', '5m', '4h' or '1d'."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration: write a number and a unit, e.g. 30s, 5m, 4h, 1d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class Credentials(StrictModel):
+    """Where secrets come from: names of environment variables or paths of secrets files, never values."""
+
+    token_id_env: str | None = None
+    token_secret_env: str | None = None
+    token_secret_file: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    access_key_env: str | None = None
+    secret_key_env: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    tenant_id_env: str | None = None
+    ssh_key_file: str | None = None
+
+
+class ProviderConfig(StrictModel):
+    """One provider instance that pools refer to by name."""
+
+    type: ProviderType
+    endpoint: str | None = Field(default=None, description="API address, socket or ssh:// URL")
+    region: str | None = None
+    profile: str | None = None
+    ca_file: str | None = None
+    verify_tls: bool = True
+    credentials: Credentials = Field(default_factory=Credentials)
+    nodes: list[str] = Field(default_factory=list, description="Nodes or engines this provider serves")
+    executor: str | None = Field(default=None, description="Provider-specific executor (e.g. aws: api|cloudformation)")
+    max_concurrent_tasks: int = Field(default=2, ge=1, le=64)
+    options: dict[str, object] = Field(default_factory=dict, description="Provider-specific settings")
+
+
+class SyncWindow(StrictModel):
+    """A cron-like window in which applying is allowed (allow) or forbidden (deny)."""
+
+    allow: str | None = Field(default=None, description="cron expression at which an allow window opens")
+    deny: str | None = Field(default=None, description="cron expression at which a deny window opens")
+    duration: str = "1h"
+    timezone: str = "UTC"
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
+
+
+class ReconcilePolicy(StrictModel):
+    """How and when the reconciler converges: the lab-wide defaults resources may override."""
+
+    interval: str = "5m"
+    auto_apply: bool = True
+    prune: bool = False
+    self_heal: bool = False
+    max_auto_risk: Risk = Risk.medium
+    max_prune_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
+    paused: bool = False
+    windows: list[SyncWindow] = Field(default_factory=list)
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
+
+
+class ForgeConfig(StrictModel):
+    """Where proposals become pull requests (GitHub or Gitea)."""
+
+    type: Literal["github", "gitea"]
+    repo: str
+    url: str | None = None
+    token_env: str | None = None
+    token_file: str | None = None
+    remote: str = "origin"
+
+
+class ProposalPolicy(StrictModel):
+    """Proposal handling: auto-merge threshold and forge."""
+
+    auto_merge_max_risk: Risk | None = None
+    forge: ForgeConfig | None = None
+
+
+class NotificationTarget(StrictModel):
+    """A webhook that receives one message per run."""
+
+    url: str | None = None
+    url_env: str | None = None
+    format: Literal["json", "ntfy", "gotify"] = "json"
+    token_env: str | None = None
+    events: list[Literal["failure", "deviation", "applied"]] = Field(
+        default_factory=lambda: ["failure", "deviation", "applied"]
+    )
+
+
+class LabSpec(StrictModel):
+    """Everything homeport.yaml declares for a lab."""
+
+    providers: dict[str, ProviderConfig]
+    main_branch: str = "main"
+    reconcile: ReconcilePolicy = Field(default_factory=ReconcilePolicy)
+    proposals: ProposalPolicy = Field(default_factory=ProposalPolicy)
+    notifications: list[NotificationTarget] = Field(default_factory=list)
+    electricity_cost_per_kwh: float | None = Field(default=None, ge=0, description="For cost advice")
+    currency: str = "USD"
+
+
+class Lab(KindBase):
+    """The `Lab` kind, one per repository, in homeport.yaml."""
+
+    kind: Literal["Lab"]
+    spec: LabSpec

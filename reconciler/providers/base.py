@@ -1,0 +1,130 @@
+"""The provider contract every provider implements, and the context it runs in."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, Field
+
+from reconciler.models.diffrules import DiffRules
+from reconciler.models.effective import EffectiveResource
+from reconciler.models.inventory import Inventory, ObservedResource
+from reconciler.models.lab import ProviderConfig
+from reconciler.models.plan import Change
+
+OWNER_LABEL = "homeport.managed-by"
+OWNER_VALUE = "homeport"
+LAB_LABEL = "homeport.lab"
+RESOURCE_LABEL = "homeport.resource"
+
+
+class ProviderState(Protocol):
+    """Small durable key/value state a provider may keep in the lab's database (sim inventory, vmid reservations)."""
+
+    def get(self, key: str) -> Any | None:
+        """The value under key, or None."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Store a JSON-able value under key (committed at once)."""
+
+    def delete(self, key: str) -> None:
+        """Forget key."""
+
+    def items(self, prefix: str = "") -> dict[str, Any]:
+        """Every key starting with prefix."""
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class ProviderContext:
+    """What a provider gets from the reconciler: its name, its config, durable state, a clock."""
+
+    lab: str
+    name: str
+    config: ProviderConfig
+    state: ProviderState
+    work_dir: Path
+    clock: Callable[[], datetime] = utc_now
+    sleep: Callable[[float], None] = field(default=lambda seconds: None)
+
+
+@dataclass
+class RenderedArtifacts:
+    """A chart's output for one resource: relative path -> text, and where it was written."""
+
+    chart: str
+    files: dict[str, str]
+    directory: Path | None = None
+
+
+class HostResult(BaseModel):
+    """Configuration result for one host (Ansible recap)."""
+
+    host: str
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+
+
+class ApplyResult(BaseModel):
+    """What applying one change did."""
+
+    provider_id: str | None = None
+    node: str | None = None
+    message: str = ""
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    hosts: list[HostResult] = Field(default_factory=list)
+
+
+class Provider(ABC):
+    """A provider instance: observes (read only) and applies changes (the only code that writes)."""
+
+    type: ClassVar[str]
+    diff_rules: ClassVar[DiffRules] = DiffRules()
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def name(self) -> str:
+        """The instance name from homeport.yaml."""
+        return self.ctx.name
+
+    @abstractmethod
+    def observe(self) -> Inventory:
+        """Read nodes and resources (owned and not). Never changes anything."""
+
+    @abstractmethod
+    def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
+        """Pure: the fields observe() would report once `resource` is applied."""
+
+    @abstractmethod
+    def apply(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> ApplyResult:
+        """Carry out one change, idempotently: ask before creating, converge if half done."""
+
+    def find(self, name: str) -> ObservedResource | None:
+        """The owned resource called name, if it exists (used before creating and to verify intents)."""
+        return self.observe().owned(self.ctx.lab).get(name)
+
+    def load_detail(self, resource: ObservedResource) -> ObservedResource:
+        """Fill in fields the cheap listing left out (called only when the diff needs them)."""
+        return resource
+
+    def preflight(self, changes: list[Change]) -> list[str]:
+        """Problems that would make these changes fail, each with its remedy. Empty when fine."""
+        return []
+
+    def close(self) -> None:
+        """Release connections."""

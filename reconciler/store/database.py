@@ -1,0 +1,131 @@
+"""Opening the lab's database: SQLite at <lab>/.homeport/state.db by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from reconciler.assets import asset_dir
+
+DATABASE_URL_ENV = "HOMEPORT_DATABASE_URL"
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or migrated; the message says why and what to do."""
+
+
+def default_database_url(lab_dir: Path) -> str:
+    """HOMEPORT_DATABASE_URL when set, else SQLite in the lab's .homeport folder."""
+    url = os.environ.get(DATABASE_URL_ENV)
+    if url:
+        return normalise_url(url)
+    return f"sqlite:///{(lab_dir / '.homeport' / 'state.db').resolve()}"
+
+
+def normalise_url(url: str) -> str:
+    """Route plain postgresql:// URLs to psycopg 3."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at homeport's migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(asset_dir("migrations")))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+@dataclass
+class Database:
+    """An engine and its session factory."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    url: str
+
+    @property
+    def is_postgres(self) -> bool:
+        """True on PostgreSQL."""
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations up to revision."""
+        cfg = alembic_config(self.url)
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Revert migrations down to revision ('base' empties the schema)."""
+        cfg = alembic_config(self.url)
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+
+    def current_revision(self) -> str | None:
+        """The schema's migration revision, None when empty."""
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Open (and by default migrate to head) the database at url."""
+    url = normalise_url(url)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+    except Exception as exc:  # a bad URL or a missing driver
+        raise DatabaseError(f"cannot open database {redact_url(url)}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    db = Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), url=url)
+    if migrate:
+        try:
+            head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+            if db.current_revision() != head:
+                db.upgrade("head")
+        except Exception as exc:
+            raise DatabaseError(f"cannot migrate database {redact_url(url)}: {exc}") from exc
+    return db
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
