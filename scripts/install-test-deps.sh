@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# System packages the test suite's real backends need. Idempotent: a no-op when all are installed.
+# Add a line per backend: `apt_install pkg...` (apt-get update runs at most once, only when needed).
+set -euo pipefail
+
+_apt_updated=""
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if [ -z "$_apt_updated" ]; then apt-get update; _apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+}
+
+# Docker provider: two real dockerd engines; test images imported from a busybox-static rootfs.
+apt_install docker.io busybox-static
