@@ -3,6 +3,10 @@
 # Add a line per backend: `apt_install pkg...` (apt-get update runs at most once, only when needed).
 set -euo pipefail
 
+# Root in CI; elsewhere through sudo.
+_as_root=()
+[ "$(id -u)" -eq 0 ] || _as_root=(sudo)
+
 _apt_updated=""
 apt_install() {
     local missing=()
@@ -10,9 +14,12 @@ apt_install() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
-    if [ -z "$_apt_updated" ]; then apt-get update; _apt_updated=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+    if [ -z "$_apt_updated" ]; then "${_as_root[@]}" apt-get update; _apt_updated=1; fi
+    "${_as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
 # Docker provider: two real dockerd engines; test images imported from a busybox-static rootfs.
 apt_install docker.io busybox-static
+
+# Store tests: a throwaway PostgreSQL 15 cluster (tests/backends/postgres.py runs initdb/pg_ctl from it).
+apt_install postgresql-15
