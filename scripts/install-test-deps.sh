@@ -23,3 +23,6 @@ apt_install docker.io busybox-static
 
 # Store tests: a throwaway PostgreSQL 15 cluster (tests/backends/postgres.py runs initdb/pg_ctl from it).
 apt_install postgresql-15
+
+# Ansible configure step: real sshd test hosts on 127.0.0.11-13:2222 (tests/backends/ssh.py).
+apt_install openssh-server
