@@ -1,0 +1,1 @@
+"""Real backends for tests (PostgreSQL, ...), each a module of pytest fixtures."""

@@ -1,0 +1,1 @@
+"""Store tests: migrations, schema and run locks on SQLite and real PostgreSQL."""
