@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Build the vcsim test launcher (tests/backends/vcsim/main.go) against Debian's
+# Build the vcsim test launcher (tests/backends/vcsim-launcher/main.go) against Debian's
 # govmomi sources in GOPATH mode, offline. The binary is cached: it is rebuilt only
 # when main.go is newer than it. Usage: scripts/build-vcsim.sh [output-path]
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-${HOMEPORT_VCSIM_BIN:-$here/.tools/vcsim/vcsim}}"
-src="$here/tests/backends/vcsim/main.go"
+src="$here/tests/backends/vcsim-launcher/main.go"
 
 if [ -x "$out" ] && [ "$out" -nt "$src" ]; then
     echo "$out"
