@@ -46,6 +46,10 @@ class ProviderConfig(StrictModel):
     """One provider instance that pools refer to by name."""
 
     type: ProviderType
+    enabled: bool = Field(
+        default=True,
+        description="False: resources on it are validated and rendered but never observed or applied",
+    )
     endpoint: str | None = Field(default=None, description="API address, socket or ssh:// URL")
     region: str | None = None
     profile: str | None = None

@@ -1,0 +1,143 @@
+"""Rendering a chart for one resource in a sandbox with strict undefined values."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from reconciler.models.effective import EffectiveResource
+from reconciler.render.chart import Chart
+from reconciler.render.errors import RenderError
+from reconciler.render.values import chart_values, check_values
+
+
+def _to_yaml(value: Any, indent: int = 0) -> str:
+    text = yaml.safe_dump(value, sort_keys=False, default_flow_style=False, width=1000).rstrip("\n")
+    if indent:
+        pad = " " * indent
+        text = "\n".join(pad + line if line else line for line in text.splitlines())
+    return text
+
+
+def _hcl(value: Any) -> str:
+    """A value as an HCL literal (strings quoted and escaped; lists and maps recursively)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_hcl(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_hcl(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} as HCL")
+
+
+def _identifier(value: str) -> str:
+    """A string usable as a Terraform/CloudFormation identifier."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", value)
+
+
+def _camel(value: str) -> str:
+    """'ollama-server' -> 'OllamaServer' (CloudFormation logical ids)."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]", value) if part)
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def _fail(message: str) -> str:
+    raise jinja2.TemplateRuntimeError(message)
+
+
+def make_environment(templates: dict[str, str]) -> ImmutableSandboxedEnvironment:
+    """A sandboxed environment over one chart's templates only (no filesystem access)."""
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.DictLoader(templates),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(to_yaml=_to_yaml, to_json=lambda v, indent=None: json.dumps(v, indent=indent),
+                       hcl=_hcl, identifier=_identifier, camel=_camel, b64encode=_b64)
+    env.globals.update(fail=_fail)
+    return env
+
+
+@dataclass
+class RenderOutput:
+    """Rendered files of one chart for one resource, with the values used."""
+
+    chart: str
+    files: dict[str, str]
+    values: dict[str, Any]
+    key: str
+
+
+_ENVIRONMENTS: dict[str, ImmutableSandboxedEnvironment] = {}
+_CACHE: dict[str, RenderOutput] = {}
+
+
+def render_key(chart: Chart, document: dict[str, Any]) -> str:
+    """Cache key: the chart's digest and the values' content."""
+    payload = json.dumps(document, sort_keys=True, default=str).encode()
+    return hashlib.sha256(chart.digest.encode() + b"\0" + payload).hexdigest()
+
+
+def render_chart(chart: Chart, resource: EffectiveResource) -> RenderOutput:
+    """Render every non-partial template (names not starting with '_'); empty outputs are dropped."""
+    document = chart_values(chart, resource)
+    key = render_key(chart, document)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    check_values(chart, document)
+    env = _ENVIRONMENTS.get(chart.digest)
+    if env is None:
+        env = make_environment(chart.templates)
+        _ENVIRONMENTS[chart.digest] = env
+    files: dict[str, str] = {}
+    for name in sorted(chart.templates):
+        if name.rsplit("/", 1)[-1].startswith("_"):
+            continue
+        try:
+            text = env.get_template(name).render(document)
+        except SecurityError as exc:
+            raise RenderError(resource.name, chart.name, f"template refused by the sandbox: {exc}", file=name) from exc
+        except jinja2.UndefinedError as exc:
+            raise RenderError(resource.name, chart.name, f"undefined value: {exc.message}", file=name,
+                              line=_template_line(exc)) from exc
+        except jinja2.TemplateError as exc:
+            raise RenderError(resource.name, chart.name, str(exc), file=name, line=_template_line(exc)) from exc
+        if text.strip():
+            files[name.removesuffix(".j2")] = text
+    out = RenderOutput(chart=chart.name, files=files, values=document, key=key)
+    _CACHE[key] = out
+    return out
+
+
+def _template_line(exc: Exception) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if isinstance(lineno, int):
+        return lineno
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith("<template>") or "template" in tb.tb_frame.f_code.co_filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

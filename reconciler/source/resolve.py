@@ -1,0 +1,233 @@
+"""Pure resolution: the pool hierarchy, inheritance, and each resource's effective definition.
+
+Merge order, later wins: chart defaults < template < pool chain (root first) < resource < overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from reconciler.models.desired import DesiredState
+from reconciler.models.effective import EffectiveResource
+from reconciler.models.pool import ResourcePool
+from reconciler.models.resource import Deployment, NetworkSpec, Requirements, ServiceSpec, UniversalResource
+from reconciler.source.errors import SourceIssue
+
+Locate = Callable[[str, str, list[str | int]], SourceIssue]
+
+STATEFUL_WORKLOADS = frozenset({"database", "nextcloud", "storage", "file-server", "git-server", "media-server"})
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _issue(locate: Locate, kind: str, name: str, path: list[str | int], message: str) -> SourceIssue:
+    return replace(locate(kind, name, path), message=message)
+
+
+def pool_parents(state: DesiredState, locate: Locate) -> tuple[dict[str, str | None], list[SourceIssue]]:
+    """Each pool's parent (explicit `parent`, else the nearest pool above its path), checked for cycles."""
+    issues: list[SourceIssue] = []
+    by_path: dict[str, str] = {}
+    for name, pool in sorted(state.pools.items()):
+        other = by_path.get(pool.spec.path)
+        if other is not None:
+            issues.append(_issue(locate, "ResourcePool", name, ["spec", "path"],
+                                 f"path {pool.spec.path} is already used by pool {other!r}"))
+        else:
+            by_path[pool.spec.path] = name
+    parents: dict[str, str | None] = {}
+    for name, pool in state.pools.items():
+        if pool.spec.parent is not None:
+            if pool.spec.parent not in state.pools:
+                issues.append(_issue(locate, "ResourcePool", name, ["spec", "parent"],
+                                     f"parent pool {pool.spec.parent!r} does not exist"))
+                parents[name] = None
+            else:
+                parents[name] = pool.spec.parent
+            continue
+        parts = pool.spec.path.strip("/").split("/")
+        parents[name] = None
+        for cut in range(len(parts) - 1, 0, -1):
+            above = "/" + "/".join(parts[:cut])
+            if above in by_path:
+                parents[name] = by_path[above]
+                break
+    for name in sorted(state.pools):
+        seen = [name]
+        current = parents.get(name)
+        while current is not None:
+            if current in seen:
+                cycle = " -> ".join([*seen[seen.index(current):], current])
+                issues.append(_issue(locate, "ResourcePool", name, ["spec", "parent"], f"pool parents form a cycle: {cycle}"))
+                break
+            seen.append(current)
+            current = parents.get(current)
+        else:
+            parent = parents.get(name)
+            if parent is not None and state.pools[name].spec.parent is not None:
+                ppath = state.pools[parent].spec.path
+                if not state.pools[name].spec.path.startswith(ppath + "/"):
+                    issues.append(_issue(locate, "ResourcePool", name, ["spec", "path"],
+                                         f"path {state.pools[name].spec.path} is not under its parent's path {ppath}"))
+    return parents, issues
+
+
+def pool_chain(state: DesiredState, parents: dict[str, str | None], name: str) -> list[ResourcePool]:
+    """The pool and its ancestors, root first (cycles already refused)."""
+    chain: list[ResourcePool] = []
+    current: str | None = name
+    while current is not None and current in state.pools and state.pools[current] not in chain:
+        chain.append(state.pools[current])
+        current = parents.get(current)
+    return list(reversed(chain))
+
+
+def _set_fields(model: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True)
+    return dumped
+
+
+def effective_resource(state: DesiredState, resource: UniversalResource, chain: list[ResourcePool]) -> EffectiveResource:
+    """Merge template, pool chain, resource and overrides into the effective resource (pure)."""
+    spec = resource.spec
+    template = state.templates.get(spec.template) if spec.template else None
+    properties: dict[str, Any] = {}
+    dimensions: dict[str, Any] = {}
+    requirements: dict[str, Any] = {}
+    service: dict[str, Any] = {}
+    chart = None
+    playbooks = []
+    config_vars: dict[str, Any] = {}
+    if template is not None:
+        properties = _merge(properties, template.spec.infrastructure.variables)
+        dimensions = _merge(dimensions, template.spec.dimensions)
+        requirements = _merge(requirements, _set_fields(template.spec.resources.requirements))
+        service = _merge(service, template.spec.service)
+        chart = template.spec.infrastructure.chart
+        playbooks = list(template.spec.configuration.playbooks)
+        config_vars = dict(template.spec.configuration.variables)
+    provider = spec.provider
+    nodes: list[str] = []
+    for pool in chain:
+        properties = _merge(properties, pool.spec.properties)
+        dimensions = _merge(dimensions, pool.spec.dimensions)
+        provider = provider if spec.provider else (pool.spec.provider or provider)
+        if pool.spec.nodes:
+            nodes = list(pool.spec.nodes)
+    dimensions = _merge(dimensions, spec.dimensions)
+    requirements = _merge(requirements, _set_fields(spec.requirements))
+    service = _merge(service, _set_fields(spec.service))
+    provider_name = provider or ""
+    provider_cfg = state.lab.spec.providers.get(provider_name)
+    provider_type = provider_cfg.type if provider_cfg else "unknown"
+    if not nodes and provider_cfg is not None:
+        nodes = list(provider_cfg.nodes)
+    deployment = Deployment.model_validate(spec.deployment.model_dump())
+    svc = ServiceSpec.model_validate(service)
+    workload = spec.workload_type
+    stateful = deployment.stateful if deployment.stateful is not None else (
+        workload in STATEFUL_WORKLOADS or spec.resource_type in ("database", "storage") or bool(svc.volumes)
+    )
+    pool = chain[-1]
+    return EffectiveResource(
+        name=resource.metadata.name,
+        lab=state.lab.metadata.name,
+        labels=dict(resource.metadata.labels),
+        resource_type=spec.resource_type,
+        workload_type=workload,
+        provider=provider_name,
+        provider_type=provider_type,
+        pool=pool.spec.path,
+        pool_name=pool.metadata.name,
+        template=spec.template,
+        chart=chart,
+        node=spec.placement.node,
+        candidate_nodes=[n for n in nodes if n not in spec.placement.avoid_nodes],
+        requirements=Requirements.model_validate(requirements),
+        deployment=deployment,
+        network=NetworkSpec.model_validate(spec.network.model_dump()),
+        service=svc,
+        properties=properties,
+        dimensions=dimensions,
+        configuration=playbooks,
+        configuration_vars=config_vars,
+        overrides=dict(spec.overrides.get(provider_type, {})),
+        sync=spec.sync,
+        stateful=stateful,
+        renamed_from=spec.renamed_from,
+    )
+
+
+def _check_template_rules(state: DesiredState, resource: UniversalResource, eff: EffectiveResource,
+                          locate: Locate) -> list[SourceIssue]:
+    issues: list[SourceIssue] = []
+    template = state.templates.get(resource.spec.template or "")
+    if template is None:
+        return issues
+    for rule in template.spec.validation.required_dimensions:
+        for key, wanted in rule.items():
+            have = eff.dimensions.get(key)
+            if have != wanted:
+                issues.append(_issue(locate, "UniversalResource", eff.name, ["spec", "template"],
+                                     f"template {template.name!r} requires dimension {key}={wanted!r}, "
+                                     f"the resource has {have!r} (set it in spec.dimensions or its pool)"))
+    return issues
+
+
+def resolve(state: DesiredState, locate: Locate) -> list[SourceIssue]:
+    """Fill state.pool_parents and state.effective; return every reference problem found."""
+    parents, issues = pool_parents(state, locate)
+    state.pool_parents = parents
+    providers = state.lab.spec.providers
+    for name, pool in sorted(state.pools.items()):
+        if pool.spec.provider is not None and pool.spec.provider not in providers:
+            issues.append(_issue(locate, "ResourcePool", name, ["spec", "provider"],
+                                 f"provider {pool.spec.provider!r} is not declared in homeport.yaml "
+                                 f"(declared: {', '.join(sorted(providers)) or 'none'})"))
+    if issues:
+        return issues
+    paths = {p.spec.path: n for n, p in state.pools.items()}
+    for name, resource in sorted(state.resources.items()):
+        spec = resource.spec
+        pool_name = paths.get(spec.pool)
+        if pool_name is None:
+            issues.append(_issue(locate, "UniversalResource", name, ["spec", "pool"],
+                                 f"pool {spec.pool!r} does not exist"))
+            continue
+        if spec.template is not None and spec.template not in state.templates:
+            issues.append(_issue(locate, "UniversalResource", name, ["spec", "template"],
+                                 f"template {spec.template!r} does not exist (templates: "
+                                 f"{', '.join(sorted(state.templates)) or 'none'})"))
+            continue
+        if spec.provider is not None and spec.provider not in providers:
+            issues.append(_issue(locate, "UniversalResource", name, ["spec", "provider"],
+                                 f"provider {spec.provider!r} is not declared in homeport.yaml"))
+            continue
+        if spec.renamed_from is not None and spec.renamed_from in state.resources:
+            issues.append(_issue(locate, "UniversalResource", name, ["spec", "renamed_from"],
+                                 f"renamed_from {spec.renamed_from!r} names a resource that still exists"))
+            continue
+        chain = pool_chain(state, parents, pool_name)
+        eff = effective_resource(state, resource, chain)
+        if not eff.provider:
+            issues.append(_issue(locate, "UniversalResource", name, ["spec", "pool"],
+                                 f"no provider: neither the resource nor pool {spec.pool} or its parents name one"))
+            continue
+        if eff.node and eff.candidate_nodes and eff.node not in eff.candidate_nodes:
+            issues.append(_issue(locate, "UniversalResource", name, ["spec", "placement", "node"],
+                                 f"node {eff.node!r} is not among the pool's nodes ({', '.join(eff.candidate_nodes)})"))
+            continue
+        issues.extend(_check_template_rules(state, resource, eff, locate))
+        eff.source_file = state.sources[("UniversalResource", name)].file
+        state.effective[name] = eff
+    return issues
