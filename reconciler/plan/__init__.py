@@ -1,0 +1,1 @@
+"""Pure planning: field diff, deterministic placement, risk classification."""

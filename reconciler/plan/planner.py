@@ -1,0 +1,157 @@
+"""Pure planning of a whole lab: creates, updates, replaces, renames, deletes and explained no-ops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.models.diffrules import DiffRules
+from reconciler.models.effective import EffectiveResource
+from reconciler.models.inventory import Inventory, ObservedResource
+from reconciler.models.plan import Change, FieldChange, Op, Plan, Risk
+from reconciler.plan.diff import diff_fields, drifted
+from reconciler.plan.placement import PlacementDecision, Reservations, place
+from reconciler.plan.risk import change_risk
+
+
+@dataclass
+class DesiredItem:
+    """One desired resource with its provider's fields and rules."""
+
+    resource: EffectiveResource
+    fields: dict[str, Any]
+    rules: DiffRules
+
+
+@dataclass
+class PlanInput:
+    """Everything the planner needs; all of it already read."""
+
+    lab: str
+    revision: str
+    desired: list[DesiredItem]
+    inventories: dict[str, Inventory]
+    last_applied: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recorded_nodes: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # provider -> why it was not observed
+    provider_types: dict[str, str] = field(default_factory=dict)
+
+
+def _describe(fields: dict[str, Any]) -> str:
+    parts = []
+    for key, value in fields.items():
+        if isinstance(value, list | dict):
+            parts.append(f"{key} ({len(value)})")
+        else:
+            parts.append(f"{key} {value}")
+        if len(parts) == 5:
+            break
+    more = len(fields) - len(parts)
+    return ", ".join(parts) + (f" and {more} more field(s)" if more > 0 else "")
+
+
+def _fields_reason(changes: list[FieldChange]) -> str:
+    shown = []
+    for c in changes[:4]:
+        if c.old is None:
+            shown.append(f"{c.path} set to {c.new!r}")
+        elif c.new is None:
+            shown.append(f"{c.path} removed (was {c.old!r})")
+        else:
+            shown.append(f"{c.path} {c.old!r} -> {c.new!r}")
+    more = len(changes) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def _placement(item: DesiredItem, observed: ObservedResource | None, inputs: PlanInput,
+               reserved: Reservations) -> PlacementDecision:
+    res = item.resource
+    if res.node:
+        return PlacementDecision(res.node, f"pinned to {res.node} by the definition")
+    if observed is not None and observed.node:
+        return PlacementDecision(observed.node, f"stays on {observed.node}, where it runs")
+    recorded = inputs.recorded_nodes.get(res.name)
+    if recorded:
+        return PlacementDecision(recorded, f"recorded on {recorded} by an earlier run")
+    inventory = inputs.inventories.get(res.provider)
+    return place(res, inventory.nodes if inventory else [], reserved)
+
+
+def plan_resource(item: DesiredItem, observed: ObservedResource | None, last: dict[str, Any] | None,
+                  decision: PlacementDecision, previous: ObservedResource | None = None) -> Change:
+    """The change for one desired resource (pure)."""
+    res = item.resource
+    base = {"resource": res.name, "provider": res.provider, "provider_type": res.provider_type,
+            "node": decision.node, "desired": item.fields}
+    ignore = list(res.sync.ignore_fields)
+    if observed is None and previous is not None:
+        fields = diff_fields(item.fields, previous.fields, last, item.rules, ignore)
+        reason = f"renamed from {previous.name}" + (f"; {_fields_reason(fields)}" if fields else "")
+        risk = max([Risk.medium, *(f.risk for f in fields)], key=lambda r: r.rank)
+        return Change(op=Op.rename, fields=fields, reason=reason, risk=risk, previous_name=previous.name,
+                      provider_id=previous.id, **{**base, "node": previous.node or decision.node})
+    if observed is None:
+        if decision.node is None and res.candidate_nodes:
+            return Change(op=Op.create, reason=f"not found; cannot place: {decision.reason}", risk=Risk.medium,
+                          blocked=f"no capacity: {decision.reason}", **base)
+        fields = [FieldChange(path=k, old=None, new=v) for k, v in item.fields.items()]
+        where = f" ({decision.reason})" if decision.node else ""
+        return Change(op=Op.create, fields=fields, reason=f"does not exist yet; create{where}",
+                      risk=change_risk(Op.create, fields), **base)
+    fields = diff_fields(item.fields, observed.fields, last, item.rules, ignore)
+    if res.node and observed.node and res.node != observed.node:
+        fields.append(FieldChange(path="node", old=observed.node, new=res.node, risk=Risk.high))
+    base["provider_id"] = observed.id
+    base["node"] = observed.node or decision.node
+    if not fields:
+        return Change(op=Op.noop, reason=f"{observed.kind} {observed.id or res.name} matches: {_describe(item.fields)}",
+                      risk=Risk.low, **base)
+    is_drift = drifted(fields, item.fields, last)
+    if any(f.forces_replacement for f in fields):
+        forced = ", ".join(f.path for f in fields if f.forces_replacement)
+        return Change(op=Op.replace, fields=fields, drift=is_drift, risk=Risk.high,
+                      reason=f"{forced} cannot change in place: replace ({_fields_reason(fields)})", **base)
+    prefix = "drifted from the declared state: " if is_drift else ""
+    return Change(op=Op.update, fields=fields, drift=is_drift, risk=change_risk(Op.update, fields),
+                  reason=prefix + _fields_reason(fields), **base)
+
+
+def build_plan(inputs: PlanInput) -> Plan:
+    """Plan every desired resource, then deletions of owned resources no longer declared."""
+    plan = Plan(lab=inputs.lab, revision=inputs.revision)
+    owned: dict[str, dict[str, ObservedResource]] = {
+        name: inv.owned(inputs.lab) for name, inv in inputs.inventories.items()
+    }
+    reserved = Reservations()
+    renamed_sources: set[str] = set()
+    for item in sorted(inputs.desired, key=lambda d: d.resource.name):
+        res = item.resource
+        if res.provider in inputs.unavailable:
+            plan.changes.append(Change(op=Op.noop, resource=res.name, provider=res.provider,
+                                       provider_type=res.provider_type, risk=Risk.low,
+                                       reason=f"not planned: {inputs.unavailable[res.provider]}",
+                                       blocked=inputs.unavailable[res.provider], desired=item.fields))
+            continue
+        live = owned.get(res.provider, {})
+        observed = live.get(res.name)
+        previous = None
+        if observed is None and res.renamed_from and res.renamed_from in live:
+            previous = live[res.renamed_from]
+            renamed_sources.add(res.renamed_from)
+        last = inputs.last_applied.get(res.name) or (inputs.last_applied.get(res.renamed_from or "") if previous else None)
+        decision = _placement(item, observed or previous, inputs, reserved)
+        plan.changes.append(plan_resource(item, observed, last, decision, previous))
+    declared = {d.resource.name for d in inputs.desired}
+    for provider, resources in sorted(owned.items()):
+        for name, obs in sorted(resources.items()):
+            if name in declared or name in renamed_sources:
+                continue
+            plan.changes.append(Change(
+                op=Op.delete, resource=name, provider=provider,
+                provider_type=inputs.provider_types.get(provider, inputs.inventories[provider].provider_type),
+                node=obs.node, provider_id=obs.id, risk=Risk.high,
+                reason="no longer declared in the desired state", fields=[],
+            ))
+    for name, inv in sorted(inputs.inventories.items()):
+        plan.unmanaged.extend(f"{name}/{r.name}" for r in inv.unmanaged(inputs.lab))
+    return plan

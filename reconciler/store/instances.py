@@ -1,0 +1,65 @@
+"""deployment_instances: expected vs actual state, deviation, status and revisions per resource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from reconciler.store.database import Database
+from reconciler.store.tables import DeploymentInstanceRow, now_utc
+
+
+@dataclass(frozen=True)
+class InstanceSnapshot:
+    """What the planner needs from an instance row."""
+
+    name: str
+    node: str | None
+    provider_id: str | None
+    status: str
+    last_applied_state: dict[str, Any]
+    last_applied_revision: str | None
+
+
+def load_instances(db: Database, lab: str) -> dict[str, InstanceSnapshot]:
+    """Every instance of a lab, in one query."""
+    cols = (DeploymentInstanceRow.name, DeploymentInstanceRow.node, DeploymentInstanceRow.provider_id,
+            DeploymentInstanceRow.status, DeploymentInstanceRow.last_applied_state,
+            DeploymentInstanceRow.last_applied_revision)
+    with db.session() as s:
+        rows = s.execute(select(*cols).where(DeploymentInstanceRow.lab == lab)).all()
+    return {r[0]: InstanceSnapshot(r[0], r[1], r[2], r[3], r[4] or {}, r[5]) for r in rows}
+
+
+def instance_rows(session: Session, lab: str, names: set[str] | None = None) -> dict[str, DeploymentInstanceRow]:
+    """Instance rows by name for updating in the caller's session."""
+    stmt = select(DeploymentInstanceRow).where(DeploymentInstanceRow.lab == lab)
+    if names is not None:
+        if not names:
+            return {}
+        stmt = stmt.where(DeploymentInstanceRow.name.in_(sorted(names)))
+    return {row.name: row for row in session.execute(stmt).scalars()}
+
+
+def touch_checked(session: Session, lab: str, when: datetime) -> None:
+    """Mark every live instance as checked now (one statement)."""
+    session.execute(update(DeploymentInstanceRow)
+                    .where(DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.destroyed_at.is_(None))
+                    .values(state_last_checked=when))
+
+
+def list_instances(db: Database, lab: str) -> list[DeploymentInstanceRow]:
+    """Every instance row of a lab, by name."""
+    with db.session() as s:
+        return list(s.execute(select(DeploymentInstanceRow).where(DeploymentInstanceRow.lab == lab)
+                              .order_by(DeploymentInstanceRow.name)).scalars())
+
+
+def new_instance(lab: str, name: str, provider: str, provider_type: str) -> DeploymentInstanceRow:
+    """A fresh instance row (not yet added to a session)."""
+    return DeploymentInstanceRow(lab=lab, name=name, provider=provider, provider_type=provider_type,
+                                 status="pending", created_at=now_utc())
