@@ -1,0 +1,157 @@
+"""A connection to one Docker engine (unix socket, ssh:// or tcp:// with TLS), with call counting.
+
+Every Docker SDK call goes through `Engine`, which maps the SDK's errors to the provider error tree
+at the edge, keeping the engine's own message, and counts API calls per kind (for the bench and for
+`Inventory.api_calls`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import docker.tls
+import requests
+
+from reconciler.providers.docker.config import EngineSpec
+from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
+
+T = TypeVar("T")
+RETRY_DELAY = 10.0
+CONNECT_TIMEOUT = 30
+
+
+def engine_error(spec: EngineSpec, doing: str, exc: Exception) -> ProviderError:
+    """Translate a Docker SDK or transport error into a transient or permanent provider error."""
+    where = f"engine {spec.node} ({spec.display()})"
+    if isinstance(exc, docker.errors.APIError):
+        message = str(exc.explanation or exc)
+        status = exc.status_code or 0
+        if status >= 500 or status in (408, 429):
+            return TransientProviderError(f"{where}: {doing}: {message}", delay=RETRY_DELAY)
+        return PermanentProviderError(f"{where}: {doing}: {message}")
+    if isinstance(exc, docker.errors.TLSParameterError):
+        return PermanentProviderError(f"{where}: TLS settings: {exc}")
+    # Connection refused, socket gone, ssh failures, timeouts: the engine may come back.
+    return TransientProviderError(f"{where}: {doing}: cannot reach the engine: {exc}", delay=RETRY_DELAY)
+
+
+class Engine:
+    """One engine's client, created on first use; all calls counted and errors mapped."""
+
+    def __init__(self, spec: EngineSpec, api_version: str = "auto", timeout: int = CONNECT_TIMEOUT) -> None:
+        self.spec = spec
+        self.api_version = api_version
+        self.timeout = timeout
+        self.calls: Counter[str] = Counter()
+        self._client: docker.APIClient | None = None
+
+    @property
+    def node(self) -> str:
+        """The node this engine serves."""
+        return self.spec.node
+
+    def _tls_config(self) -> docker.tls.TLSConfig | bool:
+        tls = self.spec.tls
+        if tls is None:
+            return False
+        for path in (tls.ca_file, tls.cert_file, tls.key_file):
+            if path and not Path(path).expanduser().is_file():
+                raise PermanentProviderError(f"engine {self.node}: TLS file {path} does not exist")
+        cert = (
+            (str(Path(tls.cert_file).expanduser()), str(Path(tls.key_file).expanduser()))
+            if tls.cert_file and tls.key_file
+            else None
+        )
+        ca = str(Path(tls.ca_file).expanduser()) if tls.ca_file else None
+        return docker.tls.TLSConfig(
+            client_cert=cert, ca_cert=ca, verify=ca if (tls.verify and ca) else tls.verify
+        )
+
+    @property
+    def client(self) -> docker.APIClient:
+        """The low-level SDK client (raw API dicts: a listing never costs an inspect per container)."""
+        if self._client is None:
+            tls = self._tls_config()
+            if self.api_version == "auto":
+                self.calls["version"] += 1
+            try:
+                self._client = docker.APIClient(
+                    base_url=self.spec.endpoint,
+                    version=self.api_version,
+                    timeout=self.timeout,
+                    tls=tls,
+                    use_ssh_client=self.spec.scheme == "ssh",
+                )
+            except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+                raise engine_error(self.spec, "connect", exc) from exc
+        return self._client
+
+    def call(self, kind: str, doing: str, fn: Callable[[docker.APIClient], T]) -> T:
+        """Run one counted SDK call, mapping its errors."""
+        client = self.client
+        self.calls[kind] += 1
+        try:
+            return fn(client)
+        except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+            raise engine_error(self.spec, doing, exc) from exc
+
+    def info(self) -> dict[str, Any]:
+        """`docker info`: CPUs, memory, name, version."""
+        return self.call("info", "read engine info", lambda c: c.info())
+
+    def containers(self) -> list[dict[str, Any]]:
+        """Every container (running or not), as listing summaries: one API call."""
+        return self.call("containers", "list containers", lambda c: c.containers(all=True))
+
+    def inspect(self, container_id: str) -> dict[str, Any] | None:
+        """A container's full configuration and state; None when it vanished meanwhile."""
+        try:
+            result: dict[str, Any] = self.call(
+                "inspect",
+                f"inspect container {container_id[:12]}",
+                lambda c: c.inspect_container(container_id),
+            )
+            return result
+        except PermanentProviderError as exc:
+            if isinstance(exc.__cause__, docker.errors.NotFound):
+                return None
+            raise
+
+    def volumes(self) -> list[dict[str, Any]]:
+        """Every volume."""
+        result = self.call("volumes", "list volumes", lambda c: c.volumes())
+        return list(result.get("Volumes") or [])
+
+    def networks(self) -> list[dict[str, Any]]:
+        """Every network."""
+        return self.call("networks", "list networks", lambda c: c.networks())
+
+    def image_present(self, image: str) -> bool:
+        """Whether the engine holds an image (by name or id) without pulling it."""
+        try:
+            self.call("image", f"inspect image {image}", lambda c: c.inspect_image(image))
+        except PermanentProviderError as exc:
+            if isinstance(exc.__cause__, docker.errors.ImageNotFound | docker.errors.NotFound):
+                return False
+            raise
+        return True
+
+    def ping(self) -> None:
+        """Raise a provider error unless the engine answers."""
+        self.call("ping", "ping", lambda c: c.ping())
+
+    @property
+    def total_calls(self) -> int:
+        """API calls made so far."""
+        return sum(self.calls.values())
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
