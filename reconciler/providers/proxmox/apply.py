@@ -1,0 +1,558 @@
+"""The only code that changes a PVE cluster: create (from scratch or by clone), converge config, resize,
+start/stop, delete (purge). Every operation re-reads the guest first, so it is idempotent and resumable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.models.effective import EffectiveResource
+from reconciler.models.plan import Change, Op
+from reconciler.providers.base import ApplyResult, ProviderContext
+from reconciler.providers.errors import PermanentProviderError, TransientProviderError
+from reconciler.providers.proxmox.client import LOCK_DELAY, PveClient
+from reconciler.providers.proxmox.fields import (
+    LXC_ROOT,
+    config_params,
+    description_for,
+    disk_slots_for,
+    disk_value,
+    fields_from_config,
+    hostpci_value,
+    is_cloudinit,
+    nic_value,
+    ownership,
+    parse_disk_marker,
+    parse_tags,
+    sshkeys_value,
+)
+from reconciler.providers.proxmox.gpus import GpuCache
+from reconciler.providers.proxmox.observe import Observer, guest_path, guests, list_resources
+from reconciler.providers.proxmox.tasks import NodeSlots, TaskPolicy, run_task
+
+VMID_PREFIX = "vmid/"
+MAX_VMID_ATTEMPTS = 5
+
+
+@dataclass
+class GuestAccess:
+    """How a freshly made guest is reached by the configure step (cloud-init user and public key)."""
+
+    ci_user: str | None = None
+    ssh_public_key: str | None = None
+
+
+def address_of(desired: dict[str, Any]) -> str | None:
+    """The static IPv4 address (no prefix) the desired fields give the guest, if any."""
+    ip = desired.get("ipconfig0") or ""
+    for part in str(ip).split(","):
+        if part.startswith("ip=") and part[3:] != "dhcp":
+            return part[3:].split("/")[0]
+    for nic in desired.get("nics") or []:
+        if nic.get("ip") and nic["ip"] != "dhcp":
+            return str(nic["ip"]).split("/")[0]
+    return None
+
+
+class Applier:
+    """Carries out one Change against PVE."""
+
+    def __init__(
+        self,
+        client: PveClient,
+        ctx: ProviderContext,
+        slots: NodeSlots,
+        policy: TaskPolicy,
+        observer: Observer,
+        access: GuestAccess,
+        gpus: GpuCache | None,
+    ) -> None:
+        self.client = client
+        self.ctx = ctx
+        self.slots = slots
+        self.policy = policy
+        self.observer = observer
+        self.access = access
+        self.gpus = gpus
+
+    # ------------------------------------------------------------------ entry
+
+    def apply(self, change: Change, resource: EffectiveResource | None) -> ApplyResult:
+        """Dispatch on the change's op."""
+        if change.op is Op.noop:
+            return ApplyResult(provider_id=change.provider_id, node=change.node, message=change.reason)
+        if change.op is Op.create:
+            return self.create(change, resource)
+        if change.op is Op.update:
+            return self.update(change)
+        if change.op is Op.delete:
+            return self.delete(change.resource, change.provider_id)
+        if change.op is Op.replace:
+            self.delete(change.resource, change.provider_id)
+            return self.create(change, resource)
+        if change.op is Op.rename:
+            return self.rename(change)
+        raise PermanentProviderError(f"proxmox: unsupported change op {change.op.value}")
+
+    # ------------------------------------------------------------------ lookup
+
+    def _owned_guest(self, name: str, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        for item in guests(items):
+            owned, lab = ownership(_tags(item))
+            if owned and lab == self.ctx.lab and item.get("name") == name and not item.get("template"):
+                return item
+        return None
+
+    def _fresh_guest(self, name: str, vmid: str | None = None) -> dict[str, Any] | None:
+        items = list_resources(self.client, "vm")
+        if vmid:
+            for item in guests(items):
+                if str(item.get("vmid")) == str(vmid):
+                    owned, lab = ownership(_tags(item))
+                    if not (owned and lab == self.ctx.lab) and not self._half_made(name, item):
+                        raise PermanentProviderError(
+                            f"proxmox: guest {vmid} is not managed by lab {self.ctx.lab} (no homeport tags); "
+                            "homeport never touches it"
+                        )
+                    return item
+        return self._owned_guest(name, items)
+
+    def _half_made(self, name: str, item: dict[str, Any]) -> bool:
+        """A guest homeport made under its reserved VMID but has not tagged yet (a crash or a clone)."""
+        reserved = self.ctx.state.get(VMID_PREFIX + name)
+        return (
+            reserved is not None
+            and str(reserved) == str(item.get("vmid"))
+            and item.get("name") == name
+            and not item.get("template")
+        )
+
+    # ------------------------------------------------------------------ create
+
+    def create(self, change: Change, resource: EffectiveResource | None) -> ApplyResult:
+        """Create the guest unless it already exists (then converge it), recording its VMID first."""
+        name = change.resource
+        desired = change.desired
+        items = list_resources(self.client, "vm")
+        existing = self._owned_guest(name, items) or next(
+            (i for i in guests(items) if self._half_made(name, i)), None
+        )
+        if existing is not None:
+            result = self.converge(existing, desired, name)
+            result.message = f"{existing['type']} {existing['vmid']} already existed; " + result.message
+            return result
+        clash = [i for i in guests(items) if i.get("name") == name and not i.get("template")]
+        if clash:
+            raise PermanentProviderError(
+                f"proxmox: a guest named {name} already exists "
+                f"(vmid {clash[0]['vmid']} on {clash[0]['node']}) "
+                f"but is not managed by lab {self.ctx.lab}; rename it, or adopt it with a proposal"
+            )
+        node = change.node or (resource.node if resource else None)
+        if not node:
+            raise PermanentProviderError(
+                f"proxmox: {name} has no node; pin placement.node or let placement choose"
+            )
+        px = dict(resource.overrides) if resource else {}
+        props = dict(resource.properties) if resource else {}
+        source = px.get("clone") or props.get("clone_template")
+        for _attempt in range(MAX_VMID_ATTEMPTS):
+            vmid = self._reserve_vmid(name, items)
+            try:
+                if source:
+                    self._clone(str(source), items, vmid, node, name, desired)
+                else:
+                    self._create_blank(vmid, node, name, desired, px, props)
+                break
+            except PermanentProviderError as exc:
+                if "already exists" not in str(exc):
+                    raise
+                # Someone took the id between nextid and create: forget it and ask again.
+                self.ctx.state.delete(VMID_PREFIX + name)
+                items = list_resources(self.client, "vm")
+        else:
+            raise TransientProviderError(
+                f"proxmox: no free VMID for {name} after {MAX_VMID_ATTEMPTS} attempts"
+            )
+        item = self._fresh_guest(name, str(vmid))
+        if item is None:
+            raise TransientProviderError(f"proxmox: {name} (vmid {vmid}) is not listed yet after create")
+        result = self.converge(item, desired, name)
+        result.message = f"created {item['type']} {vmid} on {node}; " + result.message
+        return result
+
+    def _reserve_vmid(self, name: str, items: list[dict[str, Any]]) -> int:
+        """The VMID for name: the recorded one if still free, else a new one, recorded BEFORE create."""
+        key = VMID_PREFIX + name
+        recorded = self.ctx.state.get(key)
+        taken = {int(i["vmid"]) for i in guests(items)}
+        if recorded is not None and int(recorded) not in taken:
+            return int(recorded)
+        vmid = int(self.client.get("cluster/nextid"))
+        self.ctx.state.put(key, vmid)
+        return vmid
+
+    def _cloud_init(self, desired: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if self.access.ci_user:
+            params["ciuser"] = self.access.ci_user
+        if self.access.ssh_public_key:
+            params["sshkeys"] = sshkeys_value(self.access.ssh_public_key)
+        if desired.get("ipconfig0"):
+            params["ipconfig0"] = desired["ipconfig0"]
+        return params
+
+    def _create_blank(
+        self,
+        vmid: int,
+        node: str,
+        name: str,
+        desired: dict[str, Any],
+        px: dict[str, Any],
+        props: dict[str, Any],
+    ) -> None:
+        kind = desired.get("kind", "qemu")
+        disks = desired.get("disks") or []
+        slots = disk_slots_for(kind, disks, {})
+        params: dict[str, Any] = {
+            "vmid": vmid,
+            "cores": desired.get("cores", 1),
+            "memory": desired.get("memory_mb", 1024),
+            "tags": ";".join(sorted(desired.get("tags") or [])),
+            "onboot": 1 if desired.get("onboot") else 0,
+            "description": description_for(self.ctx.lab, name, slots),
+        }
+        for disk in disks:
+            params[slots[disk["name"]]] = disk_value(kind, slots[disk["name"]], disk)
+        for nic in desired.get("nics") or []:
+            params[nic["name"]] = nic_value(kind, nic)
+        if kind == "lxc":
+            template = px.get("ostemplate") or props.get("ostemplate")
+            if not template:
+                raise PermanentProviderError(
+                    f"proxmox: container {name} needs an OS template; set overrides.proxmox.ostemplate "
+                    "(e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst)"
+                )
+            params.update(hostname=name, ostemplate=str(template), unprivileged=1)
+            if self.access.ssh_public_key:
+                params["ssh-public-keys"] = self.access.ssh_public_key.strip() + "\n"
+        else:
+            root_storage = disks[0]["storage"] if disks else "local-lvm"
+            params.update(
+                name=name,
+                scsihw="virtio-scsi-single",
+                ostype=str(px.get("ostype", "l26")),
+                agent="1",
+                ide2=f"{root_storage}:cloudinit",
+                **self._cloud_init(desired),
+            )
+            if desired.get("cpu_type"):
+                params["cpu"] = desired["cpu_type"]
+            if desired.get("gpu"):
+                params["hostpci0"] = hostpci_value(str(desired["gpu"]))
+        run_task(
+            self.client,
+            self.slots,
+            node,
+            lambda: self.client.post(f"nodes/{node}/{kind}", **params),
+            policy=self.policy,
+            sleep=self.ctx.sleep,
+            what=f"create {kind} {vmid} ({name})",
+        )
+
+    def _clone(
+        self,
+        source: str,
+        items: list[dict[str, Any]],
+        vmid: int,
+        node: str,
+        name: str,
+        desired: dict[str, Any],
+    ) -> None:
+        templates = [
+            i
+            for i in guests(items)
+            if i.get("template") and (i.get("name") == source or str(i.get("vmid")) == source)
+        ]
+        if not templates:
+            raise PermanentProviderError(
+                f"proxmox: clone source {source!r} for {name} is not a template on this cluster; "
+                "create it (qm template) or fix overrides.proxmox.clone"
+            )
+        src = templates[0]
+        params: dict[str, Any] = {"newid": vmid, "name": name, "full": 1}
+        if src["node"] != node:
+            params["target"] = node
+        disks = desired.get("disks") or []
+        if disks:
+            params["storage"] = disks[0]["storage"]
+        kind = str(src["type"])
+        if kind == "lxc":
+            params["hostname"] = params.pop("name")
+        run_task(
+            self.client,
+            self.slots,
+            src["node"],
+            lambda: self.client.post(guest_path(src) + "/clone", **params),
+            policy=self.policy,
+            sleep=self.ctx.sleep,
+            what=f"clone {source} to {vmid} ({name})",
+        )
+
+    # ------------------------------------------------------------------ converge
+
+    def update(self, change: Change) -> ApplyResult:
+        """Converge an existing owned guest on the desired fields."""
+        item = self._fresh_guest(change.resource, change.provider_id)
+        if item is None:
+            raise PermanentProviderError(
+                f"proxmox: {change.resource} no longer exists; the next plan creates it"
+            )
+        return self.converge(item, change.desired, change.resource)
+
+    def converge(self, item: dict[str, Any], desired: dict[str, Any], name: str) -> ApplyResult:
+        """Make the guest match desired: config, new disks, growth, pending changes, power state."""
+        if item.get("lock"):
+            raise TransientProviderError(
+                f"proxmox: {name} (vmid {item['vmid']}) is locked ({item['lock']}); retrying later",
+                LOCK_DELAY,
+            )
+        kind, node, vmid = str(item["type"]), str(item["node"]), str(item["vmid"])
+        path = guest_path(item)
+        config = self.client.get(path + "/config") or {}
+        status = "running" if item.get("status") == "running" else "stopped"
+        current = fields_from_config(kind, config, status)
+        done: list[str] = []
+
+        params = config_params(kind, desired, current, config)
+        slots = self._slots(kind, config, desired)
+        description = description_for(self.ctx.lab, name, slots)
+        if config.get("description", "").strip() != description.strip():
+            params["description"] = description
+        have = {d["name"]: d for d in current["disks"]}
+        resizes: list[tuple[str, float]] = []
+        for disk in desired.get("disks") or []:
+            slot = slots[disk["name"]]
+            old = have.get(disk["name"])
+            if old is None and slot not in config:
+                params[slot] = disk_value(kind, slot, disk)
+                continue
+            if old is None:
+                continue
+            if disk.get("storage") and old.get("storage") and disk["storage"] != old["storage"]:
+                raise PermanentProviderError(
+                    f"proxmox: {name} disk {disk['name']} is on {old['storage']}, wanted {disk['storage']}; "
+                    "homeport does not move disks: move it by hand (qm disk move) or keep the storage"
+                )
+            size, want = old.get("size_gb"), disk.get("size_gb")
+            if size is not None and want is not None and want < size:
+                raise PermanentProviderError(
+                    f"proxmox: {name} disk {disk['name']} is {size} GiB, wanted {want} GiB; "
+                    "PVE cannot shrink "
+                    "disks: keep the size or replace the resource"
+                )
+            if size is not None and want is not None and want > size:
+                resizes.append((slot, want))
+        if kind == "qemu":
+            params.update(self._qemu_extras(desired, config, current, node, name))
+        if params:
+            run_task(
+                self.client,
+                self.slots,
+                node,
+                lambda: self.client.post(path + "/config", **params),
+                policy=self.policy,
+                sleep=self.ctx.sleep,
+                what=f"config of {name}",
+            )
+            done.append("set " + ", ".join(sorted(params)))
+        for slot, want in resizes:
+            run_task(
+                self.client,
+                self.slots,
+                node,
+                self._resize_call(path, slot, want),
+                policy=self.policy,
+                sleep=self.ctx.sleep,
+                what=f"resize {slot} of {name}",
+            )
+            done.append(f"grew {slot} to {want}G")
+        if status == "running" and (params or resizes) and self._has_pending(path):
+            run_task(
+                self.client,
+                self.slots,
+                node,
+                lambda: self.client.post(path + "/status/reboot"),
+                policy=self.policy,
+                sleep=self.ctx.sleep,
+                what=f"reboot of {name} for pending changes",
+            )
+            done.append("rebooted to apply pending changes")
+        want_status = desired.get("status")
+        if want_status == "running" and status != "running":
+            run_task(
+                self.client,
+                self.slots,
+                node,
+                lambda: self.client.post(path + "/status/start"),
+                policy=self.policy,
+                sleep=self.ctx.sleep,
+                what=f"start of {name}",
+            )
+            done.append("started")
+        elif want_status == "stopped" and status == "running":
+            run_task(
+                self.client,
+                self.slots,
+                node,
+                lambda: self.client.post(path + "/status/shutdown", forceStop=1, timeout=120),
+                policy=self.policy,
+                sleep=self.ctx.sleep,
+                what=f"shutdown of {name}",
+            )
+            done.append("shut down")
+        self.observer.forget(vmid)
+        outputs: dict[str, Any] = {"vmid": int(vmid), "kind": kind}
+        address = address_of(desired)
+        if address:
+            outputs["address"] = address
+        return ApplyResult(
+            provider_id=vmid,
+            node=node,
+            outputs=outputs,
+            message="; ".join(done) if done else f"{kind} {vmid} already matches",
+        )
+
+    def _resize_call(self, path: str, slot: str, want: float) -> Callable[[], object]:
+        return lambda: self.client.put(path + "/resize", disk=slot, size=f"{want}G")
+
+    def _slots(self, kind: str, config: dict[str, Any], desired: dict[str, Any]) -> dict[str, str]:
+        taken = {
+            name: slot
+            for slot, name in parse_disk_marker(config.get("description")).items()
+            if slot in config
+        }
+        root = LXC_ROOT if kind == "lxc" else "scsi0"
+        if "root" not in taken and root in config:
+            taken["root"] = root
+        return disk_slots_for(kind, desired.get("disks") or [], taken)
+
+    def _qemu_extras(
+        self, desired: dict[str, Any], config: dict[str, Any], current: dict[str, Any], node: str, name: str
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        wants_ci = bool(desired.get("ipconfig0") or self.access.ssh_public_key)
+        has_ci = any(is_cloudinit(k, v) for k, v in config.items())
+        if wants_ci and not has_ci:
+            storage = (desired.get("disks") or [{"storage": "local-lvm"}])[0]["storage"]
+            params["ide2"] = f"{storage}:cloudinit"
+        if wants_ci:
+            for key, value in self._cloud_init(desired).items():
+                if str(config.get(key, "")) != str(value):
+                    params[key] = value
+        gpu_count = int(desired.get("gpu_count") or 0)
+        pinned = desired.get("gpu")
+        if pinned and current.get("gpu") != pinned:
+            params["hostpci0"] = hostpci_value(str(pinned))
+        elif gpu_count and not pinned and int(current.get("gpu_count") or 0) < gpu_count:
+            params["hostpci0"] = hostpci_value(self._free_gpu(node, name))
+        return params
+
+    def _free_gpu(self, node: str, name: str) -> str:
+        inventory = self.observer.observe(self.ctx.clock())
+        for facts in inventory.nodes:
+            if facts.name != node:
+                continue
+            free = [g for g in facts.gpus if g.in_use_by is None]
+            mapped = [g for g in free if g.mapping]
+            if mapped:
+                return str(mapped[0].mapping)
+            if free:
+                return free[0].id
+        raise PermanentProviderError(
+            f"proxmox: {name} asks for a GPU but node {node} has no free one; pin another node or free a GPU"
+        )
+
+    def _has_pending(self, path: str) -> bool:
+        pending = self.client.get(path + "/pending") or []
+        return any("pending" in entry or entry.get("delete") for entry in pending)
+
+    # ------------------------------------------------------------------ delete, rename
+
+    def delete(self, name: str, vmid: str | None) -> ApplyResult:
+        """Stop and purge an owned guest; already gone is success."""
+        item = self._fresh_guest(name, vmid)
+        if item is None:
+            self.ctx.state.delete(VMID_PREFIX + name)
+            return ApplyResult(provider_id=vmid, message=f"{name} is already gone")
+        path = guest_path(item)
+        node = str(item["node"])
+        if item.get("lock"):
+            raise TransientProviderError(
+                f"proxmox: {name} is locked ({item['lock']}); retrying later", LOCK_DELAY
+            )
+        if item.get("status") == "running":
+            run_task(
+                self.client,
+                self.slots,
+                node,
+                lambda: self.client.post(path + "/status/stop"),
+                policy=self.policy,
+                sleep=self.ctx.sleep,
+                what=f"stop of {name}",
+            )
+        params: dict[str, Any] = {"purge": 1}
+        if item["type"] == "qemu":
+            params["destroy-unreferenced-disks"] = 1
+        run_task(
+            self.client,
+            self.slots,
+            node,
+            lambda: self.client.delete(path, **params),
+            policy=self.policy,
+            sleep=self.ctx.sleep,
+            what=f"delete of {name}",
+        )
+        self.ctx.state.delete(VMID_PREFIX + name)
+        self.observer.forget(str(item["vmid"]))
+        return ApplyResult(
+            provider_id=str(item["vmid"]),
+            node=node,
+            message=f"deleted {item['type']} {item['vmid']} from {node}",
+        )
+
+    def rename(self, change: Change) -> ApplyResult:
+        """Rename an owned guest in place (name and description), then converge it."""
+        old = change.previous_name or ""
+        item = self._fresh_guest(old, change.provider_id)
+        if item is None:
+            raise PermanentProviderError(f"proxmox: {old} (to be renamed {change.resource}) does not exist")
+        key = "hostname" if item["type"] == "lxc" else "name"
+        path = guest_path(item)
+        run_task(
+            self.client,
+            self.slots,
+            str(item["node"]),
+            lambda: self.client.put(path + "/config", **{key: change.resource}),
+            policy=self.policy,
+            sleep=self.ctx.sleep,
+            what=f"rename of {old}",
+        )
+        recorded = self.ctx.state.get(VMID_PREFIX + old)
+        if recorded is not None:
+            self.ctx.state.put(VMID_PREFIX + change.resource, recorded)
+            self.ctx.state.delete(VMID_PREFIX + old)
+        item = dict(item, name=change.resource)
+        result = (
+            self.converge(item, change.desired, change.resource)
+            if change.desired
+            else ApplyResult(provider_id=str(item["vmid"]), node=str(item["node"]))
+        )
+        result.message = f"renamed {old} to {change.resource}; " + result.message
+        return result
+
+
+def _tags(item: dict[str, Any]) -> list[str]:
+    return parse_tags(item.get("tags"))

@@ -1,0 +1,398 @@
+"""Pure mapping between homeport's field vocabulary and Proxmox guest config (both directions).
+
+Field vocabulary (what `desired_fields()` returns and `observe()` reports, in the same units):
+kind (qemu|lxc), cores, memory_mb, disks [{name, size_gb, storage}], nics [{name, bridge, vlan}],
+tags (set), status (running|stopped), onboot, cpu_type, ipconfig0, gpu (mapping name or PCI id),
+gpu_count.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.models.diffrules import DiffRules
+from reconciler.models.effective import EffectiveResource
+
+OWNER_TAG = "homeport"
+DEFAULT_STORAGE = "local-lvm"
+DEFAULT_BRIDGE = "vmbr0"
+DEFAULT_ROOT_GB = 16
+GIB = 1024**3
+MIB = 1024**2
+
+# PVE's pve-tag format (PVE::JSONSchema): letters, digits, _ - + . ; first char no - + .
+_TAG = re.compile(r"^[a-z0-9_][a-z0-9_\-+.]*$", re.IGNORECASE)
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)([KMGT]?)$")
+_SIZE_GB = {"K": 1 / 1024**2, "M": 1 / 1024, "G": 1.0, "T": 1024.0, "": 1 / GIB}
+_NEW_DISK = re.compile(r"^[^:]+:\d+(\.\d+)?$")
+_MARKER = re.compile(r"homeport:disks=([^\s]*)")
+
+QEMU_DISK_BUS = "scsi"
+LXC_ROOT = "rootfs"
+
+DIFF_RULES = DiffRules(
+    keyed_lists={"disks": "name", "nics": "name"},
+    replace_fields=["kind"],
+    grow_only_fields=["disks*.size_gb"],
+    high_risk_fields=["gpu", "gpu_count", "disks*.storage"],
+    low_risk_fields=["tags", "tags.*", "onboot"],
+    set_fields=["tags"],
+)
+
+
+def lab_tag(lab: str) -> str:
+    """The tag that says which lab owns a guest."""
+    return f"{OWNER_TAG}-{lab}"
+
+
+def valid_tag(tag: str) -> bool:
+    """Whether PVE accepts this tag (pve-tag format)."""
+    return bool(_TAG.match(tag))
+
+
+def parse_tags(text: str | None) -> list[str]:
+    """PVE's tag string ('a;b', also ',' or ' ' separated) as a sorted lower-case list."""
+    if not text:
+        return []
+    return sorted({t.strip().lower() for t in re.split(r"[;, ]+", text) if t.strip()})
+
+
+def ownership(tags: list[str]) -> tuple[bool, str | None]:
+    """(owned by homeport, lab name) from a guest's tags."""
+    if OWNER_TAG not in tags:
+        return False, None
+    labs = [t[len(OWNER_TAG) + 1 :] for t in tags if t.startswith(OWNER_TAG + "-")]
+    return True, (labs[0] if len(labs) == 1 else None)
+
+
+def size_gb_text(text: str) -> float:
+    """GiB in a PVE size such as '32G', '512M' or a plain byte count."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise ValueError(f"not a PVE size: {text!r}")
+    return tidy_number(float(match.group(1)) * _SIZE_GB[match.group(2)])
+
+
+def tidy_number(value: float) -> float:
+    """Round to 3 decimals and drop a zero fraction, so 32.0 and 32 compare and print alike."""
+    rounded = round(value, 3)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def property_string(text: str) -> tuple[str, dict[str, str]]:
+    """Split a PVE property string 'vol,key=value,...' into (first bare value, {key: value})."""
+    head = ""
+    props: dict[str, str] = {}
+    for part in str(text).split(","):
+        if "=" in part:
+            key, _, value = part.partition("=")
+            props[key.strip()] = value.strip()
+        elif not head:
+            head = part.strip()
+    return head, props
+
+
+def _px(resource: EffectiveResource) -> dict[str, Any]:
+    return dict(resource.overrides or {})
+
+
+def guest_kind(resource: EffectiveResource) -> str:
+    """qemu or lxc: an override wins, else containers are LXC and everything else a VM."""
+    kind = str(_px(resource).get("kind") or ("lxc" if resource.resource_type == "container" else "qemu"))
+    if kind not in ("qemu", "lxc"):
+        raise ValueError(f"{resource.name}: overrides.proxmox.kind must be qemu or lxc, not {kind!r}")
+    return kind
+
+
+def _storage(resource: EffectiveResource, disk_storage: str | None = None) -> str:
+    px = _px(resource)
+    return str(
+        disk_storage or px.get("storage") or resource.properties.get("storage_pool") or DEFAULT_STORAGE
+    )
+
+
+def ipconfig(resource: EffectiveResource) -> str | None:
+    """The cloud-init ipconfig0 value the network spec asks for, or None."""
+    ipv4 = resource.network.ipv4
+    if not ipv4:
+        return None
+    if ipv4 == "dhcp":
+        return "ip=dhcp"
+    return f"ip={ipv4}" + (f",gw={resource.network.gateway}" if resource.network.gateway else "")
+
+
+def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
+    """Pure: the fields observe() reports once the resource is applied."""
+    px = _px(resource)
+    req = resource.requirements
+    kind = guest_kind(resource)
+    disks = [
+        {
+            "name": "root",
+            "size_gb": tidy_number(float(req.storage_gb or DEFAULT_ROOT_GB)),
+            "storage": _storage(resource),
+        }
+    ]
+    disks += [
+        {"name": d.name, "size_gb": tidy_number(float(d.size)), "storage": _storage(resource, d.storage)}
+        for d in req.disks
+    ]
+    nic: dict[str, Any] = {
+        "name": "net0",
+        "bridge": resource.network.bridge or resource.properties.get("network_bridge") or DEFAULT_BRIDGE,
+    }
+    if resource.network.vlan:
+        nic["vlan"] = resource.network.vlan
+    extra_tags = [str(t).lower() for t in px.get("tags", [])]
+    bad = [t for t in extra_tags if not valid_tag(t)]
+    if bad:
+        raise ValueError(
+            f"{resource.name}: overrides.proxmox.tags has tags PVE refuses: {', '.join(bad)} "
+            "(letters, digits, _ - + . only)"
+        )
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "cores": int(req.cpu or px.get("cores") or 1),
+        "memory_mb": round(float(req.memory_gb or 1) * 1024),
+        "disks": disks,
+        "nics": [nic],
+        "tags": sorted({OWNER_TAG, lab_tag(resource.lab), *extra_tags}),
+        "status": str(px.get("status", "running")),
+        "onboot": bool(px.get("onboot", True)),
+    }
+    if px.get("cpu_type") and kind == "qemu":
+        fields["cpu_type"] = str(px["cpu_type"])
+    ip = ipconfig(resource)
+    if ip and kind == "qemu":
+        fields["ipconfig0"] = ip
+    elif ip and kind == "lxc":
+        nic["ip"] = resource.network.ipv4
+        if resource.network.gateway:
+            nic["gw"] = resource.network.gateway
+    if req.gpu_count:
+        fields["gpu_count"] = req.gpu_count
+        pinned = px.get("gpu") or resource.properties.get("gpu_mapping")
+        if pinned:
+            fields["gpu"] = str(pinned)
+    return fields
+
+
+# ----------------------------------------------------------------- observed side
+
+
+def cheap_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """Fields /cluster/resources alone decides: kind, cores, memory, tags, status, root disk size."""
+    fields: dict[str, Any] = {
+        "kind": item.get("type"),
+        "cores": int(item.get("maxcpu") or 0),
+        "memory_mb": int(int(item.get("maxmem") or 0) // MIB),
+        "tags": parse_tags(item.get("tags")),
+        "status": "running" if item.get("status") == "running" else "stopped",
+    }
+    if item.get("maxdisk"):
+        fields["root_gb"] = tidy_number(int(item["maxdisk"]) / GIB)
+    return fields
+
+
+def disk_marker(slots: dict[str, str]) -> str:
+    """The description line that records which homeport disk name sits in which PVE slot."""
+    return "homeport:disks=" + ",".join(f"{name}@{slot}" for name, slot in sorted(slots.items()))
+
+
+def parse_disk_marker(description: str | None) -> dict[str, str]:
+    """slot -> disk name from a guest description's marker line."""
+    match = _MARKER.search(description or "")
+    if not match:
+        return {}
+    out: dict[str, str] = {}
+    for pair in match.group(1).split(","):
+        name, _, slot = pair.partition("@")
+        if name and slot:
+            out[slot] = name
+    return out
+
+
+def is_cloudinit(key: str, value: Any) -> bool:
+    """Whether a drive is the cloud-init drive (a volume named *cloudinit*, or a non-ISO CD-ROM on ide2)."""
+    volume, props = property_string(str(value))
+    if "cloudinit" in volume:
+        return True
+    return (
+        key == "ide2"
+        and props.get("media") == "cdrom"
+        and volume not in ("none", "cdrom")
+        and "iso/" not in volume
+    )
+
+
+def _disk_slots(kind: str, config: dict[str, Any]) -> list[str]:
+    if kind == "lxc":
+        keys = [k for k in config if k == LXC_ROOT or re.fullmatch(r"mp\d+", k)]
+    else:
+        keys = [
+            k
+            for k in config
+            if re.fullmatch(r"(scsi|virtio|sata|ide)\d+", k)
+            and "media=cdrom" not in str(config[k])
+            and not is_cloudinit(k, config[k])
+        ]
+    return sorted(
+        keys, key=lambda k: (k != LXC_ROOT, re.sub(r"\d+$", "", k), int(re.sub(r"^\D+", "", k) or 0))
+    )
+
+
+def fields_from_config(kind: str, config: dict[str, Any], status: str) -> dict[str, Any]:
+    """Every field, from a guest's config (values arrive as strings or numbers; both are read)."""
+    names = parse_disk_marker(config.get("description"))
+    disks = []
+    for index, slot in enumerate(_disk_slots(kind, config)):
+        volume, props = property_string(config[slot])
+        name = names.get(slot) or ("root" if index == 0 else slot)
+        disk: dict[str, Any] = {"name": name, "storage": volume.split(":", 1)[0] if ":" in volume else ""}
+        if "size" in props:
+            disk["size_gb"] = size_gb_text(props["size"])
+        elif _NEW_DISK.match(volume):  # '<storage>:<GiB>' is PVE's allocation syntax, not yet allocated
+            disk["size_gb"] = tidy_number(float(volume.split(":", 1)[1]))
+        disks.append(disk)
+    nics = []
+    for key in sorted(k for k in config if re.fullmatch(r"net\d+", k)):
+        _model, props = property_string(config[key])
+        nic: dict[str, Any] = {"name": key, "bridge": props.get("bridge", "")}
+        if "tag" in props:
+            nic["vlan"] = int(props["tag"])
+        if kind == "lxc" and "ip" in props:
+            nic["ip"] = props["ip"]
+        if kind == "lxc" and "gw" in props:
+            nic["gw"] = props["gw"]
+        nics.append(nic)
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "cores": int(config.get("cores") or 1) * int(config.get("sockets") or 1),
+        "memory_mb": int(str(config.get("memory") or 512).split("=")[-1]),
+        "disks": disks,
+        "nics": nics,
+        "tags": parse_tags(config.get("tags")),
+        "status": status,
+        "onboot": str(config.get("onboot", "0")) in ("1", "true"),
+    }
+    if kind == "qemu":
+        if config.get("cpu"):
+            fields["cpu_type"] = property_string(config["cpu"])[0] or property_string(config["cpu"])[1].get(
+                "cputype"
+            )
+        if config.get("ipconfig0"):
+            fields["ipconfig0"] = str(config["ipconfig0"])
+        gpus = [property_string(config[k]) for k in sorted(config) if re.fullmatch(r"hostpci\d+", k)]
+        if gpus:
+            fields["gpu_count"] = len(gpus)
+            head, props = gpus[0]
+            fields["gpu"] = props.get("mapping") or props.get("host") or head
+        else:
+            fields["gpu_count"] = 0
+    return fields
+
+
+# -------------------------------------------------------------- desired -> config
+
+
+def disk_slots_for(kind: str, disks: list[dict[str, Any]], taken: dict[str, str]) -> dict[str, str]:
+    """name -> slot for every desired disk, keeping taken slots (name -> slot), filling gaps."""
+    slots = dict(taken)
+    used = set(slots.values())
+    for index, disk in enumerate(disks):
+        if disk["name"] in slots:
+            continue
+        if index == 0 and disk["name"] == "root":
+            slot = LXC_ROOT if kind == "lxc" else f"{QEMU_DISK_BUS}0"
+        else:
+            prefix = "mp" if kind == "lxc" else QEMU_DISK_BUS
+            n = 0 if kind == "lxc" else 1
+            while f"{prefix}{n}" in used:
+                n += 1
+            slot = f"{prefix}{n}"
+        slots[disk["name"]] = slot
+        used.add(slot)
+    return slots
+
+
+def description_for(lab: str, name: str, slots: dict[str, str]) -> str:
+    """The guest description homeport writes: who manages it, and the disk slot marker."""
+    return (
+        f"Managed by homeport (lab {lab}, resource {name}); edit the Git definition, not this guest.\n"
+        f"{disk_marker(slots)}"
+    )
+
+
+def nic_value(kind: str, nic: dict[str, Any], raw: str | None = None) -> str:
+    """net<n> property string for a desired NIC; an existing NIC (`raw`) keeps its model, MAC and options."""
+    if raw:
+        head, props = property_string(raw)
+        props["bridge"] = nic["bridge"]
+        for key, pve_key in (("vlan", "tag"), ("ip", "ip"), ("gw", "gw")):
+            if nic.get(key):
+                props[pve_key] = str(nic[key])
+            else:
+                props.pop(pve_key, None)
+        return ",".join(([head] if head else []) + [f"{k}={v}" for k, v in props.items()])
+    if kind == "lxc":
+        parts = [f"name=eth{nic['name'][3:]}", f"bridge={nic['bridge']}"]
+        if nic.get("ip"):
+            parts.append(f"ip={nic['ip']}")
+        if nic.get("gw"):
+            parts.append(f"gw={nic['gw']}")
+    else:
+        parts = ["virtio", f"bridge={nic['bridge']}"]
+    if nic.get("vlan"):
+        parts.append(f"tag={nic['vlan']}")
+    return ",".join(parts)
+
+
+def disk_value(kind: str, slot: str, disk: dict[str, Any]) -> str:
+    """A new disk's property string: '<storage>:<GiB>' (plus the mount point for LXC mount points)."""
+    size = disk["size_gb"]
+    text = f"{disk['storage']}:{size}"
+    if kind == "lxc" and slot != LXC_ROOT:
+        text += f",mp=/mnt/{disk['name']}"
+    return text
+
+
+def hostpci_value(gpu: str) -> str:
+    """hostpci0 for a GPU: a PVE resource mapping by name, or a raw PCI address (root@pam only)."""
+    if re.fullmatch(
+        r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(\.\d)?|[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(\.\d)?", gpu
+    ):
+        return f"{gpu},pcie=1"
+    return f"mapping={gpu},pcie=1"
+
+
+def sshkeys_value(keys: str) -> str:
+    """PVE wants cloud-init sshkeys URL-encoded (format 'urlencoded'), spaces as %20."""
+    return quote(keys.strip() + "\n", safe="")
+
+
+def config_params(
+    kind: str, desired: dict[str, Any], current: dict[str, Any], raw: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Config keys to set so `current` fields become `desired` (all but disks)."""
+    raw = raw or {}
+    params: dict[str, Any] = {}
+    if desired.get("cores") is not None and desired["cores"] != current.get("cores"):
+        params["cores"] = desired["cores"]
+    if desired.get("memory_mb") is not None and desired["memory_mb"] != current.get("memory_mb"):
+        params["memory"] = desired["memory_mb"]
+    if "tags" in desired and sorted(desired["tags"]) != sorted(current.get("tags") or []):
+        params["tags"] = ";".join(sorted(desired["tags"]))
+    if "onboot" in desired and desired["onboot"] != current.get("onboot"):
+        params["onboot"] = 1 if desired["onboot"] else 0
+    if kind == "qemu":
+        for key, pve_key in (("cpu_type", "cpu"), ("ipconfig0", "ipconfig0")):
+            if desired.get(key) is not None and desired[key] != current.get(key):
+                params[pve_key] = desired[key]
+    have = {n["name"]: n for n in current.get("nics") or []}
+    for nic in desired.get("nics") or []:
+        old = have.get(nic["name"])
+        if old is None or any(old.get(k) != v for k, v in nic.items()):
+            params[nic["name"]] = nic_value(kind, nic, raw.get(nic["name"]))
+    return params

@@ -1,0 +1,161 @@
+"""Read-only view of a PVE cluster: one GET /cluster/resources per cycle, guest configs only when needed.
+
+A guest's config is read when the cheap listing fields (cores, memory, tags, status, boot disk size)
+differ from those seen when its config was last read, or that read is older than the refresh interval.
+So a no-op cycle costs one call; a guest changed out of band costs one more.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
+from reconciler.providers.base import ProviderState
+from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.fields import GIB, cheap_fields, fields_from_config, ownership
+from reconciler.providers.proxmox.gpus import GpuCache, node_gpus
+
+DETAIL_PREFIX = "detail/"
+
+
+def guest_path(item: dict[str, Any]) -> str:
+    """API path of a guest from its listing entry: nodes/<node>/<qemu|lxc>/<vmid>."""
+    return f"nodes/{item['node']}/{item['type']}/{item['vmid']}"
+
+
+def list_resources(client: PveClient, kind: str | None = None) -> list[dict[str, Any]]:
+    """GET /cluster/resources (optionally of one type: vm, node, storage)."""
+    params = {"type": kind} if kind else {}
+    return list(client.get("cluster/resources", **params) or [])
+
+
+def guests(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The QEMU and LXC entries of a listing."""
+    return [i for i in items if i.get("type") in ("qemu", "lxc")]
+
+
+def read_fields(client: PveClient, item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields, raw config) of one guest, from its config."""
+    config = client.get(guest_path(item) + "/config") or {}
+    status = "running" if item.get("status") == "running" else "stopped"
+    return fields_from_config(str(item["type"]), config, status), config
+
+
+class Observer:
+    """Builds an Inventory; keeps each owned guest's last-read fields in provider state."""
+
+    def __init__(
+        self,
+        client: PveClient,
+        state: ProviderState,
+        *,
+        provider: str,
+        lab: str,
+        detail_refresh: timedelta,
+        gpus: GpuCache | None,
+    ) -> None:
+        self.client = client
+        self.state = state
+        self.provider = provider
+        self.lab = lab
+        self.detail_refresh = detail_refresh
+        self.gpus = gpus
+
+    def observe(self, now: datetime) -> Inventory:
+        """Nodes (capacity, usage, GPUs) and guests (owned and not). Never changes anything on PVE."""
+        start_calls = self.client.calls
+        items = list_resources(self.client)
+        cache = self.state.items(DETAIL_PREFIX)
+        resources = [self._guest(item, now, cache) for item in guests(items)]
+        nodes = self._nodes(items, resources, now)
+        return Inventory(
+            provider=self.provider,
+            provider_type="proxmox",
+            observed_at=now,
+            nodes=nodes,
+            resources=resources,
+            api_calls=self.client.calls - start_calls,
+        )
+
+    def forget(self, vmid: str | int) -> None:
+        """Drop a guest's cached fields (after apply changed it)."""
+        self.state.delete(f"{DETAIL_PREFIX}{vmid}")
+
+    def _guest(self, item: dict[str, Any], now: datetime, cache: dict[str, Any]) -> ObservedResource:
+        tags = cheap_fields(item)["tags"]
+        owned, lab = ownership(tags)
+        template = bool(item.get("template"))
+        base = ObservedResource(
+            name=str(item.get("name") or f"{item['type']}-{item['vmid']}"),
+            provider=self.provider,
+            kind=str(item["type"]),
+            id=str(item["vmid"]),
+            node=item.get("node"),
+            owned=owned and not template,
+            lab=lab,
+            status="template" if template else str(item.get("status")),
+        )
+        cheap = cheap_fields(item)
+        if not (base.owned and lab == self.lab):
+            base.fields = {k: v for k, v in cheap.items() if k != "root_gb"}
+            base.detail_loaded = False
+            return base
+        key = f"{DETAIL_PREFIX}{item['vmid']}"
+        cached = cache.get(key)
+        fresh = (
+            cached
+            and cached.get("cheap") == cheap
+            and now - datetime.fromisoformat(cached["at"]) < self.detail_refresh
+        )
+        if fresh and cached is not None:
+            fields = dict(cached["fields"])
+        else:
+            fields, _config = read_fields(self.client, item)
+            self.state.put(key, {"at": now.isoformat(), "cheap": cheap, "fields": fields})
+        base.fields = fields
+        return base
+
+    def load_detail(self, resource: ObservedResource) -> ObservedResource:
+        """The resource with every field read from its config."""
+        if resource.detail_loaded or resource.id is None or resource.node is None:
+            return resource
+        item = {
+            "node": resource.node,
+            "type": resource.kind,
+            "vmid": resource.id,
+            "status": resource.fields.get("status"),
+        }
+        fields, _config = read_fields(self.client, item)
+        return resource.model_copy(update={"fields": fields, "detail_loaded": True})
+
+    def _nodes(
+        self, items: list[dict[str, Any]], resources: list[ObservedResource], now: datetime
+    ) -> list[NodeFacts]:
+        nodes: dict[str, NodeFacts] = {}
+        for item in items:
+            if item.get("type") != "node":
+                continue
+            maxcpu = float(item.get("maxcpu") or 0)
+            nodes[item["node"]] = NodeFacts(
+                name=item["node"],
+                provider=self.provider,
+                status=str(item.get("status") or "unknown"),
+                cpu=maxcpu,
+                cpu_used=round(float(item.get("cpu") or 0) * maxcpu, 3),
+                memory_gb=round(int(item.get("maxmem") or 0) / GIB, 3),
+                memory_used_gb=round(int(item.get("mem") or 0) / GIB, 3),
+            )
+        for item in items:
+            node = nodes.get(item.get("node", ""))
+            content = str(item.get("content") or "")
+            if item.get("type") == "storage" and node and ("images" in content or "rootdir" in content):
+                node.storage_gb = round(node.storage_gb + int(item.get("maxdisk") or 0) / GIB, 3)
+                node.storage_used_gb = round(node.storage_used_gb + int(item.get("disk") or 0) / GIB, 3)
+        if self.gpus is not None:
+            online = [n for n, f in sorted(nodes.items()) if f.status == "online"]
+            pci, mapped = self.gpus.load(online, now)
+            in_use = {str(r.fields["gpu"]): r.name for r in resources if r.fields.get("gpu")}
+            for name in online:
+                nodes[name].gpus = node_gpus(pci.get(name, []), mapped.get(name, {}), in_use)
+        return [nodes[n] for n in sorted(nodes)]

@@ -1,0 +1,130 @@
+"""The Proxmox VE provider: wires the client, observer, applier and preflight together."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from reconciler.models.diffrules import DiffRules
+from reconciler.models.effective import EffectiveResource
+from reconciler.models.inventory import Inventory, ObservedResource
+from reconciler.models.lab import duration_seconds
+from reconciler.models.plan import Change
+from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
+from reconciler.providers.errors import PermanentProviderError
+from reconciler.providers.proxmox import fields
+from reconciler.providers.proxmox.apply import Applier, GuestAccess
+from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.gpus import GpuCache
+from reconciler.providers.proxmox.observe import Observer
+from reconciler.providers.proxmox.preflight import preflight
+from reconciler.providers.proxmox.tasks import NodeSlots, TaskPolicy
+
+
+def _option_seconds(options: dict[str, Any], key: str, default: str) -> float:
+    value = options.get(key, default)
+    try:
+        return float(value) if isinstance(value, int | float) else float(duration_seconds(str(value)))
+    except ValueError as exc:
+        raise PermanentProviderError(f"proxmox: options.{key}: {exc}") from exc
+
+
+def _public_key(options: dict[str, Any], key_file: str | None) -> str | None:
+    path = options.get("ssh_public_key_file") or (f"{key_file}.pub" if key_file else None)
+    if not path:
+        return None
+    try:
+        return Path(str(path)).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise PermanentProviderError(
+            f"proxmox: cannot read the SSH public key {path} for cloud-init: {exc.strerror}; "
+            "set options.ssh_public_key_file"
+        ) from exc
+
+
+class ProxmoxProvider(Provider):
+    """Proxmox VE through its HTTPS API (proxmoxer). Owned guests carry the tags homeport and homeport-<lab>.
+
+    Options (homeport.yaml `options:`): task_timeout (600s), task_poll (1s), detail_refresh (1h),
+    gpu_refresh (1h), ssh_public_key_file, ci_user (homeport).
+    """
+
+    type: ClassVar[str] = "proxmox"
+    diff_rules: ClassVar[DiffRules] = fields.DIFF_RULES
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        opts = dict(ctx.config.options)
+        self.policy = TaskPolicy(
+            timeout=_option_seconds(opts, "task_timeout", "600s"),
+            poll=_option_seconds(opts, "task_poll", "1s"),
+        )
+        self.detail_refresh = timedelta(seconds=_option_seconds(opts, "detail_refresh", "1h"))
+        self.gpu_refresh = timedelta(seconds=_option_seconds(opts, "gpu_refresh", "1h"))
+        self.slots = NodeSlots(ctx.config.max_concurrent_tasks)
+        self._opts = opts
+        self._client: PveClient | None = None
+        self._observer: Observer | None = None
+        self._sources: dict[str, str] = {}
+
+    @property
+    def client(self) -> PveClient:
+        """The API client, built on first use (credentials are read then)."""
+        if self._client is None:
+            self._client = PveClient(
+                self.ctx.config, timeout=_option_seconds(self._opts, "http_timeout", "30s")
+            )
+        return self._client
+
+    @property
+    def observer(self) -> Observer:
+        """The read-only side."""
+        if self._observer is None:
+            gpus = GpuCache(self.client, self.ctx.state, self.gpu_refresh)
+            self._observer = Observer(
+                self.client,
+                self.ctx.state,
+                provider=self.name,
+                lab=self.ctx.lab,
+                detail_refresh=self.detail_refresh,
+                gpus=gpus,
+            )
+        return self._observer
+
+    def observe(self) -> Inventory:
+        """One GET /cluster/resources (+ a config read per owned guest whose cheap fields moved)."""
+        return self.observer.observe(self.ctx.clock())
+
+    def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
+        """Pure: the fields observe() reports once resource is applied (notes clone sources for preflight)."""
+        source = resource.overrides.get("clone") or resource.properties.get("clone_template")
+        if source:
+            self._sources[resource.name] = str(source)
+        return fields.desired_fields(resource)
+
+    def load_detail(self, resource: ObservedResource) -> ObservedResource:
+        """Read a guest's config when the listing did not."""
+        return self.observer.load_detail(resource)
+
+    def apply(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> ApplyResult:
+        """Create, converge, rename or delete one guest, idempotently."""
+        access = GuestAccess(
+            ci_user=str(self._opts.get("ci_user", "homeport")),
+            ssh_public_key=_public_key(self._opts, self.ctx.config.credentials.ssh_key_file),
+        )
+        applier = Applier(
+            self.client, self.ctx, self.slots, self.policy, self.observer, access, self.observer.gpus
+        )
+        return applier.apply(change, resource)
+
+    def preflight(self, changes: list[Change]) -> list[str]:
+        """Privileges, GPU passthrough, storage content and clone sources, each problem with its remedy."""
+        return preflight(self.client, changes, self._sources)
+
+    def close(self) -> None:
+        """Drop the HTTP session."""
+        if self._client is not None:
+            self._client.close()
