@@ -1,0 +1,7 @@
+"""VMware vSphere provider (vCenter or ESXi) through pyVmomi."""
+
+from reconciler.providers.vmware.provider import VmwareProvider
+
+PROVIDER_CLASS = VmwareProvider
+
+__all__ = ["PROVIDER_CLASS", "VmwareProvider"]

@@ -1,0 +1,140 @@
+"""The VMware provider: vCenter or ESXi through pyVmomi."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from reconciler.models.diffrules import DiffRules
+from reconciler.models.effective import EffectiveResource
+from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
+from reconciler.models.plan import Change, Op
+from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
+from reconciler.providers.errors import TransientProviderError
+from reconciler.providers.vmware.apply import VmApplier
+from reconciler.providers.vmware.connection import Connection
+from reconciler.providers.vmware.facts import Snapshot
+from reconciler.providers.vmware.fields import DIFF_RULES, desired_fields, vm_fields, vm_options, vm_ownership
+from reconciler.providers.vmware.observe import observe_snapshot
+from reconciler.providers.vmware.settings import VmwareSettings, load_settings
+
+GIB = 1024**3
+
+
+def inventory_from_snapshot(snapshot: Snapshot, lab: str, provider: str) -> Inventory:
+    """Pure: hosts become nodes, VMs and templates become resources (owned or not)."""
+    nodes = []
+    for host in sorted(snapshot.hosts.values(), key=lambda h: h.name):
+        mounted = [snapshot.datastores[d] for d in host.datastores if d in snapshot.datastores]
+        compute = snapshot.computes.get(host.parent_moid or "")
+        labels = {
+            "datastores": ",".join(sorted(d.name for d in mounted)),
+            "networks": ",".join(
+                sorted(snapshot.networks[n].name for n in host.networks if n in snapshot.networks)
+            ),
+        }
+        if compute is not None and compute.cluster:
+            labels["cluster"] = compute.name
+        nodes.append(
+            NodeFacts(
+                name=host.name,
+                provider=provider,
+                status="maintenance"
+                if host.maintenance
+                else ("online" if host.connection_state == "connected" else host.connection_state),
+                cpu=float(host.cores),
+                memory_gb=round(host.memory_bytes / GIB, 3),
+                storage_gb=round(sum(d.capacity for d in mounted) / GIB, 3),
+                cpu_used=round(host.cpu_usage_mhz / host.cpu_mhz, 3) if host.cpu_mhz else 0.0,
+                memory_used_gb=round(host.memory_usage_mb / 1024, 3),
+                storage_used_gb=round(sum(d.capacity - d.free for d in mounted) / GIB, 3),
+                labels=labels,
+            )
+        )
+    resources = []
+    for vm in sorted(snapshot.vms.values(), key=lambda v: (v.name, v.moid)):
+        own = vm_ownership(vm)
+        resources.append(
+            ObservedResource(
+                name=own.resource if own.owned and own.resource else vm.name,
+                provider=provider,
+                kind="template" if vm.template else "vm",
+                id=vm.moid,
+                node=vm.host,
+                owned=own.owned and not vm.template,
+                lab=own.lab,
+                status=vm.power_state,
+                fields=vm_fields(vm),
+            )
+        )
+    return Inventory(
+        provider=provider,
+        provider_type="vmware",
+        nodes=nodes,
+        resources=resources,
+        api_calls=snapshot.round_trips,
+    )
+
+
+class VmwareProvider(Provider):
+    """vSphere VMs: observe with one property-collector retrieval, apply with tasks."""
+
+    type: ClassVar[str] = "vmware"
+    diff_rules: ClassVar[DiffRules] = DIFF_RULES
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        self._settings: VmwareSettings | None = None
+        self._conn: Connection | None = None
+
+    @property
+    def settings(self) -> VmwareSettings:
+        """Settings from homeport.yaml (secrets resolved at first use, never stored)."""
+        if self._settings is None:
+            self._settings = load_settings(self.ctx.config, self.ctx.name)
+        return self._settings
+
+    @property
+    def connection(self) -> Connection:
+        """The session, opened on first use and kept until close() or a transient failure."""
+        if self._conn is None:
+            self._conn = Connection(self.settings)
+        return self._conn
+
+    def _reset_on_transient(self, exc: TransientProviderError) -> None:
+        # An expired session or a dropped socket: start over with a fresh login next time.
+        self.close()
+
+    def observe(self) -> Inventory:
+        """Hosts, datastores, networks and VMs in one retrieval; VMs without our mark are reported unowned."""
+        try:
+            snapshot = observe_snapshot(self.connection, self.settings.page_size)
+        except TransientProviderError as exc:
+            self._reset_on_transient(exc)
+            raise
+        inventory = inventory_from_snapshot(snapshot, self.ctx.lab, self.ctx.name)
+        inventory.observed_at = self.ctx.clock()
+        return inventory
+
+    def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
+        """Pure: what observe() reports once the resource is applied."""
+        return desired_fields(resource)
+
+    def apply(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> ApplyResult:
+        """Carry out one change idempotently (reads live state first)."""
+        if resource is not None and change.op is not Op.delete:
+            vm_options(resource)  # bad options fail before any call
+            if not change.desired:
+                change = change.model_copy(update={"desired": desired_fields(resource)})
+        try:
+            return VmApplier(self.connection, self.settings, self.ctx.lab).apply(change, resource)
+        except TransientProviderError as exc:
+            self._reset_on_transient(exc)
+            raise
+
+    def close(self) -> None:
+        """Log out."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,107 @@
+"""The VMware provider's settings, read from its `ProviderConfig` (homeport.yaml) with clear errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.models.lab import ProviderConfig
+from reconciler.providers.errors import PermanentProviderError
+from reconciler.providers.secrets import read_secret
+
+KNOWN_OPTIONS = {
+    "username",
+    "datacenter",
+    "task_timeout",
+    "connect_timeout",
+    "page_size",
+    "allow_power_cycle",
+}
+
+
+@dataclass(frozen=True)
+class VmwareSettings:
+    """Where vCenter/ESXi is, how to trust it and log in, and the provider's policies."""
+
+    host: str
+    port: int
+    path: str
+    username: str
+    password: str
+    ca_file: str | None
+    verify_tls: bool
+    datacenter: str | None
+    task_timeout: float
+    connect_timeout: float
+    page_size: int
+    allow_power_cycle: bool
+
+    def __repr__(self) -> str:
+        # The password never appears in reprs, logs or error messages.
+        return f"VmwareSettings(host={self.host!r}, port={self.port}, username={self.username!r})"
+
+
+def _option(options: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = options.get(key, default)
+    if kind is bool and not isinstance(value, bool):
+        raise PermanentProviderError(f"vmware option {key!r} must be true or false, not {value!r}")
+    if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+        raise PermanentProviderError(f"vmware option {key!r} must be a positive number, not {value!r}")
+    if kind is str and value is not None and not isinstance(value, str):
+        raise PermanentProviderError(f"vmware option {key!r} must be text, not {value!r}")
+    return kind(value) if value is not None else None
+
+
+def load_settings(config: ProviderConfig, provider_name: str) -> VmwareSettings:
+    """Settings from config; a PermanentProviderError naming the field and the fix when one is wrong."""
+    where = f"providers.{provider_name}"
+    if not config.endpoint:
+        raise PermanentProviderError(
+            f"{where}.endpoint is not set: give the vCenter or ESXi address, e.g. https://vcenter.lan/sdk"
+        )
+    raw = config.endpoint if "://" in config.endpoint else f"https://{config.endpoint}"
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname:
+        raise PermanentProviderError(
+            f"{where}.endpoint {config.endpoint!r} is not an https URL: write e.g. https://vcenter.lan/sdk"
+        )
+    try:
+        port = parts.port or 443
+    except ValueError as exc:
+        raise PermanentProviderError(f"{where}.endpoint {config.endpoint!r} has a bad port") from exc
+    unknown = sorted(set(config.options) - KNOWN_OPTIONS)
+    if unknown:
+        raise PermanentProviderError(
+            f"{where}.options has unknown keys {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(KNOWN_OPTIONS))}"
+        )
+    creds = config.credentials
+    username = read_secret(env=creds.username_env, what=f"{where}.credentials.username_env") or _option(
+        config.options, "username", str, None
+    )
+    if not username:
+        raise PermanentProviderError(
+            f"{where}: no user name; set credentials.username_env or options.username"
+        )
+    password = read_secret(
+        env=creds.password_env, file=creds.password_file, what=f"{where}.credentials.password"
+    )
+    if not password:
+        raise PermanentProviderError(
+            f"{where}: no password; set credentials.password_env or credentials.password_file"
+        )
+    return VmwareSettings(
+        host=parts.hostname,
+        port=port,
+        path=parts.path if parts.path not in ("", "/") else "/sdk",
+        username=username,
+        password=password,
+        ca_file=config.ca_file,
+        verify_tls=config.verify_tls,
+        datacenter=_option(config.options, "datacenter", str, None),
+        task_timeout=_option(config.options, "task_timeout", float, 600.0),
+        connect_timeout=_option(config.options, "connect_timeout", float, 30.0),
+        page_size=int(_option(config.options, "page_size", int, 500)),
+        allow_power_cycle=_option(config.options, "allow_power_cycle", bool, True),
+    )
