@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from reconciler.render.validators.issue import ValidationIssue
+
+if TYPE_CHECKING:
+    from reconciler.render.chart import Chart
 
 Validator = Callable[[str, str], list[ValidationIssue]]
 
@@ -13,6 +17,9 @@ Validator = Callable[[str, str], list[ValidationIssue]]
 VALIDATOR_MODULES: dict[str, str] = {
     "yaml": "reconciler.render.validators.yaml_format",
     "json": "reconciler.render.validators.json_format",
+    "compose": "reconciler.render.validators.compose_format",
+    "env": "reconciler.render.validators.env_format",
+    "cloudformation": "reconciler.render.validators.cloudformation_format",
 }
 
 
@@ -36,4 +43,18 @@ def validate_files(files: dict[str, str], formats: dict[str, str]) -> list[Valid
     return issues
 
 
-__all__ = ["VALIDATOR_MODULES", "ValidationIssue", "validate_files", "validator_for"]
+def validate_rendered(files: dict[str, str], chart: Chart) -> list[ValidationIssue]:
+    """Check a chart's rendered files, each with the validator of the format its Chart.yaml declares.
+
+    Issues with severity "unavailable" say which validator is not installed; they are not failures.
+    """
+    return validate_files(files, {name: chart.output_format(name) for name in files})
+
+
+def blocking(issues: list[ValidationIssue]) -> list[ValidationIssue]:
+    """The issues that make a render invalid (errors; not warnings or missing validators)."""
+    return [issue for issue in issues if issue.severity == "error"]
+
+
+__all__ = ["VALIDATOR_MODULES", "ValidationIssue", "blocking", "validate_files", "validate_rendered",
+           "validator_for"]
