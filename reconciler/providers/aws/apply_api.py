@@ -1,0 +1,392 @@
+"""The `api` executor: direct EC2 calls. The only code (with apply_cfn) that changes AWS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.models.effective import EffectiveResource
+from reconciler.models.plan import Change, Op
+from reconciler.providers.aws.errors import aws_call
+from reconciler.providers.aws.fields import (
+    DISK_TAG,
+    ROOT_DEVICE,
+    client_token,
+    ownership_tags,
+    security_group_name,
+)
+from reconciler.providers.aws.observe import (
+    ingress_rules,
+    instance_fields,
+    list_instances,
+    list_security_groups,
+    list_volumes,
+    owned_filters,
+    tag_dict,
+)
+from reconciler.providers.base import RESOURCE_LABEL, ApplyResult, ProviderState
+from reconciler.providers.errors import PermanentProviderError
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+@dataclass
+class ApiExecutor:
+    """Creates, converges and deletes one EC2 instance (plus its security group and EBS volumes)."""
+
+    ec2: Any
+    lab: str
+    state: ProviderState
+    ingress_cidr: str = "0.0.0.0/0"
+    waiter_delay: int = 5
+    waiter_attempts: int = 120
+
+    # -- lookups --------------------------------------------------------------------------
+    def find_instance(self, name: str) -> dict[str, Any] | None:
+        """This lab's live instance called name (tags decide, so a crash after create is seen)."""
+        found = list_instances(self.ec2, owned_filters(self.lab, name))
+        if len(found) > 1:
+            ids = ", ".join(sorted(inst["InstanceId"] for inst in found))
+            raise PermanentProviderError(
+                f"{name}: more than one live instance carries this lab's tags ({ids}); terminate the extra "
+                "ones by hand, homeport will not guess which to keep"
+            )
+        return found[0] if found else None
+
+    def _generation_key(self, name: str) -> str:
+        return f"generation/{name}"
+
+    def generation(self, name: str) -> int:
+        """How many times this resource has been deleted (part of its ClientToken)."""
+        return int(self.state.get(self._generation_key(name)) or 0)
+
+    def _bump_generation(self, name: str) -> None:
+        self.state.put(self._generation_key(name), self.generation(name) + 1)
+
+    # -- security group -------------------------------------------------------------------
+    def ensure_security_group(self, name: str, desired: dict[str, Any]) -> str:
+        """The resource's own security group, created and tagged if missing, ingress converged."""
+        group_name = security_group_name(self.lab, name)
+        groups = list_security_groups(self.ec2, owned_filters(self.lab, name))
+        if groups:
+            group = next(iter(groups.values()))
+        else:
+            vpc_filters = (
+                [{"Name": "subnet-id", "Values": [desired["subnet_id"]]}] if desired.get("subnet_id") else []
+            )
+            kwargs: dict[str, Any] = {
+                "GroupName": group_name,
+                "Description": f"homeport {self.lab}/{name}",
+                "TagSpecifications": [
+                    {"ResourceType": "security-group", "Tags": _tag_list(ownership_tags(self.lab, name))}
+                ],
+            }
+            if vpc_filters:
+                subnets = aws_call("describe subnets", self.ec2.describe_subnets, Filters=vpc_filters)
+                kwargs["VpcId"] = subnets["Subnets"][0]["VpcId"]
+            created = aws_call("create security group", self.ec2.create_security_group, **kwargs)
+            group = {"GroupId": created["GroupId"], "IpPermissions": []}
+        self.converge_ingress(group, desired.get("ingress", []))
+        return str(group["GroupId"])
+
+    def converge_ingress(self, group: dict[str, Any], wanted: list[str]) -> None:
+        """Authorize missing 'proto:port' rules and revoke ones no longer wanted."""
+        have = set(ingress_rules(group))
+        add, remove = sorted(set(wanted) - have), sorted(have - set(wanted))
+
+        def perms(rules: list[str]) -> list[dict[str, Any]]:
+            out = []
+            for rule in rules:
+                proto, port = rule.split(":")
+                out.append(
+                    {
+                        "IpProtocol": proto,
+                        "FromPort": int(port),
+                        "ToPort": int(port),
+                        "IpRanges": [{"CidrIp": self.ingress_cidr}],
+                    }
+                )
+            return out
+
+        if add:
+            aws_call(
+                "authorize ingress",
+                self.ec2.authorize_security_group_ingress,
+                GroupId=group["GroupId"],
+                IpPermissions=perms(add),
+            )
+        if remove:
+            aws_call(
+                "revoke ingress",
+                self.ec2.revoke_security_group_ingress,
+                GroupId=group["GroupId"],
+                IpPermissions=perms(remove),
+            )
+
+    # -- create ---------------------------------------------------------------------------
+    def block_devices(self, desired: dict[str, Any]) -> list[dict[str, Any]]:
+        """BlockDeviceMappings for run_instances; the root entry uses the AMI's root device name."""
+        mappings = []
+        for volume in desired.get("volumes", []):
+            device = volume["device"]
+            if device == ROOT_DEVICE:
+                image = aws_call("describe image", self.ec2.describe_images, ImageIds=[desired["ami"]])
+                if not image.get("Images"):
+                    raise PermanentProviderError(
+                        f"AMI {desired['ami']} does not exist in {desired['region']}"
+                    )
+                device = image["Images"][0].get("RootDeviceName", "/dev/xvda")
+            mappings.append(
+                {
+                    "DeviceName": device,
+                    "Ebs": {
+                        "VolumeSize": int(volume["size_gb"]),
+                        "VolumeType": volume.get("type", "gp3"),
+                        "DeleteOnTermination": True,
+                    },
+                }
+            )
+        return mappings
+
+    def create(self, name: str, desired: dict[str, Any], key_name: str | None = None) -> ApplyResult:
+        """Launch the instance unless it already exists; the ClientToken makes a retried call safe."""
+        existing = self.find_instance(name)
+        if existing is not None:
+            result = self.converge(existing, desired)
+            result.message = f"instance {existing['InstanceId']} already existed; " + result.message
+            return result
+        group_id = self.ensure_security_group(name, desired)
+        tags = {**desired.get("tags", {}), **ownership_tags(self.lab, name)}
+        kwargs: dict[str, Any] = {
+            "ImageId": desired["ami"],
+            "InstanceType": desired["instance_type"],
+            "MinCount": 1,
+            "MaxCount": 1,
+            "SecurityGroupIds": [group_id],
+            "BlockDeviceMappings": self.block_devices(desired),
+            "TagSpecifications": [
+                {"ResourceType": "instance", "Tags": _tag_list(tags)},
+                {"ResourceType": "volume", "Tags": _tag_list(ownership_tags(self.lab, name))},
+            ],
+        }
+        if desired.get("subnet_id"):
+            kwargs["SubnetId"] = desired["subnet_id"]
+        if key_name:
+            kwargs["KeyName"] = key_name
+        if not kwargs["BlockDeviceMappings"]:
+            del kwargs["BlockDeviceMappings"]
+        for _attempt in range(3):
+            token = client_token(self.lab, name, desired["region"], desired["ami"], self.generation(name))
+            response = aws_call("run instances", self.ec2.run_instances, ClientToken=token, **kwargs)
+            instance = response["Instances"][0]
+            if instance.get("State", {}).get("Name") not in ("shutting-down", "terminated"):
+                break
+            # The token still names an instance deleted earlier (the generation was lost): move on.
+            self._bump_generation(name)
+        else:
+            raise PermanentProviderError(f"{name}: run_instances keeps returning terminated instances")
+        self._tag_data_volumes(instance, desired)
+        return ApplyResult(
+            provider_id=instance["InstanceId"],
+            node=desired["region"],
+            message=f"launched {instance['InstanceId']} ({desired['instance_type']}, {desired['ami']})",
+            outputs={"instance_id": instance["InstanceId"], "security_group_id": group_id},
+        )
+
+    def _tag_data_volumes(self, instance: dict[str, Any], desired: dict[str, Any]) -> None:
+        names = {v["device"]: v.get("name") for v in desired.get("volumes", []) if v.get("name")}
+        for mapping in instance.get("BlockDeviceMappings", []):
+            disk = names.get(mapping.get("DeviceName"))
+            volume_id = (mapping.get("Ebs") or {}).get("VolumeId")
+            if disk and volume_id:
+                aws_call(
+                    "tag volume",
+                    self.ec2.create_tags,
+                    Resources=[volume_id],
+                    Tags=[{"Key": DISK_TAG, "Value": disk}],
+                )
+
+    # -- update ---------------------------------------------------------------------------
+    def describe(self, instance_id: str) -> dict[str, Any]:
+        """One instance by id."""
+        response = aws_call("describe instance", self.ec2.describe_instances, InstanceIds=[instance_id])
+        return dict(response["Reservations"][0]["Instances"][0])
+
+    def _wait(self, waiter_name: str, instance_id: str) -> None:
+        waiter = self.ec2.get_waiter(waiter_name)
+        aws_call(
+            f"wait for {waiter_name.replace('_', ' ')}",
+            waiter.wait,
+            InstanceIds=[instance_id],
+            WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": self.waiter_attempts},
+        )
+
+    def converge(self, instance: dict[str, Any], desired: dict[str, Any]) -> ApplyResult:
+        """Bring a live instance to the desired fields in place: tags, volumes, ingress, type, state."""
+        instance_id = instance["InstanceId"]
+        name = tag_dict(instance.get("Tags")).get(RESOURCE_LABEL, instance_id)
+        region = desired["region"]
+        groups = list_security_groups(self.ec2, owned_filters(self.lab, name))
+        volumes = list_volumes(self.ec2, filters=owned_filters(self.lab, name))
+        current = instance_fields(instance, region, volumes, groups)
+        done: list[str] = []
+
+        tags_to_set = {k: v for k, v in desired.get("tags", {}).items() if current["tags"].get(k) != v}
+        if tags_to_set:
+            aws_call(
+                "tag instance", self.ec2.create_tags, Resources=[instance_id], Tags=_tag_list(tags_to_set)
+            )
+            done.append(f"tags {', '.join(sorted(tags_to_set))}")
+
+        if set(desired.get("ingress", [])) != set(current["ingress"]):
+            self.ensure_security_group(name, desired)
+            done.append("ingress " + ", ".join(desired.get("ingress", [])))
+
+        done.extend(self._converge_volumes(instance_id, name, current, desired))
+
+        wanted_state = desired.get("state", "running")
+        state = current["state"]
+        if desired.get("instance_type") and desired["instance_type"] != current["instance_type"]:
+            # AWS refuses to change the type of a running instance: stop, modify, then start.
+            if state != "stopped":
+                aws_call("stop instance", self.ec2.stop_instances, InstanceIds=[instance_id])
+                self._wait("instance_stopped", instance_id)
+                state = "stopped"
+            aws_call(
+                "modify instance type",
+                self.ec2.modify_instance_attribute,
+                InstanceId=instance_id,
+                InstanceType={"Value": desired["instance_type"]},
+            )
+            done.append(f"instance type {current['instance_type']} -> {desired['instance_type']}")
+        if wanted_state == "running" and state != "running":
+            aws_call("start instance", self.ec2.start_instances, InstanceIds=[instance_id])
+            done.append("started")
+        elif wanted_state == "stopped" and state != "stopped":
+            aws_call("stop instance", self.ec2.stop_instances, InstanceIds=[instance_id])
+            done.append("stopped")
+        message = "; ".join(done) if done else f"instance {instance_id} already matches"
+        return ApplyResult(provider_id=instance_id, node=region, message=message)
+
+    def _converge_volumes(
+        self, instance_id: str, name: str, current: dict[str, Any], desired: dict[str, Any]
+    ) -> list[str]:
+        have = {v["device"]: v for v in current["volumes"]}
+        done = []
+        for volume in desired.get("volumes", []):
+            live = have.get(volume["device"])
+            if live is None:
+                if volume["device"] == ROOT_DEVICE:
+                    continue
+                created = aws_call(
+                    "create volume",
+                    self.ec2.create_volume,
+                    AvailabilityZone=self.describe(instance_id)["Placement"]["AvailabilityZone"],
+                    Size=int(volume["size_gb"]),
+                    VolumeType=volume.get("type", "gp3"),
+                    TagSpecifications=[
+                        {
+                            "ResourceType": "volume",
+                            "Tags": _tag_list(
+                                {
+                                    **ownership_tags(self.lab, name),
+                                    **({DISK_TAG: volume["name"]} if volume.get("name") else {}),
+                                }
+                            ),
+                        }
+                    ],
+                )
+                aws_call(
+                    "wait for volume",
+                    self.ec2.get_waiter("volume_available").wait,
+                    VolumeIds=[created["VolumeId"]],
+                    WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": self.waiter_attempts},
+                )
+                aws_call(
+                    "attach volume",
+                    self.ec2.attach_volume,
+                    VolumeId=created["VolumeId"],
+                    InstanceId=instance_id,
+                    Device=volume["device"],
+                )
+                done.append(f"attached {volume['size_gb']} GiB at {volume['device']}")
+                continue
+            size = live.get("size_gb")
+            if size is not None and int(volume["size_gb"]) > int(size):
+                aws_call(
+                    "grow volume",
+                    self.ec2.modify_volume,
+                    VolumeId=live["volume_id"],
+                    Size=int(volume["size_gb"]),
+                )
+                done.append(f"grew {volume['device']} {size} -> {volume['size_gb']} GiB")
+            elif size is not None and int(volume["size_gb"]) < int(size):
+                raise PermanentProviderError(
+                    f"EBS volumes cannot shrink: {volume['device']} is {size} GiB, the definition asks for "
+                    f"{volume['size_gb']} GiB; keep the size or replace the resource"
+                )
+        return done
+
+    # -- delete ---------------------------------------------------------------------------
+    def delete(self, name: str) -> ApplyResult:
+        """Terminate this lab's instance called name, then its security group; fine when already gone."""
+        instance = self.find_instance(name)
+        done = []
+        instance_id = None
+        if instance is not None:
+            instance_id = instance["InstanceId"]
+            aws_call("terminate instance", self.ec2.terminate_instances, InstanceIds=[instance_id])
+            self._wait("instance_terminated", instance_id)
+            done.append(f"terminated {instance_id}")
+        for group_id in list_security_groups(self.ec2, owned_filters(self.lab, name)):
+            aws_call("delete security group", self.ec2.delete_security_group, GroupId=group_id)
+            done.append(f"deleted security group {group_id}")
+        self._bump_generation(name)
+        return ApplyResult(provider_id=instance_id, message="; ".join(done) or f"{name} was already absent")
+
+    # -- dispatch -------------------------------------------------------------------------
+    def apply(self, change: Change, resource: EffectiveResource | None) -> ApplyResult:
+        """Carry out one change: create, update, replace (terminate then launch) or delete."""
+        key_name = None
+        if resource is not None:
+            key_name = resource.overrides.get("key_name") or resource.properties.get("key_name")
+        if change.op is Op.create:
+            return self.create(change.resource, change.desired, key_name)
+        if change.op is Op.update:
+            instance = self.find_instance(change.resource)
+            if instance is None:
+                return self.create(change.resource, change.desired, key_name)
+            return self.converge(instance, change.desired)
+        if change.op is Op.replace:
+            removed = self.delete(change.resource)
+            created = self.create(change.resource, change.desired, key_name)
+            created.message = f"{removed.message}; {created.message}"
+            return created
+        if change.op is Op.delete:
+            return self.delete(change.resource)
+        if change.op is Op.rename:
+            return self.rename(change.previous_name or "", change.resource, change.desired)
+        return ApplyResult(provider_id=change.provider_id, message=change.reason)
+
+    def rename(self, old: str, new: str, desired: dict[str, Any]) -> ApplyResult:
+        """Move the resource tags from old to new (instance, volumes, security group), then converge."""
+        instance = self.find_instance(new)
+        if instance is None:
+            instance = self.find_instance(old)
+            if instance is None:
+                return self.create(new, desired)
+            tagged = [instance["InstanceId"]]
+            tagged += [m["Ebs"]["VolumeId"] for m in instance.get("BlockDeviceMappings", []) if m.get("Ebs")]
+            tagged += list(list_security_groups(self.ec2, owned_filters(self.lab, old)))
+            aws_call(
+                "retag for rename",
+                self.ec2.create_tags,
+                Resources=tagged,
+                Tags=_tag_list(ownership_tags(self.lab, new)),
+            )
+            instance = self.describe(instance["InstanceId"])
+        result = self.converge(instance, desired)
+        result.message = f"renamed {old} -> {new}; {result.message}"
+        return result

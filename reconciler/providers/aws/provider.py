@@ -1,0 +1,151 @@
+"""The AWS provider: EC2 instances from universal definitions, through the api or cloudformation executor."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from reconciler.models.diffrules import DiffRules
+from reconciler.models.effective import EffectiveResource
+from reconciler.models.inventory import Inventory, ObservedResource
+from reconciler.models.plan import Change, Op
+from reconciler.providers.aws.apply_api import ApiExecutor
+from reconciler.providers.aws.apply_cfn import CfnExecutor, ChangeSetPreview, template_body
+from reconciler.providers.aws.fields import DIFF_RULES, desired_fields, executor_for, resource_region
+from reconciler.providers.aws.observe import observe_region, observed_instance
+from reconciler.providers.aws.session import AwsClients, default_region
+from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
+from reconciler.providers.errors import PermanentProviderError, ProviderError
+
+REGIONS_KEY = "regions"
+
+
+class AwsProvider(Provider):
+    """EC2 in one or more regions; resources are marked with homeport's tags."""
+
+    type: ClassVar[str] = "aws"
+    diff_rules: ClassVar[DiffRules] = DIFF_RULES
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        self.clients = AwsClients(ctx.config)
+        options = ctx.config.options
+        self.waiter_delay = int(str(options.get("poll_seconds", 5)))
+        self.ingress_cidr = str(options.get("ingress_cidr", "0.0.0.0/0"))
+        self.include_unmanaged = bool(options.get("observe_all_instances", False))
+
+    # -- regions --------------------------------------------------------------------------
+    def regions(self) -> list[str]:
+        """Regions to observe: the provider's, `options.regions`, and every region homeport created in."""
+        found = {default_region(self.ctx.config)}
+        extra = self.ctx.config.options.get("regions") or []
+        if isinstance(extra, list):
+            found.update(str(region) for region in extra)
+        found.update(self.ctx.state.get(REGIONS_KEY) or [])
+        return sorted(found)
+
+    def _remember_region(self, region: str) -> None:
+        known = list(self.ctx.state.get(REGIONS_KEY) or [])
+        if region not in known:
+            self.ctx.state.put(REGIONS_KEY, sorted([*known, region]))
+
+    def ec2(self, region: str) -> Any:
+        """The EC2 client for a region."""
+        return self.clients.client("ec2", region)
+
+    # -- contract -------------------------------------------------------------------------
+    def observe(self) -> Inventory:
+        """One paginated DescribeInstances per region (homeport's tag), plus owned volumes and groups."""
+        start = len(self.clients.calls)
+        inventory = Inventory(provider=self.name, provider_type=self.type, observed_at=self.ctx.clock())
+        for region in self.regions():
+            try:
+                node, resources = observe_region(
+                    self.ec2(region), region, self.name, self.ctx.lab, self.include_unmanaged
+                )
+            except ProviderError as exc:
+                inventory.errors.append(f"{region}: {exc}")
+                continue
+            inventory.nodes.append(node)
+            inventory.resources.extend(resources)
+        inventory.api_calls = len(self.clients.calls) - start
+        if inventory.errors and not inventory.nodes:
+            raise PermanentProviderError("; ".join(inventory.errors))
+        return inventory
+
+    def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
+        """Pure: region, instance_type, ami, state, tags, volumes (by device), ingress, subnet_id."""
+        return desired_fields(resource, self.ctx.config)
+
+    def find(self, name: str) -> ObservedResource | None:
+        """This lab's instance called name, looked up by tags in every known region."""
+        for region in self.regions():
+            executor = self._api(region)
+            instance = executor.find_instance(name)
+            if instance is not None:
+                from reconciler.providers.aws.observe import list_security_groups, list_volumes, owned_filters
+
+                ec2 = self.ec2(region)
+                volumes = list_volumes(ec2, filters=owned_filters(self.ctx.lab, name))
+                groups = list_security_groups(ec2, owned_filters(self.ctx.lab, name))
+                return observed_instance(instance, region, self.name, self.ctx.lab, volumes, groups)
+        return None
+
+    def _api(self, region: str) -> ApiExecutor:
+        return ApiExecutor(
+            self.ec2(region),
+            self.ctx.lab,
+            self.ctx.state,
+            ingress_cidr=self.ingress_cidr,
+            waiter_delay=self.waiter_delay,
+        )
+
+    def _cfn(self, region: str) -> CfnExecutor:
+        return CfnExecutor(
+            self.clients.client("cloudformation", region), self.ctx.lab, waiter_delay=self.waiter_delay
+        )
+
+    def _region_for(self, change: Change, resource: EffectiveResource | None) -> str:
+        if change.desired.get("region"):
+            return str(change.desired["region"])
+        if resource is not None:
+            return resource_region(resource, self.ctx.config)
+        if change.node:
+            return change.node
+        found = self.find(change.resource)
+        return found.node if found and found.node else default_region(self.ctx.config)
+
+    def apply(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> ApplyResult:
+        """Carry out one change with the resource's executor (api by default), idempotently."""
+        region = self._region_for(change, resource)
+        if change.op is not Op.delete:
+            self._remember_region(region)
+        if executor_for(resource, self.ctx.config) == "cloudformation":
+            return self._cfn(region).apply(change, artifacts)
+        return self._api(region).apply(change, resource)
+
+    def preview_change_set(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> ChangeSetPreview | None:
+        """For the cloudformation executor: the change set CloudFormation would execute (not executed)."""
+        if change.op in (Op.delete, Op.noop) or executor_for(resource, self.ctx.config) != "cloudformation":
+            return None
+        region = self._region_for(change, resource)
+        return self._cfn(region).preview(
+            change.resource, template_body(artifacts, change.resource), change.desired
+        )
+
+    def preflight(self, changes: list[Change]) -> list[str]:
+        """Problems found before applying: missing credentials, unknown region."""
+        problems = []
+        try:
+            default_region(self.ctx.config)
+            self.clients.session or self.clients.client("ec2", default_region(self.ctx.config))
+        except ProviderError as exc:
+            problems.append(str(exc))
+        return problems
+
+    def close(self) -> None:
+        """Close the clients' connection pools."""
+        self.clients.close()
