@@ -102,14 +102,35 @@ def seed(pve: Any) -> None:
     """The small homelab every test starts from."""
     for node in NODES:
         pve.add_node(node)
-    pve.add_vm(TEMPLATE_VMID, TEMPLATE_NAME, node="pve1", template=True,
-               config={"scsi0": f"local-lvm:base-{TEMPLATE_VMID}-disk-0,size=4G", "cores": 1, "memory": 1024,
-                       "ide2": "local-lvm:cloudinit,media=cdrom", "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0",
-                       "ostype": "l26", "agent": "1"})
+    pve.add_vm(
+        TEMPLATE_VMID,
+        TEMPLATE_NAME,
+        node="pve1",
+        template=True,
+        config={
+            "scsi0": f"local-lvm:base-{TEMPLATE_VMID}-disk-0,size=4G",
+            "cores": 1,
+            "memory": 1024,
+            "ide2": "local-lvm:cloudinit,media=cdrom",
+            "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0",
+            "ostype": "l26",
+            "agent": "1",
+        },
+    )
     pve.storages["local-lvm"].setdefault("volumes", {})[f"base-{TEMPLATE_VMID}-disk-0"] = {
-        "content": "images", "format": "raw", "size": 4 * 1024**3, "vmid": TEMPLATE_VMID, "ctime": 0}
-    pve.add_vm(150, "plex", node="pve2", status="running",
-               config={"cores": 4, "memory": 8192, "scsi0": "local-lvm:vm-150-disk-0,size=64G", "tags": "media"})
+        "content": "images",
+        "format": "raw",
+        "size": 4 * 1024**3,
+        "vmid": TEMPLATE_VMID,
+        "ctime": 0,
+    }
+    pve.add_vm(
+        150,
+        "plex",
+        node="pve2",
+        status="running",
+        config={"cores": 4, "memory": 8192, "scsi0": "local-lvm:vm-150-disk-0,size=64G", "tags": "media"},
+    )
     pve.add_vm(151, "scratch", node="pve3", config={"cores": 1, "memory": 512})
 
 
@@ -125,7 +146,9 @@ def pve_pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 
 @pytest.fixture
-def pve(request: pytest.FixtureRequest, pve_pki: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[PveBackend]:
+def pve(
+    request: pytest.FixtureRequest, pve_pki: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PveBackend]:
     """A started, seeded fake PVE with an API token for homeport (id and secret in the environment)."""
     fake_pve, _make_cert, settle = _fakepve()
     marker = request.node.get_closest_marker("pve")
@@ -139,8 +162,13 @@ def pve(request: pytest.FixtureRequest, pve_pki: tuple[str, str], monkeypatch: p
     monkeypatch.setenv(TOKEN_ID_ENV, TOKEN_ID)
     monkeypatch.setenv(TOKEN_SECRET_ENV, token_secret)
     try:
-        yield PveBackend(pve=server, serving=serving, url=server.url, cafile=str(Path(pve_pki[0])),
-                         token_secret=token_secret)
+        yield PveBackend(
+            pve=server,
+            serving=serving,
+            url=server.url,
+            cafile=str(Path(pve_pki[0])),
+            token_secret=token_secret,
+        )
     finally:
         serving.stop()
 

@@ -143,7 +143,12 @@ class Applier:
             result = self.converge(existing, desired, name)
             result.message = f"{existing['type']} {existing['vmid']} already existed; " + result.message
             return result
-        clash = [i for i in guests(items) if i.get("name") == name and not i.get("template")]
+        # Another lab's guest may share the name (its tags tell them apart); an unmanaged one is to be adopted.
+        clash = [
+            i
+            for i in guests(items)
+            if i.get("name") == name and not i.get("template") and not ownership(_tags(i))[0]
+        ]
         if clash:
             raise PermanentProviderError(
                 f"proxmox: a guest named {name} already exists "

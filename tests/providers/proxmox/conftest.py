@@ -22,8 +22,12 @@ def make_provider(backend: PveBackend, tmp_path: Path, **options: object) -> Pro
     """A ProxmoxProvider for lab `home` on the fake, with its state in a SQLite database under tmp_path."""
     db = open_database(f"sqlite:///{tmp_path / 'homeport.db'}")
     ctx = ProviderContext(
-        lab=LAB, name="pve", config=ProviderConfig.model_validate(backend.provider_config(**options)),
-        state=DbProviderState(db, LAB, "pve"), work_dir=tmp_path, sleep=time.sleep,
+        lab=LAB,
+        name="pve",
+        config=ProviderConfig.model_validate(backend.provider_config(**options)),
+        state=DbProviderState(db, LAB, "pve"),
+        work_dir=tmp_path,
+        sleep=time.sleep,
     )
     return ProxmoxProvider(ctx)
 

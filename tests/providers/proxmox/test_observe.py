@@ -1,0 +1,88 @@
+"""observe() against fakepve: one listing per cycle, configs only when the listing moved; read only."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.models.plan import Op
+from reconciler.plan.diff import diff_fields
+from reconciler.providers.errors import PermanentProviderError
+from reconciler.providers.proxmox import ProxmoxProvider
+from reconciler.providers.proxmox.fields import DIFF_RULES
+from tests.backends.pve import PveBackend
+from tests.providers.proxmox.resources import change, resource
+
+
+def test_reports_nodes_and_unmanaged_guests_without_writing(
+    provider: ProxmoxProvider, pve: PveBackend
+) -> None:
+    start = len(pve.pve.requests)
+    inv = provider.observe()
+    assert [n.name for n in inv.nodes] == ["pve1", "pve2", "pve3"]
+    assert all(n.cpu > 0 and n.memory_gb > 0 and n.storage_gb > 0 for n in inv.nodes)
+    by_name = {r.name: r for r in inv.resources}
+    assert by_name["plex"].owned is False and by_name["plex"].status == "running"
+    assert by_name["plex"].fields["tags"] == ["media"]
+    assert by_name["debian-12-cloud"].status == "template"
+    assert inv.owned("home") == {}
+    assert {m for m, _p in pve.requests_since(start)} == {"GET"}
+
+
+def test_noop_cycle_is_one_call_and_a_moved_guest_costs_one_more(
+    provider: ProxmoxProvider, pve: PveBackend
+) -> None:
+    for name in ("web", "db"):
+        res = resource(name)
+        provider.apply(change(provider, res), res, None)
+    provider.observe()  # reads the configs homeport just changed
+    steady = provider.observe()
+    assert steady.api_calls == 1
+    assert sorted(steady.owned("home")) == ["db", "web"]
+
+    pve.guest("web").config["cores"] = 6  # out of band
+    moved = provider.observe()
+    assert moved.api_calls == 2
+    assert moved.owned("home")["web"].fields["cores"] == 6
+    assert provider.observe().api_calls == 1
+
+
+def test_observed_fields_match_desired_after_apply(provider: ProxmoxProvider) -> None:
+    res = resource(
+        "web",
+        cpu=3,
+        memory_gb=3,
+        network={"ipv4": "127.0.0.11/8"},
+        disks=[{"name": "data", "size": 10}],
+        overrides={"cpu_type": "host"},
+    )
+    provider.apply(change(provider, res), res, None)
+    observed = provider.observe().owned("home")["web"]
+    assert observed.owned and observed.lab == "home" and observed.node == "pve1"
+    assert diff_fields(provider.desired_fields(res), observed.fields, None, DIFF_RULES) == []
+
+
+def test_guest_of_another_lab_is_not_ours(provider: ProxmoxProvider, pve: PveBackend) -> None:
+    pve.pve.add_vm(160, "web", node="pve3", config={"tags": "homeport;homeport-work", "cores": 1})
+    inv = provider.observe()
+    other = next(r for r in inv.resources if r.id == "160")
+    assert other.owned is True and other.lab == "work"
+    assert "web" not in inv.owned("home")
+    res = resource("web")
+    applied = provider.apply(change(provider, res, Op.create), res, None)
+    assert applied.provider_id != "160"
+
+
+def test_load_detail_reads_an_unmanaged_guest_config(provider: ProxmoxProvider) -> None:
+    plex = next(r for r in provider.observe().resources if r.name == "plex")
+    assert plex.detail_loaded is False
+    detailed = provider.load_detail(plex)
+    assert detailed.detail_loaded is True
+    assert detailed.fields["disks"] == [{"name": "root", "storage": "local-lvm", "size_gb": 64}]
+
+
+def test_create_refuses_to_shadow_an_unmanaged_guest_of_the_same_name(provider: ProxmoxProvider) -> None:
+    res = resource("plex")
+    with pytest.raises(
+        PermanentProviderError, match=r"plex already exists .*not managed by lab home; rename it"
+    ):
+        provider.apply(change(provider, res), res, None)
