@@ -90,6 +90,16 @@ def free_port() -> int:
         return port
 
 
+def _cluster_parent_dir() -> str:
+    """The temp folder to put the cluster in: one the postgres user can reach, with a short path.
+
+    The socket path must stay under 107 bytes, and a TMPDIR inside root's home is closed to postgres.
+    """
+    candidate = Path(tempfile.gettempdir())
+    reachable = all(os.stat(part).st_mode & 0o001 for part in (candidate, *candidate.parents))
+    return str(candidate) if reachable and len(str(candidate)) < 40 else "/tmp"
+
+
 class ThrowawayCluster:
     """A PostgreSQL cluster living in a temp dir, for one test session."""
 
@@ -108,7 +118,7 @@ class ThrowawayCluster:
                 raise PostgresUnavailable(
                     f"running as root but there is no '{CLUSTER_USER}' user to run PostgreSQL as: {FIX_HINT}"
                 ) from None
-        self.root = Path(tempfile.mkdtemp(prefix="homeport-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="homeport-pg-", dir=_cluster_parent_dir()))
         if self._run_as is not None:
             os.chown(self.root, self._run_as.pw_uid, self._run_as.pw_gid)
         self.data = self.root / "data"
