@@ -26,17 +26,36 @@ def resource(
     """An effective resource on the `vsphere` provider of lab `home`."""
     reqs = {"cpu": 2, "memory_gb": 2, "storage_gb": 8, **requirements}
     return EffectiveResource(
-        name=name, lab=LAB, resource_type="compute", workload_type="general", provider="vsphere",
-        provider_type="vmware", pool="/infrastructure/vsphere", pool_name="vsphere", node=node,
-        requirements=Requirements.model_validate(reqs), deployment=Deployment(), network=NetworkSpec(),
-        service=ServiceSpec(), properties=properties or {}, overrides=overrides or {},
+        name=name,
+        lab=LAB,
+        resource_type="compute",
+        workload_type="general",
+        provider="vsphere",
+        provider_type="vmware",
+        pool="/infrastructure/vsphere",
+        pool_name="vsphere",
+        node=node,
+        requirements=Requirements.model_validate(reqs),
+        deployment=Deployment(),
+        network=NetworkSpec(),
+        service=ServiceSpec(),
+        properties=properties or {},
+        overrides=overrides or {},
     )
 
 
 def change(provider: Provider, res: EffectiveResource, op: Op = Op.create, **extra: Any) -> Change:
     """A change for res with its desired fields, as the planner makes it."""
-    return Change(op=op, resource=res.name, provider="vsphere", provider_type="vmware", node=res.node,
-                  reason=f"test {op.value}", desired=provider.desired_fields(res), **extra)
+    return Change(
+        op=op,
+        resource=res.name,
+        provider="vsphere",
+        provider_type="vmware",
+        node=res.node,
+        reason=f"test {op.value}",
+        desired=provider.desired_fields(res),
+        **extra,
+    )
 
 
 def vms_named(si: Any, name: str) -> list[Any]:

@@ -12,7 +12,9 @@ from tests.backends.vcsim import VcsimServer
 from tests.providers.vmware.conftest import make_provider
 
 
-def test_ca_file_lets_the_provider_in(vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ca_file_lets_the_provider_in(
+    vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     provider = make_provider(vcsim, tmp_path, monkeypatch)
     try:
         inventory = provider.observe()
@@ -26,7 +28,7 @@ def test_without_ca_file_the_certificate_is_refused(
 ) -> None:
     # pyVmomi skips verification for 127.0.0.1 when given no SSL context; the provider must not.
     provider = make_provider(vcsim, tmp_path, monkeypatch, ca_file=None)
-    with pytest.raises(PermanentProviderError, match="certificate is not trusted.*ca_file"):
+    with pytest.raises(PermanentProviderError, match=r"certificate is not trusted.*ca_file"):
         provider.observe()
 
 
@@ -79,14 +81,20 @@ def test_unreadable_ca_file_says_what_to_fix(
     ],
 )
 def test_bad_provider_config_is_a_clear_error(
-    vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overrides: dict[str, object], message: str
+    vcsim: VcsimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    overrides: dict[str, object],
+    message: str,
 ) -> None:
     provider = make_provider(vcsim, tmp_path, monkeypatch, **overrides)
     with pytest.raises(PermanentProviderError, match=message):
         provider.observe()
 
 
-def test_nothing_listening_is_transient(vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_listening_is_transient(
+    vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

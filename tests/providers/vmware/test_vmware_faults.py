@@ -49,9 +49,8 @@ def test_every_vsphere_fault_class_maps_to_our_tree() -> None:
     classes = [c for c in map(VmomiSupport.GetVmodlType, names) if issubclass(c, vmodl.MethodFault)]
     assert len(classes) > 300
     for cls in classes:
-        with pytest.raises(ProviderError):
-            with vsphere_errors("probe"):
-                raise cls()
+        with pytest.raises(ProviderError), vsphere_errors("probe"):
+            raise cls()
 
 
 def test_certificate_errors_name_the_fix() -> None:
@@ -63,9 +62,8 @@ def test_certificate_errors_name_the_fix() -> None:
 
 
 def test_our_own_bugs_are_not_disguised_as_provider_errors() -> None:
-    with pytest.raises(KeyError):
-        with vsphere_errors("probe"):
-            raise KeyError("a bug in homeport")
+    with pytest.raises(KeyError), vsphere_errors("probe"):
+        raise KeyError("a bug in homeport")
 
 
 def test_fault_messages_are_kept() -> None:

@@ -37,7 +37,9 @@ def test_a_small_page_size_still_reads_everything(tmp_path: Path, monkeypatch: p
     # vcsim ignores RetrieveOptions.maxObjects (vCenter honours it and returns a token): the
     # result must be complete either way, and never one call per VM.
     with run_vcsim(tmp_path / "vcsim", vms_per_pool=10) as server:
-        provider = make_provider(server, tmp_path, monkeypatch, options={"username": server.username, "page_size": 8})
+        provider = make_provider(
+            server, tmp_path, monkeypatch, options={"username": server.username, "page_size": 8}
+        )
         try:
             provider.observe()
             second = provider.observe()
