@@ -1,4 +1,4 @@
-"""Faults injected by fakepve: nothing duplicated, nothing lost, each error carries its cause and its class."""
+"""Faults injected by fakepve: nothing duplicated, nothing lost, each error carries its cause and class."""
 
 from __future__ import annotations
 
@@ -112,11 +112,11 @@ def test_bad_token_is_permanent_and_never_shows_the_secret(
 def test_unreachable_is_transient_and_untrusted_tls_is_permanent(pve: PveBackend, tmp_path: Path) -> None:
     provider = make_provider(pve, tmp_path)
     provider.ctx.config.endpoint = "https://127.0.0.1:1"
-    with pytest.raises(TransientProviderError, match="cannot reach 127.0.0.1:1"):
+    with pytest.raises(TransientProviderError, match=r"cannot reach 127\.0\.0\.1:1"):
         provider.observe()
     untrusting = make_provider(pve, tmp_path)
     untrusting.ctx.config.ca_file = None
-    with pytest.raises(PermanentProviderError, match="TLS verification .* failed; set ca_file"):
+    with pytest.raises(PermanentProviderError, match=r"TLS verification .* failed; set ca_file"):
         untrusting.observe()
 
 
