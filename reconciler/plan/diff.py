@@ -80,7 +80,10 @@ class _Differ:
             if key not in have_by:
                 self.emit(item_path, None, item)
                 continue
-            self.mapping(item_path, {k: v for k, v in item.items() if k != key_name}, have_by[key], prev_by.get(key))
+            prev_item = prev_by.get(key)
+            if prev_item is not None:
+                prev_item = {k: v for k, v in prev_item.items() if k != key_name}
+            self.mapping(item_path, {k: v for k, v in item.items() if k != key_name}, have_by[key], prev_item)
         for key, item in prev_by.items():
             if key not in want_keys and key in have_by:
                 self.emit(f"{path}[{key}]", have_by[key], None)

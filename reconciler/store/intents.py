@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from reconciler.store.audit import append_audit
 from reconciler.store.database import Database
 from reconciler.store.tables import ApplyIntentRow, now_utc
 
@@ -37,8 +38,8 @@ def begin_intent(db: Database, *, lab: str, run_id: str, resource: str, provider
 
 
 def finish_intent(db: Database, intent_id: str, *, status: str, result: dict[str, Any] | None = None,
-                  error: str | None = None) -> None:
-    """Mark an intent done, failed or verified."""
+                  error: str | None = None, audit: dict[str, Any] | None = None) -> None:
+    """Mark an intent done, failed or verified; with `audit`, append its audit row in the same transaction."""
     with db.session() as s:
         row = s.get(ApplyIntentRow, intent_id)
         if row is not None:
@@ -46,6 +47,8 @@ def finish_intent(db: Database, intent_id: str, *, status: str, result: dict[str
             row.result = result or {}
             row.error = error
             row.finished_at = now_utc()
+        if audit is not None:
+            append_audit(s, **audit)
 
 
 def pending_intents(db: Database, lab: str) -> list[ApplyIntentRow]:

@@ -1,0 +1,33 @@
+"""The `homeport` command (Typer + Rich): thin over source, phases and store."""
+
+from __future__ import annotations
+
+import typer
+
+from reconciler.cli import demo as demo_module
+from reconciler.cli import lab_commands, plan_commands, sim_commands, status_commands
+
+app = typer.Typer(
+    name="homeport",
+    help="GitOps for a homelab: desired state in Git, plans you review, a reconciler that applies them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+app.command("init")(lab_commands.init)
+app.command("schema")(lab_commands.schema)
+app.command("validate")(lab_commands.validate)
+app.command("render")(lab_commands.render)
+app.command("plan")(plan_commands.plan)
+app.command("apply")(plan_commands.apply)
+app.command("status")(status_commands.status)
+app.command("history")(status_commands.history)
+app.command("demo")(demo_module.demo)
+app.add_typer(status_commands.audit_app, name="audit")
+app.add_typer(sim_commands.sim_app, name="sim")
+
+
+def main() -> None:
+    """Entry point of the `homeport` command."""
+    app()

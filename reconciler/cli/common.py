@@ -1,0 +1,80 @@
+"""What every command shares: the --lab and --output options, error handling, the console."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from reconciler.phases.context import LabSession
+from reconciler.phases.run import PlanError
+from reconciler.providers.errors import ProviderError
+from reconciler.render.errors import ChartError, RenderError
+from reconciler.source.errors import DesiredStateError, GitSourceError
+from reconciler.store.database import DatabaseError
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Output(str, Enum):
+    """Output formats."""
+
+    text = "text"
+    json = "json"
+
+
+LabOption = Annotated[Path, typer.Option("--lab", "-l", help="The lab's Git repository (default: current directory)",
+                                         file_okay=False)]
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text for people, json for scripts")]
+
+USER_ERRORS: tuple[type[Exception], ...] = (DesiredStateError, GitSourceError, PlanError, DatabaseError, ProviderError,
+                                            RenderError, ChartError, ValueError)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn a user's mistake into one clear message and exit code 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def escape(text: str) -> str:
+    """Text safe to print through Rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def open_session(lab: Path, *, actor: str = "cli") -> LabSession:
+    """Open the lab at path."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = "unknown"
+    return LabSession.open(lab, actor=f"{actor}:{user}", actor_kind="human")
+
+
+def print_json(data: Any) -> None:
+    """JSON to stdout (no Rich processing)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
+    sys.stdout.flush()

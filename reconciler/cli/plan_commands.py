@@ -1,0 +1,87 @@
+"""plan and apply: what would change, and changing it with a person's approval."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reconciler.cli.common import LabOption, Output, OutputOption, console, escape, open_session, print_json, user_errors
+from reconciler.cli.planview import plan_json, print_plan
+from reconciler.models.plan import Plan
+from reconciler.phases.gate import Mode
+from reconciler.phases.run import RunResult, compute_plan, reconcile
+
+RefOption = Annotated[str | None, typer.Option(help="Branch or commit to plan (default: main)")]
+
+
+@user_errors
+def plan(lab: LabOption = Path("."), ref: RefOption = None, output: OutputOption = Output.text,
+         detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode",
+                                                         help="Exit 2 when there are changes, 0 when none")] = False,
+         auto: Annotated[bool, typer.Option("--as-daemon", help="Gate as the daemon would (policy, windows, risk)")] = False) -> None:
+    """Show what applying would change; read only."""
+    session = open_session(lab)
+    try:
+        result = compute_plan(session, ref=ref, mode=Mode.auto if auto else Mode.manual)
+    finally:
+        session.close()
+    if output is Output.json:
+        print_json(plan_json(result.plan))
+    else:
+        print_plan(console, result.plan, ref=result.revision.ref)
+        for w in result.plan.warnings:
+            if "is disabled" in w:
+                continue
+            console.print(f"[dim]note: {escape(w)}[/]")
+    if detailed_exitcode and result.plan.has_changes:
+        raise typer.Exit(2)
+
+
+def print_run(result: RunResult, output: Output) -> None:
+    """A run's outcome."""
+    if output is Output.json:
+        print_json({"run_id": result.run_id, "status": result.status, "revision": result.revision,
+                    "counts": result.counts, "error": result.error, "notes": result.notes,
+                    "timings": result.timings,
+                    "outcomes": [{"resource": o.change.resource, "op": o.change.op.value, "status": o.status,
+                                  "message": o.message, "attempts": o.attempts} for o in result.outcomes]})
+        return
+    for note in result.notes:
+        console.print(f"[dim]{escape(note)}[/]")
+    for o in result.outcomes:
+        colour = "green" if o.status == "applied" else "red"
+        console.print(f"  [{colour}]{o.status}[/] {o.change.op.value} {o.change.resource}: {escape(o.message)}")
+    colour = {"ok": "green", "partial": "yellow", "declined": "yellow", "skipped": "yellow"}.get(result.status, "red")
+    console.print(f"[{colour}]run {result.status}[/]" + (f" at {result.revision[:12]}" if result.revision else "")
+                  + (f": {escape(result.error)}" if result.error else ""))
+
+
+@user_errors
+def apply(lab: LabOption = Path("."), auto_approve: Annotated[bool, typer.Option("--auto-approve",
+                                                                           help="Apply without asking")] = False,
+          output: OutputOption = Output.text) -> None:
+    """Apply the main branch's plan after you approve it (as `terraform apply`)."""
+    interactive = sys.stdin.isatty()
+    if not auto_approve and not interactive:
+        raise ValueError("not on a terminal: nothing can ask for approval; run with --auto-approve to apply")
+
+    def approve(p: Plan) -> bool:
+        if output is Output.text:
+            print_plan(console, p)
+        if auto_approve:
+            return True
+        return typer.confirm("Apply these changes?", default=False)
+
+    session = open_session(lab)
+    try:
+        result = reconcile(session, mode=Mode.manual, trigger="cli-apply", approve=approve)
+    finally:
+        session.close()
+    if result.plan is not None and not result.plan.has_changes and output is Output.text:
+        console.print("Nothing to change.")
+    print_run(result, output)
+    if result.status in ("failed", "invalid", "partial"):
+        raise typer.Exit(1)

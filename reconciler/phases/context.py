@@ -1,0 +1,82 @@
+"""The lab session every phase works in: repository, database, chart library, providers, clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pygit2
+
+from reconciler.assets import asset_dir
+from reconciler.models.lab import ProviderConfig
+from reconciler.providers.base import Provider, ProviderContext, utc_now
+from reconciler.providers.registry import build_provider
+from reconciler.render.chart import ChartLibrary
+from reconciler.source.gitrepo import open_repo
+from reconciler.source.loader import LoadCache
+from reconciler.store.database import Database, default_database_url, open_database
+from reconciler.store.provider_state import DbProviderState
+
+
+@dataclass
+class LabSession:
+    """One open lab: everything phases need, opened once per command or daemon."""
+
+    lab_dir: Path
+    repo: pygit2.Repository
+    db: Database
+    charts: ChartLibrary
+    cache: LoadCache = field(default_factory=LoadCache)
+    clock: Callable[[], datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep
+    actor: str = "homeport"
+    actor_kind: str = "human"
+    providers: dict[str, Provider] = field(default_factory=dict)
+    provider_configs: dict[str, ProviderConfig] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, lab_dir: Path, *, database_url: str | None = None, clock: Callable[[], datetime] | None = None,
+             sleep: Callable[[float], None] | None = None, actor: str = "homeport",
+             actor_kind: str = "human") -> LabSession:
+        """Open the lab's repository and database (migrating it if needed)."""
+        lab_dir = lab_dir.resolve()
+        repo = open_repo(lab_dir)
+        db = open_database(database_url or default_database_url(lab_dir))
+        charts = ChartLibrary([asset_dir("charts")])
+        return cls(lab_dir=lab_dir, repo=repo, db=db, charts=charts, clock=clock or utc_now,
+                   sleep=sleep or time.sleep, actor=actor, actor_kind=actor_kind)
+
+    @property
+    def state_dir(self) -> Path:
+        """<lab>/.homeport: lock files and provider work folders (never committed)."""
+        return self.lab_dir / ".homeport"
+
+    @property
+    def rendered_dir(self) -> Path:
+        """Where `homeport render` writes."""
+        return self.lab_dir / "rendered-configs"
+
+    def provider(self, lab: str, name: str, config: ProviderConfig) -> Provider:
+        """The provider instance called name (built once per session, rebuilt when its config changes)."""
+        existing = self.providers.get(name)
+        if existing is not None and self.provider_configs.get(name) == config:
+            return existing
+        if existing is not None:
+            existing.close()
+        work_dir = self.state_dir / "work" / name
+        ctx = ProviderContext(lab=lab, name=name, config=config, state=DbProviderState(self.db, lab, name),
+                              work_dir=work_dir, clock=self.clock, sleep=self.sleep)
+        provider = build_provider(ctx)
+        self.providers[name] = provider
+        self.provider_configs[name] = config
+        return provider
+
+    def close(self) -> None:
+        """Close providers and the database."""
+        for provider in self.providers.values():
+            provider.close()
+        self.providers.clear()
+        self.db.dispose()

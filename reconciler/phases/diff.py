@@ -1,0 +1,70 @@
+"""Diff: desired fields vs observed, placement for new resources, into a Plan."""
+
+from __future__ import annotations
+
+from reconciler.models.desired import DesiredState
+from reconciler.models.plan import Op, Plan
+from reconciler.phases.context import LabSession
+from reconciler.phases.observe import Observation
+from reconciler.plan.planner import DesiredItem, PlanInput, build_plan
+from reconciler.store.instances import InstanceSnapshot
+
+
+def desired_items(session: LabSession, state: DesiredState, observation: Observation) -> list[DesiredItem]:
+    """Each resource with its provider's desired fields and rules (disabled providers: fields left empty)."""
+    items = []
+    for name, resource in sorted(state.effective.items()):
+        config = state.lab.spec.providers[resource.provider]
+        if resource.provider in observation.unavailable:
+            items.append(DesiredItem(resource=resource, fields={}, rules=_rules_of(session, state, resource.provider)))
+            continue
+        provider = session.provider(state.lab_name, resource.provider, config)
+        items.append(DesiredItem(resource=resource, fields=provider.desired_fields(resource), rules=provider.diff_rules))
+        del name
+    return items
+
+
+def _rules_of(session: LabSession, state: DesiredState, provider: str):  # type: ignore[no-untyped-def]
+    from reconciler.models.diffrules import DiffRules
+
+    return DiffRules()
+
+
+def load_details(session: LabSession, state: DesiredState, observation: Observation, items: list[DesiredItem]) -> None:
+    """Ask providers for the full fields of resources whose cheap listing cannot decide the diff."""
+    for item in items:
+        inv = observation.inventories.get(item.resource.provider)
+        if inv is None:
+            continue
+        for index, observed in enumerate(inv.resources):
+            if observed.name != item.resource.name or observed.detail_loaded:
+                continue
+            if all(key in observed.fields for key in item.fields):
+                continue
+            provider = session.provider(state.lab_name, item.resource.provider,
+                                        state.lab.spec.providers[item.resource.provider])
+            inv.resources[index] = provider.load_detail(observed)
+
+
+def plan_lab(session: LabSession, state: DesiredState, observation: Observation,
+             instances: dict[str, InstanceSnapshot]) -> Plan:
+    """The plan for a revision against what was observed."""
+    items = desired_items(session, state, observation)
+    load_details(session, state, observation, items)
+    inputs = PlanInput(
+        lab=state.lab_name, revision=state.revision, desired=items, inventories=observation.inventories,
+        last_applied={n: i.last_applied_state for n, i in instances.items() if i.last_applied_state},
+        recorded_nodes={n: i.node for n, i in instances.items() if i.node},
+        unavailable=observation.unavailable,
+        provider_types={n: p.type for n, p in state.lab.spec.providers.items()},
+    )
+    plan = build_plan(inputs)
+    for change in plan.changes:
+        inst = instances.get(change.resource)
+        if change.op is Op.create and inst is not None and inst.last_applied_state and inst.status != "deleted":
+            change.drift = True
+            change.reason = f"missing: applied at {str(inst.last_applied_revision)[:12]} but no longer found; recreate"
+    for name, reason in sorted(observation.unavailable.items()):
+        if any(r.provider == name for r in state.effective.values()):
+            plan.warnings.append(reason)
+    return plan

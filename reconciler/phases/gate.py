@@ -1,0 +1,86 @@
+"""Gate: which changes may be applied now (approval mode, policy, windows, risk, prune guards). Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from reconciler.models.desired import DesiredState
+from reconciler.models.lab import ReconcilePolicy
+from reconciler.models.plan import Change, Op, Plan
+from reconciler.plan.windows import applying_allowed
+
+
+class Mode(str, Enum):
+    """Who asked: a person approving this plan, or the daemon acting under policy."""
+
+    manual = "manual"
+    auto = "auto"
+
+
+@dataclass(frozen=True)
+class PruneFacts:
+    """What prune guards need: owned resource count and stateful ones recorded at last apply."""
+
+    owned_total: int
+    stateful: frozenset[str] = frozenset()
+    allow_delete_stateful: frozenset[str] = frozenset()
+
+
+def _self_heal(state: DesiredState, change: Change, policy: ReconcilePolicy) -> bool:
+    eff = state.effective.get(change.resource)
+    if eff is not None and eff.sync.self_heal is not None:
+        return eff.sync.self_heal
+    return policy.self_heal
+
+
+def _auto_apply(state: DesiredState, change: Change, policy: ReconcilePolicy) -> bool:
+    eff = state.effective.get(change.resource)
+    if eff is not None and eff.sync.auto_apply is not None:
+        return eff.sync.auto_apply
+    return policy.auto_apply
+
+
+def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: PruneFacts) -> Plan:
+    """Set `blocked` on every change that must not be applied now, saying why."""
+    policy = state.lab.spec.reconcile
+    deletes = [c for c in plan.changes if c.op is Op.delete]
+    prune_block = None
+    if deletes:
+        if not policy.prune:
+            prune_block = "prune is off (reconcile.prune: false in homeport.yaml)"
+        elif not state.resources:
+            prune_block = "refusing to prune: the desired state declares no resources at all"
+        elif prune.owned_total and len(deletes) / prune.owned_total > policy.max_prune_fraction:
+            prune_block = (f"refusing to prune {len(deletes)} of {prune.owned_total} owned resources: more than "
+                           f"reconcile.max_prune_fraction ({policy.max_prune_fraction:.0%})")
+    for change in plan.changes:
+        if change.op is Op.noop or change.blocked:
+            continue
+        if change.op is Op.delete:
+            if prune_block:
+                change.blocked = prune_block
+                continue
+            if change.resource in prune.stateful and change.resource not in prune.allow_delete_stateful:
+                change.blocked = ("stateful resource: deleting needs sync.allow_delete_stateful: true on it "
+                                  "before it is removed from the desired state")
+                continue
+        if mode is Mode.manual:
+            continue
+        if policy.paused:
+            change.blocked = "reconcile is paused (reconcile.paused: true)"
+            continue
+        allowed, why = applying_allowed(policy.windows, now)
+        if not allowed:
+            change.blocked = why
+            continue
+        if change.drift and not _self_heal(state, change, policy):
+            change.blocked = "drift: self_heal is off; revert or adopt it with `homeport drift propose`, or `homeport apply`"
+            continue
+        if not _auto_apply(state, change, policy):
+            change.blocked = "auto_apply is off: a person applies this with `homeport apply`"
+            continue
+        if change.risk > policy.max_auto_risk:
+            change.blocked = f"risk {change.risk.value} is above reconcile.max_auto_risk ({policy.max_auto_risk.value})"
+    return plan

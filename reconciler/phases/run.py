@@ -1,0 +1,189 @@
+"""A whole run: fetch -> load -> render -> observe -> diff -> gate -> apply -> prune -> record."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.models.desired import DesiredState
+from reconciler.models.plan import Op, Plan
+from reconciler.phases.apply import ApplyOutcome, apply_changes, resume_intents
+from reconciler.phases.context import LabSession
+from reconciler.phases.diff import plan_lab
+from reconciler.phases.fetch import Revision, fetch
+from reconciler.phases.gate import Mode, PruneFacts, gate
+from reconciler.phases.load import load
+from reconciler.phases.observe import Observation, observe_all
+from reconciler.phases.prune import prune
+from reconciler.phases.record import index_desired_state, record_results
+from reconciler.phases.render import RenderSet, render_all
+from reconciler.source.errors import DesiredStateError, GitSourceError
+from reconciler.store.audit import append_audit
+from reconciler.store.instances import InstanceSnapshot, load_instances
+from reconciler.store.locks import LabBusyError, lab_lock
+from reconciler.store.runs import finish_run, start_run
+
+
+class PlanError(Exception):
+    """The plan cannot be computed (invalid desired state, charts that fail); the message lists why."""
+
+
+@dataclass
+class PlanResult:
+    """Everything computed up to the gate."""
+
+    revision: Revision
+    state: DesiredState
+    renders: RenderSet
+    observation: Observation
+    instances: dict[str, InstanceSnapshot]
+    plan: Plan
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
+
+
+def compute_plan(session: LabSession, *, ref: str | None = None, mode: Mode = Mode.manual,
+                 timings: dict[str, float] | None = None) -> PlanResult:
+    """Phases fetch to gate; raises DesiredStateError, GitSourceError or PlanError with clear messages."""
+    timings = {} if timings is None else timings
+    with _timed(timings, "fetch"):
+        revision = fetch(session, ref)
+    with _timed(timings, "load"):
+        state = load(session, revision)
+    if state.lab.spec.main_branch != "main" and ref is None:
+        with _timed(timings, "fetch"):
+            revision = fetch(session, None, main_branch=state.lab.spec.main_branch)
+        with _timed(timings, "load"):
+            state = load(session, revision)
+    with _timed(timings, "render"):
+        renders = render_all(session, state)
+    if renders.errors:
+        raise PlanError("rendering failed:\n" + "\n".join(f"  {e}" for e in renders.errors))
+    with _timed(timings, "observe"):
+        observation = observe_all(session, state)
+        instances = load_instances(session.db, state.lab_name)
+    with _timed(timings, "diff"):
+        plan = plan_lab(session, state, observation, instances)
+    with _timed(timings, "gate"):
+        facts = _prune_facts(session, state, observation)
+        gate(plan, state, mode=mode, now=session.clock(), prune=facts)
+    return PlanResult(revision, state, renders, observation, instances, plan, timings)
+
+
+def _prune_facts(session: LabSession, state: DesiredState, observation: Observation) -> PruneFacts:
+    from sqlalchemy import select
+
+    from reconciler.store.tables import DeploymentInstanceRow
+
+    stateful: set[str] = set()
+    allowed: set[str] = set()
+    with session.db.session() as s:
+        for name, params in s.execute(select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters)
+                                      .where(DeploymentInstanceRow.lab == state.lab_name)):
+            if params and params.get("stateful"):
+                stateful.add(name)
+            if params and params.get("allow_delete_stateful"):
+                allowed.add(name)
+    owned = sum(len(inv.owned(state.lab_name)) for inv in observation.inventories.values())
+    return PruneFacts(owned_total=owned, stateful=frozenset(stateful), allow_delete_stateful=frozenset(allowed))
+
+
+@dataclass
+class RunResult:
+    """The outcome of one reconcile run."""
+
+    run_id: str | None
+    status: str  # ok | partial | failed | invalid | skipped | declined | planned
+    revision: str | None
+    plan: Plan | None = None
+    outcomes: list[ApplyOutcome] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def reconcile(session: LabSession, *, mode: Mode, trigger: str = "manual", ref: str | None = None,
+              approve: Callable[[Plan], bool] | None = None) -> RunResult:
+    """One run under the lab's lock; every outcome, including refusals, is recorded."""
+    try:
+        with lab_lock(session.db, _lab_name(session), lock_dir=session.state_dir / "locks"):
+            return _run_locked(session, mode=mode, trigger=trigger, ref=ref, approve=approve)
+    except LabBusyError as exc:
+        with session.db.session() as s:
+            append_audit(s, lab=_lab_name(session), entity_type="lab", entity_id=_lab_name(session),
+                         action="run-skipped", actor=session.actor, actor_kind=session.actor_kind, tool="reconcile",
+                         outcome="skipped", result={"reason": str(exc)}, arguments={"trigger": trigger})
+        return RunResult(None, "skipped", None, error=str(exc))
+
+
+def _lab_name(session: LabSession) -> str:
+    """The lab's name for locking: read from main's homeport.yaml when possible, else the folder name."""
+    try:
+        rev = fetch(session, None)
+        return load(session, rev).lab_name
+    except Exception:  # an invalid lab still gets a lock name; the run then records why it is invalid
+        return session.lab_dir.name
+
+
+def _run_locked(session: LabSession, *, mode: Mode, trigger: str, ref: str | None,
+                approve: Callable[[Plan], bool] | None) -> RunResult:
+    timings: dict[str, float] = {}
+    lab = _lab_name(session)
+    run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
+    try:
+        result = compute_plan(session, ref=ref, mode=mode, timings=timings)
+    except (DesiredStateError, GitSourceError, PlanError) as exc:
+        finish_run(session.db, run_id, status="invalid", revision=getattr(exc, "revision", None),
+                   phase_timings=timings, summary={}, error=str(exc))
+        with session.db.session() as s:
+            append_audit(s, lab=lab, entity_type="lab", entity_id=lab, action="run-invalid", actor=session.actor,
+                         actor_kind=session.actor_kind, tool="reconcile", run_id=run_id, outcome="error",
+                         arguments={"trigger": trigger}, result={"error": str(exc)[:4000]})
+        return RunResult(run_id, "invalid", getattr(exc, "revision", None), error=str(exc), timings=timings)
+    state, plan = result.state, result.plan
+    if not result.revision.on_main:
+        error = (f"{result.revision.ref} is not on the {state.lab.spec.main_branch} branch: only merged commits are "
+                 "applied (approve the proposal to merge it)")
+        finish_run(session.db, run_id, status="invalid", revision=state.revision, phase_timings=timings, summary={},
+                   error=error)
+        return RunResult(run_id, "invalid", state.revision, plan=plan, error=error, timings=timings)
+    notes = resume_intents(session, state)
+    if approve is not None and plan.has_changes and not approve(plan):
+        finish_run(session.db, run_id, status="declined", revision=state.revision, phase_timings=timings,
+                   summary=plan.counts())
+        return RunResult(run_id, "declined", state.revision, plan=plan, timings=timings)
+    outcomes: list[ApplyOutcome] = []
+    started = time.perf_counter()
+    outcomes.extend(apply_changes(session, state, plan, run_id))
+    timings["apply"] = time.perf_counter() - started
+    started = time.perf_counter()
+    outcomes.extend(prune(session, state, plan, run_id))
+    timings["prune"] = time.perf_counter() - started
+    started = time.perf_counter()
+    counts = record_results(session, state, plan, outcomes, result.observation.inventories, run_id, session.clock())
+    index_desired_state(session, state)
+    timings["record"] = time.perf_counter() - started
+    failed = [o for o in outcomes if o.status == "failed"]
+    status = "ok" if not failed else ("failed" if len(failed) == len(outcomes) else "partial")
+    if result.observation.unavailable and any(c.blocked and c.op is Op.noop and c.resource in state.effective
+                                             and state.lab.spec.providers[c.provider].enabled
+                                             for c in plan.changes):
+        status = "partial" if status == "ok" else status
+    summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(result.observation.unavailable)}
+    error = "; ".join(f"{o.change.resource}: {o.message}" for o in failed)[:4000] or None
+    finish_run(session.db, run_id, status=status, revision=state.revision, phase_timings=timings, summary=summary,
+               error=error)
+    return RunResult(run_id, status, state.revision, plan=plan, outcomes=outcomes, counts=counts, timings=timings,
+                     error=error, notes=notes)
