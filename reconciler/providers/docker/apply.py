@@ -112,9 +112,12 @@ def check_images(engine: Engine, config: dict[str, Any]) -> None:
         if not image or service.get("build"):
             continue
         policy = service.get("pull_policy") or "missing"
-        if policy in ("never",) and not engine.image_present(image):
+        if policy != "never":
+            continue
+        missing = engine.missing_image(image)
+        if missing:
             raise PermanentProviderError(
-                f"engine {engine.node} ({engine.spec.display()}): service {name}: No such image: {image} "
+                f"engine {engine.node} ({engine.spec.display()}): service {name}: {missing} "
                 "(pull_policy is never: load or build the image on that engine first)"
             )
 
@@ -171,7 +174,12 @@ def compose_up(
         # A container re-created by hand may carry Compose's config-hash label while running other
         # settings; only a forced re-create is sure to converge it.
         args.append("--force-recreate")
-    run(args, "compose up", target.wait_timeout + 300)
+    try:
+        run(args, "compose up", target.wait_timeout + 300)
+    except PermanentProviderError as exc:
+        # Say which container failed and what its health check printed, besides Compose's own words.
+        _, problems = project_problems(target.engine, target.project)
+        raise PermanentProviderError("; ".join([str(exc), *problems])) from exc
 
     summaries, problems = project_problems(target.engine, target.project)
     if problems:

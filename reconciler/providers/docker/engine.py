@@ -131,15 +131,16 @@ class Engine:
         """Every network."""
         return self.call("networks", "list networks", lambda c: c.networks())
 
-    def image_present(self, image: str) -> bool:
-        """Whether the engine holds an image (by name or id) without pulling it."""
+    def missing_image(self, image: str) -> str | None:
+        """The engine's own message when it does not hold an image (no pull is attempted), else None."""
         try:
             self.call("image", f"inspect image {image}", lambda c: c.inspect_image(image))
         except PermanentProviderError as exc:
-            if isinstance(exc.__cause__, docker.errors.ImageNotFound | docker.errors.NotFound):
-                return False
+            cause = exc.__cause__
+            if isinstance(cause, docker.errors.NotFound):
+                return str(cause.explanation or f"No such image: {image}")
             raise
-        return True
+        return None
 
     def ping(self) -> None:
         """Raise a provider error unless the engine answers."""
