@@ -50,4 +50,6 @@ def check_values(chart: Chart, document: dict[str, Any]) -> None:
     error = best_match(validator.iter_errors(document))
     if error is not None:
         path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise RenderError(document["resource"]["name"], chart.name, error.message, field=path)
+        hint = error.schema.get("description") if isinstance(error.schema, dict) else None
+        message = f"{error.message} ({hint})" if hint else error.message
+        raise RenderError(document["resource"]["name"], chart.name, message, field=path)

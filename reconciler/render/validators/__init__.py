@@ -20,6 +20,7 @@ VALIDATOR_MODULES: dict[str, str] = {
     "compose": "reconciler.render.validators.compose_format",
     "env": "reconciler.render.validators.env_format",
     "cloudformation": "reconciler.render.validators.cloudformation_format",
+    "terraform": "reconciler.render.validators.terraform_format",
 }
 
 
