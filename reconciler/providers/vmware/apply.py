@@ -470,15 +470,10 @@ class VmApplier:
                         "restore the size or replace the VM"
                     )
                 if size > have.size_gb:
-                    device = vim.vm.device.VirtualDisk(
-                        key=have.key,
-                        controllerKey=have.controller_key,
-                        unitNumber=have.unit_number,
-                        capacityInKB=round(size * KIB_PER_GIB),
-                        backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
-                            fileName=have.file_name, diskMode="persistent"
-                        ),
-                    )
+                    # Edit the device as read (vCenter keeps its backing; vcsim needs its deviceInfo).
+                    device = self.live_device(vm, have.key)
+                    device.capacityInKB = round(size * KIB_PER_GIB)
+                    device.capacityInBytes = round(size * KIB_PER_GIB) * 1024
                     changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=device))
                 continue
             if not label.startswith("scsi0:"):
@@ -511,9 +506,7 @@ class VmApplier:
                     self.new_nic(-300 - len(changes), snapshot, host, str(nic["network"]), options, name)
                 )
             elif have.network != nic["network"]:
-                with vsphere_errors(f"{name}: read NIC {have.label}"):
-                    vm_ref: Any = self.vm_ref(vm)
-                    device = next(d for d in vm_ref.config.hardware.device if d.key == have.key)
+                device = self.live_device(vm, have.key)
                 device.backing = self.network_backing(snapshot, host, str(nic["network"]), name)
                 changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=device))
         return changes
@@ -535,6 +528,15 @@ class VmApplier:
             # No fileOperation: the disk is detached, its VMDK kept, so data is never lost by a plan.
             changes.append(vim.vm.device.VirtualDeviceSpec(operation="remove", device=device))
         return changes
+
+    def live_device(self, vm: VmFacts, key: int) -> Any:
+        """The VM's device with this key, read now (only when a device must be edited)."""
+        with vsphere_errors(f"{vm.name}: read device {key}"):
+            vm_ref: Any = self.vm_ref(vm)
+            for device in vm_ref.config.hardware.device:
+                if device.key == key:
+                    return device
+        raise PermanentProviderError(f"{vm.name}: device {key} disappeared while applying; run again")
 
     def power(self, vm: VmFacts, state: str, name: str) -> None:
         """Power the VM on or off (hard off: guests without tools cannot shut down cleanly)."""

@@ -190,11 +190,10 @@ def parse_vm(
     devices = list(props.get("config.hardware.device") or [])
     controllers = parse_controllers(devices)
     host_moid = _moid(props.get("runtime.host"))
-    custom = {
-        custom_fields[int(v.key)]: str(getattr(v, "value", ""))
-        for v in props.get("customValue") or []
-        if int(v.key) in custom_fields
-    }
+    # The last value per key wins (vcsim appends on SetField instead of replacing), and an
+    # emptied attribute is no attribute (the vSphere client clears a value by writing "").
+    latest = {int(v.key): str(getattr(v, "value", "") or "") for v in props.get("customValue") or []}
+    custom = {custom_fields[key]: value for key, value in latest.items() if key in custom_fields and value}
     return VmFacts(
         moid=moid,
         name=str(props.get("name", moid)),
