@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -24,19 +24,28 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class Output(str, Enum):
+class Output(StrEnum):
     """Output formats."""
 
     text = "text"
     json = "json"
 
 
-LabOption = Annotated[Path, typer.Option("--lab", "-l", help="The lab's Git repository (default: current directory)",
-                                         file_okay=False)]
+LabOption = Annotated[
+    Path, typer.Option("--lab", "-l", help="The lab's Git repository (default: current directory)", file_okay=False)
+]
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text for people, json for scripts")]
 
-USER_ERRORS: tuple[type[Exception], ...] = (DesiredStateError, GitSourceError, PlanError, DatabaseError, ProviderError,
-                                            RenderError, ChartError, ValueError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    DesiredStateError,
+    GitSourceError,
+    PlanError,
+    DatabaseError,
+    ProviderError,
+    RenderError,
+    ChartError,
+    ValueError,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")

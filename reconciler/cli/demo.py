@@ -52,7 +52,10 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
     _call(lambda: validate(lab))
     _step("3. Plan: what applying main would change", f"homeport plan --lab {lab}")
     _call(lambda: plan(lab))
-    _step("4. Apply (a person approves; --auto-approve stands in for typing yes)", f"homeport apply --lab {lab} --auto-approve")
+    _step(
+        "4. Apply (a person approves; --auto-approve stands in for typing yes)",
+        f"homeport apply --lab {lab} --auto-approve",
+    )
     _call(lambda: apply(lab, auto_approve=True))
     _step("5. A second plan shows only no-ops, each with its reason", f"homeport plan --lab {lab}")
     _call(lambda: plan(lab))
@@ -61,11 +64,15 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
         run_step(lab)
     _step("6. Status", f"homeport status --lab {lab}")
     _call(lambda: status(lab))
-    _step("7. Someone changes web-frontend behind homeport's back", f"homeport sim drift web-frontend cpu=8 --lab {lab}")
+    _step(
+        "7. Someone changes web-frontend behind homeport's back", f"homeport sim drift web-frontend cpu=8 --lab {lab}"
+    )
     _call(lambda: drift("web-frontend", ["cpu=8"], lab))
     _step("8. The plan shows the deviation", f"homeport plan --lab {lab}")
     _call(lambda: plan(lab))
-    _step("9. The reconciler runs (as the daemon would): web-frontend has sync.self_heal: true", "homeport daemon --once")
+    _step(
+        "9. The reconciler runs (as the daemon would): web-frontend has sync.self_heal: true", "homeport daemon --once"
+    )
     _reconcile_as_daemon(lab)
     _step("10. Status after self-heal", f"homeport status --lab {lab}")
     _call(lambda: status(lab))

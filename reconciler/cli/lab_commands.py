@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.common import LabOption, Output, OutputOption, console, escape, open_session, print_json, user_errors
+from reconciler.cli.common import (
+    LabOption,
+    Output,
+    OutputOption,
+    console,
+    escape,
+    open_session,
+    print_json,
+    user_errors,
+)
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load
 from reconciler.phases.render import chart_for, render_all
@@ -17,21 +26,27 @@ from reconciler.source.schemas import write_schemas
 
 
 @user_errors
-def init(directory: Annotated[Path, typer.Argument(help="Folder for the new lab (created; must be empty)")] = Path("."),
-         output: OutputOption = Output.text) -> None:
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new lab (created; must be empty)")] = Path("."),
+    output: OutputOption = Output.text,
+) -> None:
     """Create a lab: a new Git repository holding the example lab, committed on main."""
     commit = create_lab(directory)
     if output is Output.json:
         print_json({"lab": str(directory.resolve()), "commit": commit})
         return
     console.print(f"[green]Created lab[/] {escape(str(directory.resolve()))} at commit {commit[:12]} on main.")
-    console.print("Next: [bold]homeport validate[/], [bold]homeport plan[/], [bold]homeport apply[/] "
-                  f"(with --lab {escape(str(directory))}).")
+    console.print(
+        "Next: [bold]homeport validate[/], [bold]homeport plan[/], [bold]homeport apply[/] "
+        f"(with --lab {escape(str(directory))})."
+    )
 
 
 @user_errors
-def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the JSON Schemas")] = Path("schemas"),
-           output: OutputOption = Output.text) -> None:
+def schema(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the JSON Schemas")] = Path("schemas"),
+    output: OutputOption = Output.text,
+) -> None:
     """Write the JSON Schemas of homeport.yaml, pools, templates and resources for editors."""
     paths = write_schemas(out)
     if output is Output.json:
@@ -43,9 +58,14 @@ def schema(out: Annotated[Path, typer.Option("--out", help="Folder for the JSON 
 
 
 @user_errors
-def validate(lab: LabOption = Path("."), ref: Annotated[str | None, typer.Option(help="Branch or commit (default main)")] = None,
-             render: Annotated[bool, typer.Option("--render", help="Also render every chart and run each output's validator")] = False,
-             output: OutputOption = Output.text) -> None:
+def validate(
+    lab: LabOption = Path("."),
+    ref: Annotated[str | None, typer.Option(help="Branch or commit (default main)")] = None,
+    render: Annotated[
+        bool, typer.Option("--render", help="Also render every chart and run each output's validator")
+    ] = False,
+    output: OutputOption = Output.text,
+) -> None:
     """Check the desired state at a commit: kinds, references, chart values (and rendered outputs)."""
     session = open_session(lab)
     try:
@@ -57,10 +77,18 @@ def validate(lab: LabOption = Path("."), ref: Annotated[str | None, typer.Option
             for name, artifacts in sorted(renders.artifacts.items()):
                 chart = chart_for(session, state.effective[name])
                 formats = {o.file: o.format for o in chart.meta.outputs} if chart else {}
-                problems.extend(f"{name} ({artifacts.chart}): {issue}" for issue in validate_files(artifacts.files, formats))
-        summary = {"revision": state.revision, "pools": len(state.pools), "templates": len(state.templates),
-                   "resources": len(state.resources), "rendered": len(renders.artifacts),
-                   "without_chart": renders.without_chart, "problems": problems}
+                problems.extend(
+                    f"{name} ({artifacts.chart}): {issue}" for issue in validate_files(artifacts.files, formats)
+                )
+        summary = {
+            "revision": state.revision,
+            "pools": len(state.pools),
+            "templates": len(state.templates),
+            "resources": len(state.resources),
+            "rendered": len(renders.artifacts),
+            "without_chart": renders.without_chart,
+            "problems": problems,
+        }
         if output is Output.json:
             print_json(summary)
         elif problems:
@@ -69,9 +97,11 @@ def validate(lab: LabOption = Path("."), ref: Annotated[str | None, typer.Option
                 console.print(f"  {escape(p)}")
         else:
             checked = " and every rendered output passed its validator" if render else ""
-            console.print(f"[green]valid[/]: lab {state.lab_name} at {state.revision[:12]}: {len(state.pools)} pools, "
-                          f"{len(state.templates)} templates, {len(state.resources)} resources; "
-                          f"{len(renders.artifacts)} rendered{checked}.")
+            console.print(
+                f"[green]valid[/]: lab {state.lab_name} at {state.revision[:12]}: {len(state.pools)} pools, "
+                f"{len(state.templates)} templates, {len(state.resources)} resources; "
+                f"{len(renders.artifacts)} rendered{checked}."
+            )
         if problems:
             raise typer.Exit(1)
     finally:
@@ -79,9 +109,12 @@ def validate(lab: LabOption = Path("."), ref: Annotated[str | None, typer.Option
 
 
 @user_errors
-def render(lab: LabOption = Path("."), ref: Annotated[str | None, typer.Option(help="Branch or commit (default main)")] = None,
-           resource: Annotated[list[str] | None, typer.Option("--resource", "-r", help="Only these resources")] = None,
-           output: OutputOption = Output.text) -> None:
+def render(
+    lab: LabOption = Path("."),
+    ref: Annotated[str | None, typer.Option(help="Branch or commit (default main)")] = None,
+    resource: Annotated[list[str] | None, typer.Option("--resource", "-r", help="Only these resources")] = None,
+    output: OutputOption = Output.text,
+) -> None:
     """Render every resource's chart into rendered-configs/<resource>/<chart>/."""
     session = open_session(lab)
     try:
@@ -91,8 +124,13 @@ def render(lab: LabOption = Path("."), ref: Annotated[str | None, typer.Option(h
             raise ValueError(f"no resource named {', '.join(unknown)}")
         renders = render_all(session, state, write=True, names=set(resource) if resource else None)
         if output is Output.json:
-            print_json({n: {"chart": a.chart, "directory": str(a.directory), "files": sorted(a.files)}
-                        for n, a in renders.artifacts.items()} | {"errors": renders.errors})
+            print_json(
+                {
+                    n: {"chart": a.chart, "directory": str(a.directory), "files": sorted(a.files)}
+                    for n, a in renders.artifacts.items()
+                }
+                | {"errors": renders.errors}
+            )
         else:
             for name, a in sorted(renders.artifacts.items()):
                 console.print(f"  {name}: {a.chart} -> {escape(str(a.directory))} ({', '.join(sorted(a.files))})")

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.common import LabOption, Output, OutputOption, console, escape, open_session, print_json, user_errors
+from reconciler.cli.common import (
+    LabOption,
+    Output,
+    OutputOption,
+    console,
+    escape,
+    open_session,
+    print_json,
+    user_errors,
+)
 from reconciler.cli.planview import plan_json, print_plan
 from reconciler.models.plan import Plan
 from reconciler.phases.gate import Mode
@@ -18,10 +27,15 @@ RefOption = Annotated[str | None, typer.Option(help="Branch or commit to plan (d
 
 
 @user_errors
-def plan(lab: LabOption = Path("."), ref: RefOption = None, output: OutputOption = Output.text,
-         detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode",
-                                                         help="Exit 2 when there are changes, 0 when none")] = False,
-         auto: Annotated[bool, typer.Option("--as-daemon", help="Gate as the daemon would (policy, windows, risk)")] = False) -> None:
+def plan(
+    lab: LabOption = Path("."),
+    ref: RefOption = None,
+    output: OutputOption = Output.text,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when none")
+    ] = False,
+    auto: Annotated[bool, typer.Option("--as-daemon", help="Gate as the daemon would (policy, windows, risk)")] = False,
+) -> None:
     """Show what applying would change; read only."""
     session = open_session(lab)
     try:
@@ -43,11 +57,27 @@ def plan(lab: LabOption = Path("."), ref: RefOption = None, output: OutputOption
 def print_run(result: RunResult, output: Output) -> None:
     """A run's outcome."""
     if output is Output.json:
-        print_json({"run_id": result.run_id, "status": result.status, "revision": result.revision,
-                    "counts": result.counts, "error": result.error, "notes": result.notes,
-                    "timings": result.timings,
-                    "outcomes": [{"resource": o.change.resource, "op": o.change.op.value, "status": o.status,
-                                  "message": o.message, "attempts": o.attempts} for o in result.outcomes]})
+        print_json(
+            {
+                "run_id": result.run_id,
+                "status": result.status,
+                "revision": result.revision,
+                "counts": result.counts,
+                "error": result.error,
+                "notes": result.notes,
+                "timings": result.timings,
+                "outcomes": [
+                    {
+                        "resource": o.change.resource,
+                        "op": o.change.op.value,
+                        "status": o.status,
+                        "message": o.message,
+                        "attempts": o.attempts,
+                    }
+                    for o in result.outcomes
+                ],
+            }
+        )
         return
     for note in result.notes:
         console.print(f"[dim]{escape(note)}[/]")
@@ -55,14 +85,19 @@ def print_run(result: RunResult, output: Output) -> None:
         colour = "green" if o.status == "applied" else "red"
         console.print(f"  [{colour}]{o.status}[/] {o.change.op.value} {o.change.resource}: {escape(o.message)}")
     colour = {"ok": "green", "partial": "yellow", "declined": "yellow", "skipped": "yellow"}.get(result.status, "red")
-    console.print(f"[{colour}]run {result.status}[/]" + (f" at {result.revision[:12]}" if result.revision else "")
-                  + (f": {escape(result.error)}" if result.error else ""))
+    console.print(
+        f"[{colour}]run {result.status}[/]"
+        + (f" at {result.revision[:12]}" if result.revision else "")
+        + (f": {escape(result.error)}" if result.error else "")
+    )
 
 
 @user_errors
-def apply(lab: LabOption = Path("."), auto_approve: Annotated[bool, typer.Option("--auto-approve",
-                                                                           help="Apply without asking")] = False,
-          output: OutputOption = Output.text) -> None:
+def apply(
+    lab: LabOption = Path("."),
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking")] = False,
+    output: OutputOption = Output.text,
+) -> None:
     """Apply the main branch's plan after you approve it (as `terraform apply`)."""
     interactive = sys.stdin.isatty()
     if not auto_approve and not interactive:

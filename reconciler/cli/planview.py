@@ -9,8 +9,14 @@ from rich.console import Console
 from reconciler.cli.common import escape
 from reconciler.models.plan import Change, Op, Plan
 
-_STYLE = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
-          "delete": ("-", "red"), "rename": ("->", "cyan"), "noop": ("=", "dim")}
+_STYLE = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "replace": ("-/+", "magenta"),
+    "delete": ("-", "red"),
+    "rename": ("->", "cyan"),
+    "noop": ("=", "dim"),
+}
 _ORDER = {"delete": 0, "replace": 1, "rename": 2, "update": 3, "create": 4, "noop": 5}
 
 
@@ -24,7 +30,9 @@ def print_change(console: Console, change: Change, *, verbose: bool = True) -> N
     sym, colour = _STYLE[change.op.value]
     where = f" on {change.node}" if change.node else ""
     risk = f" risk {change.risk.value}" if change.op is not Op.noop else ""
-    console.print(f"  [{colour}]{sym} {change.resource}[/] [dim]{change.provider}{where}{risk}[/]  {escape(change.reason)}")
+    console.print(
+        f"  [{colour}]{sym} {change.resource}[/] [dim]{change.provider}{where}{risk}[/]  {escape(change.reason)}"
+    )
     if change.blocked and change.op is not Op.noop:
         console.print(f"      [bold yellow]held back:[/] {escape(change.blocked)}")
     if verbose and change.op in (Op.update, Op.replace, Op.rename):
@@ -51,7 +59,8 @@ def print_plan(console: Console, plan: Plan, *, ref: str = "main") -> None:
     counts = plan.counts()
     held = sum(1 for c in plan.actionable if c.blocked)
     console.print(
-        f"[bold]Summary:[/] {counts['create']} to create, {counts['update']} to update, {counts['replace']} to replace, "
+        f"[bold]Summary:[/] {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['replace']} to replace, "
         f"{counts['rename']} to rename, {counts['delete']} to delete, {counts['noop'] - len(skipped)} unchanged"
         + (f", {held} held back" if held else "")
         + (f". Highest risk: {plan.risk.value}." if plan.has_changes else ". Nothing to do.")

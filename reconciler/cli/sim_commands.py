@@ -29,9 +29,11 @@ def _sim_state(lab: Path, resource: str) -> DbProviderState:
 
 @sim_app.command("drift")
 @user_errors
-def drift(resource: Annotated[str, typer.Argument(help="Resource to change behind homeport's back")],
-          assignments: Annotated[list[str], typer.Argument(help="FIELD=VALUE, e.g. cpu=8 status=stopped")],
-          lab: LabOption = Path(".")) -> None:
+def drift(
+    resource: Annotated[str, typer.Argument(help="Resource to change behind homeport's back")],
+    assignments: Annotated[list[str], typer.Argument(help="FIELD=VALUE, e.g. cpu=8 status=stopped")],
+    lab: LabOption = Path("."),
+) -> None:
     """Change a simulated machine's live fields out of band, so drift shows on the next plan."""
     changes = dict(parse_assignment(a) for a in assignments)
     fields = cause_drift(_sim_state(lab, resource), resource, changes)
@@ -40,8 +42,10 @@ def drift(resource: Annotated[str, typer.Argument(help="Resource to change behin
 
 @sim_app.command("delete")
 @user_errors
-def delete(resource: Annotated[str, typer.Argument(help="Machine to delete behind homeport's back")],
-           lab: LabOption = Path(".")) -> None:
+def delete(
+    resource: Annotated[str, typer.Argument(help="Machine to delete behind homeport's back")],
+    lab: LabOption = Path("."),
+) -> None:
     """Delete a simulated machine out of band."""
     delete_out_of_band(_sim_state(lab, resource), resource)
     console.print(f"deleted {resource} out of band")

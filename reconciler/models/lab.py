@@ -114,6 +114,10 @@ class ProposalPolicy(StrictModel):
     forge: ForgeConfig | None = None
 
 
+NotifyEvent = Literal["failure", "deviation", "applied"]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("failure", "deviation", "applied")
+
+
 class NotificationTarget(StrictModel):
     """A webhook that receives one message per run."""
 
@@ -121,9 +125,7 @@ class NotificationTarget(StrictModel):
     url_env: str | None = None
     format: Literal["json", "ntfy", "gotify"] = "json"
     token_env: str | None = None
-    events: list[Literal["failure", "deviation", "applied"]] = Field(
-        default_factory=lambda: ["failure", "deviation", "applied"]
-    )
+    events: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
 
 
 class LabSpec(StrictModel):

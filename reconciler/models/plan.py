@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 
-class Risk(str, Enum):
+class Risk(StrEnum):
     """How much a change can hurt: low (tags), medium (growth, restarts), high (replace, delete, shrink)."""
 
     low = "low"
@@ -42,12 +42,12 @@ class Risk(str, Enum):
         return self.rank > other.rank
 
 
-class Op(str, Enum):
+class Op(StrEnum):
     """What a change does."""
 
     create = "create"
     update = "update"
-    replace = "replace"
+    replace = "replace"  # type: ignore[assignment]  # shadows str.replace on purpose: the op is called replace
     delete = "delete"
     rename = "rename"
     noop = "noop"

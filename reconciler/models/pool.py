@@ -21,10 +21,17 @@ class Capacity(StrictModel):
 class PoolSpec(StrictModel):
     """Where a pool sits, which provider serves it and what its children inherit."""
 
-    path: str = Field(pattern=r"^(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", description="e.g. /infrastructure/on-premise/proxmox/compute/gpu-nodes")
-    parent: str | None = Field(default=None, description="Name of the parent pool; by default the nearest pool above `path`")
+    path: str = Field(
+        pattern=r"^(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",
+        description="e.g. /infrastructure/on-premise/proxmox/compute/gpu-nodes",
+    )
+    parent: str | None = Field(
+        default=None, description="Name of the parent pool; by default the nearest pool above `path`"
+    )
     pool_type: Literal["compute", "storage", "network", "container", "cluster", "region"] = "compute"
-    provider: str | None = Field(default=None, description="Provider instance from homeport.yaml; inherited when absent")
+    provider: str | None = Field(
+        default=None, description="Provider instance from homeport.yaml; inherited when absent"
+    )
     nodes: list[str] = Field(default_factory=list, description="Nodes placement may use; inherited when absent")
     capacity: Capacity = Field(default_factory=Capacity)
     properties: dict[str, Any] = Field(default_factory=dict, description="Inherited by children and resources")

@@ -10,8 +10,18 @@ from pydantic import Field, field_validator, model_validator
 from reconciler.models.meta import DnsLabel, KindBase, StrictModel
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
-_UNITS_GB = {"": 1.0, "g": 1.0, "gb": 1.0, "gib": 1.0, "t": 1024.0, "tb": 1024.0, "tib": 1024.0,
-             "m": 1 / 1024, "mb": 1 / 1024, "mib": 1 / 1024}
+_UNITS_GB = {
+    "": 1.0,
+    "g": 1.0,
+    "gb": 1.0,
+    "gib": 1.0,
+    "t": 1024.0,
+    "tb": 1024.0,
+    "tib": 1024.0,
+    "m": 1 / 1024,
+    "mb": 1 / 1024,
+    "mib": 1 / 1024,
+}
 
 
 def size_gb(value: float | int | str) -> float:
@@ -138,7 +148,10 @@ class ServiceSpec(StrictModel):
     image: str | None = None
     command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
-    secret_env: dict[str, str] = Field(default_factory=dict, description="Variable name -> environment variable on the reconciler host holding the value")
+    secret_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Variable name -> environment variable on the reconciler host holding the value",
+    )
     ports: list[Port] = Field(default_factory=list)
     volumes: list[Volume] = Field(default_factory=list)
     healthcheck: HealthCheck | None = None
@@ -177,9 +190,13 @@ class ResourceSpec(StrictModel):
     service: ServiceSpec = Field(default_factory=ServiceSpec)
     placement: Placement = Field(default_factory=Placement)
     dimensions: dict[str, Any] = Field(default_factory=dict)
-    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per provider type values, e.g. proxmox: {cpu_type: host}")
+    overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per provider type values, e.g. proxmox: {cpu_type: host}"
+    )
     sync: SyncPolicy = Field(default_factory=SyncPolicy)
-    renamed_from: str | None = Field(default=None, description="Previous name: the plan renames instead of delete + create")
+    renamed_from: str | None = Field(
+        default=None, description="Previous name: the plan renames instead of delete + create"
+    )
 
 
 class UniversalResource(KindBase):

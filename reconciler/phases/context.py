@@ -38,16 +38,31 @@ class LabSession:
     provider_configs: dict[str, ProviderConfig] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, lab_dir: Path, *, database_url: str | None = None, clock: Callable[[], datetime] | None = None,
-             sleep: Callable[[float], None] | None = None, actor: str = "homeport",
-             actor_kind: str = "human") -> LabSession:
+    def open(
+        cls,
+        lab_dir: Path,
+        *,
+        database_url: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        actor: str = "homeport",
+        actor_kind: str = "human",
+    ) -> LabSession:
         """Open the lab's repository and database (migrating it if needed)."""
         lab_dir = lab_dir.resolve()
         repo = open_repo(lab_dir)
         db = open_database(database_url or default_database_url(lab_dir))
         charts = ChartLibrary([asset_dir("charts")])
-        return cls(lab_dir=lab_dir, repo=repo, db=db, charts=charts, clock=clock or utc_now,
-                   sleep=sleep or time.sleep, actor=actor, actor_kind=actor_kind)
+        return cls(
+            lab_dir=lab_dir,
+            repo=repo,
+            db=db,
+            charts=charts,
+            clock=clock or utc_now,
+            sleep=sleep or time.sleep,
+            actor=actor,
+            actor_kind=actor_kind,
+        )
 
     @property
     def state_dir(self) -> Path:
@@ -67,8 +82,15 @@ class LabSession:
         if existing is not None:
             existing.close()
         work_dir = self.state_dir / "work" / name
-        ctx = ProviderContext(lab=lab, name=name, config=config, state=DbProviderState(self.db, lab, name),
-                              work_dir=work_dir, clock=self.clock, sleep=self.sleep)
+        ctx = ProviderContext(
+            lab=lab,
+            name=name,
+            config=config,
+            state=DbProviderState(self.db, lab, name),
+            work_dir=work_dir,
+            clock=self.clock,
+            sleep=self.sleep,
+        )
         provider = build_provider(ctx)
         self.providers[name] = provider
         self.provider_configs[name] = config

@@ -19,7 +19,9 @@ def desired_items(session: LabSession, state: DesiredState, observation: Observa
             items.append(DesiredItem(resource=resource, fields={}, rules=_rules_of(session, state, resource.provider)))
             continue
         provider = session.provider(state.lab_name, resource.provider, config)
-        items.append(DesiredItem(resource=resource, fields=provider.desired_fields(resource), rules=provider.diff_rules))
+        items.append(
+            DesiredItem(resource=resource, fields=provider.desired_fields(resource), rules=provider.diff_rules)
+        )
         del name
     return items
 
@@ -41,18 +43,23 @@ def load_details(session: LabSession, state: DesiredState, observation: Observat
                 continue
             if all(key in observed.fields for key in item.fields):
                 continue
-            provider = session.provider(state.lab_name, item.resource.provider,
-                                        state.lab.spec.providers[item.resource.provider])
+            provider = session.provider(
+                state.lab_name, item.resource.provider, state.lab.spec.providers[item.resource.provider]
+            )
             inv.resources[index] = provider.load_detail(observed)
 
 
-def plan_lab(session: LabSession, state: DesiredState, observation: Observation,
-             instances: dict[str, InstanceSnapshot]) -> Plan:
+def plan_lab(
+    session: LabSession, state: DesiredState, observation: Observation, instances: dict[str, InstanceSnapshot]
+) -> Plan:
     """The plan for a revision against what was observed."""
     items = desired_items(session, state, observation)
     load_details(session, state, observation, items)
     inputs = PlanInput(
-        lab=state.lab_name, revision=state.revision, desired=items, inventories=observation.inventories,
+        lab=state.lab_name,
+        revision=state.revision,
+        desired=items,
+        inventories=observation.inventories,
         last_applied={n: i.last_applied_state for n, i in instances.items() if i.last_applied_state},
         recorded_nodes={n: i.node for n, i in instances.items() if i.node},
         unavailable=observation.unavailable,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.lab import ReconcilePolicy
@@ -12,7 +12,7 @@ from reconciler.models.plan import Change, Op, Plan
 from reconciler.plan.windows import applying_allowed
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """Who asked: a person approving this plan, or the daemon acting under policy."""
 
     manual = "manual"
@@ -53,8 +53,10 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
         elif not state.resources:
             prune_block = "refusing to prune: the desired state declares no resources at all"
         elif prune.owned_total and len(deletes) / prune.owned_total > policy.max_prune_fraction:
-            prune_block = (f"refusing to prune {len(deletes)} of {prune.owned_total} owned resources: more than "
-                           f"reconcile.max_prune_fraction ({policy.max_prune_fraction:.0%})")
+            prune_block = (
+                f"refusing to prune {len(deletes)} of {prune.owned_total} owned resources: more than "
+                f"reconcile.max_prune_fraction ({policy.max_prune_fraction:.0%})"
+            )
     for change in plan.changes:
         if change.op is Op.noop or change.blocked:
             continue
@@ -63,8 +65,10 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
                 change.blocked = prune_block
                 continue
             if change.resource in prune.stateful and change.resource not in prune.allow_delete_stateful:
-                change.blocked = ("stateful resource: deleting needs sync.allow_delete_stateful: true on it "
-                                  "before it is removed from the desired state")
+                change.blocked = (
+                    "stateful resource: deleting needs sync.allow_delete_stateful: true on it "
+                    "before it is removed from the desired state"
+                )
                 continue
         if mode is Mode.manual:
             continue
@@ -76,7 +80,9 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
             change.blocked = why
             continue
         if change.drift and not _self_heal(state, change, policy):
-            change.blocked = "drift: self_heal is off; revert or adopt it with `homeport drift propose`, or `homeport apply`"
+            change.blocked = (
+                "drift: self_heal is off; revert or adopt it with `homeport drift propose`, or `homeport apply`"
+            )
             continue
         if not _auto_apply(state, change, policy):
             change.blocked = "auto_apply is off: a person applies this with `homeport apply`"

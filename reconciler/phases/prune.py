@@ -10,5 +10,8 @@ from reconciler.phases.context import LabSession
 
 def prune(session: LabSession, state: DesiredState, plan: Plan, run_id: str) -> list[ApplyOutcome]:
     """Run the unblocked deletes; blocked ones stay for the next run (survivors of a failed prune too)."""
-    return [execute_change(session, state, change, run_id)
-            for change in plan.changes if change.op is Op.delete and not change.blocked]
+    return [
+        execute_change(session, state, change, run_id)
+        for change in plan.changes
+        if change.op is Op.delete and not change.blocked
+    ]

@@ -38,8 +38,15 @@ def _fields_json(change: Change) -> list[dict[str, Any]]:
     return [f.model_dump(mode="json") for f in change.fields]
 
 
-def record_results(session: LabSession, state: DesiredState, plan: Plan, outcomes: list[ApplyOutcome],
-                   inventories: dict[str, Inventory], run_id: str, now: datetime) -> dict[str, int]:
+def record_results(
+    session: LabSession,
+    state: DesiredState,
+    plan: Plan,
+    outcomes: list[ApplyOutcome],
+    inventories: dict[str, Inventory],
+    run_id: str,
+    now: datetime,
+) -> dict[str, int]:
     """Update instance rows and deviations from the plan and what applying did; return counts."""
     lab = state.lab_name
     by_resource = {o.change.resource: o for o in outcomes}
@@ -59,7 +66,12 @@ def record_results(session: LabSession, state: DesiredState, plan: Plan, outcome
                 continue  # its provider was not observed: nothing is known, nothing recorded
             if change.op is Op.noop:
                 counts["noop"] += 1
-                if row is not None and row.status == "running" and not row.deviation_detected and name not in devs_by_resource:
+                if (
+                    row is not None
+                    and row.status == "running"
+                    and not row.deviation_detected
+                    and name not in devs_by_resource
+                ):
                     continue
             if row is None:
                 if change.op is Op.delete and outcome is None:
@@ -71,8 +83,11 @@ def record_results(session: LabSession, state: DesiredState, plan: Plan, outcome
             if eff is not None:
                 row.pool_path = eff.pool
                 row.template = eff.template
-                row.parameters = {"stateful": eff.stateful, "allow_delete_stateful": eff.sync.allow_delete_stateful,
-                                  "source_file": eff.source_file}
+                row.parameters = {
+                    "stateful": eff.stateful,
+                    "allow_delete_stateful": eff.sync.allow_delete_stateful,
+                    "source_file": eff.source_file,
+                }
             row.expected_state = change.desired or row.expected_state
             row.last_attempted_revision = state.revision if outcome is not None else row.last_attempted_revision
             if outcome is not None:
@@ -99,28 +114,58 @@ def record_results(session: LabSession, state: DesiredState, plan: Plan, outcome
                 row.deviation_details = _fields_json(change) or [{"path": "(resource)", "old": None, "new": "present"}]
                 row.actual_state = observed.get(name, {})
                 row.status = "drifted"
-                eff_heal = bool(eff.sync.self_heal) if eff is not None and eff.sync.self_heal is not None \
+                eff_heal = (
+                    bool(eff.sync.self_heal)
+                    if eff is not None and eff.sync.self_heal is not None
                     else state.lab.spec.reconcile.self_heal
-                fields = [f.model_dump(mode="json") for f in change.fields] or \
-                    [{"path": "(resource)", "old": None, "new": "present"}]
-                sync_deviations(s, lab=lab, resource=name, instance_id=row.id, fields=fields, when=now,
-                                severity=change.risk.value, auto_correctable=eff_heal,
-                                existing=devs_by_resource.get(name, []))
+                )
+                fields = [f.model_dump(mode="json") for f in change.fields] or [
+                    {"path": "(resource)", "old": None, "new": "present"}
+                ]
+                sync_deviations(
+                    s,
+                    lab=lab,
+                    resource=name,
+                    instance_id=row.id,
+                    fields=fields,
+                    when=now,
+                    severity=change.risk.value,
+                    auto_correctable=eff_heal,
+                    existing=devs_by_resource.get(name, []),
+                )
             elif row.status in ("pending", "blocked") or change.op is Op.create:
                 row.status = "pending"
             reason = f"blocked: {change.blocked}" if change.blocked else None
             if reason and row.error_message != reason:
-                append_audit(s, lab=lab, entity_type="resource", entity_id=name, action=f"{change.op.value}-skipped",
-                             actor=session.actor, actor_kind=session.actor_kind, tool="reconcile", run_id=run_id,
-                             outcome="skipped", arguments={"op": change.op.value, "revision": state.revision},
-                             result={"reason": change.blocked})
+                append_audit(
+                    s,
+                    lab=lab,
+                    entity_type="resource",
+                    entity_id=name,
+                    action=f"{change.op.value}-skipped",
+                    actor=session.actor,
+                    actor_kind=session.actor_kind,
+                    tool="reconcile",
+                    run_id=run_id,
+                    outcome="skipped",
+                    arguments={"op": change.op.value, "revision": state.revision},
+                    result={"reason": change.blocked},
+                )
             row.error_message = reason
         touch_checked(s, lab, now)
     return counts
 
 
-def _record_outcome(s: Session, row: DeploymentInstanceRow, change: Change, outcome: ApplyOutcome,
-                    state: DesiredState, now: datetime, counts: dict[str, int], devs: list[Any]) -> None:
+def _record_outcome(
+    s: Session,
+    row: DeploymentInstanceRow,
+    change: Change,
+    outcome: ApplyOutcome,
+    state: DesiredState,
+    now: datetime,
+    counts: dict[str, int],
+    devs: list[Any],
+) -> None:
     lab = state.lab_name
     if outcome.status == "applied":
         counts["applied"] += 1
@@ -147,16 +192,31 @@ def _record_outcome(s: Session, row: DeploymentInstanceRow, change: Change, outc
             row.deployed_at = now
         if change.drift:
             for f in change.fields:
-                s.add(StateDeviationRow(lab=lab, resource=row.name, instance_id=row.id, field_path=f.path,
-                                        expected_value=f.new, actual_value=f.old, severity=f.risk.value,
-                                        auto_correctable=True, corrective_action="self-heal", detected_at=now,
-                                        last_seen_at=now, resolved_at=now, resolution="self-healed",
-                                        resolved_by="reconciler"))
+                s.add(
+                    StateDeviationRow(
+                        lab=lab,
+                        resource=row.name,
+                        instance_id=row.id,
+                        field_path=f.path,
+                        expected_value=f.new,
+                        actual_value=f.old,
+                        severity=f.risk.value,
+                        auto_correctable=True,
+                        corrective_action="self-heal",
+                        detected_at=now,
+                        last_seen_at=now,
+                        resolved_at=now,
+                        resolution="self-healed",
+                        resolved_by="reconciler",
+                    )
+                )
         resolve_all(s, lab, row.name, now, "self-healed" if change.drift else "applied", "reconciler")
         if change.op is Op.rename and change.previous_name:
-            old = s.execute(select(DeploymentInstanceRow).where(DeploymentInstanceRow.lab == lab,
-                                                                DeploymentInstanceRow.name == change.previous_name)
-                            ).scalar_one_or_none()
+            old = s.execute(
+                select(DeploymentInstanceRow).where(
+                    DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.name == change.previous_name
+                )
+            ).scalar_one_or_none()
             if old is not None:
                 s.delete(old)
         return
@@ -169,7 +229,9 @@ def index_desired_state(session: LabSession, state: DesiredState) -> None:
     """Sync the queryable index (pools, templates, dimensions) when the revision changed."""
     lab = state.lab_name
     with session.db.session() as s:
-        current = s.execute(select(ResourcePoolRow.revision).where(ResourcePoolRow.lab == lab).limit(1)).scalar_one_or_none()
+        current = s.execute(
+            select(ResourcePoolRow.revision).where(ResourcePoolRow.lab == lab).limit(1)
+        ).scalar_one_or_none()
         if current == state.revision:
             return
         for table in (ResourcePoolRow, DeploymentTemplateRow, ResourceDimensionRow):
@@ -181,22 +243,39 @@ def index_desired_state(session: LabSession, state: DesiredState) -> None:
             ids[name] = new_id()
         for name, pool in state.pools.items():
             parent = state.pool_parents.get(name)
-            s.add(ResourcePoolRow(id=ids[name], lab=lab, name=name, full_path=pool.spec.path,
-                                  parent_id=ids.get(parent) if parent else None, pool_type=pool.spec.pool_type,
-                                  provider=pool.spec.provider, description=pool.spec.description,
-                                  properties=pool.spec.properties,
-                                  capacity=pool.spec.capacity.model_dump(exclude_none=True), revision=state.revision))
+            s.add(
+                ResourcePoolRow(
+                    id=ids[name],
+                    lab=lab,
+                    name=name,
+                    full_path=pool.spec.path,
+                    parent_id=ids.get(parent) if parent else None,
+                    pool_type=pool.spec.pool_type,
+                    provider=pool.spec.provider,
+                    description=pool.spec.description,
+                    properties=pool.spec.properties,
+                    capacity=pool.spec.capacity.model_dump(exclude_none=True),
+                    revision=state.revision,
+                )
+            )
             for dim, value in pool.spec.dimensions.items():
                 s.add(_dimension(lab, pool.spec.path, "pool", dim, value))
         for name, tpl in state.templates.items():
             playbooks = tpl.spec.configuration.playbooks
-            s.add(DeploymentTemplateRow(lab=lab, name=name, template_type=tpl.spec.template_type,
-                                        terraform_module_path=tpl.spec.infrastructure.module,
-                                        ansible_playbook_path=playbooks[0].path if playbooks else None,
-                                        default_parameters=tpl.spec.infrastructure.variables,
-                                        required_parameters=tpl.spec.validation.required_dimensions,
-                                        description=tpl.metadata.description, version=tpl.metadata.version or "1.0.0",
-                                        revision=state.revision))
+            s.add(
+                DeploymentTemplateRow(
+                    lab=lab,
+                    name=name,
+                    template_type=tpl.spec.template_type,
+                    terraform_module_path=tpl.spec.infrastructure.module,
+                    ansible_playbook_path=playbooks[0].path if playbooks else None,
+                    default_parameters=tpl.spec.infrastructure.variables,
+                    required_parameters=tpl.spec.validation.required_dimensions,
+                    description=tpl.metadata.description,
+                    version=tpl.metadata.version or "1.0.0",
+                    revision=state.revision,
+                )
+            )
             for dim, value in tpl.spec.dimensions.items():
                 s.add(_dimension(lab, name, "template", dim, value))
         for name, eff in state.effective.items():
@@ -205,16 +284,32 @@ def index_desired_state(session: LabSession, state: DesiredState) -> None:
 
 
 def _dimension(lab: str, resource_id: str, resource_type: str, name: str, value: Any) -> ResourceDimensionRow:
-    kind = "boolean" if isinstance(value, bool) else "number" if isinstance(value, int | float) else \
-        "json" if isinstance(value, dict | list) else "string"
+    kind = (
+        "boolean"
+        if isinstance(value, bool)
+        else "number"
+        if isinstance(value, int | float)
+        else "json"
+        if isinstance(value, dict | list)
+        else "string"
+    )
     text = value if isinstance(value, str) else __import__("json").dumps(value)
-    return ResourceDimensionRow(lab=lab, resource_id=resource_id, resource_type=resource_type, dimension_name=name,
-                                dimension_value=text, dimension_type=kind)
+    return ResourceDimensionRow(
+        lab=lab,
+        resource_id=resource_id,
+        resource_type=resource_type,
+        dimension_name=name,
+        dimension_value=text,
+        dimension_type=kind,
+    )
 
 
 def last_run_revision(session: LabSession, lab: str) -> str | None:
     """The revision of the newest finished run."""
     with session.db.session() as s:
-        return s.execute(select(ReconcileRunRow.revision).where(ReconcileRunRow.lab == lab,
-                                                                ReconcileRunRow.status != "running")
-                         .order_by(ReconcileRunRow.started_at.desc()).limit(1)).scalar_one_or_none()
+        return s.execute(
+            select(ReconcileRunRow.revision)
+            .where(ReconcileRunRow.lab == lab, ReconcileRunRow.status != "running")
+            .order_by(ReconcileRunRow.started_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()

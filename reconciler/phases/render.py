@@ -40,8 +40,9 @@ def render_one(session: LabSession, resource: EffectiveResource, *, write: bool 
     return RenderedArtifacts(chart=chart.name, files=out.files, directory=directory)
 
 
-def render_all(session: LabSession, state: DesiredState, *, write: bool = False,
-               names: set[str] | None = None) -> RenderSet:
+def render_all(
+    session: LabSession, state: DesiredState, *, write: bool = False, names: set[str] | None = None
+) -> RenderSet:
     """Render every (or the named) resource; collect all errors rather than stopping at the first."""
     result = RenderSet()
     for name, resource in sorted(state.effective.items()):

@@ -53,8 +53,9 @@ def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
         timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
 
 
-def compute_plan(session: LabSession, *, ref: str | None = None, mode: Mode = Mode.manual,
-                 timings: dict[str, float] | None = None) -> PlanResult:
+def compute_plan(
+    session: LabSession, *, ref: str | None = None, mode: Mode = Mode.manual, timings: dict[str, float] | None = None
+) -> PlanResult:
     """Phases fetch to gate; raises DesiredStateError, GitSourceError or PlanError with clear messages."""
     timings = {} if timings is None else timings
     with _timed(timings, "fetch"):
@@ -89,8 +90,11 @@ def _prune_facts(session: LabSession, state: DesiredState, observation: Observat
     stateful: set[str] = set()
     allowed: set[str] = set()
     with session.db.session() as s:
-        for name, params in s.execute(select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters)
-                                      .where(DeploymentInstanceRow.lab == state.lab_name)):
+        for name, params in s.execute(
+            select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters).where(
+                DeploymentInstanceRow.lab == state.lab_name
+            )
+        ):
             if params and params.get("stateful"):
                 stateful.add(name)
             if params and params.get("allow_delete_stateful"):
@@ -114,17 +118,33 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
 
 
-def reconcile(session: LabSession, *, mode: Mode, trigger: str = "manual", ref: str | None = None,
-              approve: Callable[[Plan], bool] | None = None) -> RunResult:
+def reconcile(
+    session: LabSession,
+    *,
+    mode: Mode,
+    trigger: str = "manual",
+    ref: str | None = None,
+    approve: Callable[[Plan], bool] | None = None,
+) -> RunResult:
     """One run under the lab's lock; every outcome, including refusals, is recorded."""
     try:
         with lab_lock(session.db, _lab_name(session), lock_dir=session.state_dir / "locks"):
             return _run_locked(session, mode=mode, trigger=trigger, ref=ref, approve=approve)
     except LabBusyError as exc:
         with session.db.session() as s:
-            append_audit(s, lab=_lab_name(session), entity_type="lab", entity_id=_lab_name(session),
-                         action="run-skipped", actor=session.actor, actor_kind=session.actor_kind, tool="reconcile",
-                         outcome="skipped", result={"reason": str(exc)}, arguments={"trigger": trigger})
+            append_audit(
+                s,
+                lab=_lab_name(session),
+                entity_type="lab",
+                entity_id=_lab_name(session),
+                action="run-skipped",
+                actor=session.actor,
+                actor_kind=session.actor_kind,
+                tool="reconcile",
+                outcome="skipped",
+                result={"reason": str(exc)},
+                arguments={"trigger": trigger},
+            )
         return RunResult(None, "skipped", None, error=str(exc))
 
 
@@ -137,32 +157,62 @@ def _lab_name(session: LabSession) -> str:
         return session.lab_dir.name
 
 
-def _run_locked(session: LabSession, *, mode: Mode, trigger: str, ref: str | None,
-                approve: Callable[[Plan], bool] | None) -> RunResult:
+def _run_locked(
+    session: LabSession, *, mode: Mode, trigger: str, ref: str | None, approve: Callable[[Plan], bool] | None
+) -> RunResult:
     timings: dict[str, float] = {}
     lab = _lab_name(session)
     run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
     try:
         result = compute_plan(session, ref=ref, mode=mode, timings=timings)
     except (DesiredStateError, GitSourceError, PlanError) as exc:
-        finish_run(session.db, run_id, status="invalid", revision=getattr(exc, "revision", None),
-                   phase_timings=timings, summary={}, error=str(exc))
+        finish_run(
+            session.db,
+            run_id,
+            status="invalid",
+            revision=getattr(exc, "revision", None),
+            phase_timings=timings,
+            summary={},
+            error=str(exc),
+        )
         with session.db.session() as s:
-            append_audit(s, lab=lab, entity_type="lab", entity_id=lab, action="run-invalid", actor=session.actor,
-                         actor_kind=session.actor_kind, tool="reconcile", run_id=run_id, outcome="error",
-                         arguments={"trigger": trigger}, result={"error": str(exc)[:4000]})
+            append_audit(
+                s,
+                lab=lab,
+                entity_type="lab",
+                entity_id=lab,
+                action="run-invalid",
+                actor=session.actor,
+                actor_kind=session.actor_kind,
+                tool="reconcile",
+                run_id=run_id,
+                outcome="error",
+                arguments={"trigger": trigger},
+                result={"error": str(exc)[:4000]},
+            )
         return RunResult(run_id, "invalid", getattr(exc, "revision", None), error=str(exc), timings=timings)
     state, plan = result.state, result.plan
     if not result.revision.on_main:
-        error = (f"{result.revision.ref} is not on the {state.lab.spec.main_branch} branch: only merged commits are "
-                 "applied (approve the proposal to merge it)")
-        finish_run(session.db, run_id, status="invalid", revision=state.revision, phase_timings=timings, summary={},
-                   error=error)
+        refusal = (
+            f"{result.revision.ref} is not on the {state.lab.spec.main_branch} branch: only merged commits are "
+            "applied (approve the proposal to merge it)"
+        )
+        error: str | None = refusal
+        finish_run(
+            session.db,
+            run_id,
+            status="invalid",
+            revision=state.revision,
+            phase_timings=timings,
+            summary={},
+            error=error,
+        )
         return RunResult(run_id, "invalid", state.revision, plan=plan, error=error, timings=timings)
     notes = resume_intents(session, state)
     if approve is not None and plan.has_changes and not approve(plan):
-        finish_run(session.db, run_id, status="declined", revision=state.revision, phase_timings=timings,
-                   summary=plan.counts())
+        finish_run(
+            session.db, run_id, status="declined", revision=state.revision, phase_timings=timings, summary=plan.counts()
+        )
         return RunResult(run_id, "declined", state.revision, plan=plan, timings=timings)
     outcomes: list[ApplyOutcome] = []
     started = time.perf_counter()
@@ -177,13 +227,25 @@ def _run_locked(session: LabSession, *, mode: Mode, trigger: str, ref: str | Non
     timings["record"] = time.perf_counter() - started
     failed = [o for o in outcomes if o.status == "failed"]
     status = "ok" if not failed else ("failed" if len(failed) == len(outcomes) else "partial")
-    if result.observation.unavailable and any(c.blocked and c.op is Op.noop and c.resource in state.effective
-                                             and state.lab.spec.providers[c.provider].enabled
-                                             for c in plan.changes):
+    if result.observation.unavailable and any(
+        c.blocked and c.op is Op.noop and c.resource in state.effective and state.lab.spec.providers[c.provider].enabled
+        for c in plan.changes
+    ):
         status = "partial" if status == "ok" else status
     summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(result.observation.unavailable)}
-    error = "; ".join(f"{o.change.resource}: {o.message}" for o in failed)[:4000] or None
-    finish_run(session.db, run_id, status=status, revision=state.revision, phase_timings=timings, summary=summary,
-               error=error)
-    return RunResult(run_id, status, state.revision, plan=plan, outcomes=outcomes, counts=counts, timings=timings,
-                     error=error, notes=notes)
+    failures = "; ".join(f"{o.change.resource}: {o.message}" for o in failed)[:4000]
+    error = failures or None
+    finish_run(
+        session.db, run_id, status=status, revision=state.revision, phase_timings=timings, summary=summary, error=error
+    )
+    return RunResult(
+        run_id,
+        status,
+        state.revision,
+        plan=plan,
+        outcomes=outcomes,
+        counts=counts,
+        timings=timings,
+        error=error,
+        notes=notes,
+    )

@@ -16,7 +16,7 @@ from reconciler.plan.risk import field_risk
 
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
-        return a is b or a == b and type(a) is type(b)
+        return a is b or (a == b and type(a) is type(b))
     if isinstance(a, int | float) and isinstance(b, int | float):
         return abs(float(a) - float(b)) < 1e-9
     return bool(a == b)
@@ -37,8 +37,9 @@ class _Differ:
         change.risk = field_risk(change, self.rules)
         self.out.append(change)
 
-    def mapping(self, prefix: str, desired: dict[str, Any], observed: dict[str, Any],
-                last: dict[str, Any] | None) -> None:
+    def mapping(
+        self, prefix: str, desired: dict[str, Any], observed: dict[str, Any], last: dict[str, Any] | None
+    ) -> None:
         for key, want in desired.items():
             path = _join(prefix, key)
             if matches(path, self.ignore):
@@ -47,7 +48,7 @@ class _Differ:
             prev = last.get(key) if isinstance(last, dict) else None
             self.value(path, want, have, prev)
         if isinstance(last, dict):
-            for key, prev in last.items():
+            for key in last:
                 path = _join(prefix, key)
                 if key in desired or matches(path, self.ignore) or observed.get(key) is None:
                     continue
@@ -57,7 +58,9 @@ class _Differ:
         plain = rule_path(path)
         key_name = self.rules.keyed_lists.get(plain)
         if key_name is not None and isinstance(want, list):
-            self.keyed(path, key_name, want, have if isinstance(have, list) else [], prev if isinstance(prev, list) else None)
+            self.keyed(
+                path, key_name, want, have if isinstance(have, list) else [], prev if isinstance(prev, list) else None
+            )
         elif isinstance(want, dict) and isinstance(have, dict):
             self.mapping(path, want, have, prev if isinstance(prev, dict) else None)
         elif matches(path, self.rules.set_fields) and isinstance(want, list):
@@ -84,13 +87,18 @@ class _Differ:
             if prev_item is not None:
                 prev_item = {k: v for k, v in prev_item.items() if k != key_name}
             self.mapping(item_path, {k: v for k, v in item.items() if k != key_name}, have_by[key], prev_item)
-        for key, item in prev_by.items():
+        for key in prev_by:
             if key not in want_keys and key in have_by:
                 self.emit(f"{path}[{key}]", have_by[key], None)
 
 
-def diff_fields(desired: dict[str, Any], observed: dict[str, Any], last_applied: dict[str, Any] | None,
-                rules: DiffRules, ignore: list[str] | None = None) -> list[FieldChange]:
+def diff_fields(
+    desired: dict[str, Any],
+    observed: dict[str, Any],
+    last_applied: dict[str, Any] | None,
+    rules: DiffRules,
+    ignore: list[str] | None = None,
+) -> list[FieldChange]:
     """Field changes that turn observed into desired (empty when they match)."""
     differ = _Differ(rules, ignore or [])
     differ.mapping("", desired, observed, last_applied)
@@ -101,10 +109,7 @@ def drifted(changes: list[FieldChange], desired: dict[str, Any], last_applied: d
     """True when the live side moved: some changed field is declared the same as when last applied."""
     if not last_applied:
         return False
-    for change in changes:
-        if _same_json(_lookup(desired, change.path), _lookup(last_applied, change.path)):
-            return True
-    return False
+    return any(_same_json(_lookup(desired, c.path), _lookup(last_applied, c.path)) for c in changes)
 
 
 def _same_json(a: Any, b: Any) -> bool:

@@ -37,7 +37,9 @@ def _tiebreak(resource: str, node: str) -> str:
     return hashlib.sha256(f"{resource}\0{node}".encode()).hexdigest()
 
 
-def place(resource: EffectiveResource, nodes: list[NodeFacts], reserved: Reservations | None = None) -> PlacementDecision:
+def place(
+    resource: EffectiveResource, nodes: list[NodeFacts], reserved: Reservations | None = None
+) -> PlacementDecision:
     """Pick the candidate node with the most free capacity that fits cpu, memory and GPUs."""
     reserved = reserved or Reservations()
     req = resource.requirements

@@ -63,8 +63,9 @@ def _fields_reason(changes: list[FieldChange]) -> str:
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
-def _placement(item: DesiredItem, observed: ObservedResource | None, inputs: PlanInput,
-               reserved: Reservations) -> PlacementDecision:
+def _placement(
+    item: DesiredItem, observed: ObservedResource | None, inputs: PlanInput, reserved: Reservations
+) -> PlacementDecision:
     res = item.resource
     if res.node:
         return PlacementDecision(res.node, f"pinned to {res.node} by the definition")
@@ -77,43 +78,86 @@ def _placement(item: DesiredItem, observed: ObservedResource | None, inputs: Pla
     return place(res, inventory.nodes if inventory else [], reserved)
 
 
-def plan_resource(item: DesiredItem, observed: ObservedResource | None, last: dict[str, Any] | None,
-                  decision: PlacementDecision, previous: ObservedResource | None = None) -> Change:
+def plan_resource(
+    item: DesiredItem,
+    observed: ObservedResource | None,
+    last: dict[str, Any] | None,
+    decision: PlacementDecision,
+    previous: ObservedResource | None = None,
+) -> Change:
     """The change for one desired resource (pure)."""
     res = item.resource
-    base = {"resource": res.name, "provider": res.provider, "provider_type": res.provider_type,
-            "node": decision.node, "desired": item.fields}
+    base = {
+        "resource": res.name,
+        "provider": res.provider,
+        "provider_type": res.provider_type,
+        "node": decision.node,
+        "desired": item.fields,
+    }
     ignore = list(res.sync.ignore_fields)
     if observed is None and previous is not None:
         fields = diff_fields(item.fields, previous.fields, last, item.rules, ignore)
         reason = f"renamed from {previous.name}" + (f"; {_fields_reason(fields)}" if fields else "")
         risk = max([Risk.medium, *(f.risk for f in fields)], key=lambda r: r.rank)
-        return Change(op=Op.rename, fields=fields, reason=reason, risk=risk, previous_name=previous.name,
-                      provider_id=previous.id, **{**base, "node": previous.node or decision.node})
+        return Change(
+            op=Op.rename,
+            fields=fields,
+            reason=reason,
+            risk=risk,
+            previous_name=previous.name,
+            provider_id=previous.id,
+            **{**base, "node": previous.node or decision.node},
+        )
     if observed is None:
         if decision.node is None and res.candidate_nodes:
-            return Change(op=Op.create, reason=f"not found; cannot place: {decision.reason}", risk=Risk.medium,
-                          blocked=f"no capacity: {decision.reason}", **base)
+            return Change(
+                op=Op.create,
+                reason=f"not found; cannot place: {decision.reason}",
+                risk=Risk.medium,
+                blocked=f"no capacity: {decision.reason}",
+                **base,
+            )
         fields = [FieldChange(path=k, old=None, new=v) for k, v in item.fields.items()]
         where = f" ({decision.reason})" if decision.node else ""
-        return Change(op=Op.create, fields=fields, reason=f"does not exist yet; create{where}",
-                      risk=change_risk(Op.create, fields), **base)
+        return Change(
+            op=Op.create,
+            fields=fields,
+            reason=f"does not exist yet; create{where}",
+            risk=change_risk(Op.create, fields),
+            **base,
+        )
     fields = diff_fields(item.fields, observed.fields, last, item.rules, ignore)
     if res.node and observed.node and res.node != observed.node:
         fields.append(FieldChange(path="node", old=observed.node, new=res.node, risk=Risk.high))
     base["provider_id"] = observed.id
     base["node"] = observed.node or decision.node
     if not fields:
-        return Change(op=Op.noop, reason=f"{observed.kind} {observed.id or res.name} matches: {_describe(item.fields)}",
-                      risk=Risk.low, **base)
+        return Change(
+            op=Op.noop,
+            reason=f"{observed.kind} {observed.id or res.name} matches: {_describe(item.fields)}",
+            risk=Risk.low,
+            **base,
+        )
     is_drift = drifted(fields, item.fields, last)
     if any(f.forces_replacement for f in fields):
         forced = ", ".join(f.path for f in fields if f.forces_replacement)
-        return Change(op=Op.replace, fields=fields, drift=is_drift, risk=Risk.high,
-                      reason=f"{forced} cannot change in place: replace ({_fields_reason(fields)})", **base)
+        return Change(
+            op=Op.replace,
+            fields=fields,
+            drift=is_drift,
+            risk=Risk.high,
+            reason=f"{forced} cannot change in place: replace ({_fields_reason(fields)})",
+            **base,
+        )
     prefix = "drifted from the declared state: " if is_drift else ""
-    return Change(op=Op.update, fields=fields, drift=is_drift, risk=change_risk(Op.update, fields),
-                  reason=prefix + _fields_reason(fields), **base)
+    return Change(
+        op=Op.update,
+        fields=fields,
+        drift=is_drift,
+        risk=change_risk(Op.update, fields),
+        reason=prefix + _fields_reason(fields),
+        **base,
+    )
 
 
 def build_plan(inputs: PlanInput) -> Plan:
@@ -127,10 +171,18 @@ def build_plan(inputs: PlanInput) -> Plan:
     for item in sorted(inputs.desired, key=lambda d: d.resource.name):
         res = item.resource
         if res.provider in inputs.unavailable:
-            plan.changes.append(Change(op=Op.noop, resource=res.name, provider=res.provider,
-                                       provider_type=res.provider_type, risk=Risk.low,
-                                       reason=f"not planned: {inputs.unavailable[res.provider]}",
-                                       blocked=inputs.unavailable[res.provider], desired=item.fields))
+            plan.changes.append(
+                Change(
+                    op=Op.noop,
+                    resource=res.name,
+                    provider=res.provider,
+                    provider_type=res.provider_type,
+                    risk=Risk.low,
+                    reason=f"not planned: {inputs.unavailable[res.provider]}",
+                    blocked=inputs.unavailable[res.provider],
+                    desired=item.fields,
+                )
+            )
             continue
         live = owned.get(res.provider, {})
         observed = live.get(res.name)
@@ -138,7 +190,9 @@ def build_plan(inputs: PlanInput) -> Plan:
         if observed is None and res.renamed_from and res.renamed_from in live:
             previous = live[res.renamed_from]
             renamed_sources.add(res.renamed_from)
-        last = inputs.last_applied.get(res.name) or (inputs.last_applied.get(res.renamed_from or "") if previous else None)
+        last = inputs.last_applied.get(res.name) or (
+            inputs.last_applied.get(res.renamed_from or "") if previous else None
+        )
         decision = _placement(item, observed or previous, inputs, reserved)
         plan.changes.append(plan_resource(item, observed, last, decision, previous))
     declared = {d.resource.name for d in inputs.desired}
@@ -146,12 +200,19 @@ def build_plan(inputs: PlanInput) -> Plan:
         for name, obs in sorted(resources.items()):
             if name in declared or name in renamed_sources:
                 continue
-            plan.changes.append(Change(
-                op=Op.delete, resource=name, provider=provider,
-                provider_type=inputs.provider_types.get(provider, inputs.inventories[provider].provider_type),
-                node=obs.node, provider_id=obs.id, risk=Risk.high,
-                reason="no longer declared in the desired state", fields=[],
-            ))
+            plan.changes.append(
+                Change(
+                    op=Op.delete,
+                    resource=name,
+                    provider=provider,
+                    provider_type=inputs.provider_types.get(provider, inputs.inventories[provider].provider_type),
+                    node=obs.node,
+                    provider_id=obs.id,
+                    risk=Risk.high,
+                    reason="no longer declared in the desired state",
+                    fields=[],
+                )
+            )
     for name, inv in sorted(inputs.inventories.items()):
         plan.unmanaged.extend(f"{name}/{r.name}" for r in inv.unmanaged(inputs.lab))
     return plan

@@ -32,4 +32,6 @@ def applying_allowed(windows: list[SyncWindow], now: datetime) -> tuple[bool, st
     for w in allows:
         if window_active(w, now):
             return True, f"inside allow window '{w.allow}'"
-    return False, "outside every allow window (" + ", ".join(f"'{w.allow}' {w.duration} {w.timezone}" for w in allows) + ")"
+    return False, "outside every allow window (" + ", ".join(
+        f"'{w.allow}' {w.duration} {w.timezone}" for w in allows
+    ) + ")"

@@ -126,5 +126,5 @@ class Provider(ABC):
         """Problems that would make these changes fail, each with its remedy. Empty when fine."""
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook; most providers hold nothing to release
         """Release connections."""

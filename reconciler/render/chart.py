@@ -89,8 +89,15 @@ def load_chart(path: Path) -> Chart:
             templates[rel] = text
             digest.update(rel.encode() + b"\0" + text.encode())
     readme = path / "README.md"
-    return Chart(meta=meta, path=path, defaults=defaults or {}, schema=schema, templates=templates,
-                 digest=digest.hexdigest(), readme=readme.read_text(encoding="utf-8") if readme.is_file() else "")
+    return Chart(
+        meta=meta,
+        path=path,
+        defaults=defaults or {},
+        schema=schema,
+        templates=templates,
+        digest=digest.hexdigest(),
+        readme=readme.read_text(encoding="utf-8") if readme.is_file() else "",
+    )
 
 
 class ChartLibrary:
@@ -114,8 +121,11 @@ class ChartLibrary:
 
     def for_resource(self, provider_type: str, resource_type: str, workload_type: str | None = None) -> Chart | None:
         """The chart that renders this provider/resource type (workload-specific charts first)."""
-        matches = [c for c in self.charts.values()
-                   if provider_type in c.meta.provider_types and resource_type in c.meta.resource_types]
+        matches = [
+            c
+            for c in self.charts.values()
+            if provider_type in c.meta.provider_types and resource_type in c.meta.resource_types
+        ]
         specific = [c for c in matches if workload_type and workload_type in c.meta.workload_types]
         generic = [c for c in matches if not c.meta.workload_types]
         for group in (specific, generic):
@@ -125,5 +135,8 @@ class ChartLibrary:
 
     def supporting(self, provider_type: str | None = None) -> list[Chart]:
         """Charts, optionally only those for a provider type."""
-        return [c for c in sorted(self.charts.values(), key=lambda c: c.name)
-                if provider_type is None or provider_type in c.meta.provider_types]
+        return [
+            c
+            for c in sorted(self.charts.values(), key=lambda c: c.name)
+            if provider_type is None or provider_type in c.meta.provider_types
+        ]

@@ -11,7 +11,8 @@ from typing import Any
 
 import jinja2
 import yaml
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.render.chart import Chart
@@ -72,8 +73,14 @@ def make_environment(templates: dict[str, str]) -> ImmutableSandboxedEnvironment
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(to_yaml=_to_yaml, to_json=lambda v, indent=None: json.dumps(v, indent=indent),
-                       hcl=_hcl, identifier=_identifier, camel=_camel, b64encode=_b64)
+    env.filters.update(
+        to_yaml=_to_yaml,
+        to_json=lambda v, indent=None: json.dumps(v, indent=indent),
+        hcl=_hcl,
+        identifier=_identifier,
+        camel=_camel,
+        b64encode=_b64,
+    )
     env.globals.update(fail=_fail)
     return env
 
@@ -119,8 +126,9 @@ def render_chart(chart: Chart, resource: EffectiveResource) -> RenderOutput:
         except SecurityError as exc:
             raise RenderError(resource.name, chart.name, f"template refused by the sandbox: {exc}", file=name) from exc
         except jinja2.UndefinedError as exc:
-            raise RenderError(resource.name, chart.name, f"undefined value: {exc.message}", file=name,
-                              line=_template_line(exc)) from exc
+            raise RenderError(
+                resource.name, chart.name, f"undefined value: {exc.message}", file=name, line=_template_line(exc)
+            ) from exc
         except jinja2.TemplateError as exc:
             raise RenderError(resource.name, chart.name, str(exc), file=name, line=_template_line(exc)) from exc
         if text.strip():

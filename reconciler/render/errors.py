@@ -6,8 +6,16 @@ from __future__ import annotations
 class RenderError(Exception):
     """A chart could not render a resource. `str()` is the message a person reads."""
 
-    def __init__(self, resource: str, chart: str, message: str, *, field: str | None = None,
-                 file: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self,
+        resource: str,
+        chart: str,
+        message: str,
+        *,
+        field: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
         where = f"chart {chart}"
         if file:
             where += f", {file}" + (f" line {line}" if line else "")

@@ -44,21 +44,28 @@ def iter_desired_blobs(repo: pygit2.Repository, commit: pygit2.Commit) -> Iterat
         if top not in tree:
             continue
         sub = repo[tree[top].id]
-        yield from _walk(repo, sub, top)
+        if isinstance(sub, pygit2.Tree):
+            yield from _walk(repo, sub, top)
 
 
 def _walk(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, str]]:
     for entry in tree:
-        path = f"{prefix}/{entry.name}"
-        if entry.type_str == "tree":
-            yield from _walk(repo, repo[entry.id], path)
-        elif entry.type_str == "blob" and entry.name.endswith((".yaml", ".yml")):
+        name = entry.name or ""
+        path = f"{prefix}/{name}"
+        obj_type = entry.type_str
+        if obj_type == "tree":
+            sub = repo[entry.id]
+            if isinstance(sub, pygit2.Tree):
+                yield from _walk(repo, sub, path)
+        elif obj_type == "blob" and name.endswith((".yaml", ".yml")):
             yield path, str(entry.id)
 
 
 def read_blob(repo: pygit2.Repository, blob_id: str) -> bytes:
     """A blob's bytes."""
     blob = repo[blob_id]
+    if not isinstance(blob, pygit2.Blob):
+        raise GitSourceError(f"object {blob_id} is not a file")
     return bytes(blob.data)
 
 
@@ -68,7 +75,7 @@ def read_path(repo: pygit2.Repository, commit: pygit2.Commit, path: str) -> byte
         entry = commit.tree[path]
     except KeyError:
         return None
-    return bytes(repo[entry.id].data)
+    return read_blob(repo, str(entry.id))
 
 
 def signature(name: str = "homeport", email: str = "homeport@localhost") -> pygit2.Signature:

@@ -67,8 +67,10 @@ def parse_blob(path: str, data: bytes) -> ParsedBlob:
         docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        return ParsedBlob([], [SourceIssue(path, f"malformed YAML: {exc.problem or exc.context}",
-                                           line=mark.line + 1 if mark else None)])
+        return ParsedBlob(
+            [],
+            [SourceIssue(path, f"malformed YAML: {exc.problem or exc.context}", line=mark.line + 1 if mark else None)],
+        )
     except yaml.YAMLError as exc:
         return ParsedBlob([], [SourceIssue(path, f"malformed YAML: {exc}")])
     objects: list[tuple[int, BaseModel]] = []
@@ -77,25 +79,45 @@ def parse_blob(path: str, data: bytes) -> ParsedBlob:
         if doc is None:
             continue
         if not isinstance(doc, dict):
-            issues.append(SourceIssue(path, f"document {index + 1} is a {type(doc).__name__}, expected a mapping "
-                                      "with apiVersion, kind, metadata and spec", line=field_line(text, index, [])))
+            issues.append(
+                SourceIssue(
+                    path,
+                    f"document {index + 1} is a {type(doc).__name__}, expected a mapping "
+                    "with apiVersion, kind, metadata and spec",
+                    line=field_line(text, index, []),
+                )
+            )
             continue
         api_version = doc.get("apiVersion")
         if api_version != API_VERSION:
-            issues.append(SourceIssue(path, f"unknown apiVersion {api_version!r}; use {API_VERSION}",
-                                      line=field_line(text, index, ["apiVersion"]), field="apiVersion"))
+            issues.append(
+                SourceIssue(
+                    path,
+                    f"unknown apiVersion {api_version!r}; use {API_VERSION}",
+                    line=field_line(text, index, ["apiVersion"]),
+                    field="apiVersion",
+                )
+            )
             continue
         kind = doc.get("kind")
         model = KINDS.get(str(kind))
         if model is None:
-            issues.append(SourceIssue(path, f"unknown kind {kind!r}; use one of {', '.join(KINDS)}",
-                                      line=field_line(text, index, ["kind"]), field="kind"))
+            issues.append(
+                SourceIssue(
+                    path,
+                    f"unknown kind {kind!r}; use one of {', '.join(KINDS)}",
+                    line=field_line(text, index, ["kind"]),
+                    field="kind",
+                )
+            )
             continue
         try:
             objects.append((index, model.model_validate(doc)))
         except ValidationError as exc:
             for err in exc.errors():
-                loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union")))]
+                loc = [
+                    p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union")))
+                ]
                 loc = [p for p in loc if p not in ("int", "float", "str", "bool", "list[str]")]
                 field = ".".join(str(p) for p in loc) or None
                 message = err["msg"]
@@ -143,8 +165,14 @@ def load_commit(repo: pygit2.Repository, commit: pygit2.Commit, cache: LoadCache
             if name in buckets[kind]:
                 first = sources[(kind, name)]
                 text = texts.get(path) or read_blob(repo, blob_id).decode("utf-8", "replace")
-                issues.append(SourceIssue(path, f"duplicate {kind} name {name!r} (first declared in {first.file})",
-                                          line=field_line(text, index, ["metadata", "name"]), field="metadata.name"))
+                issues.append(
+                    SourceIssue(
+                        path,
+                        f"duplicate {kind} name {name!r} (first declared in {first.file})",
+                        line=field_line(text, index, ["metadata", "name"]),
+                        field="metadata.name",
+                    )
+                )
                 continue
             buckets[kind][name] = obj
             sources[(kind, name)] = SourceRef(path, index)
@@ -152,15 +180,21 @@ def load_commit(repo: pygit2.Repository, commit: pygit2.Commit, cache: LoadCache
         issues.append(SourceIssue(LAB_FILE, "missing: every lab needs a homeport.yaml with kind: Lab"))
     if issues or lab is None:
         raise DesiredStateError(issues, commit_id)
-    state = DesiredState(revision=commit_id, lab=lab, pools=buckets["ResourcePool"],
-                         templates=buckets["DeploymentTemplate"], resources=buckets["UniversalResource"],
-                         sources=sources)
+    state = DesiredState(
+        revision=commit_id,
+        lab=lab,
+        pools=buckets["ResourcePool"],
+        templates=buckets["DeploymentTemplate"],
+        resources=buckets["UniversalResource"],
+        sources=sources,
+    )
 
     def locate(kind: str, name: str, field_path: list[str | int]) -> SourceIssue:
         ref = state.sources[(kind, name)]
         blob_text = _text_at(repo, commit, ref.file)
-        return SourceIssue(ref.file, "", line=field_line(blob_text, ref.doc, field_path),
-                           field=".".join(str(p) for p in field_path))
+        return SourceIssue(
+            ref.file, "", line=field_line(blob_text, ref.doc, field_path), field=".".join(str(p) for p in field_path)
+        )
 
     resolve_issues = resolve(state, locate)
     if resolve_issues:
@@ -171,4 +205,4 @@ def load_commit(repo: pygit2.Repository, commit: pygit2.Commit, cache: LoadCache
 
 def _text_at(repo: pygit2.Repository, commit: pygit2.Commit, path: str) -> str:
     entry = commit.tree[path]
-    return bytes(repo[entry.id].data).decode("utf-8", "replace")
+    return read_blob(repo, str(entry.id)).decode("utf-8", "replace")

@@ -41,16 +41,30 @@ def pool_parents(state: DesiredState, locate: Locate) -> tuple[dict[str, str | N
     for name, pool in sorted(state.pools.items()):
         other = by_path.get(pool.spec.path)
         if other is not None:
-            issues.append(_issue(locate, "ResourcePool", name, ["spec", "path"],
-                                 f"path {pool.spec.path} is already used by pool {other!r}"))
+            issues.append(
+                _issue(
+                    locate,
+                    "ResourcePool",
+                    name,
+                    ["spec", "path"],
+                    f"path {pool.spec.path} is already used by pool {other!r}",
+                )
+            )
         else:
             by_path[pool.spec.path] = name
     parents: dict[str, str | None] = {}
     for name, pool in state.pools.items():
         if pool.spec.parent is not None:
             if pool.spec.parent not in state.pools:
-                issues.append(_issue(locate, "ResourcePool", name, ["spec", "parent"],
-                                     f"parent pool {pool.spec.parent!r} does not exist"))
+                issues.append(
+                    _issue(
+                        locate,
+                        "ResourcePool",
+                        name,
+                        ["spec", "parent"],
+                        f"parent pool {pool.spec.parent!r} does not exist",
+                    )
+                )
                 parents[name] = None
             else:
                 parents[name] = pool.spec.parent
@@ -67,8 +81,10 @@ def pool_parents(state: DesiredState, locate: Locate) -> tuple[dict[str, str | N
         current = parents.get(name)
         while current is not None:
             if current in seen:
-                cycle = " -> ".join([*seen[seen.index(current):], current])
-                issues.append(_issue(locate, "ResourcePool", name, ["spec", "parent"], f"pool parents form a cycle: {cycle}"))
+                cycle = " -> ".join([*seen[seen.index(current) :], current])
+                issues.append(
+                    _issue(locate, "ResourcePool", name, ["spec", "parent"], f"pool parents form a cycle: {cycle}")
+                )
                 break
             seen.append(current)
             current = parents.get(current)
@@ -77,8 +93,15 @@ def pool_parents(state: DesiredState, locate: Locate) -> tuple[dict[str, str | N
             if parent is not None and state.pools[name].spec.parent is not None:
                 ppath = state.pools[parent].spec.path
                 if not state.pools[name].spec.path.startswith(ppath + "/"):
-                    issues.append(_issue(locate, "ResourcePool", name, ["spec", "path"],
-                                         f"path {state.pools[name].spec.path} is not under its parent's path {ppath}"))
+                    issues.append(
+                        _issue(
+                            locate,
+                            "ResourcePool",
+                            name,
+                            ["spec", "path"],
+                            f"path {state.pools[name].spec.path} is not under its parent's path {ppath}",
+                        )
+                    )
     return parents, issues
 
 
@@ -97,7 +120,9 @@ def _set_fields(model: Any) -> dict[str, Any]:
     return dumped
 
 
-def effective_resource(state: DesiredState, resource: UniversalResource, chain: list[ResourcePool]) -> EffectiveResource:
+def effective_resource(
+    state: DesiredState, resource: UniversalResource, chain: list[ResourcePool]
+) -> EffectiveResource:
     """Merge template, pool chain, resource and overrides into the effective resource (pure)."""
     spec = resource.spec
     template = state.templates.get(spec.template) if spec.template else None
@@ -135,8 +160,10 @@ def effective_resource(state: DesiredState, resource: UniversalResource, chain: 
     deployment = Deployment.model_validate(spec.deployment.model_dump())
     svc = ServiceSpec.model_validate(service)
     workload = spec.workload_type
-    stateful = deployment.stateful if deployment.stateful is not None else (
-        workload in STATEFUL_WORKLOADS or spec.resource_type in ("database", "storage") or bool(svc.volumes)
+    stateful = (
+        deployment.stateful
+        if deployment.stateful is not None
+        else (workload in STATEFUL_WORKLOADS or spec.resource_type in ("database", "storage") or bool(svc.volumes))
     )
     pool = chain[-1]
     return EffectiveResource(
@@ -168,8 +195,9 @@ def effective_resource(state: DesiredState, resource: UniversalResource, chain: 
     )
 
 
-def _check_template_rules(state: DesiredState, resource: UniversalResource, eff: EffectiveResource,
-                          locate: Locate) -> list[SourceIssue]:
+def _check_template_rules(
+    state: DesiredState, resource: UniversalResource, eff: EffectiveResource, locate: Locate
+) -> list[SourceIssue]:
     issues: list[SourceIssue] = []
     template = state.templates.get(resource.spec.template or "")
     if template is None:
@@ -178,9 +206,16 @@ def _check_template_rules(state: DesiredState, resource: UniversalResource, eff:
         for key, wanted in rule.items():
             have = eff.dimensions.get(key)
             if have != wanted:
-                issues.append(_issue(locate, "UniversalResource", eff.name, ["spec", "template"],
-                                     f"template {template.name!r} requires dimension {key}={wanted!r}, "
-                                     f"the resource has {have!r} (set it in spec.dimensions or its pool)"))
+                issues.append(
+                    _issue(
+                        locate,
+                        "UniversalResource",
+                        eff.name,
+                        ["spec", "template"],
+                        f"template {template.name!r} requires dimension {key}={wanted!r}, "
+                        f"the resource has {have!r} (set it in spec.dimensions or its pool)",
+                    )
+                )
     return issues
 
 
@@ -191,9 +226,16 @@ def resolve(state: DesiredState, locate: Locate) -> list[SourceIssue]:
     providers = state.lab.spec.providers
     for name, pool in sorted(state.pools.items()):
         if pool.spec.provider is not None and pool.spec.provider not in providers:
-            issues.append(_issue(locate, "ResourcePool", name, ["spec", "provider"],
-                                 f"provider {pool.spec.provider!r} is not declared in homeport.yaml "
-                                 f"(declared: {', '.join(sorted(providers)) or 'none'})"))
+            issues.append(
+                _issue(
+                    locate,
+                    "ResourcePool",
+                    name,
+                    ["spec", "provider"],
+                    f"provider {pool.spec.provider!r} is not declared in homeport.yaml "
+                    f"(declared: {', '.join(sorted(providers)) or 'none'})",
+                )
+            )
     if issues:
         return issues
     paths = {p.spec.path: n for n, p in state.pools.items()}
@@ -201,31 +243,67 @@ def resolve(state: DesiredState, locate: Locate) -> list[SourceIssue]:
         spec = resource.spec
         pool_name = paths.get(spec.pool)
         if pool_name is None:
-            issues.append(_issue(locate, "UniversalResource", name, ["spec", "pool"],
-                                 f"pool {spec.pool!r} does not exist"))
+            issues.append(
+                _issue(locate, "UniversalResource", name, ["spec", "pool"], f"pool {spec.pool!r} does not exist")
+            )
             continue
         if spec.template is not None and spec.template not in state.templates:
-            issues.append(_issue(locate, "UniversalResource", name, ["spec", "template"],
-                                 f"template {spec.template!r} does not exist (templates: "
-                                 f"{', '.join(sorted(state.templates)) or 'none'})"))
+            issues.append(
+                _issue(
+                    locate,
+                    "UniversalResource",
+                    name,
+                    ["spec", "template"],
+                    f"template {spec.template!r} does not exist (templates: "
+                    f"{', '.join(sorted(state.templates)) or 'none'})",
+                )
+            )
             continue
         if spec.provider is not None and spec.provider not in providers:
-            issues.append(_issue(locate, "UniversalResource", name, ["spec", "provider"],
-                                 f"provider {spec.provider!r} is not declared in homeport.yaml"))
+            issues.append(
+                _issue(
+                    locate,
+                    "UniversalResource",
+                    name,
+                    ["spec", "provider"],
+                    f"provider {spec.provider!r} is not declared in homeport.yaml",
+                )
+            )
             continue
         if spec.renamed_from is not None and spec.renamed_from in state.resources:
-            issues.append(_issue(locate, "UniversalResource", name, ["spec", "renamed_from"],
-                                 f"renamed_from {spec.renamed_from!r} names a resource that still exists"))
+            issues.append(
+                _issue(
+                    locate,
+                    "UniversalResource",
+                    name,
+                    ["spec", "renamed_from"],
+                    f"renamed_from {spec.renamed_from!r} names a resource that still exists",
+                )
+            )
             continue
         chain = pool_chain(state, parents, pool_name)
         eff = effective_resource(state, resource, chain)
         if not eff.provider:
-            issues.append(_issue(locate, "UniversalResource", name, ["spec", "pool"],
-                                 f"no provider: neither the resource nor pool {spec.pool} or its parents name one"))
+            issues.append(
+                _issue(
+                    locate,
+                    "UniversalResource",
+                    name,
+                    ["spec", "pool"],
+                    f"no provider: neither the resource nor pool {spec.pool} or its parents name one",
+                )
+            )
             continue
         if eff.node and eff.candidate_nodes and eff.node not in eff.candidate_nodes:
-            issues.append(_issue(locate, "UniversalResource", name, ["spec", "placement", "node"],
-                                 f"node {eff.node!r} is not among the pool's nodes ({', '.join(eff.candidate_nodes)})"))
+            issues.append(
+                _issue(
+                    locate,
+                    "UniversalResource",
+                    name,
+                    ["spec", "placement", "node"],
+                    f"node {eff.node!r} is not among the pool's nodes ({', '.join(eff.candidate_nodes)})",
+                )
+            )
             continue
         issues.extend(_check_template_rules(state, resource, eff, locate))
         eff.source_file = state.sources[("UniversalResource", name)].file

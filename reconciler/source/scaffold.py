@@ -28,8 +28,9 @@ def create_lab(target: Path, *, example: Path | None = None) -> str:
         write_schemas(target / "schemas")
         vscode = target / ".vscode"
         vscode.mkdir(exist_ok=True)
-        (vscode / "settings.json").write_text(json.dumps({"yaml.schemas": SCHEMA_GLOBS}, indent=2) + "\n",
-                                              encoding="utf-8")
+        (vscode / "settings.json").write_text(
+            json.dumps({"yaml.schemas": SCHEMA_GLOBS}, indent=2) + "\n", encoding="utf-8"
+        )
         repo = pygit2.init_repository(str(target), initial_head="main")
         commit = commit_worktree(repo, "Initial lab from the homeport example", branch="main")
     except Exception:

@@ -44,16 +44,41 @@ def _row_hash(prev: str, fields: dict[str, Any]) -> str:
 def _hashed_fields(row: AuditLogRow) -> dict[str, Any]:
     ts = row.timestamp
     stamp = ts.replace(tzinfo=None).isoformat() if isinstance(ts, datetime) else str(ts)
-    return {"id": row.id, "lab": row.lab, "entity_type": row.entity_type, "entity_id": row.entity_id,
-            "action": row.action, "actor": row.actor, "actor_kind": row.actor_kind, "tool": row.tool,
-            "arguments": row.arguments, "result": row.result, "outcome": row.outcome, "run_id": row.run_id,
-            "proposal_id": row.proposal_id, "timestamp": stamp}
+    return {
+        "id": row.id,
+        "lab": row.lab,
+        "entity_type": row.entity_type,
+        "entity_id": row.entity_id,
+        "action": row.action,
+        "actor": row.actor,
+        "actor_kind": row.actor_kind,
+        "tool": row.tool,
+        "arguments": row.arguments,
+        "result": row.result,
+        "outcome": row.outcome,
+        "run_id": row.run_id,
+        "proposal_id": row.proposal_id,
+        "timestamp": stamp,
+    }
 
 
-def append_audit(session: Session, *, lab: str, entity_type: str, entity_id: str, action: str, actor: str,
-                 actor_kind: str = "system", tool: str | None = None, arguments: dict[str, Any] | None = None,
-                 result: dict[str, Any] | None = None, outcome: str = "ok", run_id: str | None = None,
-                 proposal_id: str | None = None, duration_ms: float | None = None) -> AuditLogRow:
+def append_audit(
+    session: Session,
+    *,
+    lab: str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    actor: str,
+    actor_kind: str = "system",
+    tool: str | None = None,
+    arguments: dict[str, Any] | None = None,
+    result: dict[str, Any] | None = None,
+    outcome: str = "ok",
+    run_id: str | None = None,
+    proposal_id: str | None = None,
+    duration_ms: float | None = None,
+) -> AuditLogRow:
     """Append one row in the caller's transaction (arguments and results redacted).
 
     Appenders are serialised (an advisory lock on PostgreSQL, SQLite's write lock taken by the insert), so
@@ -61,15 +86,33 @@ def append_audit(session: Session, *, lab: str, entity_type: str, entity_id: str
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
-    row = AuditLogRow(id=new_id(), lab=lab, entity_type=entity_type, entity_id=entity_id, action=action,
-                      actor=actor, actor_kind=actor_kind, tool=tool, arguments=redact(arguments or {}),
-                      result=redact(result or {}), outcome=outcome, run_id=run_id, proposal_id=proposal_id,
-                      duration_ms=duration_ms, timestamp=now_utc().replace(microsecond=0), prev_hash="",
-                      row_hash="")
+    row = AuditLogRow(
+        id=new_id(),
+        lab=lab,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        actor=actor,
+        actor_kind=actor_kind,
+        tool=tool,
+        arguments=redact(arguments or {}),
+        result=redact(result or {}),
+        outcome=outcome,
+        run_id=run_id,
+        proposal_id=proposal_id,
+        duration_ms=duration_ms,
+        timestamp=now_utc().replace(microsecond=0),
+        prev_hash="",
+        row_hash="",
+    )
     session.add(row)
     session.flush()
-    prev = session.execute(select(AuditLogRow.row_hash).where(AuditLogRow.seq < row.seq)
-                           .order_by(AuditLogRow.seq.desc()).limit(1)).scalar_one_or_none() or GENESIS
+    prev = (
+        session.execute(
+            select(AuditLogRow.row_hash).where(AuditLogRow.seq < row.seq).order_by(AuditLogRow.seq.desc()).limit(1)
+        ).scalar_one_or_none()
+        or GENESIS
+    )
     row.prev_hash = prev
     row.row_hash = _row_hash(prev, _hashed_fields(row))
     session.flush()
@@ -94,7 +137,9 @@ def verify_chain(db: Database) -> ChainReport:
         for row in s.execute(select(AuditLogRow).order_by(AuditLogRow.seq)).scalars():
             count += 1
             if row.prev_hash != prev:
-                return ChainReport(count, False, row.seq, "prev_hash does not match the row before (a row was removed or reordered)")
+                return ChainReport(
+                    count, False, row.seq, "prev_hash does not match the row before (a row was removed or reordered)"
+                )
             if _row_hash(prev, _hashed_fields(row)) != row.row_hash:
                 return ChainReport(count, False, row.seq, "row content does not match its hash (the row was edited)")
             prev = row.row_hash
@@ -104,6 +149,9 @@ def verify_chain(db: Database) -> ChainReport:
 def recent_audit(db: Database, lab: str, limit: int = 50) -> list[AuditLogRow]:
     """The newest rows, oldest first."""
     with db.session() as s:
-        rows = list(s.execute(select(AuditLogRow).where(AuditLogRow.lab == lab)
-                              .order_by(AuditLogRow.seq.desc()).limit(limit)).scalars())
+        rows = list(
+            s.execute(
+                select(AuditLogRow).where(AuditLogRow.lab == lab).order_by(AuditLogRow.seq.desc()).limit(limit)
+            ).scalars()
+        )
     return list(reversed(rows))

@@ -20,9 +20,18 @@ def open_deviations(session: Session, lab: str, resource: str | None = None) -> 
     return list(session.execute(stmt.order_by(StateDeviationRow.resource, StateDeviationRow.field_path)).scalars())
 
 
-def sync_deviations(session: Session, *, lab: str, resource: str, instance_id: str | None,
-                    fields: list[dict[str, Any]], when: datetime, severity: str,
-                    auto_correctable: bool, existing: list[StateDeviationRow]) -> list[StateDeviationRow]:
+def sync_deviations(
+    session: Session,
+    *,
+    lab: str,
+    resource: str,
+    instance_id: str | None,
+    fields: list[dict[str, Any]],
+    when: datetime,
+    severity: str,
+    auto_correctable: bool,
+    existing: list[StateDeviationRow],
+) -> list[StateDeviationRow]:
     """Open rows for new drifted fields, refresh ones still drifting, resolve ones that no longer drift."""
     current = {f["path"]: f for f in fields}
     by_path = {row.field_path: row for row in existing if row.resource == resource}
@@ -30,13 +39,22 @@ def sync_deviations(session: Session, *, lab: str, resource: str, instance_id: s
     for path, f in current.items():
         row = by_path.get(path)
         if row is None:
-            row = StateDeviationRow(lab=lab, resource=resource, instance_id=instance_id, field_path=path,
-                                    deviation_type="missing_resource" if path == "(resource)" else "config_drift",
-                                    expected_value=f.get("new"), actual_value=f.get("old"), severity=severity,
-                                    auto_correctable=auto_correctable,
-                                    corrective_action="self-heal" if auto_correctable else
-                                    f"homeport drift propose {resource} --revert|--adopt",
-                                    detected_at=when, last_seen_at=when)
+            row = StateDeviationRow(
+                lab=lab,
+                resource=resource,
+                instance_id=instance_id,
+                field_path=path,
+                deviation_type="missing_resource" if path == "(resource)" else "config_drift",
+                expected_value=f.get("new"),
+                actual_value=f.get("old"),
+                severity=severity,
+                auto_correctable=auto_correctable,
+                corrective_action="self-heal"
+                if auto_correctable
+                else f"homeport drift propose {resource} --revert|--adopt",
+                detected_at=when,
+                last_seen_at=when,
+            )
             session.add(row)
             new_rows.append(row)
         else:

@@ -27,9 +27,14 @@ class InstanceSnapshot:
 
 def load_instances(db: Database, lab: str) -> dict[str, InstanceSnapshot]:
     """Every instance of a lab, in one query."""
-    cols = (DeploymentInstanceRow.name, DeploymentInstanceRow.node, DeploymentInstanceRow.provider_id,
-            DeploymentInstanceRow.status, DeploymentInstanceRow.last_applied_state,
-            DeploymentInstanceRow.last_applied_revision)
+    cols = (
+        DeploymentInstanceRow.name,
+        DeploymentInstanceRow.node,
+        DeploymentInstanceRow.provider_id,
+        DeploymentInstanceRow.status,
+        DeploymentInstanceRow.last_applied_state,
+        DeploymentInstanceRow.last_applied_revision,
+    )
     with db.session() as s:
         rows = s.execute(select(*cols).where(DeploymentInstanceRow.lab == lab)).all()
     return {r[0]: InstanceSnapshot(r[0], r[1], r[2], r[3], r[4] or {}, r[5]) for r in rows}
@@ -47,19 +52,27 @@ def instance_rows(session: Session, lab: str, names: set[str] | None = None) -> 
 
 def touch_checked(session: Session, lab: str, when: datetime) -> None:
     """Mark every live instance as checked now (one statement)."""
-    session.execute(update(DeploymentInstanceRow)
-                    .where(DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.destroyed_at.is_(None))
-                    .values(state_last_checked=when))
+    session.execute(
+        update(DeploymentInstanceRow)
+        .where(DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.destroyed_at.is_(None))
+        .values(state_last_checked=when)
+    )
 
 
 def list_instances(db: Database, lab: str) -> list[DeploymentInstanceRow]:
     """Every instance row of a lab, by name."""
     with db.session() as s:
-        return list(s.execute(select(DeploymentInstanceRow).where(DeploymentInstanceRow.lab == lab)
-                              .order_by(DeploymentInstanceRow.name)).scalars())
+        return list(
+            s.execute(
+                select(DeploymentInstanceRow)
+                .where(DeploymentInstanceRow.lab == lab)
+                .order_by(DeploymentInstanceRow.name)
+            ).scalars()
+        )
 
 
 def new_instance(lab: str, name: str, provider: str, provider_type: str) -> DeploymentInstanceRow:
     """A fresh instance row (not yet added to a session)."""
-    return DeploymentInstanceRow(lab=lab, name=name, provider=provider, provider_type=provider_type,
-                                 status="pending", created_at=now_utc())
+    return DeploymentInstanceRow(
+        lab=lab, name=name, provider=provider, provider_type=provider_type, status="pending", created_at=now_utc()
+    )

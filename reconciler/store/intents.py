@@ -20,14 +20,24 @@ def idempotency_key(lab: str, revision: str, resource: str, op: str, desired: di
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def begin_intent(db: Database, *, lab: str, run_id: str, resource: str, provider: str, op: str, key: str,
-                 change: dict[str, Any]) -> str:
+def begin_intent(
+    db: Database, *, lab: str, run_id: str, resource: str, provider: str, op: str, key: str, change: dict[str, Any]
+) -> str:
     """Insert (or re-open) the intent for key; return its id."""
     with db.session() as s:
         row = s.execute(select(ApplyIntentRow).where(ApplyIntentRow.idempotency_key == key)).scalar_one_or_none()
         if row is None:
-            row = ApplyIntentRow(lab=lab, run_id=run_id, resource=resource, provider=provider, op=op,
-                                 idempotency_key=key, change=change, status="pending", attempts=1)
+            row = ApplyIntentRow(
+                lab=lab,
+                run_id=run_id,
+                resource=resource,
+                provider=provider,
+                op=op,
+                idempotency_key=key,
+                change=change,
+                status="pending",
+                attempts=1,
+            )
             s.add(row)
         else:
             row.status = "pending"
@@ -37,8 +47,15 @@ def begin_intent(db: Database, *, lab: str, run_id: str, resource: str, provider
         return row.id
 
 
-def finish_intent(db: Database, intent_id: str, *, status: str, result: dict[str, Any] | None = None,
-                  error: str | None = None, audit: dict[str, Any] | None = None) -> None:
+def finish_intent(
+    db: Database,
+    intent_id: str,
+    *,
+    status: str,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    audit: dict[str, Any] | None = None,
+) -> None:
     """Mark an intent done, failed or verified; with `audit`, append its audit row in the same transaction."""
     with db.session() as s:
         row = s.get(ApplyIntentRow, intent_id)
@@ -54,6 +71,10 @@ def finish_intent(db: Database, intent_id: str, *, status: str, result: dict[str
 def pending_intents(db: Database, lab: str) -> list[ApplyIntentRow]:
     """Intents a crashed run left unfinished."""
     with db.session() as s:
-        return list(s.execute(select(ApplyIntentRow).where(ApplyIntentRow.lab == lab,
-                                                           ApplyIntentRow.status == "pending")
-                              .order_by(ApplyIntentRow.created_at)).scalars())
+        return list(
+            s.execute(
+                select(ApplyIntentRow)
+                .where(ApplyIntentRow.lab == lab, ApplyIntentRow.status == "pending")
+                .order_by(ApplyIntentRow.created_at)
+            ).scalars()
+        )

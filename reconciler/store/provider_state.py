@@ -37,15 +37,20 @@ class DbProviderState:
     def delete(self, key: str) -> None:
         """Forget key."""
         with self.db.session() as s:
-            s.execute(delete(ProviderStateRow).where(
-                ProviderStateRow.lab == self.lab, ProviderStateRow.provider == self.provider,
-                ProviderStateRow.key == key))
+            s.execute(
+                delete(ProviderStateRow).where(
+                    ProviderStateRow.lab == self.lab,
+                    ProviderStateRow.provider == self.provider,
+                    ProviderStateRow.key == key,
+                )
+            )
 
     def items(self, prefix: str = "") -> dict[str, Any]:
         """Every key starting with prefix, in one query."""
         with self.db.session() as s:
             stmt = select(ProviderStateRow.key, ProviderStateRow.value).where(
-                ProviderStateRow.lab == self.lab, ProviderStateRow.provider == self.provider)
+                ProviderStateRow.lab == self.lab, ProviderStateRow.provider == self.provider
+            )
             if prefix:
                 stmt = stmt.where(ProviderStateRow.key.startswith(prefix, autoescape=True))
             return {k: v for k, v in s.execute(stmt)}

@@ -19,8 +19,16 @@ def start_run(db: Database, lab: str, *, revision: str | None, trigger: str, mod
         return row.id
 
 
-def finish_run(db: Database, run_id: str, *, status: str, revision: str | None, phase_timings: dict[str, float],
-               summary: dict[str, Any], error: str | None = None) -> None:
+def finish_run(
+    db: Database,
+    run_id: str,
+    *,
+    status: str,
+    revision: str | None,
+    phase_timings: dict[str, float],
+    summary: dict[str, Any],
+    error: str | None = None,
+) -> None:
     """Record a run's outcome."""
     with db.session() as s:
         row = s.get(ReconcileRunRow, run_id)
@@ -37,5 +45,11 @@ def finish_run(db: Database, run_id: str, *, status: str, revision: str | None, 
 def recent_runs(db: Database, lab: str, limit: int = 20) -> list[ReconcileRunRow]:
     """Newest runs first."""
     with db.session() as s:
-        return list(s.execute(select(ReconcileRunRow).where(ReconcileRunRow.lab == lab)
-                              .order_by(ReconcileRunRow.started_at.desc()).limit(limit)).scalars())
+        return list(
+            s.execute(
+                select(ReconcileRunRow)
+                .where(ReconcileRunRow.lab == lab)
+                .order_by(ReconcileRunRow.started_at.desc())
+                .limit(limit)
+            ).scalars()
+        )

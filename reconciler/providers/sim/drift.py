@@ -45,5 +45,7 @@ def delete_out_of_band(state: ProviderState, name: str) -> None:
 
 def add_unmanaged(state: ProviderState, name: str, node: str, fields: dict[str, Any]) -> None:
     """A machine homeport did not create (reported, never touched)."""
-    state.put(machine_key(name), {"name": name, "node": node, "owned": False, "lab": None,
-                                  "id": f"sim-{name}", "fields": fields})
+    state.put(
+        machine_key(name),
+        {"name": name, "node": node, "owned": False, "lab": None, "id": f"sim-{name}", "fields": fields},
+    )

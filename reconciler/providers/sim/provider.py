@@ -25,23 +25,43 @@ class SimProvider(Provider):
         machines = load_machines(self.ctx.state)
         resources = [
             ObservedResource(
-                name=name, provider=self.name, kind="machine", id=m.get("id"), node=m.get("node"),
-                owned=bool(m.get("owned")), lab=m.get("lab"), status=m.get("fields", {}).get("status", "unknown"),
+                name=name,
+                provider=self.name,
+                kind="machine",
+                id=m.get("id"),
+                node=m.get("node"),
+                owned=bool(m.get("owned")),
+                lab=m.get("lab"),
+                status=m.get("fields", {}).get("status", "unknown"),
                 fields=m.get("fields", {}),
             )
             for name, m in sorted(machines.items())
         ]
-        return Inventory(provider=self.name, provider_type=self.type, observed_at=self.ctx.clock(),
-                         nodes=node_facts(self.name, self.ctx.config, machines), resources=resources, api_calls=1)
+        return Inventory(
+            provider=self.name,
+            provider_type=self.type,
+            observed_at=self.ctx.clock(),
+            nodes=node_facts(self.name, self.ctx.config, machines),
+            resources=resources,
+            api_calls=1,
+        )
 
     def find(self, name: str) -> ObservedResource | None:
         """One machine, read by key."""
         m = self.ctx.state.get(machine_key(name))
         if not m or not m.get("owned") or m.get("lab") != self.ctx.lab:
             return None
-        return ObservedResource(name=name, provider=self.name, kind="machine", id=m.get("id"), node=m.get("node"),
-                                owned=True, lab=self.ctx.lab, status=m["fields"].get("status", "unknown"),
-                                fields=m["fields"])
+        return ObservedResource(
+            name=name,
+            provider=self.name,
+            kind="machine",
+            id=m.get("id"),
+            node=m.get("node"),
+            owned=True,
+            lab=self.ctx.lab,
+            status=m["fields"].get("status", "unknown"),
+            fields=m["fields"],
+        )
 
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """See fields.sim_desired_fields."""
@@ -56,7 +76,9 @@ class SimProvider(Provider):
             raise TransientProviderError(f"sim: simulated transient failure for {resource}", delay=1.0)
         raise PermanentProviderError(f"sim: simulated permanent failure for {resource}")
 
-    def apply(self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None) -> ApplyResult:
+    def apply(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> ApplyResult:
         """Create, update, replace, rename or delete one machine (idempotent)."""
         self._fault(change.resource)
         state = self.ctx.state
@@ -77,12 +99,17 @@ class SimProvider(Provider):
                 current = old
         node = change.node or (current or {}).get("node")
         if node is None or node not in node_specs(self.ctx.config):
-            raise PermanentProviderError(f"sim: node {node!r} does not exist; nodes: {', '.join(sorted(node_specs(self.ctx.config)))}")
+            raise PermanentProviderError(
+                f"sim: node {node!r} does not exist; nodes: {', '.join(sorted(node_specs(self.ctx.config)))}"
+            )
         fields = dict(change.desired)
         if change.op is Op.update and current is not None:
             fields = {**current.get("fields", {}), **change.desired}
         record = {
-            "name": change.resource, "node": node, "owned": True, "lab": self.ctx.lab,
+            "name": change.resource,
+            "node": node,
+            "owned": True,
+            "lab": self.ctx.lab,
             "id": (current or {}).get("id") or f"sim-{change.resource}",
             "fields": fields,
         }

@@ -44,14 +44,25 @@ def node_facts(provider: str, config: ProviderConfig, machines: dict[str, dict[s
     for name, size in sorted(node_specs(config).items()):
         placed = [m for m in machines.values() if m.get("node") == name]
         gpu_users = [m["name"] for m in placed if int(m.get("fields", {}).get("gpu", 0) or 0) > 0]
-        gpus = [Gpu(id=f"{name}-gpu{i}", model=str(size.get("gpu_model", "simulated GPU")),
-                    in_use_by=gpu_users[i] if i < len(gpu_users) else None) for i in range(int(size.get("gpu", 0)))]
-        facts.append(NodeFacts(
-            name=name, provider=provider, cpu=float(size["cpu"]), memory_gb=float(size["memory_gb"]),
-            storage_gb=float(size["storage_gb"]),
-            cpu_used=float(sum(m.get("fields", {}).get("cpu", 0) for m in placed)),
-            memory_used_gb=float(sum(m.get("fields", {}).get("memory_gb", 0) for m in placed)),
-            storage_used_gb=float(sum(m.get("fields", {}).get("storage_gb", 0) for m in placed)),
-            gpus=gpus,
-        ))
+        gpus = [
+            Gpu(
+                id=f"{name}-gpu{i}",
+                model=str(size.get("gpu_model", "simulated GPU")),
+                in_use_by=gpu_users[i] if i < len(gpu_users) else None,
+            )
+            for i in range(int(size.get("gpu", 0)))
+        ]
+        facts.append(
+            NodeFacts(
+                name=name,
+                provider=provider,
+                cpu=float(size["cpu"]),
+                memory_gb=float(size["memory_gb"]),
+                storage_gb=float(size["storage_gb"]),
+                cpu_used=float(sum(m.get("fields", {}).get("cpu", 0) for m in placed)),
+                memory_used_gb=float(sum(m.get("fields", {}).get("memory_gb", 0) for m in placed)),
+                storage_used_gb=float(sum(m.get("fields", {}).get("storage_gb", 0) for m in placed)),
+                gpus=gpus,
+            )
+        )
     return facts
