@@ -48,6 +48,7 @@ class ChangeSetPreview(BaseModel):
     status: str
     status_reason: str | None = None
     changes: list[ResourceChangePreview] = Field(default_factory=list)
+    exists: bool = Field(default=True, description="False when CloudFormation refused to store an empty set")
 
     @property
     def empty(self) -> bool:
@@ -177,17 +178,30 @@ class CfnExecutor:
         existing = self._describe(stack, change_set)
         if existing is None:
             tags = [{"Key": key, "Value": value} for key, value in ownership_tags(self.lab, name).items()]
-            aws_call(
-                "create change set",
-                self.cfn.create_change_set,
-                StackName=stack,
-                ChangeSetName=change_set,
-                ChangeSetType=kind,
-                TemplateBody=body,
-                Parameters=parameters,
-                Tags=tags,
-                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-            )
+            try:
+                self.cfn.create_change_set(
+                    StackName=stack,
+                    ChangeSetName=change_set,
+                    ChangeSetType=kind,
+                    TemplateBody=body,
+                    Parameters=parameters,
+                    Tags=tags,
+                    Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+                )
+            except botocore.exceptions.ClientError as exc:
+                message = str(exc.response.get("Error", {}).get("Message", ""))
+                if any(text in message for text in _NO_CHANGES):
+                    # Some CloudFormation front ends (moto) refuse an empty change set outright.
+                    return ChangeSetPreview(
+                        stack=stack,
+                        change_set=change_set,
+                        status="FAILED",
+                        status_reason=message,
+                        exists=False,
+                    )
+                raise map_error(exc, "create change set") from exc
+            except botocore.exceptions.BotoCoreError as exc:
+                raise map_error(exc, "create change set") from exc
         return self._wait_change_set(stack, change_set)
 
     def _describe(self, stack: str, change_set: str) -> dict[str, Any] | None:
@@ -232,12 +246,13 @@ class CfnExecutor:
         stack = preview.stack
         outputs: dict[str, Any] = {"change_set": preview.model_dump(), "stack": stack}
         if preview.empty:
-            aws_call(
-                "delete empty change set",
-                self.cfn.delete_change_set,
-                StackName=stack,
-                ChangeSetName=preview.change_set,
-            )
+            if preview.exists:
+                aws_call(
+                    "delete empty change set",
+                    self.cfn.delete_change_set,
+                    StackName=stack,
+                    ChangeSetName=preview.change_set,
+                )
             return ApplyResult(
                 provider_id=stack,
                 node=desired.get("region"),
@@ -270,7 +285,16 @@ class CfnExecutor:
 
     def _outputs(self, stack: str) -> dict[str, str]:
         response = aws_call("describe stack", self.cfn.describe_stacks, StackName=stack)
-        return {o["OutputKey"]: o.get("OutputValue", "") for o in response["Stacks"][0].get("Outputs", [])}
+        outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in response["Stacks"][0].get("Outputs", [])}
+        if "InstanceId" not in outputs:
+            # Outputs can lag (and moto leaves them out after change sets): the resource list has the id.
+            resources = aws_call(
+                "describe stack resources", self.cfn.describe_stack_resources, StackName=stack
+            )
+            for item in resources.get("StackResources", []):
+                if item.get("ResourceType") == "AWS::EC2::Instance" and item.get("PhysicalResourceId"):
+                    outputs["InstanceId"] = item["PhysicalResourceId"]
+        return outputs
 
     def delete(self, name: str) -> ApplyResult:
         """Delete the stack and wait until it is gone; fine when it never existed."""

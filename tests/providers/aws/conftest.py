@@ -137,8 +137,6 @@ def second_ami(ec2: Any, ami: str) -> str:
     """Another AMI, for replacement tests."""
     images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "root-device-type", "Values": ["ebs"]}])
     others = sorted(
-        img["ImageId"]
-        for img in images["Images"]
-        if img.get("Platform") != "windows" and img["ImageId"] != ami
+        img["ImageId"] for img in images["Images"] if img.get("Platform") != "windows" and img["ImageId"] != ami
     )
     return others[0]

@@ -88,9 +88,7 @@ def test_create_twice_makes_one_instance_and_says_so(provider: AwsProvider, ec2:
     assert "already existed" in second.message
 
 
-def test_instance_type_change_stops_then_modifies_then_starts(
-    provider: AwsProvider, ec2: Any, ami: str
-) -> None:
+def test_instance_type_change_stops_then_modifies_then_starts(provider: AwsProvider, ec2: Any, ami: str) -> None:
     resource = make_resource("web", ami, cpu=2, memory_gb=4)
     provider.apply(change_for(provider, Op.create, resource), resource, None)
     bigger = make_resource("web", ami, cpu=4, memory_gb=16)
@@ -111,9 +109,7 @@ def test_instance_type_change_stops_then_modifies_then_starts(
     calls = [c.split(":")[1] for c in provider.clients.calls[start:]]
     mutating = [c for c in calls if not c.startswith("Describe")]
     assert mutating == ["StopInstances", "ModifyInstanceAttribute", "StartInstances"]
-    assert (
-        calls.index("StopInstances") < calls.index("ModifyInstanceAttribute") < calls.index("StartInstances")
-    )
+    assert calls.index("StopInstances") < calls.index("ModifyInstanceAttribute") < calls.index("StartInstances")
     assert state_at_modify == ["stopped"]
     [inst] = live_instances(ec2)
     assert inst["InstanceType"] == "t3.xlarge" and inst["State"]["Name"] == "running"
@@ -214,9 +210,7 @@ def test_unowned_instances_are_reported_and_never_touched(provider: AwsProvider,
     [unmanaged] = inventory.unmanaged(LAB)
     assert unmanaged.id == foreign["InstanceId"] and not unmanaged.owned and unmanaged.lab == "other-lab"
     # Deleting "web" in this lab must not terminate the other lab's "web".
-    provider.apply(
-        Change(op=Op.delete, resource="web", provider="cloud", provider_type="aws", reason="x"), None, None
-    )
+    provider.apply(Change(op=Op.delete, resource="web", provider="cloud", provider_type="aws", reason="x"), None, None)
     assert [i["InstanceId"] for i in live_instances(ec2)] == [foreign["InstanceId"]]
 
 
