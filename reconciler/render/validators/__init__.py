@@ -21,6 +21,7 @@ VALIDATOR_MODULES: dict[str, str] = {
     "env": "reconciler.render.validators.env_format",
     "cloudformation": "reconciler.render.validators.cloudformation_format",
     "terraform": "reconciler.render.validators.terraform_format",
+    "kubernetes": "reconciler.render.validators.kubernetes_format",
 }
 
 
