@@ -135,32 +135,42 @@ class VmApplier:
         host = self.pick_host(snapshot, change.node or resource.node, resource)
         compute = snapshot.computes.get(host.parent_moid or "")
         if compute is None or compute.resource_pool is None:
-            raise PermanentProviderError(
-                f"{resource.name}: host {host.name} has no resource pool to place a VM in"
-            )
+            raise PermanentProviderError(f"{resource.name}: host {host.name} has no resource pool to place a VM in")
         datacenter = self.datacenter_of(host)
+        wanted_dc = options.datacenter or self.settings.datacenter
+        if wanted_dc and datacenter.name != wanted_dc:
+            raise PermanentProviderError(
+                f"{resource.name}: host {host.name} is in datacenter {datacenter.name!r}, not {wanted_dc!r}; "
+                "fix the node or the datacenter setting"
+            )
         folder = self.vm_folder(datacenter, options, resource.name)
         datastore = self.pick_datastore(snapshot, host, options, resource.name)
         pool = self.ref(vim.ResourcePool, compute.resource_pool)
+        if options.resource_pool:
+            path = f"{datacenter.name}/host/{compute.name}/Resources/{options.resource_pool.strip('/')}"
+            with vsphere_errors(f"{resource.name}: find resource pool {options.resource_pool}"):
+                pool = self.conn.content.searchIndex.FindByInventoryPath(path)
+            if not isinstance(pool, vim.ResourcePool):
+                raise PermanentProviderError(
+                    f"{resource.name}: resource pool {path!r} not found; fix overrides.vmware.resource_pool"
+                )
         host_ref = self.ref(vim.HostSystem, host.moid)
         notes = notes_with_owner(options.annotation, self.lab, resource.name)
         desired = change.desired
-        if options.clone_from:
-            source = self.clone_source(snapshot, options.clone_from, resource.name)
+        if options.clone_template:
+            source = self.clone_source(snapshot, options.clone_template, resource.name)
             spec = vim.vm.CloneSpec(
-                location=vim.vm.RelocateSpec(
-                    pool=pool, host=host_ref, datastore=self.ref(vim.Datastore, datastore)
-                ),
+                location=vim.vm.RelocateSpec(pool=pool, host=host_ref, datastore=self.ref(vim.Datastore, datastore)),
                 powerOn=False,
                 template=False,
                 config=vim.vm.ConfigSpec(
                     annotation=notes, numCPUs=int(desired["num_cpus"]), memoryMB=int(desired["memory_mb"])
                 ),
             )
-            with vsphere_errors(f"{resource.name}: clone {options.clone_from}"):
+            with vsphere_errors(f"{resource.name}: clone {options.clone_template}"):
                 task = self.vm_ref(source).CloneVM_Task(folder=folder, name=resource.name, spec=spec)
-            vm_obj = self.run_task(task, f"{resource.name}: clone {options.clone_from}")
-            self.log.add(f"clone: {options.clone_from}")
+            vm_obj = self.run_task(task, f"{resource.name}: clone {options.clone_template}")
+            self.log.add(f"clone: {options.clone_template}")
         else:
             ds_name = snapshot.datastores[datastore].name
             config = self.create_spec(snapshot, host, resource.name, desired, options, notes, ds_name)
@@ -176,9 +186,7 @@ class VmApplier:
 
     def pick_host(self, snapshot: Snapshot, node: str | None, resource: EffectiveResource) -> HostFacts:
         """The pinned host, else the usable host with most free memory (ties by name): deterministic."""
-        usable = [
-            h for h in snapshot.hosts.values() if h.connection_state == "connected" and not h.maintenance
-        ]
+        usable = [h for h in snapshot.hosts.values() if h.connection_state == "connected" and not h.maintenance]
         if node:
             for host in snapshot.hosts.values():
                 if host.name == node:
@@ -194,9 +202,7 @@ class VmApplier:
             )
         candidates = [h for h in usable if not resource.candidate_nodes or h.name in resource.candidate_nodes]
         if not candidates:
-            raise PermanentProviderError(
-                f"{resource.name}: no connected host outside maintenance to place the VM on"
-            )
+            raise PermanentProviderError(f"{resource.name}: no connected host outside maintenance to place the VM on")
         return sorted(candidates, key=lambda h: (-(h.memory_bytes // 2**20 - h.memory_usage_mb), h.name))[0]
 
     def datacenter_of(self, host: HostFacts) -> vim.Datacenter:
@@ -245,7 +251,7 @@ class VmApplier:
             raise PermanentProviderError(
                 f"{name}: clone source {source!r} "
                 f"{'not found' if not found else 'is ambiguous (several VMs)'}; "
-                "fix overrides.vmware.clone_from"
+                "fix overrides.vmware.clone_template"
             )
         return found[0]
 
@@ -341,9 +347,7 @@ class VmApplier:
             device=adapter(
                 key=key,
                 backing=self.network_backing(snapshot, host, network, name),
-                connectable=vim.vm.device.VirtualDevice.ConnectInfo(
-                    startConnected=True, allowGuestControl=True
-                ),
+                connectable=vim.vm.device.VirtualDevice.ConnectInfo(startConnected=True, allowGuestControl=True),
             ),
         )
 
@@ -376,8 +380,7 @@ class VmApplier:
         vm = self.owned_vm(snapshot, resource.name)
         if vm is None:
             raise PermanentProviderError(
-                f"{resource.name}: no VM managed by lab {self.lab} has this name any more; "
-                "the next plan creates it"
+                f"{resource.name}: no VM managed by lab {self.lab} has this name any more; the next plan creates it"
             )
         removed = removed_devices(change)
         return self.converge(snapshot, vm, change.desired, resource, removed)
@@ -482,9 +485,7 @@ class VmApplier:
                 changes.append(
                     vim.vm.device.VirtualDeviceSpec(
                         operation="add",
-                        device=vim.vm.device.ParaVirtualSCSIController(
-                            key=-100, busNumber=0, sharedBus="noSharing"
-                        ),
+                        device=vim.vm.device.ParaVirtualSCSIController(key=-100, busNumber=0, sharedBus="noSharing"),
                     )
                 )
                 added_controller = True
@@ -502,9 +503,7 @@ class VmApplier:
         for nic in desired.get("nics") or []:
             have = current.get(str(nic["label"]))
             if have is None:
-                changes.append(
-                    self.new_nic(-300 - len(changes), snapshot, host, str(nic["network"]), options, name)
-                )
+                changes.append(self.new_nic(-300 - len(changes), snapshot, host, str(nic["network"]), options, name))
             elif have.network != nic["network"]:
                 device = self.live_device(vm, have.key)
                 device.backing = self.network_backing(snapshot, host, str(nic["network"]), name)
@@ -514,9 +513,7 @@ class VmApplier:
     def detach_changes(self, vm: VmFacts, desired: dict[str, Any], removed: dict[str, set[str]]) -> list[Any]:
         """Remove disks and NICs the plan says were dropped; a disk's file stays on the datastore."""
         changes: list[Any] = []
-        wanted = {
-            kind: {str(item["label"]) for item in desired.get(kind) or []} for kind in ("disks", "nics")
-        }
+        wanted = {kind: {str(item["label"]) for item in desired.get(kind) or []} for kind in ("disks", "nics")}
         keys = [d.key for d in vm.disks if d.label in removed.get("disks", set()) - wanted["disks"]]
         keys += [n.key for n in vm.nics if n.label in removed.get("nics", set()) - wanted["nics"]]
         if not keys:
@@ -561,9 +558,7 @@ class VmApplier:
         if vm.name != resource.name:
             clash = [v for v in snapshot.vms.values() if v.name == resource.name and v.moid != vm.moid]
             if clash:
-                raise PermanentProviderError(
-                    f"{resource.name}: another VM already has this name ({clash[0].moid})"
-                )
+                raise PermanentProviderError(f"{resource.name}: another VM already has this name ({clash[0].moid})")
             with vsphere_errors(f"{vm.name}: rename to {resource.name}"):
                 task = self.vm_ref(vm).Rename_Task(newName=resource.name)
             self.run_task(task, f"{vm.name}: rename to {resource.name}")

@@ -37,11 +37,7 @@ def tls_context(settings: VmwareSettings) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_NONE
         return context
     # Always an explicit context: pyVmomi silently skips verification for localhost without one.
-    return (
-        ssl.create_default_context(cafile=settings.ca_file)
-        if settings.ca_file
-        else ssl.create_default_context()
-    )
+    return ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else ssl.create_default_context()
 
 
 def _count_calls(stub: Any, counter: CallCounter) -> None:

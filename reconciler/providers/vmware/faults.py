@@ -35,9 +35,7 @@ def fault_text(fault: BaseException) -> str:
     name = type(fault).__name__.rsplit(".", 1)[-1]
     message = getattr(fault, "msg", None) or ""
     if not message:
-        messages = [
-            m.message for m in getattr(fault, "faultMessage", []) or [] if getattr(m, "message", None)
-        ]
+        messages = [m.message for m in getattr(fault, "faultMessage", []) or [] if getattr(m, "message", None)]
         message = "; ".join(messages)
     return f"{name}: {message}" if message else name
 

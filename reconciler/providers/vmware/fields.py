@@ -43,7 +43,7 @@ OPTION_KEYS = {
     "network",
     "folder",
     "resource_pool",
-    "clone_from",
+    "clone_template",
     "guest_id",
     "cpu_hot_add",
     "memory_hot_add",
@@ -99,7 +99,7 @@ class VmOptions:
     network: str = DEFAULT_NETWORK
     folder: str | None = None
     resource_pool: str | None = None
-    clone_from: str | None = None
+    clone_template: str | None = None
     guest_id: str = DEFAULT_GUEST_ID
     cpu_hot_add: bool = False
     memory_hot_add: bool = False
@@ -130,8 +130,7 @@ def vm_options(resource: EffectiveResource) -> VmOptions:
             merged["network"] = resource.requirements.network
     if merged.get("power_state", "on") not in ("on", "off"):
         raise PermanentProviderError(
-            f"{resource.name}: overrides.vmware.power_state must be 'on' or 'off', "
-            f"not {merged['power_state']!r}"
+            f"{resource.name}: overrides.vmware.power_state must be 'on' or 'off', not {merged['power_state']!r}"
         )
     for key in ("cpu_hot_add", "memory_hot_add", "thin_provisioned", "allow_power_cycle"):
         if key in merged and not isinstance(merged[key], bool):
@@ -142,7 +141,7 @@ def vm_options(resource: EffectiveResource) -> VmOptions:
         "network",
         "folder",
         "resource_pool",
-        "clone_from",
+        "clone_template",
         "guest_id",
         "annotation",
         "adapter",
@@ -173,7 +172,7 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
     units = disk_units(1 + len(req.disks))
     disks: list[dict[str, Any]] = []
     boot = req.storage_gb
-    if boot is None and not options.clone_from:
+    if boot is None and not options.clone_template:
         boot = DEFAULT_BOOT_DISK_GB
     if boot is not None:
         disks.append({"label": f"scsi0:{units[0]}", "size_gb": round(float(boot), 3)})
@@ -195,9 +194,7 @@ def vm_fields(vm: VmFacts) -> dict[str, Any]:
         "num_cpus": vm.num_cpus,
         "memory_mb": vm.memory_mb,
         "disks": [{"label": d.label, "size_gb": d.size_gb} for d in vm.disks],
-        "nics": [
-            {"label": n.label, "network": n.network, "adapter": n.adapter, "mac": n.mac} for n in vm.nics
-        ],
+        "nics": [{"label": n.label, "network": n.network, "adapter": n.adapter, "mac": n.mac} for n in vm.nics],
         "power_state": vm.power_state,
         "annotation": vm.annotation,
         "cpu_hot_add": vm.cpu_hot_add,

@@ -74,9 +74,7 @@ def inventory_view(conn: Connection) -> vim.view.ContainerView:
     view: vim.view.ContainerView | None = getattr(conn, "_inventory_view", None)
     if view is None:
         with vsphere_errors("create the vSphere inventory view"):
-            view = conn.content.viewManager.CreateContainerView(
-                conn.content.rootFolder, list(PROPERTIES), True
-            )
+            view = conn.content.viewManager.CreateContainerView(conn.content.rootFolder, list(PROPERTIES), True)
         conn._inventory_view = view  # type: ignore[attr-defined]
     return view
 
@@ -260,9 +258,7 @@ def parse_disks(devices: list[Any], controllers: dict[int, ControllerFacts]) -> 
 
 def parse_nics(devices: list[Any], network_names: dict[str, str]) -> list[NicFacts]:
     """Virtual NICs in device-key order, labelled nic0, nic1, ..., with their network's name."""
-    cards = sorted(
-        (d for d in devices if isinstance(d, vim.vm.device.VirtualEthernetCard)), key=lambda d: int(d.key)
-    )
+    cards = sorted((d for d in devices if isinstance(d, vim.vm.device.VirtualEthernetCard)), key=lambda d: int(d.key))
     nics = []
     for index, card in enumerate(cards):
         backing = card.backing

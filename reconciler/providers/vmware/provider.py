@@ -28,9 +28,7 @@ def inventory_from_snapshot(snapshot: Snapshot, lab: str, provider: str) -> Inve
         compute = snapshot.computes.get(host.parent_moid or "")
         labels = {
             "datastores": ",".join(sorted(d.name for d in mounted)),
-            "networks": ",".join(
-                sorted(snapshot.networks[n].name for n in host.networks if n in snapshot.networks)
-            ),
+            "networks": ",".join(sorted(snapshot.networks[n].name for n in host.networks if n in snapshot.networks)),
         }
         if compute is not None and compute.cluster:
             labels["cluster"] = compute.name

@@ -73,24 +73,17 @@ def load_settings(config: ProviderConfig, provider_name: str) -> VmwareSettings:
     unknown = sorted(set(config.options) - KNOWN_OPTIONS)
     if unknown:
         raise PermanentProviderError(
-            f"{where}.options has unknown keys {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(KNOWN_OPTIONS))}"
+            f"{where}.options has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_OPTIONS))}"
         )
     creds = config.credentials
     username = read_secret(env=creds.username_env, what=f"{where}.credentials.username_env") or _option(
         config.options, "username", str, None
     )
     if not username:
-        raise PermanentProviderError(
-            f"{where}: no user name; set credentials.username_env or options.username"
-        )
-    password = read_secret(
-        env=creds.password_env, file=creds.password_file, what=f"{where}.credentials.password"
-    )
+        raise PermanentProviderError(f"{where}: no user name; set credentials.username_env or options.username")
+    password = read_secret(env=creds.password_env, file=creds.password_file, what=f"{where}.credentials.password")
     if not password:
-        raise PermanentProviderError(
-            f"{where}: no password; set credentials.password_env or credentials.password_file"
-        )
+        raise PermanentProviderError(f"{where}: no password; set credentials.password_env or credentials.password_file")
     return VmwareSettings(
         host=parts.hostname,
         port=port,

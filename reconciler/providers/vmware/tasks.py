@@ -21,9 +21,7 @@ def wait_for_task(conn: Connection, task: vim.Task, timeout: float, action: str)
     pc = vmodl.query.PropertyCollector
     spec = pc.FilterSpec(
         objectSet=[pc.ObjectSpec(obj=task, skip=False)],
-        propSet=[
-            pc.PropertySpec(type=vim.Task, pathSet=["info.state", "info.error", "info.result"], all=False)
-        ],
+        propSet=[pc.PropertySpec(type=vim.Task, pathSet=["info.state", "info.error", "info.result"], all=False)],
     )
     deadline = time.monotonic() + timeout
     with vsphere_errors(f"{action}: wait for task"):

@@ -73,9 +73,7 @@ def provider(vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def vsphere(vcsim: VcsimServer) -> Iterator[Any]:
     """A separate pyVmomi session for out-of-band changes and independent checks (not the provider's)."""
     context = ssl.create_default_context(cafile=str(vcsim.ca_file))
-    si = SmartConnect(
-        host=vcsim.host, port=vcsim.port, user=vcsim.username, pwd=vcsim.password, sslContext=context
-    )
+    si = SmartConnect(host=vcsim.host, port=vcsim.port, user=vcsim.username, pwd=vcsim.password, sslContext=context)
     try:
         yield si
     finally:

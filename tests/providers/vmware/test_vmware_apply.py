@@ -42,9 +42,7 @@ def test_create_makes_the_vm_as_desired_and_marks_it(provider: VmwareProvider, v
         "homeport.resource": "web",
     }
     assert vm.config.annotation == "homeport.managed-by=homeport lab=home resource=web"
-    disks = sorted(
-        d.capacityInKB for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk)
-    )
+    disks = sorted(d.capacityInKB for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk))
     assert disks == [4 * 1024 * 1024, 8 * 1024 * 1024]
     observed = provider.observe().owned("home")["web"]
     assert diff_fields(provider.desired_fields(res), observed.fields, None, provider.diff_rules) == []
@@ -72,9 +70,7 @@ def test_a_half_done_create_is_finished(provider: VmwareProvider, vsphere: Any) 
     assert set(provider.observe().owned("home")) == {"web"}
 
 
-def test_a_notes_line_does_not_override_attributes_naming_another_owner(
-    provider: VmwareProvider, vsphere: Any
-) -> None:
+def test_a_notes_line_does_not_override_attributes_naming_another_owner(provider: VmwareProvider, vsphere: Any) -> None:
     create(provider)
     vm = one_vm(vsphere, "web")
     manager = vsphere.content.customFieldsManager
@@ -168,9 +164,7 @@ def test_disks_grow_and_are_added_but_never_shrink(provider: VmwareProvider, vsp
 def test_a_dropped_disk_is_detached_and_its_file_kept(provider: VmwareProvider, vsphere: Any) -> None:
     create(provider, disks=[{"name": "data", "size": 4}])
     vm = one_vm(vsphere, "web")
-    data = next(
-        d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk) and d.unitNumber == 1
-    )
+    data = next(d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk) and d.unitNumber == 1)
     fewer = resource("web")
     dropped = change(provider, fewer, Op.update)
     dropped.fields = [FieldChange(path="disks[scsi0:1]", old={"label": "scsi0:1", "size_gb": 4.0}, new=None)]
@@ -240,11 +234,11 @@ def test_rename_moves_name_marks_and_notes(provider: VmwareProvider, vsphere: An
     assert set(provider.observe().owned("home")) == {"api"}
 
 
-def test_clone_from_a_template(provider: VmwareProvider, vsphere: Any) -> None:
+def test_clone_template_a_template(provider: VmwareProvider, vsphere: Any) -> None:
     source = one_vm(vsphere, "DC0_H0_VM1")
     WaitForTask(source.PowerOffVM_Task())
     source.MarkAsTemplate()
-    _, result = create(provider, node="DC0_H0", storage_gb=None, overrides={"clone_from": "DC0_H0_VM1"})
+    _, result = create(provider, node="DC0_H0", storage_gb=None, overrides={"clone_template": "DC0_H0_VM1"})
     assert result.outputs["actions"][:2] == ["clone: DC0_H0_VM1", "mark owned"]
     vm = one_vm(vsphere, "web")
     assert vm.config.template is False and vm.config.hardware.numCPU == 2
@@ -258,3 +252,28 @@ def test_unknown_override_is_refused_before_any_call(provider: VmwareProvider, v
     with pytest.raises(PermanentProviderError, match=r"overrides\.vmware has unknown keys cpus"):
         provider.desired_fields(res)
     assert vms_named(vsphere, "web") == []
+
+
+def test_placement_options_are_checked_against_the_inventory(provider: VmwareProvider, vsphere: Any) -> None:
+    wrong_dc = resource("web", overrides={"datacenter": "Homelab"})
+    with pytest.raises(PermanentProviderError, match="is in datacenter 'DC0', not 'Homelab'"):
+        provider.apply(change(provider, wrong_dc), wrong_dc, None)
+    no_pool = resource("web", overrides={"resource_pool": "gold"})
+    with pytest.raises(PermanentProviderError, match="resource pool 'DC0/host/DC0_C0/Resources/gold' not found"):
+        provider.apply(change(provider, no_pool), no_pool, None)
+    no_ds = resource("web", overrides={"datastore": "datastore1"})
+    with pytest.raises(PermanentProviderError, match="datastore 'datastore1' is not mounted on host DC0_C0_H0"):
+        provider.apply(change(provider, no_ds), no_ds, None)
+    no_host = resource("web", node="esxi-01")
+    with pytest.raises(PermanentProviderError, match="host 'esxi-01' not found; known: DC0_C0_H0"):
+        provider.apply(change(provider, no_host), no_host, None)
+    assert vms_named(vsphere, "web") == []
+
+
+def test_folder_and_datastore_options_are_used(provider: VmwareProvider, vsphere: Any) -> None:
+    datacenter = vsphere.content.rootFolder.childEntity[0]
+    datacenter.vmFolder.CreateFolder("homeport")
+    create(provider, overrides={"folder": "homeport", "datastore": "LocalDS_0"})
+    vm = one_vm(vsphere, "web")
+    assert vm.parent.name == "homeport"
+    assert vm.datastore[0].name == "LocalDS_0"

@@ -12,9 +12,7 @@ from tests.backends.vcsim import VcsimServer
 from tests.providers.vmware.conftest import make_provider
 
 
-def test_ca_file_lets_the_provider_in(
-    vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ca_file_lets_the_provider_in(vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     provider = make_provider(vcsim, tmp_path, monkeypatch)
     try:
         inventory = provider.observe()
@@ -92,9 +90,7 @@ def test_bad_provider_config_is_a_clear_error(
         provider.observe()
 
 
-def test_nothing_listening_is_transient(
-    vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_nothing_listening_is_transient(vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

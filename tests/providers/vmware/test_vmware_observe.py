@@ -13,9 +13,7 @@ from tests.providers.vmware.conftest import make_provider
 from tests.providers.vmware.resources import one_vm, reconfigure
 
 
-def test_a_no_op_cycle_is_one_round_trip_whatever_the_vm_count(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_no_op_cycle_is_one_round_trip_whatever_the_vm_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     counts = {}
     for vms_per_pool in (1, 25):
         with run_vcsim(tmp_path / f"vcsim-{vms_per_pool}", vms_per_pool=vms_per_pool) as server:
@@ -37,9 +35,7 @@ def test_a_small_page_size_still_reads_everything(tmp_path: Path, monkeypatch: p
     # vcsim ignores RetrieveOptions.maxObjects (vCenter honours it and returns a token): the
     # result must be complete either way, and never one call per VM.
     with run_vcsim(tmp_path / "vcsim", vms_per_pool=10) as server:
-        provider = make_provider(
-            server, tmp_path, monkeypatch, options={"username": server.username, "page_size": 8}
-        )
+        provider = make_provider(server, tmp_path, monkeypatch, options={"username": server.username, "page_size": 8})
         try:
             provider.observe()
             second = provider.observe()
