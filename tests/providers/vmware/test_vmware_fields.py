@@ -1,0 +1,113 @@
+"""Pure field vocabulary: desired fields, disk units, ownership marks, options (no server needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.providers.errors import PermanentProviderError
+from reconciler.providers.vmware.facts import VmFacts
+from reconciler.providers.vmware.fields import (
+    desired_fields,
+    disk_units,
+    notes_with_owner,
+    vm_options,
+    vm_ownership,
+)
+from tests.providers.vmware.resources import resource
+
+OWNER = "homeport.managed-by=homeport lab=home resource=web"
+
+
+def test_defaults_and_units() -> None:
+    fields = desired_fields(resource("web", cpu=None, memory_gb=None, storage_gb=None))
+    assert fields == {
+        "num_cpus": 1,
+        "memory_mb": 1024,
+        "disks": [{"label": "scsi0:0", "size_gb": 16.0}],
+        "nics": [{"label": "nic0", "network": "VM Network"}],
+        "power_state": "on",
+        "annotation": OWNER,
+    }
+
+
+def test_sizes_with_units_become_gib_and_mib() -> None:
+    fields = desired_fields(resource("web", memory_gb=1.5, storage_gb="1T", disks=[{"name": "d", "size": "512M"}]))
+    assert fields["memory_mb"] == 1536
+    assert fields["disks"] == [{"label": "scsi0:0", "size_gb": 1024.0}, {"label": "scsi0:1", "size_gb": 0.5}]
+
+
+def test_extra_disks_skip_the_controller_unit() -> None:
+    disks = [{"name": f"d{i}", "size": 1} for i in range(8)]
+    labels = [d["label"] for d in desired_fields(resource("web", disks=disks))["disks"]]
+    assert labels == ["scsi0:0", "scsi0:1", "scsi0:2", "scsi0:3", "scsi0:4", "scsi0:5", "scsi0:6", "scsi0:8", "scsi0:9"]
+    assert disk_units(3) == [0, 1, 2]
+    with pytest.raises(PermanentProviderError, match="at most 15"):
+        disk_units(16)
+
+
+def test_a_clone_keeps_the_templates_boot_disk_unless_sized() -> None:
+    cloned = desired_fields(resource("web", storage_gb=None, overrides={"clone_template": "debian-12"}))
+    assert cloned["disks"] == []
+    sized = desired_fields(resource("web", storage_gb=40, overrides={"clone_template": "debian-12"}))
+    assert sized["disks"] == [{"label": "scsi0:0", "size_gb": 40.0}]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "network"),
+    [
+        ({}, "VM Network"),
+        ({"properties": {"network": "LAN"}}, "LAN"),
+        ({"properties": {"network": "LAN"}, "overrides": {"network": "DMZ"}}, "DMZ"),
+        ({"network": "storage-net"}, "storage-net"),
+    ],
+)
+def test_network_comes_from_overrides_then_properties_then_requirements(kwargs: dict[str, Any], network: str) -> None:
+    assert desired_fields(resource("web", **kwargs))["nics"] == [{"label": "nic0", "network": network}]
+
+
+def test_pool_properties_of_other_providers_are_ignored() -> None:
+    fields = desired_fields(resource("web", properties={"storage_pool": "local-lvm", "network_bridge": "vmbr0"}))
+    assert fields["nics"][0]["network"] == "VM Network"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"cpus": 4}, "unknown keys cpus"),
+        ({"power_state": "paused"}, "must be 'on' or 'off'"),
+        ({"cpu_hot_add": "yes"}, "cpu_hot_add must be true or false"),
+        ({"network": 12}, "network must be text"),
+    ],
+)
+def test_bad_options_are_clear_errors(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(PermanentProviderError, match=message):
+        vm_options(resource("web", overrides=overrides))
+
+
+def test_notes_keep_the_users_text_and_one_ownership_line() -> None:
+    assert notes_with_owner("", "home", "web") == OWNER
+    assert notes_with_owner("db box", "home", "web") == f"db box\n{OWNER}"
+    renamed = notes_with_owner(f"db box\n{OWNER}", "home", "api")
+    assert renamed == "db box\nhomeport.managed-by=homeport lab=home resource=api"
+
+
+@pytest.mark.parametrize(
+    ("custom", "annotation", "expected"),
+    [
+        (
+            {"homeport.managed-by": "homeport", "homeport.lab": "home", "homeport.resource": "web"},
+            "",
+            (True, "home", "web", "attribute"),
+        ),
+        ({}, f"some notes\n{OWNER}", (True, "home", "web", "notes")),
+        ({"homeport.managed-by": "homeport", "homeport.lab": "other"}, OWNER, (True, "other", "vm", "attribute")),
+        ({"homeport.lab": "home"}, OWNER, (False, None, None, "")),
+        ({}, "homeport.managed-by=someone lab=home resource=web", (False, None, None, "")),
+        ({}, "", (False, None, None, "")),
+    ],
+)
+def test_ownership(custom: dict[str, str], annotation: str, expected: tuple[Any, ...]) -> None:
+    own = vm_ownership(VmFacts(moid="vm-1", name="vm", custom=custom, annotation=annotation))
+    assert (own.owned, own.lab, own.resource, own.source) == expected
