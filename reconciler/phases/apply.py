@@ -1,4 +1,8 @@
-"""Apply: one change at a time, an intent row before each provider call, retries for transient errors."""
+"""Apply: one change at a time, an intent row before each provider call, retries for transient errors.
+
+Transient errors are retried after every other change had its turn (per resource, not blocking
+the others); the resource's backoff across runs is recorded by `record` and honoured by `gate`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.models.desired import DesiredState
+from reconciler.models.effective import EffectiveResource
 from reconciler.models.plan import Change, Op, Plan
 from reconciler.phases.context import LabSession
+from reconciler.phases.crashpoints import crash_point
 from reconciler.phases.render import render_one
-from reconciler.providers.base import ApplyResult
+from reconciler.plan.diff import diff_fields
+from reconciler.providers.base import ApplyResult, Provider, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.render.errors import ChartError, RenderError
 from reconciler.store.intents import begin_intent, finish_intent, idempotency_key, pending_intents
@@ -37,23 +44,29 @@ def backoff_delay(attempt: int, base: float, rng: random.Random) -> float:
     return float(min(300.0, base * (2 ** (attempt - 1))) * (0.5 + rng.random() / 2))
 
 
-def execute_change(
-    session: LabSession,
-    state: DesiredState,
-    change: Change,
-    run_id: str,
-    *,
-    max_attempts: int = 3,
-    rng: random.Random | None = None,
-) -> ApplyOutcome:
-    """Apply one change through its provider, with an intent row and audit row, retrying transient errors."""
-    rng = rng or random.Random(change.resource)
+@dataclass
+class _Prepared:
+    """A change ready for its provider call: its intent row is written."""
+
+    change: Change
+    provider: Provider
+    resource: EffectiveResource | None
+    artifacts: RenderedArtifacts | None
+    intent: str
+    audit_base: dict[str, Any]
+    rng: random.Random
+    attempt: int = 0
+    delay: float = 0.5
+
+
+def _prepare(session: LabSession, state: DesiredState, change: Change, run_id: str,
+             rng: random.Random | None) -> _Prepared | ApplyOutcome:
+    """Render, ask the provider before creating, and write the intent row."""
     lab = state.lab_name
     config = state.lab.spec.providers.get(change.provider)
     if config is None:
-        return ApplyOutcome(
-            change, "failed", f"provider {change.provider} is no longer declared", error_kind="permanent"
-        )
+        return ApplyOutcome(change, "failed", f"provider {change.provider} is no longer declared",
+                            error_kind="permanent")
     provider = session.provider(lab, change.provider, config)
     resource = state.effective.get(change.resource)
     artifacts = None
@@ -64,169 +77,150 @@ def execute_change(
         except (RenderError, ChartError) as exc:
             return ApplyOutcome(change, "failed", str(exc), error_kind="permanent")
     if change.op is Op.create:
-        existing = provider.find(change.resource)
-        if existing is not None:
-            change = change.model_copy(
-                update={
-                    "op": Op.update,
-                    "provider_id": existing.id,
-                    "node": existing.node or change.node,
-                    "reason": change.reason + " (found existing; converging it)",
-                }
-            )
-    key = idempotency_key(lab, state.revision, change.resource, change.op.value, change.desired)
-    intent = begin_intent(
-        session.db,
-        lab=lab,
-        run_id=run_id,
-        resource=change.resource,
-        provider=change.provider,
-        op=change.op.value,
-        key=key,
-        change=change.model_dump(mode="json", exclude={"desired"}),
-    )
-    audit_base = {
-        "lab": lab,
-        "entity_type": "resource",
-        "entity_id": change.resource,
-        "actor": session.actor,
-        "actor_kind": session.actor_kind,
-        "tool": "reconcile",
-        "run_id": run_id,
-        "arguments": {
-            "op": change.op.value,
-            "revision": state.revision,
-            "fields": [f.model_dump(mode="json") for f in change.fields][:50],
-        },
-    }
-    attempt = 0
-    while True:
-        attempt += 1
-        started = time.perf_counter()
         try:
-            result = provider.apply(change, resource, artifacts)
+            existing = provider.find(change.resource)
         except TransientProviderError as exc:
-            if attempt < max_attempts:
-                session.sleep(backoff_delay(attempt, max(exc.delay, 0.5), rng))
-                continue
-            finish_intent(
-                session.db,
-                intent,
-                status="failed",
-                error=str(exc),
-                audit={
-                    **audit_base,
-                    "action": f"{change.op.value}-failed",
-                    "outcome": "transient-error",
-                    "result": {"error": str(exc), "attempts": attempt},
-                    "duration_ms": (time.perf_counter() - started) * 1000,
-                },
-            )
-            return ApplyOutcome(
-                change,
-                "failed",
-                f"transient error after {attempt} attempt(s): {exc}",
-                attempts=attempt,
-                error_kind="transient",
-            )
-        except PermanentProviderError as exc:
-            finish_intent(
-                session.db,
-                intent,
-                status="failed",
-                error=str(exc),
-                audit={
-                    **audit_base,
-                    "action": f"{change.op.value}-failed",
-                    "outcome": "error",
-                    "result": {"error": str(exc)},
-                    "duration_ms": (time.perf_counter() - started) * 1000,
-                },
-            )
-            return ApplyOutcome(change, "failed", str(exc), attempts=attempt, error_kind="permanent")
-        except Exception as exc:  # an unmapped vendor error: recorded as permanent so others go on
-            message = f"{type(exc).__name__}: {exc}"
-            finish_intent(
-                session.db,
-                intent,
-                status="failed",
-                error=message,
-                audit={
-                    **audit_base,
-                    "action": f"{change.op.value}-failed",
-                    "outcome": "error",
-                    "result": {"error": message},
-                    "duration_ms": (time.perf_counter() - started) * 1000,
-                },
-            )
-            return ApplyOutcome(change, "failed", message, attempts=attempt, error_kind="permanent")
-        finish_intent(
-            session.db,
-            intent,
-            status="done",
-            result=result.model_dump(mode="json"),
-            audit={
-                **audit_base,
-                "action": change.op.value,
-                "outcome": "ok",
-                "result": {
-                    "message": result.message,
-                    "provider_id": result.provider_id,
-                    "node": result.node,
-                    "hosts": [h.model_dump() for h in result.hosts],
-                },
-                "duration_ms": (time.perf_counter() - started) * 1000,
-            },
-        )
-        return ApplyOutcome(change, "applied", result.message, result=result, attempts=attempt)
+            return ApplyOutcome(change, "failed", f"cannot check whether it exists yet: {exc}",
+                                error_kind="transient")
+        except Exception as exc:  # unmapped: treat as permanent so the other changes go on
+            return ApplyOutcome(change, "failed", f"cannot check whether it exists: {type(exc).__name__}: {exc}",
+                                error_kind="permanent")
+        if existing is not None:
+            change = change.model_copy(update={
+                "op": Op.update, "provider_id": existing.id, "node": existing.node or change.node,
+                "reason": change.reason + " (found existing; converging it)"})
+    key = idempotency_key(lab, state.revision, change.resource, change.op.value, change.desired)
+    intent = begin_intent(session.db, lab=lab, run_id=run_id, resource=change.resource, provider=change.provider,
+                          op=change.op.value, key=key, change=change.model_dump(mode="json"))
+    crash_point("intent-written")
+    audit_base = {
+        "lab": lab, "entity_type": "resource", "entity_id": change.resource, "actor": session.actor,
+        "actor_kind": session.actor_kind, "tool": "reconcile", "run_id": run_id,
+        "arguments": {"op": change.op.value, "revision": state.revision,
+                      "fields": [f.model_dump(mode="json") for f in change.fields][:50]},
+    }
+    return _Prepared(change, provider, resource, artifacts, intent, audit_base, rng or random.Random(change.resource))
 
 
-def apply_changes(
-    session: LabSession, state: DesiredState, plan: Plan, run_id: str, ops: tuple[Op, ...] = APPLY_OPS
-) -> list[ApplyOutcome]:
-    """Apply every unblocked change whose op is in ops; one failure never stops the others."""
-    outcomes = []
-    for change in plan.changes:
-        if change.op not in ops or change.blocked:
+def _fail(session: LabSession, p: _Prepared, started: float, message: str, outcome: str,
+          kind: str) -> ApplyOutcome:
+    finish_intent(session.db, p.intent, status="failed", error=message, audit={
+        **p.audit_base, "action": f"{p.change.op.value}-failed", "outcome": outcome,
+        "result": {"error": message, "attempts": p.attempt, "kind": kind},
+        "duration_ms": (time.perf_counter() - started) * 1000})
+    return ApplyOutcome(p.change, "failed", message, attempts=p.attempt, error_kind=kind)
+
+
+def _attempt(session: LabSession, p: _Prepared, max_attempts: int) -> ApplyOutcome | None:
+    """One provider call; None means a transient error worth another attempt later in this run."""
+    p.attempt += 1
+    started = time.perf_counter()
+    try:
+        result = p.provider.apply(p.change, p.resource, p.artifacts)
+    except TransientProviderError as exc:
+        if p.attempt < max_attempts:
+            p.delay = max(exc.delay, 0.5)
+            return None
+        return _fail(session, p, started, f"transient error after {p.attempt} attempt(s): {exc}",
+                     "transient-error", "transient")
+    except PermanentProviderError as exc:
+        return _fail(session, p, started, str(exc), "error", "permanent")
+    except Exception as exc:  # an unmapped vendor error: recorded as permanent so others go on
+        return _fail(session, p, started, f"{type(exc).__name__}: {exc}", "error", "permanent")
+    crash_point("provider-applied")
+    finish_intent(session.db, p.intent, status="done", result=result.model_dump(mode="json"), audit={
+        **p.audit_base, "action": p.change.op.value, "outcome": "ok",
+        "result": {"message": result.message, "provider_id": result.provider_id, "node": result.node,
+                   "hosts": [h.model_dump() for h in result.hosts]},
+        "duration_ms": (time.perf_counter() - started) * 1000})
+    crash_point("intent-finished")
+    return ApplyOutcome(p.change, "applied", result.message, result=result, attempts=p.attempt)
+
+
+def execute_changes(session: LabSession, state: DesiredState, changes: list[Change], run_id: str, *,
+                    max_attempts: int = 3, rng: random.Random | None = None) -> list[ApplyOutcome]:
+    """Apply changes in order; transient failures are retried after the others, with jittered backoff.
+
+    A resource that keeps failing transiently never holds up the rest: every change gets its first
+    attempt before any retry, and each retry round waits (through `session.sleep`) for the longest
+    backoff among the resources in it.
+    """
+    outcomes: dict[int, ApplyOutcome] = {}
+    retry: list[tuple[int, _Prepared]] = []
+    for index, change in enumerate(changes):
+        prepared = _prepare(session, state, change, run_id, rng)
+        if isinstance(prepared, ApplyOutcome):
+            outcomes[index] = prepared
             continue
-        outcomes.append(execute_change(session, state, change, run_id))
-    return outcomes
+        done = _attempt(session, prepared, max_attempts)
+        if done is None:
+            retry.append((index, prepared))
+        else:
+            outcomes[index] = done
+    while retry:
+        session.sleep(max(backoff_delay(p.attempt, p.delay, p.rng) for _, p in retry))
+        still = []
+        for index, p in retry:
+            done = _attempt(session, p, max_attempts)
+            if done is None:
+                still.append((index, p))
+            else:
+                outcomes[index] = done
+        retry = still
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def execute_change(session: LabSession, state: DesiredState, change: Change, run_id: str, *,
+                   max_attempts: int = 3, rng: random.Random | None = None) -> ApplyOutcome:
+    """Apply one change through its provider, with an intent row and audit row, retrying transient errors."""
+    return execute_changes(session, state, [change], run_id, max_attempts=max_attempts, rng=rng)[0]
+
+
+def apply_changes(session: LabSession, state: DesiredState, plan: Plan, run_id: str,
+                  ops: tuple[Op, ...] = APPLY_OPS) -> list[ApplyOutcome]:
+    """Apply every unblocked change whose op is in ops; one failure never stops the others."""
+    return execute_changes(session, state, [c for c in plan.changes if c.op in ops and not c.blocked], run_id)
+
+
+def _intent_done(provider: Provider, op: str, change: dict[str, Any], resource: str) -> bool:
+    """Whether an unfinished intent's effect is live: asked of the provider, never assumed."""
+    found = provider.find(resource)
+    if op == "delete":
+        return found is None
+    if found is None:
+        return False
+    desired = change.get("desired")
+    if not isinstance(desired, dict) or not desired:
+        return True  # an intent from before desired fields were kept: existence is all we can check
+    return not diff_fields(desired, found.fields, None, provider.diff_rules)
 
 
 def resume_intents(session: LabSession, state: DesiredState) -> list[str]:
-    """Verify intents a crashed run left pending by asking the provider; the plan converges the rest."""
+    """Verify intents a crashed run left pending by asking the provider; the plan converges the rest.
+
+    An intent whose effect is live is closed as `verified` with an audit row counting as the apply
+    (outcome ok); one whose effect is not live is closed as `abandoned` (outcome redo) and the plan of
+    this run applies it again, so every change shows in the audit log exactly once with outcome ok.
+    """
     notes = []
     lab = state.lab_name
     for intent in pending_intents(session.db, lab):
         config = state.lab.spec.providers.get(intent.provider)
-        exists = None
+        done = False
         if config is not None and config.enabled:
             try:
-                exists = session.provider(lab, intent.provider, config).find(intent.resource) is not None
+                done = _intent_done(session.provider(lab, intent.provider, config), intent.op, intent.change,
+                                    intent.resource)
             except Exception as exc:  # cannot verify now: leave it pending for the next run
                 notes.append(f"{intent.resource}: cannot verify unfinished {intent.op} yet: {exc}")
                 continue
-        done = exists if intent.op != "delete" else (exists is False)
         status = "verified" if done else "abandoned"
-        finish_intent(
-            session.db,
-            intent.id,
-            status=status,
-            audit={
-                "lab": lab,
-                "entity_type": "resource",
-                "entity_id": intent.resource,
-                "action": f"{intent.op}-resumed",
-                "actor": session.actor,
-                "actor_kind": "system",
-                "tool": "reconcile",
-                "run_id": intent.run_id,
-                "outcome": "ok" if done else "redo",
-                "arguments": {"op": intent.op, "intent": intent.id},
-                "result": {
-                    "message": f"unfinished {intent.op} found {'complete' if done else 'not done; the plan redoes it'}"
-                },
-            },
-        )
+        finish_intent(session.db, intent.id, status=status, audit={
+            "lab": lab, "entity_type": "resource", "entity_id": intent.resource,
+            "action": f"{intent.op}-resumed", "actor": session.actor, "actor_kind": "system",
+            "tool": "reconcile", "run_id": intent.run_id, "outcome": "ok" if done else "redo",
+            "arguments": {"op": intent.op, "intent": intent.id},
+            "result": {"message": f"unfinished {intent.op} found "
+                                  f"{'complete' if done else 'not done; the plan redoes it'}"}})
         notes.append(f"{intent.resource}: unfinished {intent.op} {status}")
     return notes

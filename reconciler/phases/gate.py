@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from reconciler.models.desired import DesiredState
@@ -42,8 +43,13 @@ def _auto_apply(state: DesiredState, change: Change, policy: ReconcilePolicy) ->
     return policy.auto_apply
 
 
-def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: PruneFacts) -> Plan:
-    """Set `blocked` on every change that must not be applied now, saying why."""
+def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: PruneFacts,
+         backoff: Mapping[str, datetime] | None = None) -> Plan:
+    """Set `blocked` on every change that must not be applied now, saying why.
+
+    `backoff`: resources whose last apply failed transiently and when each may be retried; until then
+    the daemon leaves them waiting (a person's `homeport apply` retries at once).
+    """
     policy = state.lab.spec.reconcile
     deletes = [c for c in plan.changes if c.op is Op.delete]
     prune_block = None
@@ -89,4 +95,9 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
             continue
         if change.risk > policy.max_auto_risk:
             change.blocked = f"risk {change.risk.value} is above reconcile.max_auto_risk ({policy.max_auto_risk.value})"
+            continue
+        retry_at = (backoff or {}).get(change.resource)
+        if retry_at is not None and now < retry_at:
+            change.blocked = (f"waiting: transient provider error, backing off until "
+                              f"{retry_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
     return plan

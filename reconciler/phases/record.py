@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -15,7 +16,7 @@ from reconciler.phases.apply import ApplyOutcome
 from reconciler.phases.context import LabSession
 from reconciler.store.audit import append_audit
 from reconciler.store.deviations import open_deviations, resolve_all, sync_deviations
-from reconciler.store.instances import instance_rows, new_instance, touch_checked
+from reconciler.store.instances import RETRY_KEY, instance_rows, new_instance, touch_checked
 from reconciler.store.tables import (
     DeploymentInstanceRow,
     DeploymentTemplateRow,
@@ -83,11 +84,16 @@ def record_results(
             if eff is not None:
                 row.pool_path = eff.pool
                 row.template = eff.template
-                row.parameters = {
+                params: dict[str, Any] = {
                     "stateful": eff.stateful,
                     "allow_delete_stateful": eff.sync.allow_delete_stateful,
                     "source_file": eff.source_file,
                 }
+                if (row.parameters or {}).get(RETRY_KEY) and change.op is not Op.noop and (
+                    outcome is None or outcome.status != "applied"
+                ):
+                    params[RETRY_KEY] = row.parameters[RETRY_KEY]
+                row.parameters = params
             row.expected_state = change.desired or row.expected_state
             row.last_attempted_revision = state.revision if outcome is not None else row.last_attempted_revision
             if outcome is not None:
@@ -223,6 +229,20 @@ def _record_outcome(
     counts["failed"] += 1
     row.status = "failed"
     row.error_message = outcome.message[:2000]
+    params = dict(row.parameters or {})
+    if outcome.error_kind == "transient":
+        failures = int((params.get(RETRY_KEY) or {}).get("failures", 0)) + 1
+        delay = retry_backoff_seconds(failures, row.name)
+        params[RETRY_KEY] = {"failures": failures, "next_at": (now + timedelta(seconds=delay)).isoformat()}
+    else:
+        params.pop(RETRY_KEY, None)  # permanent: no automatic retry schedule; the next run tries again
+    row.parameters = params
+
+
+def retry_backoff_seconds(failures: int, resource: str) -> float:
+    """Across runs: 60 s doubling per consecutive transient failure, at most an hour, with jitter."""
+    base = min(3600.0, 60.0 * 2 ** (failures - 1))
+    return float(base * (0.75 + random.Random(f"{resource}:{failures}").random() / 4))
 
 
 def index_desired_state(session: LabSession, state: DesiredState) -> None:

@@ -22,9 +22,9 @@ from reconciler.phases.record import index_desired_state, record_results
 from reconciler.phases.render import RenderSet, render_all
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.store.audit import append_audit
-from reconciler.store.instances import InstanceSnapshot, load_instances
+from reconciler.store.instances import InstanceSnapshot, load_instances, retry_after
 from reconciler.store.locks import LabBusyError, lab_lock
-from reconciler.store.runs import finish_run, start_run
+from reconciler.store.runs import close_interrupted_runs, finish_run, last_finished_run, start_run
 
 
 class PlanError(Exception):
@@ -78,7 +78,8 @@ def compute_plan(
         plan = plan_lab(session, state, observation, instances)
     with _timed(timings, "gate"):
         facts = _prune_facts(session, state, observation)
-        gate(plan, state, mode=mode, now=session.clock(), prune=facts)
+        gate(plan, state, mode=mode, now=session.clock(), prune=facts,
+             backoff=retry_after(session.db, state.lab_name))
     return PlanResult(revision, state, renders, observation, instances, plan, timings)
 
 
@@ -131,21 +132,15 @@ def reconcile(
         with lab_lock(session.db, _lab_name(session), lock_dir=session.state_dir / "locks"):
             return _run_locked(session, mode=mode, trigger=trigger, ref=ref, approve=approve)
     except LabBusyError as exc:
+        lab = _lab_name(session)
+        run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
+        finish_run(session.db, run_id, status="skipped", revision=None, phase_timings={}, summary={},
+                   error=str(exc))
         with session.db.session() as s:
-            append_audit(
-                s,
-                lab=_lab_name(session),
-                entity_type="lab",
-                entity_id=_lab_name(session),
-                action="run-skipped",
-                actor=session.actor,
-                actor_kind=session.actor_kind,
-                tool="reconcile",
-                outcome="skipped",
-                result={"reason": str(exc)},
-                arguments={"trigger": trigger},
-            )
-        return RunResult(None, "skipped", None, error=str(exc))
+            append_audit(s, lab=lab, entity_type="lab", entity_id=lab, action="run-skipped", actor=session.actor,
+                         actor_kind=session.actor_kind, tool="reconcile", run_id=run_id, outcome="skipped",
+                         result={"reason": str(exc)}, arguments={"trigger": trigger})
+        return RunResult(run_id, "skipped", None, error=str(exc))
 
 
 def _lab_name(session: LabSession) -> str:
@@ -162,6 +157,9 @@ def _run_locked(
 ) -> RunResult:
     timings: dict[str, float] = {}
     lab = _lab_name(session)
+    # We hold the lab's lock, so a run still marked running was killed before it could finish.
+    close_interrupted_runs(session.db, lab)
+    previous = last_finished_run(session.db, lab)
     run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
     try:
         result = compute_plan(session, ref=ref, mode=mode, timings=timings)
@@ -175,21 +173,12 @@ def _run_locked(
             summary={},
             error=str(exc),
         )
-        with session.db.session() as s:
-            append_audit(
-                s,
-                lab=lab,
-                entity_type="lab",
-                entity_id=lab,
-                action="run-invalid",
-                actor=session.actor,
-                actor_kind=session.actor_kind,
-                tool="reconcile",
-                run_id=run_id,
-                outcome="error",
-                arguments={"trigger": trigger},
-                result={"error": str(exc)[:4000]},
-            )
+        repeated = previous is not None and previous.status == "invalid" and previous.error == str(exc)
+        if not repeated:  # the same broken commit every interval is one audit row, not thousands
+            with session.db.session() as s:
+                append_audit(s, lab=lab, entity_type="lab", entity_id=lab, action="run-invalid", actor=session.actor,
+                             actor_kind=session.actor_kind, tool="reconcile", run_id=run_id, outcome="error",
+                             arguments={"trigger": trigger}, result={"error": str(exc)[:4000]})
         return RunResult(run_id, "invalid", getattr(exc, "revision", None), error=str(exc), timings=timings)
     state, plan = result.state, result.plan
     if not result.revision.on_main:

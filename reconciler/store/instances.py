@@ -76,3 +76,19 @@ def new_instance(lab: str, name: str, provider: str, provider_type: str) -> Depl
     return DeploymentInstanceRow(
         lab=lab, name=name, provider=provider, provider_type=provider_type, status="pending", created_at=now_utc()
     )
+
+
+RETRY_KEY = "retry"
+
+
+def retry_after(db: Database, lab: str) -> dict[str, datetime]:
+    """Resources in transient-error backoff and when each may be tried again (from `parameters.retry`)."""
+    out: dict[str, datetime] = {}
+    with db.session() as s:
+        rows = s.execute(select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters)
+                         .where(DeploymentInstanceRow.lab == lab)).all()
+    for name, params in rows:
+        retry = (params or {}).get(RETRY_KEY)
+        if isinstance(retry, dict) and retry.get("next_at"):
+            out[name] = datetime.fromisoformat(str(retry["next_at"]))
+    return out

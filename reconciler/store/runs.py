@@ -53,3 +53,23 @@ def recent_runs(db: Database, lab: str, limit: int = 20) -> list[ReconcileRunRow
                 .limit(limit)
             ).scalars()
         )
+
+
+def close_interrupted_runs(db: Database, lab: str) -> int:
+    """Mark runs still `running` as `interrupted` (call only while holding the lab's lock); return how many."""
+    with db.session() as s:
+        rows = list(s.execute(select(ReconcileRunRow).where(ReconcileRunRow.lab == lab,
+                                                            ReconcileRunRow.status == "running")).scalars())
+        for row in rows:
+            row.status = "interrupted"
+            row.finished_at = now_utc()
+            row.error = "the process running it stopped before the run finished (crash, kill or power loss)"
+        return len(rows)
+
+
+def last_finished_run(db: Database, lab: str) -> ReconcileRunRow | None:
+    """The newest run that is not running, or None."""
+    with db.session() as s:
+        return s.execute(select(ReconcileRunRow).where(ReconcileRunRow.lab == lab,
+                                                       ReconcileRunRow.status != "running")
+                         .order_by(ReconcileRunRow.started_at.desc()).limit(1)).scalar_one_or_none()
