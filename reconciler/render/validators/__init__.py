@@ -22,6 +22,7 @@ VALIDATOR_MODULES: dict[str, str] = {
     "cloudformation": "reconciler.render.validators.cloudformation_format",
     "terraform": "reconciler.render.validators.terraform_format",
     "kubernetes": "reconciler.render.validators.kubernetes_format",
+    "arm": "reconciler.render.validators.arm_format",
 }
 
 
