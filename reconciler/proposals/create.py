@@ -1,0 +1,107 @@
+"""Creating a proposal: one commit on a new branch `proposals/<id>-<slug>`, a plan preview, a row.
+
+Branch creation is atomic (libgit2 writes the ref through a lock file and refuses an existing name), and
+each proposal gets a fresh id, so two agents proposing at once never lose a commit. Main is never moved here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pygit2
+
+from reconciler.phases.context import LabSession
+from reconciler.phases.gate import Mode
+from reconciler.phases.load import load
+from reconciler.phases.run import PlanError, compute_plan
+from reconciler.proposals.names import BRANCH_PREFIX, ProposalInputError, check_repo_path, check_text, slugify
+from reconciler.proposals.preview import plan_preview, rendered_diff
+from reconciler.proposals.records import ProposalView
+from reconciler.source.errors import DesiredStateError, GitSourceError
+from reconciler.source.gitrepo import commit_tree_changes, read_path, resolve_commit, signature
+from reconciler.store.audit import append_audit
+from reconciler.store.tables import ProposalRow, now_utc
+
+
+@dataclass
+class ProposalDraft:
+    """What a proposal changes and why."""
+
+    title: str
+    edits: dict[str, bytes | None]
+    reason: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class ProposalRefused(ValueError):
+    """The proposed change cannot become a proposal (invalid desired state, nothing changes, render fails)."""
+
+
+def main_commit(session: LabSession) -> pygit2.Commit:
+    """The tip of the lab's main branch."""
+    return resolve_commit(session.repo, "refs/heads/main")
+
+
+def file_at_main(session: LabSession, path: str) -> bytes | None:
+    """A desired-state file's bytes on main (None when absent)."""
+    return read_path(session.repo, main_commit(session), check_repo_path(path))
+
+
+def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = None,
+            author_kind: str | None = None, base: pygit2.Commit | None = None) -> ProposalView:
+    """Write the commit, check it loads and renders, create the branch, store the preview; return the proposal."""
+    author = author or session.actor
+    author_kind = author_kind or session.actor_kind
+    check_text(draft.title, "title", limit=200)
+    if not draft.title.strip():
+        raise ProposalInputError("title is empty; say in a few words what the proposal does")
+    if draft.reason:
+        check_text(draft.reason, "reason", limit=4000, multiline=True)
+    if not draft.edits:
+        raise ProposalInputError("the proposal changes no file")
+    for path in draft.edits:
+        check_repo_path(path)
+    base = base or main_commit(session)
+    message = draft.title + (f"\n\n{draft.reason}" if draft.reason else "") + f"\n\nProposed-by: {author}\n"
+    sig = signature(author[:80].replace("<", "").replace(">", "") or "homeport", "agent@homeport.invalid")
+    head_oid = commit_tree_changes(session.repo, base, draft.edits, message, sig)
+    head = session.repo[head_oid].peel(pygit2.Commit)
+    if head.tree.id == base.tree.id:
+        raise ProposalRefused("the proposal changes nothing: the files already hold these values on main")
+    try:
+        result = compute_plan(session, ref=str(head_oid), mode=Mode.manual)
+    except DesiredStateError as exc:
+        raise ProposalRefused("the change would make the desired state invalid, so no proposal was made:\n"
+                              + "\n".join(f"  {i}" for i in exc.issues)) from None
+    except (PlanError, GitSourceError) as exc:
+        raise ProposalRefused(f"the change cannot be planned, so no proposal was made: {exc}") from None
+    try:
+        base_state = load(session, _revision(session, base))
+    except DesiredStateError:
+        base_state = None
+    preview = plan_preview(result.plan)
+    diff = rendered_diff(session, base_state, result.state, result.plan)
+    proposal_id = uuid.uuid4().hex[:12]
+    branch = f"{BRANCH_PREFIX}{proposal_id}-{slugify(draft.title)}"
+    session.repo.references.create(f"refs/heads/{branch}", head_oid, force=False)
+    row = ProposalRow(id=proposal_id, lab=result.state.lab_name, title=draft.title, branch=branch,
+                      base_commit=str(base.id), head_commit=str(head_oid), author=author, reason=draft.reason,
+                      evidence=draft.evidence, files=sorted(draft.edits), plan=preview,
+                      risk=result.plan.risk.value, rendered_diff=diff, status="open", created_at=now_utc())
+    with session.db.session() as s:
+        s.add(row)
+        s.flush()
+        append_audit(s, lab=row.lab, entity_type="proposal", entity_id=proposal_id, action="proposal-created",
+                     actor=author, actor_kind=author_kind, tool="propose", proposal_id=proposal_id,
+                     arguments={"title": draft.title, "files": sorted(draft.edits)},
+                     result={"branch": branch, "head": str(head_oid), "risk": row.risk, "counts": preview["counts"]})
+        view = ProposalView.from_row(row)
+    return view
+
+
+def _revision(session: LabSession, commit: pygit2.Commit) -> Any:
+    from reconciler.phases.fetch import fetch
+
+    return fetch(session, str(commit.id))
