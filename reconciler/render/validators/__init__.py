@@ -23,6 +23,7 @@ VALIDATOR_MODULES: dict[str, str] = {
     "terraform": "reconciler.render.validators.terraform_format",
     "kubernetes": "reconciler.render.validators.kubernetes_format",
     "arm": "reconciler.render.validators.arm_format",
+    "lxd": "reconciler.render.validators.lxd_format",
 }
 
 
