@@ -1,0 +1,142 @@
+"""Run a playbook with ansible-runner and return the per-host recap.
+
+ansible-runner starts `ansible-playbook` as a subprocess; homeport points it at the one installed
+beside the running interpreter (the venv's bin directory) instead of trusting the caller's PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from reconciler.providers.ansible.targets import ConfigureTarget, inventory
+from reconciler.providers.base import HostResult
+from reconciler.providers.errors import PermanentProviderError, TransientProviderError
+
+PLAYBOOK_BINARY = "ansible-playbook"
+
+
+class ConfigureResult(BaseModel):
+    """The outcome of one playbook run: per-host recap, status and where its artifacts are."""
+
+    status: str
+    rc: int
+    hosts: list[HostResult] = Field(default_factory=list)
+    artifacts: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every host ran without failures and was reachable."""
+        return self.rc == 0 and all(h.failed == 0 and h.unreachable == 0 for h in self.hosts)
+
+    @property
+    def changed(self) -> int:
+        """Tasks that changed something, over all hosts."""
+        return sum(h.changed for h in self.hosts)
+
+
+def tools_dir() -> Path:
+    """The directory holding ansible-playbook for this interpreter (the venv's bin)."""
+    here = Path(sys.executable).parent
+    if (here / PLAYBOOK_BINARY).exists():
+        return here
+    prefix_bin = Path(sys.prefix) / ("Scripts" if os.name == "nt" else "bin")
+    if (prefix_bin / PLAYBOOK_BINARY).exists():
+        return prefix_bin
+    raise PermanentProviderError(
+        f"ansible: {PLAYBOOK_BINARY} is not installed beside {sys.executable}; "
+        "install homeport with the ansible extra: pip install 'homeport[ansible]'"
+    )
+
+
+def ansible_environment(work_dir: Path) -> dict[str, str]:
+    """Environment for ansible-playbook: our tools first on PATH, quiet, no retry files, temp in work_dir."""
+    bin_dir = tools_dir()
+    local_tmp = work_dir / "tmp"
+    local_tmp.mkdir(parents=True, exist_ok=True)
+    # Our own SSH control sockets: a master connection is never shared with other tools or host-key files.
+    control = work_dir / "cp"
+    control.mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": os.pathsep.join([str(bin_dir), os.defpath]),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_LOCAL_TEMP": str(local_tmp),
+        # ansible-runner turns host key checking off unless told; homeport checks (accept-new, then pinned).
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_SSH_RETRIES": "2",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control),
+        "ANSIBLE_SSH_ARGS": "-C -o ControlMaster=auto -o ControlPersist=30s",
+        "ANSIBLE_TIMEOUT": "20",
+        "ANSIBLE_DEPRECATION_WARNINGS": "0",
+    }
+
+
+def recap(stats: dict[str, Any] | None, targets: list[ConfigureTarget]) -> list[HostResult]:
+    """Per-host ok/changed/failed/unreachable from ansible-runner's stats (every target listed)."""
+    stats = stats or {}
+
+    def count(key: str, host: str) -> int:
+        return int((stats.get(key) or {}).get(host, 0))
+
+    return [
+        HostResult(
+            host=t.name,
+            ok=count("ok", t.name),
+            changed=count("changed", t.name),
+            failed=count("failures", t.name),
+            unreachable=count("dark", t.name),
+        )
+        for t in targets
+    ]
+
+
+def run_playbook(
+    playbook: Path,
+    targets: list[ConfigureTarget],
+    *,
+    work_dir: Path,
+    private_key: Path | None = None,
+    extravars: dict[str, Any] | None = None,
+    timeout: int = 1800,
+) -> ConfigureResult:
+    """Run playbook against targets; raise only when Ansible cannot run at all (a failed host is a result)."""
+    import ansible_runner
+
+    if not playbook.is_file():
+        raise PermanentProviderError(f"ansible: playbook {playbook} does not exist")
+    if not targets:
+        return ConfigureResult(status="skipped", rc=0)
+    if private_key is not None and not private_key.is_file():
+        raise PermanentProviderError(f"ansible: SSH key {private_key} does not exist; set credentials.ssh_key_file")
+    base = work_dir / "ansible"
+    base.mkdir(parents=True, exist_ok=True)
+    env = ansible_environment(base)
+    private_data_dir = base / "runs" / uuid.uuid4().hex[:12]
+    private_data_dir.mkdir(parents=True)
+    try:
+        result = ansible_runner.run(
+            private_data_dir=str(private_data_dir),
+            playbook=str(playbook.resolve()),
+            inventory=inventory(targets, private_key=private_key, known_hosts=base / "known_hosts"),
+            extravars=extravars or {},
+            envvars=env,
+            quiet=True,
+            timeout=timeout,
+            suppress_env_files=True,
+        )
+    except Exception as exc:  # ansible-runner's own configuration errors
+        raise TransientProviderError(f"ansible: cannot start {PLAYBOOK_BINARY}: {exc}") from exc
+    status = str(result.status)
+    if status == "timeout":
+        raise TransientProviderError(f"ansible: {playbook.name} did not finish within {timeout}s")
+    hosts = recap(result.stats, targets)
+    if status == "failed" and not result.stats:
+        tail = "".join(result.stdout.readlines()[-5:]).strip() if result.stdout else ""
+        raise PermanentProviderError(f"ansible: {playbook.name} could not run (rc {result.rc}): {tail}")
+    return ConfigureResult(status=status, rc=int(result.rc or 0), hosts=hosts, artifacts=str(private_data_dir))
