@@ -30,7 +30,7 @@ apt_install openssh-server
 # VMware provider: vcsim built from Debian's govmomi sources (scripts/build-vcsim.sh, GOPATH mode, offline).
 apt_install golang-go golang-github-vmware-govmomi-dev
 
-# MCP server tests: the official Inspector CLI (Node 20 from Debian; npm package pinned) in .tools/inspector.
-apt_install nodejs npm
+# MCP server tests: the official Inspector CLI (npm package pinned) in .tools/inspector; needs Node >= 20.
+command -v npm >/dev/null || apt_install nodejs npm
 [ -x "$(dirname "$0")/../.tools/inspector/node_modules/.bin/mcp-inspector" ] || \
     npm install --silent --no-audit --no-fund --prefix "$(dirname "$0")/../.tools/inspector" @modelcontextprotocol/inspector@0.15.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from reconciler.cli import demo as demo_module
-from reconciler.cli import lab_commands, plan_commands, sim_commands, status_commands
+from reconciler.cli import lab_commands, plan_commands, proposal_commands, sim_commands, status_commands, token_commands
 
 app = typer.Typer(
     name="homeport",
@@ -26,6 +26,8 @@ app.command("history")(status_commands.history)
 app.command("demo")(demo_module.demo)
 app.add_typer(status_commands.audit_app, name="audit")
 app.add_typer(sim_commands.sim_app, name="sim")
+app.add_typer(proposal_commands.proposals_app, name="proposals")
+app.add_typer(token_commands.token_app, name="token")
 
 
 def main() -> None:

@@ -13,12 +13,21 @@ from reconciler.source.gitrepo import read_path
 KIND_DIRS = {"UniversalResource": "resources", "ResourcePool": "pools", "DeploymentTemplate": "templates"}
 
 
+def _objects(state: DesiredState, kind: str) -> dict[str, Any]:
+    if kind == "UniversalResource":
+        return dict(state.resources)
+    if kind == "ResourcePool":
+        return dict(state.pools)
+    if kind == "DeploymentTemplate":
+        return dict(state.templates)
+    return {}
+
+
 def new_object_edit(state: DesiredState, kind: str, name: str, spec: dict[str, Any], *,
                     labels: dict[str, str] | None = None, header: str | None = None) -> tuple[str, bytes]:
     """(path, bytes) of a new file holding one object; refused when the name is taken."""
     check_resource_name(name)
-    taken = {"UniversalResource": state.resources, "ResourcePool": state.pools,
-             "DeploymentTemplate": state.templates}[kind]
+    taken = _objects(state, kind)
     if name in taken:
         raise ProposalInputError(f"a {kind} named {name!r} already exists (in {state.sources[(kind, name)].file}); "
                                  "choose another name or update the existing one")
@@ -33,8 +42,7 @@ def object_edit(repo: Any, state: DesiredState, kind: str, name: str, mutate: Mu
     """(path, bytes) of the object's file at the state's revision with mutate applied (comments kept)."""
     ref = state.sources.get((kind, name))
     if ref is None:
-        known: dict[str, Any] = {"UniversalResource": state.resources, "ResourcePool": state.pools,
-                                 "DeploymentTemplate": state.templates}.get(kind, {})
+        known = _objects(state, kind)
         sample = ", ".join(sorted(str(k) for k in known)[:10])
         raise ProposalInputError(f"no {kind} named {name!r}; known: {sample or '(none)'}")
     commit = repo[state.revision]

@@ -50,7 +50,7 @@ class ProposalView(BaseModel):
         return f"{self.id} [{self.status}] {self.title} ({ops}; risk {self.risk}) on {self.branch}"
 
 
-class ProposalNotFound(LookupError):
+class ProposalNotFound(ValueError):
     """No proposal with that id (or branch)."""
 
 
