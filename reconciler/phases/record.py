@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from reconciler.models.desired import DesiredState
+from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory
 from reconciler.models.plan import Change, Op, Plan
 from reconciler.phases.apply import ApplyOutcome
@@ -72,6 +73,7 @@ def record_results(
                     and row.status == "running"
                     and not row.deviation_detected
                     and name not in devs_by_resource
+                    and not _parameters_changed(row, state.effective.get(name))
                 ):
                     continue
             if row is None:
@@ -89,15 +91,27 @@ def record_results(
                     "allow_delete_stateful": eff.sync.allow_delete_stateful,
                     "source_file": eff.source_file,
                 }
-                if (row.parameters or {}).get(RETRY_KEY) and change.op is not Op.noop and (
-                    outcome is None or outcome.status != "applied"
+                if (
+                    (row.parameters or {}).get(RETRY_KEY)
+                    and change.op is not Op.noop
+                    and (outcome is None or outcome.status != "applied")
                 ):
                     params[RETRY_KEY] = row.parameters[RETRY_KEY]
                 row.parameters = params
             row.expected_state = change.desired or row.expected_state
             row.last_attempted_revision = state.revision if outcome is not None else row.last_attempted_revision
             if outcome is not None:
-                _record_outcome(s, row, change, outcome, state, now, counts, devs_by_resource.get(name, []))
+                _record_outcome(
+                    s,
+                    session.actor_kind == "human",
+                    row,
+                    change,
+                    outcome,
+                    state,
+                    now,
+                    counts,
+                    devs_by_resource.get(name, []),
+                )
                 continue
             if change.op is Op.noop:
                 row.actual_state = observed.get(name, row.actual_state)
@@ -162,8 +176,21 @@ def record_results(
     return counts
 
 
+def _parameters_changed(row: DeploymentInstanceRow, eff: EffectiveResource | None) -> bool:
+    """Whether the policy recorded on the instance differs from the definition's (e.g. a new allowance)."""
+    if eff is None:
+        return False
+    params = row.parameters or {}
+    return bool(
+        params.get("stateful") != eff.stateful
+        or params.get("allow_delete_stateful") != eff.sync.allow_delete_stateful
+        or params.get("source_file") != eff.source_file
+    )
+
+
 def _record_outcome(
     s: Session,
+    human: bool,
     row: DeploymentInstanceRow,
     change: Change,
     outcome: ApplyOutcome,
@@ -196,8 +223,12 @@ def _record_outcome(
             row.configuration = {"hosts": [h.model_dump() for h in result.hosts], "at": now.isoformat()}
         if row.deployed_at is None:
             row.deployed_at = now
+        how = "applied" if human else "self-healed"
         if change.drift:
+            known = {d.field_path for d in devs}
             for f in change.fields:
+                if f.path in known:
+                    continue
                 s.add(
                     StateDeviationRow(
                         lab=lab,
@@ -212,11 +243,11 @@ def _record_outcome(
                         detected_at=now,
                         last_seen_at=now,
                         resolved_at=now,
-                        resolution="self-healed",
+                        resolution=how,
                         resolved_by="reconciler",
                     )
                 )
-        resolve_all(s, lab, row.name, now, "self-healed" if change.drift else "applied", "reconciler")
+        resolve_all(s, lab, row.name, now, how, "reconciler")
         if change.op is Op.rename and change.previous_name:
             old = s.execute(
                 select(DeploymentInstanceRow).where(
