@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import typer
 
+from reconciler.cli import (
+    daemon_commands,
+    lab_commands,
+    plan_commands,
+    proposal_commands,
+    sim_commands,
+    snapshot_commands,
+    status_commands,
+    token_commands,
+)
 from reconciler.cli import demo as demo_module
-from reconciler.cli import lab_commands, plan_commands, proposal_commands, sim_commands, status_commands, token_commands
 
 app = typer.Typer(
     name="homeport",
@@ -28,6 +37,8 @@ app.add_typer(status_commands.audit_app, name="audit")
 app.add_typer(sim_commands.sim_app, name="sim")
 app.add_typer(proposal_commands.proposals_app, name="proposals")
 app.add_typer(token_commands.token_app, name="token")
+app.command("daemon")(daemon_commands.daemon)
+app.add_typer(snapshot_commands.snapshot_app, name="snapshot")
 
 
 def main() -> None:

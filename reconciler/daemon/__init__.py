@@ -1,0 +1,1 @@
+"""The reconciler daemon: scheduled, polled and webhook-triggered runs, metrics, notifications, snapshots."""

@@ -1,0 +1,323 @@
+"""The daemon: one worker thread runs cycles (fetch -> reconcile -> metrics -> notify), fed by APScheduler
+interval jobs, a backing-off repository poll, and push webhooks. Nothing it meets stops it: an
+unreachable forge, an invalid commit, a provider timing out or a database hiccup are recorded and the
+next cycle tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from reconciler.daemon.delivery import Notifier
+from reconciler.daemon.http_app import HttpHooks, build_app
+from reconciler.daemon.metrics import DaemonMetrics
+from reconciler.daemon.notifications import DeviationNote, run_message
+from reconciler.daemon.reposync import PollSchedule, RepoPoller
+from reconciler.daemon.settings import DaemonSettings, webhook_secret
+from reconciler.daemon.webhook import PushEvent
+from reconciler.models.lab import duration_seconds
+from reconciler.phases.context import LabSession
+from reconciler.phases.fetch import fetch
+from reconciler.phases.gate import Mode
+from reconciler.phases.load import load
+from reconciler.phases.run import RunResult, reconcile
+from reconciler.phases.snapshot import take_snapshot
+from reconciler.providers.base import utc_now
+from reconciler.source.errors import GitSourceError
+from reconciler.source.remote import LabMirror
+from reconciler.store.audit import append_audit
+from reconciler.store.deviations import list_open_deviations
+
+log = logging.getLogger("homeport.daemon")
+STOP = "__stop__"
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+class Daemon:
+    """One lab's reconciler loop."""
+
+    def __init__(self, settings: DaemonSettings, *, clock: Callable[[], datetime] | None = None,
+                 sleep: Callable[[float], None] | None = None, env: dict[str, str] | None = None) -> None:
+        if (settings.lab_dir is None) == (settings.repo_url is None):
+            raise ValueError("give exactly one of --lab DIR (a local lab repository) or --repo URL (a forge)")
+        self.settings = settings
+        self.clock = clock or utc_now
+        self.sleep = sleep or time.sleep
+        self.env = env
+        self.metrics = DaemonMetrics()
+        self.poller: RepoPoller | None = None
+        if settings.repo_url:
+            mirror = LabMirror(settings.repo_url, settings.mirror_dir, branch=settings.branch, env=env)
+            self.poller = RepoPoller(mirror, PollSchedule(base=settings.poll_seconds, cap=300.0))
+        self.session: LabSession | None = None
+        self.notifier: Notifier | None = None
+        self.lab: str | None = None
+        self.interval = settings.interval_override or 300.0
+        self.last_result: RunResult | None = None
+        self.last_error: str | None = None
+        self.repo_error: str | None = None
+        self.cycles = 0
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._cycle_lock = threading.Lock()
+        self._scheduler: BackgroundScheduler | None = None
+        self._worker: threading.Thread | None = None
+        self._rng = random.Random()
+
+    # -- one cycle -------------------------------------------------------------------------------
+
+    def _lab_dir(self) -> Any:
+        return self.settings.lab_dir if self.settings.lab_dir else self.settings.mirror_dir
+
+    def _open_session(self) -> LabSession:
+        if self.session is None:
+            url = self.settings.database_url
+            if url is None and self.settings.repo_url and not (self.env or {}).get("HOMEPORT_DATABASE_URL"):
+                import os
+
+                if not os.environ.get("HOMEPORT_DATABASE_URL"):
+                    self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+                    url = f"sqlite:///{(self.settings.state_dir / 'state.db').resolve()}"
+            self.session = LabSession.open(self._lab_dir(), database_url=url, clock=self.clock, sleep=self.sleep,
+                                           actor="daemon", actor_kind="system")
+            self.notifier = Notifier(self.session.db, sleep=self.sleep, env=self.env)
+        return self.session
+
+    def _sync_repo(self) -> None:
+        """Fetch the forge (ls-remote first); on failure keep the last mirrored commit and record why once."""
+        if self.poller is None:
+            return
+        try:
+            result = self.poller.poll(self.clock(), force=True)
+            self.metrics.polls.labels("changed" if result.changed else "unchanged").inc()
+            if self.repo_error is not None and self.session is not None:
+                self._audit("repo-reachable", "ok", {"message": "the lab repository is reachable again"})
+            self.repo_error = None
+        except GitSourceError as exc:
+            self.metrics.polls.labels("error").inc()
+            if str(exc) != self.repo_error:
+                self.repo_error = str(exc)
+                log.warning("lab repository unreachable: %s", exc)
+                if self.session is not None:
+                    self._audit("repo-unreachable", "error", {"error": str(exc)})
+            if self.poller.mirror.local_head() is None:
+                raise
+
+    def _audit(self, action: str, outcome: str, result: dict[str, Any]) -> None:
+        session = self.session
+        if session is None:
+            return
+        lab = self.lab or session.lab_dir.name
+        with session.db.session() as s:
+            append_audit(s, lab=lab, entity_type="lab", entity_id=lab, action=action, actor="daemon",
+                         tool="daemon", outcome=outcome, result=result)
+
+    def cycle(self, trigger: str = "schedule") -> RunResult | None:
+        """Fetch (when mirroring a forge), reconcile under the lab lock, count, notify. Never raises."""
+        with self._cycle_lock:
+            self.cycles += 1
+            try:
+                self._sync_repo()  # first, so the first clone exists before the session opens
+                session = self._open_session()
+                started = self.clock()
+                result = reconcile(session, mode=Mode.auto, trigger=trigger)
+                self._after_run(session, result, trigger, started)
+                self.last_error = None
+                return result
+            except Exception as exc:  # the daemon outlives every error; the next cycle tries again
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("reconcile cycle failed")
+                self.metrics.runs.labels("error", trigger).inc()
+                return None
+
+    def _after_run(self, session: LabSession, result: RunResult, trigger: str, started: datetime) -> None:
+        self.last_result = result
+        lab = self._refresh_lab(session)
+        deviations = list_open_deviations(session.db, lab) if lab else []
+        self.metrics.observe_run(result, trigger, len(deviations), self.clock().timestamp())
+        if result.status == "skipped" or lab is None:
+            return
+        since = _naive_utc(started)
+        new = [DeviationNote(d.resource, d.field_path, d.expected_value, d.actual_value) for d in deviations
+               if _naive_utc(d.detected_at) >= since]
+        message = run_message(lab, result, new, extra_error=self.repo_error)
+        targets = self._targets(session)
+        if message is None or not targets or self.notifier is None:
+            return
+        for delivery in self.notifier.deliver(targets, message):
+            self.metrics.notifications.labels(delivery.status).inc()
+            if delivery.status == "failed":
+                log.warning("notification to %s failed: %s", delivery.target, delivery.error)
+
+    def _refresh_lab(self, session: LabSession) -> str | None:
+        """Lab name and interval from main's homeport.yaml (cached by blob id, so cheap)."""
+        try:
+            state = load(session, fetch(session, None))
+        except Exception:  # an invalid commit: keep the last known name and interval
+            return self.lab
+        self.lab = state.lab_name
+        if self.settings.interval_override is None:
+            interval = float(duration_seconds(state.lab.spec.reconcile.interval))
+            if interval != self.interval:
+                self.interval = interval
+                self._reschedule()
+        return self.lab
+
+    def _targets(self, session: LabSession) -> list[Any]:
+        try:
+            return list(load(session, fetch(session, None)).lab.spec.notifications)
+        except Exception:
+            return []
+
+    def snapshot(self) -> str | None:
+        """Take a scheduled snapshot; returns its id (None when it failed, which is logged)."""
+        with self._cycle_lock:
+            try:
+                return take_snapshot(self._open_session(), snapshot_type="scheduled").id
+            except Exception:
+                log.exception("scheduled snapshot failed")
+                return None
+
+    # -- triggers ----------------------------------------------------------------------------------
+
+    def request(self, trigger: str) -> None:
+        """Queue a cycle (coalesced with others already waiting)."""
+        self._queue.put(trigger)
+
+    def poll(self) -> None:
+        """The poll job: ls-remote when the backing-off schedule says so; a new head queues a cycle."""
+        if self.poller is None or self.session is None:
+            return
+        try:
+            result = self.poller.poll(self.clock())
+        except GitSourceError as exc:
+            self.metrics.polls.labels("error").inc()
+            log.debug("poll failed: %s", exc)
+            return
+        if result.polled:
+            self.metrics.polls.labels("changed" if result.changed else "unchanged").inc()
+        if result.changed:
+            self.request("poll")
+
+    def on_push(self, event: PushEvent) -> str:
+        """A verified push: queue a run when it is for the lab's branch."""
+        self.metrics.webhooks.labels("accepted").inc()
+        if event.event not in ("push", "") or event.ref not in (None, f"refs/heads/{self.settings.branch}"):
+            return f"ignored: {event.event or 'event'} for {event.ref or 'no ref'}"
+        if self.poller is not None:
+            self.poller.schedule.delay = self.poller.schedule.base  # the forge is alive: poll eagerly again
+        self.request("webhook")
+        return "queued"
+
+    def on_refused(self, reason: str, client: str) -> None:
+        """A refused webhook delivery: counted and recorded in the audit log."""
+        self.metrics.webhooks.labels("refused").inc()
+        log.warning("webhook from %s refused: %s", client, reason)
+        try:
+            self._audit("webhook-refused", "refused", {"reason": reason, "client": client})
+        except Exception:
+            log.exception("cannot record the refused webhook")
+
+    def health(self) -> dict[str, Any]:
+        """/healthz: alive, last run, last errors."""
+        worker_ok = self._worker is None or self._worker.is_alive()
+        last = self.last_result
+        return {"ok": worker_ok, "lab": self.lab, "cycles": self.cycles, "interval_seconds": self.interval,
+                "last_run": None if last is None else {"id": last.run_id, "status": last.status,
+                                                       "revision": last.revision},
+                "last_error": self.last_error, "repo_error": self.repo_error}
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            trigger = self._queue.get()
+            if trigger == STOP:
+                return
+            pending = {trigger}
+            while True:  # coalesce: a burst of pushes and ticks is one cycle
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more == STOP:
+                    self._queue.put(STOP)
+                    break
+                pending.add(more)
+            if "snapshot" in pending:
+                pending.discard("snapshot")
+                self.snapshot()
+            if pending:
+                order = ("webhook", "poll", "schedule", "startup")
+                self.cycle(next((t for t in order if t in pending), sorted(pending)[0]))
+
+    def _reschedule(self) -> None:
+        if self._scheduler is not None and self._scheduler.get_job("reconcile") is not None:
+            self._scheduler.reschedule_job("reconcile", trigger="interval", seconds=self.interval,
+                                           jitter=max(1, int(self.interval * self.settings.jitter)))
+
+    def start(self) -> None:
+        """Start the worker and the scheduler (returns at once)."""
+        self._worker = threading.Thread(target=self._work, name="homeport-worker", daemon=True)
+        self._worker.start()
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler.add_job(self.request, "interval", args=["schedule"], id="reconcile", seconds=self.interval,
+                                jitter=max(1, int(self.interval * self.settings.jitter)), max_instances=1,
+                                coalesce=True)
+        if self.poller is not None:
+            self._scheduler.add_job(self.poll, "interval", id="poll", seconds=max(1.0, self.settings.poll_seconds),
+                                    max_instances=1, coalesce=True)
+        if self.settings.snapshot_seconds > 0:
+            self._scheduler.add_job(self.request, "interval", args=["snapshot"], id="snapshot",
+                                    seconds=self.settings.snapshot_seconds, max_instances=1, coalesce=True)
+        self._scheduler.start()
+        self.request("startup")
+
+    def stop(self) -> None:
+        """Stop the scheduler and the worker (after its current cycle), close the session."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        self._queue.put(STOP)
+        if self._worker is not None:
+            self._worker.join(timeout=600)
+        if self.notifier is not None:
+            self.notifier.close()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def http_hooks(self) -> HttpHooks:
+        """What the HTTP endpoint calls."""
+        return HttpHooks(secret=lambda: webhook_secret(self.env), on_push=self.on_push, on_refused=self.on_refused,
+                         health=self.health, metrics=self.metrics.render)
+
+    def serve_forever(self) -> None:
+        """Run until SIGTERM/SIGINT: scheduler + worker, and the HTTP endpoint when a port is set."""
+        self.start()
+        try:
+            if self.settings.port:
+                import uvicorn
+
+                config = uvicorn.Config(build_app(self.http_hooks()), host=self.settings.host, port=self.settings.port,
+                                        log_level="warning", access_log=False)
+                uvicorn.Server(config).run()
+            else:
+                import signal
+
+                stop = threading.Event()
+                signal.signal(signal.SIGTERM, lambda *_: stop.set())
+                signal.signal(signal.SIGINT, lambda *_: stop.set())
+                stop.wait()
+        finally:
+            self.stop()

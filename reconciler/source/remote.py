@@ -1,0 +1,134 @@
+"""A local mirror of a lab repository on a forge: cheap head checks (ls-remote) and fetches, with auth.
+
+Credentials come from the environment or a secrets file, never from the URL written in Git:
+`HOMEPORT_GIT_TOKEN` / `HOMEPORT_GIT_TOKEN_FILE` (HTTPS, sent as the password of user
+`HOMEPORT_GIT_USERNAME`, default `git`), or `HOMEPORT_GIT_SSH_KEY` (a private key file, with
+`HOMEPORT_GIT_SSH_KEY_PASSPHRASE_FILE` if it has a passphrase) for ssh:// and scp-style URLs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from reconciler.source.errors import GitSourceError
+
+TOKEN_ENV = "HOMEPORT_GIT_TOKEN"
+TOKEN_FILE_ENV = "HOMEPORT_GIT_TOKEN_FILE"
+USERNAME_ENV = "HOMEPORT_GIT_USERNAME"
+SSH_KEY_ENV = "HOMEPORT_GIT_SSH_KEY"
+SSH_PASSPHRASE_FILE_ENV = "HOMEPORT_GIT_SSH_KEY_PASSPHRASE_FILE"
+_USERINFO = re.compile(r"//[^/@]*@")
+
+
+def redact_remote(url: str) -> str:
+    """A remote URL safe to print: any user:password@ part replaced."""
+    return _USERINFO.sub("//***@", url)
+
+
+def _read_file(path: str) -> str:
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise GitSourceError(f"cannot read the Git credential file {path}: {exc.strerror}") from None
+
+
+class _Credentials(pygit2.RemoteCallbacks):
+    """Answers libgit2's credential requests from the environment (never from stored config)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__()
+        self.env = env
+        self.tries = 0
+
+    def credentials(self, url: str, username_from_url: str | None,
+                    allowed_types: int) -> pygit2.Username | pygit2.UserPass | pygit2.Keypair:
+        """One credential per request; a second request for the same operation means it was refused."""
+        self.tries += 1
+        if self.tries > 1:
+            raise GitSourceError(f"the forge refused the credentials for {redact_remote(url)}")
+        user = username_from_url or self.env.get(USERNAME_ENV) or "git"
+        if allowed_types & pygit2.enums.CredentialType.SSH_KEY and self.env.get(SSH_KEY_ENV):
+            key = str(Path(self.env[SSH_KEY_ENV]).expanduser())
+            phrase_file = self.env.get(SSH_PASSPHRASE_FILE_ENV)
+            return pygit2.Keypair(user, key + ".pub" if Path(key + ".pub").exists() else None, key,
+                                  _read_file(phrase_file) if phrase_file else "")
+        token = self.env.get(TOKEN_ENV) or (_read_file(self.env[TOKEN_FILE_ENV]) if self.env.get(TOKEN_FILE_ENV)
+                                            else None)
+        if allowed_types & pygit2.enums.CredentialType.USERPASS_PLAINTEXT and token:
+            return pygit2.UserPass(user, token)
+        raise GitSourceError(f"{redact_remote(url)} asks for credentials: set {TOKEN_ENV} (or {TOKEN_FILE_ENV}) "
+                             f"for HTTPS, or {SSH_KEY_ENV} for SSH")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What a sync found: the remote head and whether anything was fetched."""
+
+    head: str
+    fetched: bool
+
+
+class LabMirror:
+    """A bare mirror of the lab repository's branches under `path`, cloned on first use."""
+
+    def __init__(self, url: str, path: Path, *, branch: str = "main", env: dict[str, str] | None = None) -> None:
+        self.url = url
+        self.path = path
+        self.branch = branch
+        self.env = dict(os.environ if env is None else env)
+        self._repo: pygit2.Repository | None = None
+
+    def _callbacks(self) -> _Credentials:
+        return _Credentials(self.env)
+
+    @property
+    def repo(self) -> pygit2.Repository:
+        """The local mirror (cloned now if it does not exist yet)."""
+        if self._repo is None:
+            if (self.path / "HEAD").exists():
+                self._repo = pygit2.Repository(str(self.path))
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._repo = pygit2.init_repository(str(self.path), bare=True, initial_head=self.branch)
+                self._repo.remotes.create("origin", self.url)
+            if self._repo.remotes["origin"].url != self.url:
+                self._repo.remotes.set_url("origin", self.url)
+        return self._repo
+
+    def local_head(self) -> str | None:
+        """The mirrored commit of the branch, None before the first fetch."""
+        ref = self.repo.references.get(f"refs/heads/{self.branch}")
+        return str(ref.target) if ref is not None else None
+
+    def remote_head(self) -> str:
+        """The branch's commit on the forge, by ls-remote (no objects are transferred)."""
+        try:
+            heads = self.repo.remotes["origin"].list_heads(callbacks=self._callbacks())
+        except GitSourceError:
+            raise
+        except (pygit2.GitError, KeyError, OSError) as exc:
+            raise GitSourceError(f"cannot reach {redact_remote(self.url)}: {exc}") from None
+        wanted = f"refs/heads/{self.branch}"
+        for head in heads:
+            if head.name == wanted:
+                return str(head.oid)
+        raise GitSourceError(f"{redact_remote(self.url)} has no branch {self.branch}; push the lab to it first")
+
+    def sync(self, *, known_head: str | None = None) -> FetchResult:
+        """Fetch only when the forge's head differs from the mirror's; `known_head` skips the ls-remote."""
+        head = known_head or self.remote_head()
+        if head == self.local_head():
+            return FetchResult(head, fetched=False)
+        try:
+            self.repo.remotes["origin"].fetch(["+refs/heads/*:refs/heads/*"], callbacks=self._callbacks(),
+                                              prune=pygit2.enums.FetchPrune.PRUNE)
+        except GitSourceError:
+            raise
+        except (pygit2.GitError, OSError) as exc:
+            raise GitSourceError(f"cannot fetch {redact_remote(self.url)}: {exc}") from None
+        return FetchResult(self.local_head() or head, fetched=True)
