@@ -151,5 +151,5 @@ def test_cloudformation_without_the_chart_template_says_what_to_do(
     provider: AwsProvider, ami: str, root_device: str
 ) -> None:
     resource = cfn_resource(ami, root_device)
-    with pytest.raises(PermanentProviderError, match="aws-ec2 chart's template.yaml"):
+    with pytest.raises(PermanentProviderError, match=r"aws-ec2 chart's template\.yaml"):
         provider.apply(change_for(provider, Op.create, resource), resource, None)

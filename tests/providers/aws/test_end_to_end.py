@@ -1,0 +1,150 @@
+"""The whole loop on moto through the `homeport` CLI: plan, apply, no-op, drift, self-heal, crash.
+
+Each command runs as its own process, as a person or the daemon would run it; the lab is a Git
+repository in tmp_path whose aws provider points at the test's moto server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.backends.moto import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from tests.daemon.labrepo import LabRepo
+from tests.providers.aws.test_api_executor import live_instances
+
+HOMEPORT = [str(Path(sys.executable).with_name("homeport"))]
+DRIVER = Path(__file__).with_name("crash_driver.py")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+LAB = """\
+apiVersion: homelab.ai/v1
+kind: Lab
+metadata: {{name: home}}
+spec:
+  providers:
+    cloud:
+      type: aws
+      region: us-east-1
+      credentials: {{access_key_env: {access}, secret_key_env: {secret}}}
+      options: {{endpoint_url: "{endpoint}", poll_seconds: 0}}
+  reconcile: {{auto_apply: true, prune: true, self_heal: {self_heal}, max_auto_risk: high}}
+"""
+POOL = """\
+apiVersion: homelab.ai/v1
+kind: ResourcePool
+metadata: {{name: aws}}
+spec:
+  path: /cloud/aws
+  provider: cloud
+  properties: {{ami: {ami}, root_device_name: {root}}}
+"""
+
+
+def resource(name: str) -> str:
+    """A 2 vCPU / 4 GiB EC2 resource with a 10 GiB root disk and one port."""
+    return (
+        f"apiVersion: homelab.ai/v1\nkind: UniversalResource\nmetadata: {{name: {name}, labels: {{app: {name}}}}}\n"
+        "spec:\n  pool: /cloud/aws\n  requirements: {cpu: 2, memory_gb: 4, storage_gb: 10}\n"
+        "  service: {ports: [{name: http, port: 80}]}\n"
+    )
+
+
+def homeport(lab: Path, *args: str, command: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in its own process against lab."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run(
+        [*(command or HOMEPORT), *args, "--lab", str(lab)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=240,
+        check=False,
+    )
+
+
+def run_json(lab: Path, *args: str) -> dict[str, Any]:
+    """A CLI command's JSON output; fails the test with the command's stderr when it fails."""
+    done = homeport(lab, *args, "-o", "json")
+    assert done.returncode == 0, f"homeport {' '.join(args)} exited {done.returncode}:\n{done.stderr}\n{done.stdout}"
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def actionable(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's changes that are not no-ops."""
+    return [c for c in plan["changes"] if c["op"] != "noop"]
+
+
+@pytest.fixture
+def lab(tmp_path: Path, moto_endpoint: str, ec2: Any, ami: str) -> Path:
+    """A lab repository with one aws resource, `web`."""
+    root = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
+    repo = LabRepo(tmp_path / "lab", bare=False)
+    repo.commit(
+        {
+            "homeport.yaml": LAB.format(
+                access=ACCESS_KEY_ENV, secret=SECRET_KEY_ENV, endpoint=moto_endpoint, self_heal="true"
+            ).encode(),
+            "pools/aws.yaml": POOL.format(ami=ami, root=root).encode(),
+            "resources/web.yaml": resource("web").encode(),
+        },
+        "lab with one EC2 resource",
+    )
+    return tmp_path / "lab"
+
+
+def test_plan_apply_noop_drift_and_self_heal(lab: Path, ec2: Any) -> None:
+    plan = run_json(lab, "plan")
+    assert [(c["op"], c["resource"]) for c in actionable(plan)] == [("create", "web")]
+    assert live_instances(ec2) == [], "plan never changes anything"
+
+    applied = run_json(lab, "apply", "--auto-approve")
+    assert applied["status"] == "ok", applied
+    [instance] = live_instances(ec2)
+    assert instance["InstanceType"] == "t3.medium"
+
+    again = run_json(lab, "plan")
+    assert actionable(again) == []
+    [noop] = again["changes"]
+    assert noop["op"] == "noop" and noop["reason"]
+    assert homeport(lab, "plan", "--detailed-exitcode").returncode == 0
+
+    # Someone resizes the instance by hand (the AWS way: stop, modify, start).
+    ec2.stop_instances(InstanceIds=[instance["InstanceId"]])
+    ec2.modify_instance_attribute(InstanceId=instance["InstanceId"], InstanceType={"Value": "t3.large"})
+    ec2.start_instances(InstanceIds=[instance["InstanceId"]])
+
+    drift = run_json(lab, "plan")
+    [change] = actionable(drift)
+    assert change["op"] == "update" and change["drift"] is True
+    assert [(f["path"], f["old"], f["new"]) for f in change["fields"]] == [("instance_type", "t3.large", "t3.medium")]
+
+    healed = run_json(lab, "apply", "--auto-approve")
+    assert healed["status"] == "ok", healed
+    assert healed["counts"]["drifted"] == 1, "the run records the deviation it healed"
+    [after] = live_instances(ec2)
+    assert after["InstanceId"] == instance["InstanceId"] and after["InstanceType"] == "t3.medium"
+    assert after["State"]["Name"] == "running"
+    assert actionable(run_json(lab, "plan")) == []
+    status = run_json(lab, "status")
+    assert status["deviations"] == []
+
+
+def test_a_crash_right_after_run_instances_makes_no_second_instance(lab: Path, ec2: Any) -> None:
+    crashed = homeport(lab, "apply", "--auto-approve", command=[sys.executable, str(DRIVER)])
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    [launched] = live_instances(ec2)
+
+    rerun = run_json(lab, "apply", "--auto-approve")
+    assert rerun["status"] == "ok", rerun
+    assert [i["InstanceId"] for i in live_instances(ec2)] == [launched["InstanceId"]]
+    assert actionable(run_json(lab, "plan")) == []
