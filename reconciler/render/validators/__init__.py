@@ -24,6 +24,7 @@ VALIDATOR_MODULES: dict[str, str] = {
     "kubernetes": "reconciler.render.validators.kubernetes_format",
     "arm": "reconciler.render.validators.arm_format",
     "lxd": "reconciler.render.validators.lxd_format",
+    "ansible": "reconciler.render.validators.ansible_format",
 }
 
 
