@@ -54,7 +54,7 @@ def tools_dir() -> Path:
     )
 
 
-def ansible_environment(work_dir: Path) -> dict[str, str]:
+def ansible_environment(work_dir: Path, roles_paths: list[Path] | None = None) -> dict[str, str]:
     """Environment for ansible-playbook: our tools first on PATH, quiet, no retry files, temp in work_dir."""
     bin_dir = tools_dir()
     local_tmp = work_dir / "tmp"
@@ -62,7 +62,7 @@ def ansible_environment(work_dir: Path) -> dict[str, str]:
     # Our own SSH control sockets: a master connection is never shared with other tools or host-key files.
     control = work_dir / "cp"
     control.mkdir(parents=True, exist_ok=True)
-    return {
+    env = {
         "PATH": os.pathsep.join([str(bin_dir), os.defpath]),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
@@ -75,6 +75,9 @@ def ansible_environment(work_dir: Path) -> dict[str, str]:
         "ANSIBLE_TIMEOUT": "20",
         "ANSIBLE_DEPRECATION_WARNINGS": "0",
     }
+    if roles_paths:
+        env["ANSIBLE_ROLES_PATH"] = os.pathsep.join(str(p) for p in roles_paths)
+    return env
 
 
 def recap(stats: dict[str, Any] | None, targets: list[ConfigureTarget]) -> list[HostResult]:
@@ -103,6 +106,7 @@ def run_playbook(
     work_dir: Path,
     private_key: Path | None = None,
     extravars: dict[str, Any] | None = None,
+    roles_paths: list[Path] | None = None,
     timeout: int = 1800,
 ) -> ConfigureResult:
     """Run playbook against targets; raise only when Ansible cannot run at all (a failed host is a result)."""
@@ -116,7 +120,7 @@ def run_playbook(
         raise PermanentProviderError(f"ansible: SSH key {private_key} does not exist; set credentials.ssh_key_file")
     base = work_dir / "ansible"
     base.mkdir(parents=True, exist_ok=True)
-    env = ansible_environment(base)
+    env = ansible_environment(base, roles_paths)
     private_data_dir = base / "runs" / uuid.uuid4().hex[:12]
     private_data_dir.mkdir(parents=True)
     try:

@@ -38,7 +38,8 @@ def target_for(
 ) -> ConfigureTarget | None:
     """The target for a guest: the definition's static IP, else the address the provider reported.
 
-    Port and user come from the resource's properties (`ssh_port`, `ssh_user`), else 22 and `user`.
+    Port and user come from the resource's properties (`ssh_port`, `ssh_user`), else 22 and `user`;
+    properties named `ansible_*` (e.g. ansible_python_interpreter) become host variables.
     None when no address is known (DHCP without a guest agent answer).
     """
     address = static_address(resource) or (
@@ -52,7 +53,7 @@ def target_for(
         address=address,
         port=int(props.get("ssh_port", DEFAULT_SSH_PORT)),
         user=str(props.get("ssh_user") or user or DEFAULT_USER),
-        vars=dict(resource.configuration_vars),
+        vars={**resource.configuration_vars, **{k: v for k, v in props.items() if k.startswith("ansible_")}},
     )
 
 

@@ -29,7 +29,7 @@ from reconciler.providers.proxmox.fields import (
     sshkeys_value,
 )
 from reconciler.providers.proxmox.gpus import GpuCache
-from reconciler.providers.proxmox.observe import Observer, guest_path, guests, list_resources
+from reconciler.providers.proxmox.observe import CONFIGURED_PREFIX, Observer, guest_path, guests, list_resources
 from reconciler.providers.proxmox.tasks import NodeSlots, TaskPolicy, run_task
 
 VMID_PREFIX = "vmid/"
@@ -136,18 +136,14 @@ class Applier:
         name = change.resource
         desired = change.desired
         items = list_resources(self.client, "vm")
-        existing = self._owned_guest(name, items) or next(
-            (i for i in guests(items) if self._half_made(name, i)), None
-        )
+        existing = self._owned_guest(name, items) or next((i for i in guests(items) if self._half_made(name, i)), None)
         if existing is not None:
             result = self.converge(existing, desired, name)
             result.message = f"{existing['type']} {existing['vmid']} already existed; " + result.message
             return result
         # Another lab's guest may share the name (its tags tell them apart); an unmanaged one is to be adopted.
         clash = [
-            i
-            for i in guests(items)
-            if i.get("name") == name and not i.get("template") and not ownership(_tags(i))[0]
+            i for i in guests(items) if i.get("name") == name and not i.get("template") and not ownership(_tags(i))[0]
         ]
         if clash:
             raise PermanentProviderError(
@@ -157,9 +153,7 @@ class Applier:
             )
         node = change.node or (resource.node if resource else None)
         if not node:
-            raise PermanentProviderError(
-                f"proxmox: {name} has no node; pin placement.node or let placement choose"
-            )
+            raise PermanentProviderError(f"proxmox: {name} has no node; pin placement.node or let placement choose")
         px = dict(resource.overrides) if resource else {}
         props = dict(resource.properties) if resource else {}
         source = px.get("clone") or props.get("clone_template")
@@ -178,9 +172,7 @@ class Applier:
                 self.ctx.state.delete(VMID_PREFIX + name)
                 items = list_resources(self.client, "vm")
         else:
-            raise TransientProviderError(
-                f"proxmox: no free VMID for {name} after {MAX_VMID_ATTEMPTS} attempts"
-            )
+            raise TransientProviderError(f"proxmox: no free VMID for {name} after {MAX_VMID_ATTEMPTS} attempts")
         item = self._fresh_guest(name, str(vmid))
         if item is None:
             raise TransientProviderError(f"proxmox: {name} (vmid {vmid}) is not listed yet after create")
@@ -277,9 +269,7 @@ class Applier:
         desired: dict[str, Any],
     ) -> None:
         templates = [
-            i
-            for i in guests(items)
-            if i.get("template") and (i.get("name") == source or str(i.get("vmid")) == source)
+            i for i in guests(items) if i.get("template") and (i.get("name") == source or str(i.get("vmid")) == source)
         ]
         if not templates:
             raise PermanentProviderError(
@@ -312,9 +302,7 @@ class Applier:
         """Converge an existing owned guest on the desired fields."""
         item = self._fresh_guest(change.resource, change.provider_id)
         if item is None:
-            raise PermanentProviderError(
-                f"proxmox: {change.resource} no longer exists; the next plan creates it"
-            )
+            raise PermanentProviderError(f"proxmox: {change.resource} no longer exists; the next plan creates it")
         return self.converge(item, change.desired, change.resource)
 
     def converge(self, item: dict[str, Any], desired: dict[str, Any], name: str) -> ApplyResult:
@@ -434,11 +422,7 @@ class Applier:
         return lambda: self.client.put(path + "/resize", disk=slot, size=f"{want}G")
 
     def _slots(self, kind: str, config: dict[str, Any], desired: dict[str, Any]) -> dict[str, str]:
-        taken = {
-            name: slot
-            for slot, name in parse_disk_marker(config.get("description")).items()
-            if slot in config
-        }
+        taken = {name: slot for slot, name in parse_disk_marker(config.get("description")).items() if slot in config}
         root = LXC_ROOT if kind == "lxc" else "scsi0"
         if "root" not in taken and root in config:
             taken["root"] = root
@@ -495,9 +479,7 @@ class Applier:
         path = guest_path(item)
         node = str(item["node"])
         if item.get("lock"):
-            raise TransientProviderError(
-                f"proxmox: {name} is locked ({item['lock']}); retrying later", LOCK_DELAY
-            )
+            raise TransientProviderError(f"proxmox: {name} is locked ({item['lock']}); retrying later", LOCK_DELAY)
         if item.get("status") == "running":
             run_task(
                 self.client,
@@ -521,6 +503,7 @@ class Applier:
             what=f"delete of {name}",
         )
         self.ctx.state.delete(VMID_PREFIX + name)
+        self.ctx.state.delete(CONFIGURED_PREFIX + name)
         self.observer.forget(str(item["vmid"]))
         return ApplyResult(
             provider_id=str(item["vmid"]),
@@ -545,10 +528,11 @@ class Applier:
             sleep=self.ctx.sleep,
             what=f"rename of {old}",
         )
-        recorded = self.ctx.state.get(VMID_PREFIX + old)
-        if recorded is not None:
-            self.ctx.state.put(VMID_PREFIX + change.resource, recorded)
-            self.ctx.state.delete(VMID_PREFIX + old)
+        for prefix in (VMID_PREFIX, CONFIGURED_PREFIX):
+            recorded = self.ctx.state.get(prefix + old)
+            if recorded is not None:
+                self.ctx.state.put(prefix + change.resource, recorded)
+                self.ctx.state.delete(prefix + old)
         item = dict(item, name=change.resource)
         result = (
             self.converge(item, change.desired, change.resource)

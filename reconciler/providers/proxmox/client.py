@@ -57,27 +57,21 @@ def resolve_credentials(config: ProviderConfig) -> Credentials:
     creds = config.credentials
     if creds.token_id_env or creds.token_secret_env or creds.token_secret_file:
         token_id = read_secret(env=creds.token_id_env, what="proxmox token id")
-        secret = read_secret(
-            env=creds.token_secret_env, file=creds.token_secret_file, what="proxmox token secret"
-        )
+        secret = read_secret(env=creds.token_secret_env, file=creds.token_secret_file, what="proxmox token secret")
         if not token_id or "!" not in token_id:
             raise PermanentProviderError(
                 "proxmox: the token id must look like user@realm!tokenname; set it in the variable "
                 f"{creds.token_id_env or '(credentials.token_id_env)'}"
             )
         if not secret:
-            raise PermanentProviderError(
-                "proxmox: no token secret; set credentials.token_secret_env or _file"
-            )
+            raise PermanentProviderError("proxmox: no token secret; set credentials.token_secret_env or _file")
         user, _, name = token_id.partition("!")
         return Credentials(user=user, token_name=name, token_value=secret, secrets=[secret])
     if creds.username_env or creds.password_env or creds.password_file:
         login = read_secret(env=creds.username_env, what="proxmox user")
         password = read_secret(env=creds.password_env, file=creds.password_file, what="proxmox password")
         if not login or not password:
-            raise PermanentProviderError(
-                "proxmox: ticket login needs credentials.username_env and password_env/_file"
-            )
+            raise PermanentProviderError("proxmox: ticket login needs credentials.username_env and password_env/_file")
         return Credentials(user=login, password=password, secrets=[password])
     raise PermanentProviderError(
         "proxmox: no credentials configured; set credentials.token_id_env and token_secret_env "
@@ -179,8 +173,7 @@ class PveClient:
             return map_api_error(exc.status_code, self.scrub(str(exc.content)), exc.errors, where, self.scrub)
         if isinstance(exc, AuthenticationError):
             return PermanentProviderError(
-                f"proxmox {where}: authentication failed; "
-                "check the user and password in homeport.yaml's credentials"
+                f"proxmox {where}: authentication failed; check the user and password in homeport.yaml's credentials"
             )
         if isinstance(exc, requests.exceptions.SSLError):
             return PermanentProviderError(
@@ -189,9 +182,7 @@ class PveClient:
                 "certificate (pve-root-ca.pem)"
             )
         if isinstance(exc, requests.exceptions.Timeout):
-            return TransientProviderError(
-                f"proxmox {where}: no answer from {self.host}:{self.port} in time", 15.0
-            )
+            return TransientProviderError(f"proxmox {where}: no answer from {self.host}:{self.port} in time", 15.0)
         if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError):
             return TransientProviderError(f"proxmox {where}: cannot reach {self.host}:{self.port}", 15.0)
         return PermanentProviderError(f"proxmox {where}: {self.scrub(type(exc).__name__ + ': ' + str(exc))}")
@@ -205,18 +196,12 @@ class PveClient:
         self._api = None
 
 
-def map_api_error(
-    status: int, message: str, errors: Any, where: str, scrub: Any = lambda text: text
-) -> ProviderError:
+def map_api_error(status: int, message: str, errors: Any, where: str, scrub: Any = lambda text: text) -> ProviderError:
     """A PVE HTTP error as a homeport error, with PVE's own message (and per-field errors)."""
     detail = message.strip() or "no message"
     if errors:
         fields = errors if isinstance(errors, dict) else {"": errors}
-        detail += (
-            " ("
-            + "; ".join(f"{k}: {str(v).strip()}" if k else str(v).strip() for k, v in fields.items())
-            + ")"
-        )
+        detail += " (" + "; ".join(f"{k}: {str(v).strip()}" if k else str(v).strip() for k, v in fields.items()) + ")"
     detail = scrub(detail)
     text = f"proxmox {where}: {status} {detail}"
     if status == 401:

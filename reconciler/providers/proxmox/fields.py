@@ -8,6 +8,8 @@ gpu_count.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any
 from urllib.parse import quote
@@ -108,9 +110,7 @@ def guest_kind(resource: EffectiveResource) -> str:
 
 def _storage(resource: EffectiveResource, disk_storage: str | None = None) -> str:
     px = _px(resource)
-    return str(
-        disk_storage or px.get("storage") or resource.properties.get("storage_pool") or DEFAULT_STORAGE
-    )
+    return str(disk_storage or px.get("storage") or resource.properties.get("storage_pool") or DEFAULT_STORAGE)
 
 
 def ipconfig(resource: EffectiveResource) -> str | None:
@@ -171,12 +171,35 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
         nic["ip"] = resource.network.ipv4
         if resource.network.gateway:
             nic["gw"] = resource.network.gateway
+    stamp = configuration_stamp(resource)
+    if stamp:
+        fields["configured"] = stamp
     if req.gpu_count:
         fields["gpu_count"] = req.gpu_count
         pinned = px.get("gpu") or resource.properties.get("gpu_mapping")
         if pinned:
             fields["gpu"] = str(pinned)
     return fields
+
+
+def configuration_stamp(resource: EffectiveResource) -> str | None:
+    """A digest of what the configure step applies (template, chart, playbooks, variables), or None.
+
+    Reported back by observe once the playbook ran cleanly, so a guest whose configuration has not
+    run (or whose playbooks changed) shows up in the plan. Only for guests the configure step can
+    reach: a static address, or overrides.proxmox.configure: true (address from the guest agent).
+    """
+    wanted = _px(resource).get("configure")
+    reachable = bool(resource.network.ipv4 and resource.network.ipv4 != "dhcp")
+    if wanted is False or not (reachable or wanted):
+        return None
+    basis = {
+        "template": resource.template,
+        "chart": resource.chart,
+        "playbooks": [p.model_dump(mode="json") for p in resource.configuration],
+        "vars": resource.configuration_vars,
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------- observed side
@@ -219,12 +242,7 @@ def is_cloudinit(key: str, value: Any) -> bool:
     volume, props = property_string(str(value))
     if "cloudinit" in volume:
         return True
-    return (
-        key == "ide2"
-        and props.get("media") == "cdrom"
-        and volume not in ("none", "cdrom")
-        and "iso/" not in volume
-    )
+    return key == "ide2" and props.get("media") == "cdrom" and volume not in ("none", "cdrom") and "iso/" not in volume
 
 
 def _disk_slots(kind: str, config: dict[str, Any]) -> list[str]:
@@ -238,9 +256,7 @@ def _disk_slots(kind: str, config: dict[str, Any]) -> list[str]:
             and "media=cdrom" not in str(config[k])
             and not is_cloudinit(k, config[k])
         ]
-    return sorted(
-        keys, key=lambda k: (k != LXC_ROOT, re.sub(r"\d+$", "", k), int(re.sub(r"^\D+", "", k) or 0))
-    )
+    return sorted(keys, key=lambda k: (k != LXC_ROOT, re.sub(r"\d+$", "", k), int(re.sub(r"^\D+", "", k) or 0)))
 
 
 def fields_from_config(kind: str, config: dict[str, Any], status: str) -> dict[str, Any]:
@@ -279,9 +295,7 @@ def fields_from_config(kind: str, config: dict[str, Any], status: str) -> dict[s
     }
     if kind == "qemu":
         if config.get("cpu"):
-            fields["cpu_type"] = property_string(config["cpu"])[0] or property_string(config["cpu"])[1].get(
-                "cputype"
-            )
+            fields["cpu_type"] = property_string(config["cpu"])[0] or property_string(config["cpu"])[1].get("cputype")
         if config.get("ipconfig0"):
             fields["ipconfig0"] = str(config["ipconfig0"])
         gpus = [property_string(config[k]) for k in sorted(config) if re.fullmatch(r"hostpci\d+", k)]
@@ -360,9 +374,7 @@ def disk_value(kind: str, slot: str, disk: dict[str, Any]) -> str:
 
 def hostpci_value(gpu: str) -> str:
     """hostpci0 for a GPU: a PVE resource mapping by name, or a raw PCI address (root@pam only)."""
-    if re.fullmatch(
-        r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(\.\d)?|[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(\.\d)?", gpu
-    ):
+    if re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(\.\d)?|[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(\.\d)?", gpu):
         return f"{gpu},pcie=1"
     return f"mapping={gpu},pcie=1"
 

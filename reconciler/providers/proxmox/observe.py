@@ -17,6 +17,7 @@ from reconciler.providers.proxmox.fields import GIB, cheap_fields, fields_from_c
 from reconciler.providers.proxmox.gpus import GpuCache, node_gpus
 
 DETAIL_PREFIX = "detail/"
+CONFIGURED_PREFIX = "configured/"
 
 
 def guest_path(item: dict[str, Any]) -> str:
@@ -67,7 +68,12 @@ class Observer:
         start_calls = self.client.calls
         items = list_resources(self.client)
         cache = self.state.items(DETAIL_PREFIX)
+        configured = self.state.items(CONFIGURED_PREFIX)
         resources = [self._guest(item, now, cache) for item in guests(items)]
+        for res in resources:
+            stamp = configured.get(CONFIGURED_PREFIX + res.name)
+            if res.owned and res.lab == self.lab and stamp:
+                res.fields["configured"] = stamp
         nodes = self._nodes(items, resources, now)
         return Inventory(
             provider=self.provider,
@@ -104,9 +110,7 @@ class Observer:
         key = f"{DETAIL_PREFIX}{item['vmid']}"
         cached = cache.get(key)
         fresh = (
-            cached
-            and cached.get("cheap") == cheap
-            and now - datetime.fromisoformat(cached["at"]) < self.detail_refresh
+            cached and cached.get("cheap") == cheap and now - datetime.fromisoformat(cached["at"]) < self.detail_refresh
         )
         if fresh and cached is not None:
             fields = dict(cached["fields"])
@@ -129,9 +133,7 @@ class Observer:
         fields, _config = read_fields(self.client, item)
         return resource.model_copy(update={"fields": fields, "detail_loaded": True})
 
-    def _nodes(
-        self, items: list[dict[str, Any]], resources: list[ObservedResource], now: datetime
-    ) -> list[NodeFacts]:
+    def _nodes(self, items: list[dict[str, Any]], resources: list[ObservedResource], now: datetime) -> list[NodeFacts]:
         nodes: dict[str, NodeFacts] = {}
         for item in items:
             if item.get("type") != "node":

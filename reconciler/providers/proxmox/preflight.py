@@ -50,9 +50,7 @@ def check_privileges(permissions: dict[str, dict[str, Any]], changes: list[Chang
             Op.replace,
         ):
             storage = change.desired["disks"][0]["storage"]
-            missing_storage = {"Datastore.AllocateSpace"} - held_privileges(
-                permissions, f"/storage/{storage}"
-            )
+            missing_storage = {"Datastore.AllocateSpace"} - held_privileges(permissions, f"/storage/{storage}")
             if missing_storage:
                 problems.append(
                     f"{change.resource}: {user} lacks Datastore.AllocateSpace on /storage/{storage}; "
@@ -92,9 +90,7 @@ def check_storage(client: PveClient, changes: list[Change]) -> list[str]:
         if change.op not in (Op.create, Op.replace, Op.update) or not change.node:
             continue
         if change.node not in listings:
-            listings[change.node] = {
-                s["storage"]: s for s in client.get(f"nodes/{change.node}/storage") or []
-            }
+            listings[change.node] = {s["storage"]: s for s in client.get(f"nodes/{change.node}/storage") or []}
         stores = listings[change.node]
         content = "rootdir" if change.desired.get("kind") == "lxc" else "images"
         for disk in change.desired.get("disks") or []:

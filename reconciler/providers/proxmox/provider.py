@@ -6,20 +6,24 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+from reconciler.assets import asset_dir
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
 from reconciler.models.lab import duration_seconds
-from reconciler.models.plan import Change
-from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
-from reconciler.providers.errors import PermanentProviderError
+from reconciler.models.plan import Change, Op
+from reconciler.providers.ansible import playbook_path, run_playbook, target_for
+from reconciler.providers.base import ApplyResult, HostResult, Provider, ProviderContext, RenderedArtifacts
+from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.providers.proxmox import fields
 from reconciler.providers.proxmox.apply import Applier, GuestAccess
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.gpus import GpuCache
-from reconciler.providers.proxmox.observe import Observer
+from reconciler.providers.proxmox.observe import CONFIGURED_PREFIX, Observer
 from reconciler.providers.proxmox.preflight import preflight
 from reconciler.providers.proxmox.tasks import NodeSlots, TaskPolicy
+
+CONFIGURE_OPS = (Op.create, Op.update, Op.replace, Op.rename)
 
 
 def _option_seconds(options: dict[str, Any], key: str, default: str) -> float:
@@ -47,7 +51,8 @@ class ProxmoxProvider(Provider):
     """Proxmox VE through its HTTPS API (proxmoxer). Owned guests carry the tags homeport and homeport-<lab>.
 
     Options (homeport.yaml `options:`): task_timeout (600s), task_poll (1s), detail_refresh (1h),
-    gpu_refresh (1h), ssh_public_key_file, ci_user (homeport).
+    gpu_refresh (1h), ssh_public_key_file, ci_user (homeport), ansible_roles_paths ([]; homeport's
+    roles are always on the path). credentials.ssh_key_file is the key the configure step logs in with.
     """
 
     type: ClassVar[str] = "proxmox"
@@ -72,9 +77,7 @@ class ProxmoxProvider(Provider):
     def client(self) -> PveClient:
         """The API client, built on first use (credentials are read then)."""
         if self._client is None:
-            self._client = PveClient(
-                self.ctx.config, timeout=_option_seconds(self._opts, "http_timeout", "30s")
-            )
+            self._client = PveClient(self.ctx.config, timeout=_option_seconds(self._opts, "http_timeout", "30s"))
         return self._client
 
     @property
@@ -115,10 +118,54 @@ class ProxmoxProvider(Provider):
             ci_user=str(self._opts.get("ci_user", "homeport")),
             ssh_public_key=_public_key(self._opts, self.ctx.config.credentials.ssh_key_file),
         )
-        applier = Applier(
-            self.client, self.ctx, self.slots, self.policy, self.observer, access, self.observer.gpus
+        applier = Applier(self.client, self.ctx, self.slots, self.policy, self.observer, access, self.observer.gpus)
+        result = applier.apply(change, resource)
+        stamp = change.desired.get("configured")
+        if change.op in CONFIGURE_OPS and resource is not None and stamp:
+            result.hosts = self._configure(resource, result, artifacts, access)
+            self.ctx.state.put(CONFIGURED_PREFIX + change.resource, stamp)
+            changed = sum(h.changed for h in result.hosts)
+            result.message += f"; configured ({changed} changed)" if result.hosts else "; nothing to configure"
+        return result
+
+    def _configure(
+        self,
+        resource: EffectiveResource,
+        result: ApplyResult,
+        artifacts: RenderedArtifacts | None,
+        access: GuestAccess,
+    ) -> list[HostResult]:
+        """Run the chart's playbook against the guest; unreachable is transient, a failed task permanent."""
+        playbook = playbook_path(artifacts, self.ctx.work_dir) if artifacts is not None else None
+        if playbook is None:
+            return []
+        target = target_for(resource, result, user=access.ci_user)
+        if target is None:
+            raise TransientProviderError(
+                f"proxmox: {resource.name} has no address to configure yet (no static IP, no guest agent answer)"
+            )
+        key = self.ctx.config.credentials.ssh_key_file
+        extra = self._opts.get("ansible_roles_paths") or []
+        if not isinstance(extra, list):
+            raise PermanentProviderError("proxmox: options.ansible_roles_paths must be a list of folders")
+        roles = [Path(str(p)).expanduser() for p in extra]
+        run = run_playbook(
+            playbook,
+            [target],
+            work_dir=self.ctx.work_dir,
+            private_key=Path(key).expanduser() if key else None,
+            roles_paths=[*roles, asset_dir("ansible") / "roles"],
         )
-        return applier.apply(change, resource)
+        recap = ", ".join(
+            f"{h.host}: ok={h.ok} changed={h.changed} failed={h.failed} unreachable={h.unreachable}" for h in run.hosts
+        )
+        if any(h.unreachable for h in run.hosts):
+            raise TransientProviderError(f"ansible: {resource.name} unreachable at {target.address} ({recap})", 30.0)
+        if not run.ok:
+            raise PermanentProviderError(
+                f"ansible: configuring {resource.name} failed ({recap}); details in {run.artifacts}"
+            )
+        return run.hosts
 
     def preflight(self, changes: list[Change]) -> list[str]:
         """Privileges, GPU passthrough, storage content and clone sources, each problem with its remedy."""

@@ -53,9 +53,7 @@ def _exercise(provider: ProxmoxProvider, pve: PveBackend) -> None:
         provider.preflight([change(provider, res)])
         provider.apply(change(provider, res), res, None)
     vmid = str(pve.guest("web").vmid)
-    grown = resource(
-        "web", cpu=4, storage_gb=12, network={"ipv4": "127.0.0.11/8"}, disks=[{"name": "data", "size": 2}]
-    )
+    grown = resource("web", cpu=4, storage_gb=12, network={"ipv4": "127.0.0.11/8"}, disks=[{"name": "data", "size": 2}])
     provider.apply(change(provider, grown, Op.update, provider_id=vmid), grown, None)
     stopped = resource("web", cpu=4, storage_gb=12, overrides={"status": "stopped"})
     provider.apply(change(provider, stopped, Op.update, provider_id=vmid), stopped, None)
@@ -75,9 +73,7 @@ def test_every_call_is_a_documented_endpoint_with_documented_parameters(
     problems = []
     for call in calls:
         path = "/" + call.path.strip("/")
-        matches = [
-            e for e in reference if e["method"] == call.method and _template_regex(e["path"]).match(path)
-        ]
+        matches = [e for e in reference if e["method"] == call.method and _template_regex(e["path"]).match(path)]
         if not matches:
             problems.append(f"{call.method} {path}: no such endpoint")
             continue

@@ -134,9 +134,7 @@ def test_rename_keeps_the_vmid(provider: ProxmoxProvider, pve: PveBackend) -> No
     provider.apply(change(provider, old), old, None)
     vmid = pve.guest("web").vmid
     new = resource("frontend")
-    result = provider.apply(
-        change(provider, new, Op.rename, provider_id=str(vmid), previous_name="web"), new, None
-    )
+    result = provider.apply(change(provider, new, Op.rename, provider_id=str(vmid), previous_name="web"), new, None)
     assert pve.guest("frontend").vmid == vmid and pve.guest("web") is None
     assert "resource frontend" in pve.guest("frontend").config["description"]
     assert "renamed web to frontend" in result.message
@@ -153,9 +151,7 @@ def test_vmid_taken_by_someone_else_is_reallocated(provider: ProxmoxProvider, pv
 
 def test_container_needs_an_os_template(provider: ProxmoxProvider, pve: PveBackend) -> None:
     res = resource("dns", resource_type="container", cpu=1, memory_gb=0.5)
-    with pytest.raises(
-        PermanentProviderError, match=r"needs an OS template; set overrides\.proxmox\.ostemplate"
-    ):
+    with pytest.raises(PermanentProviderError, match=r"needs an OS template; set overrides\.proxmox\.ostemplate"):
         provider.apply(change(provider, res), res, None)
     pve.pve.store_file("local", "debian-12.tar.zst", 1024, content="vztmpl")
     ok = resource(

@@ -49,9 +49,7 @@ def test_failed_task_is_permanent_with_the_task_exit_status_and_resumes(
 
 
 @pytest.mark.pve(time_scale=0.01)
-def test_timeout_mid_task_is_transient_and_the_next_run_does_not_repeat_it(
-    pve: PveBackend, tmp_path: Path
-) -> None:
+def test_timeout_mid_task_is_transient_and_the_next_run_does_not_repeat_it(pve: PveBackend, tmp_path: Path) -> None:
     provider = make_provider(pve, tmp_path, task_timeout=0.3, task_poll=0.05)
     stopped = resource("web", overrides={"status": "stopped"})
     provider.apply(change(provider, stopped), stopped, None)

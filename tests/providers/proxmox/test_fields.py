@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,9 @@ def test_desired_fields_vm_with_static_ip_gpu_and_data_disk() -> None:
         network={"ipv4": "192.168.1.50/24", "gateway": "192.168.1.1", "vlan": 30},
         overrides={"cpu_type": "host", "gpu": "rtx3090", "tags": ["ai"]},
     )
-    assert f.desired_fields(res) == {
+    got = f.desired_fields(res)
+    assert re.fullmatch(r"[0-9a-f]{16}", got.pop("configured"))
+    assert got == {
         "kind": "qemu",
         "cores": 4,
         "memory_mb": 8192,
@@ -81,7 +84,7 @@ def test_desired_and_observed_speak_the_same_vocabulary() -> None:
         gpu=True,
         disks=[{"name": "data", "size": "512M", "storage": "tank"}],
         network={"ipv4": "192.168.1.50/24", "gateway": "192.168.1.1", "vlan": 20},
-        overrides={"cpu_type": "host", "gpu": "rtx3090"},
+        overrides={"cpu_type": "host", "gpu": "rtx3090", "configure": False},
     )
     observed = f.fields_from_config("qemu", case["config"], "running")
     assert diff_fields(f.desired_fields(res), observed, None, f.DIFF_RULES) == []
@@ -107,9 +110,7 @@ def test_ownership(tags: list[str], expected: tuple[bool, str | None]) -> None:
 
 def test_config_params_only_what_differs_and_keeps_the_mac() -> None:
     raw = {"net0": "virtio=BC:24:11:35:0D:C6,bridge=vmbr0"}
-    current = f.fields_from_config(
-        "qemu", {**raw, "cores": 2, "memory": "2048", "tags": "homeport"}, "running"
-    )
+    current = f.fields_from_config("qemu", {**raw, "cores": 2, "memory": "2048", "tags": "homeport"}, "running")
     desired = {
         "cores": 4,
         "memory_mb": 2048,
@@ -142,3 +143,14 @@ def test_values_pve_wants() -> None:
         "scsi0": "root",
         "scsi1": "data",
     }
+
+
+def test_configuration_stamp_only_for_reachable_guests_and_follows_the_playbooks() -> None:
+    static = resource("web", network={"ipv4": "10.0.0.5/24"})
+    assert f.configuration_stamp(resource("web")) is None
+    assert f.configuration_stamp(resource("web", network={"ipv4": "dhcp"}, overrides={"configure": True}))
+    assert (
+        f.configuration_stamp(resource("web", network={"ipv4": "10.0.0.5/24"}, overrides={"configure": False})) is None
+    )
+    other = static.model_copy(update={"configuration_vars": {"motd": "hi"}})
+    assert f.configuration_stamp(static) != f.configuration_stamp(other)

@@ -13,9 +13,7 @@ from tests.backends.pve import PveBackend
 from tests.providers.proxmox.resources import change, resource
 
 
-def test_reports_nodes_and_unmanaged_guests_without_writing(
-    provider: ProxmoxProvider, pve: PveBackend
-) -> None:
+def test_reports_nodes_and_unmanaged_guests_without_writing(provider: ProxmoxProvider, pve: PveBackend) -> None:
     start = len(pve.pve.requests)
     inv = provider.observe()
     assert [n.name for n in inv.nodes] == ["pve1", "pve2", "pve3"]
@@ -28,9 +26,7 @@ def test_reports_nodes_and_unmanaged_guests_without_writing(
     assert {m for m, _p in pve.requests_since(start)} == {"GET"}
 
 
-def test_noop_cycle_is_one_call_and_a_moved_guest_costs_one_more(
-    provider: ProxmoxProvider, pve: PveBackend
-) -> None:
+def test_noop_cycle_is_one_call_and_a_moved_guest_costs_one_more(provider: ProxmoxProvider, pve: PveBackend) -> None:
     for name in ("web", "db"):
         res = resource(name)
         provider.apply(change(provider, res), res, None)
@@ -82,7 +78,5 @@ def test_load_detail_reads_an_unmanaged_guest_config(provider: ProxmoxProvider) 
 
 def test_create_refuses_to_shadow_an_unmanaged_guest_of_the_same_name(provider: ProxmoxProvider) -> None:
     res = resource("plex")
-    with pytest.raises(
-        PermanentProviderError, match=r"plex already exists .*not managed by lab home; rename it"
-    ):
+    with pytest.raises(PermanentProviderError, match=r"plex already exists .*not managed by lab home; rename it"):
         provider.apply(change(provider, res), res, None)
