@@ -5,7 +5,8 @@ with 100 VMs in each of its two pools, marks all 200 as homeport-managed (custom
 notes line, through a separate session), then measures with the real provider:
   1. a cold cycle: login, container view, one retrieval,
   2. no-op cycles: the steady state the reconciler pays every interval (target: 1 round trip),
-  3. for contrast, reading the same fields VM by VM through pyVmomi's property accessors.
+  3. a cycle after one VM changed out of band (its device list is read again: 2 round trips),
+  4. for contrast, reading the same fields VM by VM through pyVmomi's property accessors.
 Round trips are SOAP calls counted at the pyVmomi stub. Run: .venv/bin/python bench/vmware_observe.py [vms]
 """
 
@@ -65,6 +66,20 @@ def mark_all_managed(server: VcsimServer) -> int:
             vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(annotation=ownership_line(LAB, resource)))
         view.DestroyView()
         return len(vms)
+    finally:
+        Disconnect(si)
+
+
+def change_one(server: VcsimServer) -> None:
+    """Change one VM's CPU count out of band, through a separate session."""
+    si = session(server)
+    try:
+        view = si.content.viewManager.CreateContainerView(si.content.rootFolder, [vim.VirtualMachine], True)
+        vm = view.view[0]
+        task = vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=2))
+        while task.info.state not in ("success", "error"):
+            time.sleep(0.05)
+        view.DestroyView()
     finally:
         Disconnect(si)
 
@@ -133,6 +148,10 @@ def main() -> None:
                     times.append(time.perf_counter() - started)
                     calls.append(inventory.api_calls)
                 owned = len(inventory.owned(LAB))
+                change_one(server)
+                started = time.perf_counter()
+                changed = provider.observe()
+                changed_s = time.perf_counter() - started
             finally:
                 provider.close()
             naive_calls, naive_s = per_vm_reads(server)
@@ -144,6 +163,9 @@ def main() -> None:
     print(
         f"  no-op cycle: {statistics.median(calls):.0f} round trip(s), median {statistics.median(times) * 1000:.0f} ms "
         f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {len(times)} cycles"
+    )
+    print(
+        f"  cycle after one VM was reconfigured out of band: {changed.api_calls} round trips, {changed_s * 1000:.0f} ms"
     )
     print(f"  contrast, per-VM property reads of the same fields: {naive_calls} round trips, {naive_s * 1000:.0f} ms")
 

@@ -73,7 +73,7 @@ class VmApplier:
 
     def snapshot(self) -> Snapshot:
         """A fresh read of the inventory (one retrieval)."""
-        return observe_snapshot(self.conn, self.settings.page_size)
+        return observe_snapshot(self.conn, self.settings.page_size, self.settings.full_refresh_every)
 
     def owned_vm(self, snapshot: Snapshot, resource: str) -> VmFacts | None:
         """The VM this lab manages as `resource`, if any."""

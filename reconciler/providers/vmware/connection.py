@@ -62,6 +62,10 @@ class Connection:
     def __init__(self, settings: VmwareSettings) -> None:
         self.settings = settings
         self.counter = CallCounter()
+        # Session-scoped observe state: the container view and VM device lists by change marker.
+        self.inventory_view: Any = None
+        self.device_cache: dict[str, tuple[str, list[Any]]] = {}
+        self.observe_cycles = 0
         try:
             context = tls_context(settings)
         except (OSError, ssl.SSLError) as exc:

@@ -2,7 +2,10 @@
 """Read-only: one property-collector retrieval over a container view gives the whole inventory.
 
 A no-op cycle costs one RetrievePropertiesEx (plus one ContinueRetrievePropertiesEx per
-`page_size` objects): the container view is created once per session and reused.
+`page_size` objects): the container view is created once per session and reused. VM device
+lists, the bulk of the payload, are kept per session and read again (in one more retrieval for
+all of them) only for VMs whose configuration changed (`config.changeVersion`/`config.modified`),
+and for every VM each `full_refresh_every` cycles.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ PROPERTIES: dict[type, list[str]] = {
         "config.template",
         "config.hardware.numCPU",
         "config.hardware.memoryMB",
-        "config.hardware.device",
+        "config.changeVersion",
+        "config.modified",
         "config.annotation",
         "config.cpuHotAddEnabled",
         "config.memoryHotAddEnabled",
@@ -59,6 +63,7 @@ PROPERTIES: dict[type, list[str]] = {
     ],
 }
 
+DEVICE_PATHS = ["config.hardware.device", "config.changeVersion", "config.modified"]
 POWER_STATES = {"poweredOn": "on", "poweredOff": "off", "suspended": "suspended"}
 BUS_KINDS: tuple[tuple[type, str], ...] = (
     (vim.vm.device.VirtualSCSIController, "scsi"),
@@ -71,11 +76,12 @@ GIB = 1024**3
 
 def inventory_view(conn: Connection) -> vim.view.ContainerView:
     """The session's container view over every inventory type we read (created once, then reused)."""
-    view: vim.view.ContainerView | None = getattr(conn, "_inventory_view", None)
-    if view is None:
+    if conn.inventory_view is None:
         with vsphere_errors("create the vSphere inventory view"):
-            view = conn.content.viewManager.CreateContainerView(conn.content.rootFolder, list(PROPERTIES), True)
-        conn._inventory_view = view  # type: ignore[attr-defined]
+            conn.inventory_view = conn.content.viewManager.CreateContainerView(
+                conn.content.rootFolder, list(PROPERTIES), True
+            )
+    view: vim.view.ContainerView = conn.inventory_view
     return view
 
 
@@ -91,10 +97,27 @@ def filter_spec(conn: Connection, view: vim.view.ContainerView) -> vmodl.query.P
     return pc.FilterSpec(objectSet=object_set, propSet=prop_set, reportMissingObjectsInResults=False)
 
 
-def retrieve_objects(conn: Connection, page_size: int) -> list[tuple[Any, dict[str, Any]]]:
+def device_spec(vms: list[Any]) -> vmodl.query.PropertyCollector.FilterSpec:
+    """A filter reading just the device lists (and change markers) of the given VMs."""
+    pc = vmodl.query.PropertyCollector
+    return pc.FilterSpec(
+        objectSet=[pc.ObjectSpec(obj=vm, skip=False) for vm in vms],
+        propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=DEVICE_PATHS, all=False)],
+        reportMissingObjectsInResults=False,
+    )
+
+
+def change_marker(props: dict[str, Any]) -> str:
+    """What tells a VM's configuration changed: its change version and modification time."""
+    return f"{props.get('config.changeVersion') or ''}|{props.get('config.modified') or ''}"
+
+
+def retrieve_objects(
+    conn: Connection, page_size: int, spec: vmodl.query.PropertyCollector.FilterSpec | None = None
+) -> list[tuple[Any, dict[str, Any]]]:
     """Every object with its requested properties, paging with ContinueRetrievePropertiesEx."""
-    view = inventory_view(conn)
-    spec = filter_spec(conn, view)
+    if spec is None:
+        spec = filter_spec(conn, inventory_view(conn))
     collector = conn.content.propertyCollector
     options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
     objects: list[tuple[Any, dict[str, Any]]] = []
@@ -109,10 +132,24 @@ def retrieve_objects(conn: Connection, page_size: int) -> list[tuple[Any, dict[s
     return objects
 
 
-def observe_snapshot(conn: Connection, page_size: int) -> Snapshot:
-    """Read hosts, datastores, networks, compute resources, datacenters and VMs in one retrieval."""
+def observe_snapshot(conn: Connection, page_size: int, full_refresh_every: int = 12) -> Snapshot:
+    """Hosts, datastores, networks, compute resources, datacenters and VMs: one retrieval when
+    no VM changed, two when some did (their device lists are read again, all in one call)."""
     before = conn.counter.calls
-    snapshot = parse_objects(retrieve_objects(conn, page_size))
+    objects = retrieve_objects(conn, page_size)
+    vms = {str(obj._moId): (obj, props) for obj, props in objects if isinstance(obj, vim.VirtualMachine)}
+    full = conn.observe_cycles % full_refresh_every == 0
+    conn.observe_cycles += 1
+    cache = conn.device_cache
+    stale = [obj for moid, (obj, props) in vms.items() if full or cache.get(moid, ("",))[0] != change_marker(props)]
+    if stale:
+        for obj, props in retrieve_objects(conn, page_size, device_spec(stale)):
+            cache[str(obj._moId)] = (change_marker(props), list(props.get("config.hardware.device") or []))
+    for moid in set(cache) - set(vms):
+        del cache[moid]
+    for moid, (_, props) in vms.items():
+        props["config.hardware.device"] = cache.get(moid, ("", []))[1]
+    snapshot = parse_objects(objects)
     snapshot.round_trips = conn.counter.calls - before
     return snapshot
 

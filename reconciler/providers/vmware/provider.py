@@ -105,7 +105,7 @@ class VmwareProvider(Provider):
     def observe(self) -> Inventory:
         """Hosts, datastores, networks and VMs in one retrieval; VMs without our mark are reported unowned."""
         try:
-            snapshot = observe_snapshot(self.connection, self.settings.page_size)
+            snapshot = observe_snapshot(self.connection, self.settings.page_size, self.settings.full_refresh_every)
         except TransientProviderError as exc:
             self._reset_on_transient(exc)
             raise

@@ -17,6 +17,7 @@ KNOWN_OPTIONS = {
     "connect_timeout",
     "page_size",
     "allow_power_cycle",
+    "full_refresh_every",
 }
 
 
@@ -36,6 +37,7 @@ class VmwareSettings:
     connect_timeout: float
     page_size: int
     allow_power_cycle: bool
+    full_refresh_every: int
 
     def __repr__(self) -> str:
         # The password never appears in reprs, logs or error messages.
@@ -97,4 +99,5 @@ def load_settings(config: ProviderConfig, provider_name: str) -> VmwareSettings:
         connect_timeout=_option(config.options, "connect_timeout", float, 30.0),
         page_size=int(_option(config.options, "page_size", int, 500)),
         allow_power_cycle=_option(config.options, "allow_power_cycle", bool, True),
+        full_refresh_every=int(_option(config.options, "full_refresh_every", int, 12)),
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyVmomi import vim
 
 from reconciler.providers.vmware import VmwareProvider
 from tests.backends.vcsim import run_vcsim
@@ -26,9 +27,35 @@ def test_a_no_op_cycle_is_one_round_trip_whatever_the_vm_count(tmp_path: Path, m
             counts[vms_per_pool] = (len(second.resources), first.api_calls, second.api_calls)
     # The model puts vms_per_pool VMs in each of 2 pools (cluster and standalone host).
     assert counts[1][0] == 2 and counts[25][0] == 50
-    # The first cycle also creates the container view; later cycles are one RetrievePropertiesEx.
-    assert counts[1][1:] == (2, 1)
-    assert counts[25][1:] == (2, 1)
+    # The first cycle also creates the container view and reads every VM's devices (one call for
+    # all); later cycles are one RetrievePropertiesEx.
+    assert counts[1][1:] == (3, 1)
+    assert counts[25][1:] == (3, 1)
+
+
+def test_a_changed_vm_costs_one_more_call_and_its_devices_are_fresh(provider: VmwareProvider, vsphere: Any) -> None:
+    provider.observe()
+    assert provider.observe().api_calls == 1
+    vm = one_vm(vsphere, "DC0_H0_VM0")
+    nic = next(d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard))
+    nic.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName="VM Network")
+    reconfigure(vm, deviceChange=[vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic)])
+    changed = provider.observe()
+    assert changed.api_calls == 2
+    observed = next(r for r in changed.resources if r.name == "DC0_H0_VM0")
+    assert observed.fields["nics"][0]["network"] == "VM Network"
+    assert provider.observe().api_calls == 1
+
+
+def test_every_nth_cycle_rereads_all_devices(vcsim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = make_provider(
+        vcsim, tmp_path, monkeypatch, options={"username": vcsim.username, "full_refresh_every": 3}
+    )
+    try:
+        calls = [provider.observe().api_calls for _ in range(7)]
+    finally:
+        provider.close()
+    assert calls == [3, 1, 1, 2, 1, 1, 2]
 
 
 def test_a_small_page_size_still_reads_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
