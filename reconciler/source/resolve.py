@@ -1,6 +1,7 @@
 """Pure resolution: the pool hierarchy, inheritance, and each resource's effective definition.
 
 Merge order, later wins: chart defaults < template < pool chain (root first) < resource < overrides.
+Requirements start from the workload type's profile (reconciler/models/workload_profiles.yaml).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.pool import ResourcePool
+from reconciler.models.profiles import profile_requirements
 from reconciler.models.resource import Deployment, NetworkSpec, Requirements, ServiceSpec, UniversalResource
 from reconciler.source.errors import SourceIssue
 
@@ -128,7 +130,7 @@ def effective_resource(
     template = state.templates.get(spec.template) if spec.template else None
     properties: dict[str, Any] = {}
     dimensions: dict[str, Any] = {}
-    requirements: dict[str, Any] = {}
+    requirements: dict[str, Any] = profile_requirements(spec.workload_type)
     service: dict[str, Any] = {}
     chart = None
     playbooks = []

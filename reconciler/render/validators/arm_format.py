@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from reconciler.render.validators.availability import has_module, not_installed
 from reconciler.render.validators.issue import ValidationIssue
 
 TOOL = "arm-structure"
+SIZES_FILE = Path(__file__).resolve().parent / "data" / "azure_vm_sizes.txt"
 TOP_LEVEL_REQUIRED = {"$schema", "contentVersion", "resources"}
 TOP_LEVEL_ALLOWED = TOP_LEVEL_REQUIRED | {"apiProfile", "parameters", "variables", "functions", "outputs",
                                           "metadata", "definitions", "languageVersion"}
@@ -50,13 +52,12 @@ _REF = re.compile(r"\b(parameters|variables)\('([^']+)'\)")
 _RESOURCE_ID = re.compile(r"resourceId\('([^']+)',\s*'([^']+)'\)")
 
 
-def known_vm_sizes() -> set[str] | None:
-    """The VM sizes azure-mgmt-compute knows plus the cited newer ones; None when the SDK is missing."""
-    if not has_module("azure.mgmt.compute"):
-        return None
-    from azure.mgmt.compute.models import VirtualMachineSizeTypes
-
-    return {size.value for size in VirtualMachineSizeTypes} | EXTRA_VM_SIZES
+@cache
+def known_vm_sizes() -> set[str]:
+    """azure-mgmt-compute's VirtualMachineSizeTypes (a copy the render layer may read; a test keeps it
+    equal to the SDK, which only the azure provider may import) plus the cited newer sizes."""
+    lines = SIZES_FILE.read_text(encoding="utf-8").splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")} | EXTRA_VM_SIZES
 
 
 def _strings(value: Any) -> list[str]:
@@ -73,11 +74,9 @@ def _issue(filename: str, message: str, severity: str = "error") -> ValidationIs
     return ValidationIssue(file=filename, tool=TOOL, message=message, severity=severity)
 
 
-def _check_size(filename: str, where: str, size: Any, sizes: set[str] | None) -> list[ValidationIssue]:
+def _check_size(filename: str, where: str, size: Any, sizes: set[str]) -> list[ValidationIssue]:
     if not isinstance(size, str) or size.startswith("["):
         return []
-    if sizes is None:
-        return [not_installed(filename, "azure VM sizes", "azure-mgmt-compute")]
     if size not in sizes:
         return [_issue(filename, f"{where}: VM size {size!r} is not an Azure VM size "
                                  "(azure-mgmt-compute VirtualMachineSizeTypes)")]
