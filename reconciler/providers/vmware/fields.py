@@ -27,7 +27,7 @@ DIFF_RULES = DiffRules(
 )
 
 DEFAULT_NETWORK = "VM Network"
-DEFAULT_GUEST_ID = "otherGuest64"
+DEFAULT_GUEST_ID = "otherLinux64Guest"
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_BOOT_DISK_GB = 16.0
 SCSI_CONTROLLER_UNIT = 7
@@ -52,6 +52,9 @@ OPTION_KEYS = {
     "allow_power_cycle",
     "thin_provisioned",
     "adapter",
+    # The vsphere-vm chart's values: accepted so one overrides.vmware block serves both.
+    "domain",
+    "root_disk_gb",
 }
 
 
@@ -108,6 +111,8 @@ class VmOptions:
     allow_power_cycle: bool | None = None
     thin_provisioned: bool = True
     adapter: str = "vmxnet3"
+    domain: str | None = None
+    root_disk_gb: float = DEFAULT_BOOT_DISK_GB
 
 
 def vm_options(resource: EffectiveResource) -> VmOptions:
@@ -132,6 +137,9 @@ def vm_options(resource: EffectiveResource) -> VmOptions:
         raise PermanentProviderError(
             f"{resource.name}: overrides.vmware.power_state must be 'on' or 'off', not {merged['power_state']!r}"
         )
+    root = merged.get("root_disk_gb", DEFAULT_BOOT_DISK_GB)
+    if isinstance(root, bool) or not isinstance(root, int | float) or root <= 0:
+        raise PermanentProviderError(f"{resource.name}: vmware option root_disk_gb must be a positive number of GiB")
     for key in ("cpu_hot_add", "memory_hot_add", "thin_provisioned", "allow_power_cycle"):
         if key in merged and not isinstance(merged[key], bool):
             raise PermanentProviderError(f"{resource.name}: vmware option {key} must be true or false")
@@ -145,6 +153,7 @@ def vm_options(resource: EffectiveResource) -> VmOptions:
         "guest_id",
         "annotation",
         "adapter",
+        "domain",
     ):
         if key in merged and merged[key] is not None and not isinstance(merged[key], str):
             raise PermanentProviderError(f"{resource.name}: vmware option {key} must be text")
@@ -173,7 +182,7 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
     disks: list[dict[str, Any]] = []
     boot = req.storage_gb
     if boot is None and not options.clone_template:
-        boot = DEFAULT_BOOT_DISK_GB
+        boot = float(options.root_disk_gb)
     if boot is not None:
         disks.append({"label": f"scsi0:{units[0]}", "size_gb": round(float(boot), 3)})
     for unit, disk in zip(units[1:], req.disks, strict=True):

@@ -111,3 +111,12 @@ def test_notes_keep_the_users_text_and_one_ownership_line() -> None:
 def test_ownership(custom: dict[str, str], annotation: str, expected: tuple[Any, ...]) -> None:
     own = vm_ownership(VmFacts(moid="vm-1", name="vm", custom=custom, annotation=annotation))
     assert (own.owned, own.lab, own.resource, own.source) == expected
+
+
+def test_the_vsphere_vm_charts_values_are_accepted() -> None:
+    overrides = {"root_disk_gb": 24, "domain": "home.lan", "guest_id": "debian12_64Guest", "thin_provisioned": False}
+    fields = desired_fields(resource("web", storage_gb=None, overrides=overrides))
+    assert fields["disks"] == [{"label": "scsi0:0", "size_gb": 24.0}]
+    assert vm_options(resource("web")).guest_id == "otherLinux64Guest"
+    with pytest.raises(PermanentProviderError, match="root_disk_gb must be a positive number"):
+        vm_options(resource("web", overrides={"root_disk_gb": "big"}))
