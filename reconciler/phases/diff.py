@@ -34,19 +34,22 @@ def _rules_of(session: LabSession, state: DesiredState, provider: str):  # type:
 
 def load_details(session: LabSession, state: DesiredState, observation: Observation, items: list[DesiredItem]) -> None:
     """Ask providers for the full fields of resources whose cheap listing cannot decide the diff."""
+    positions: dict[str, dict[str, int]] = {
+        provider: {r.name: i for i, r in enumerate(inv.resources) if r.owned}
+        for provider, inv in observation.inventories.items()
+    }
     for item in items:
         inv = observation.inventories.get(item.resource.provider)
-        if inv is None:
+        index = positions.get(item.resource.provider, {}).get(item.resource.name)
+        if inv is None or index is None:
             continue
-        for index, observed in enumerate(inv.resources):
-            if observed.name != item.resource.name or observed.detail_loaded:
-                continue
-            if all(key in observed.fields for key in item.fields):
-                continue
-            provider = session.provider(
-                state.lab_name, item.resource.provider, state.lab.spec.providers[item.resource.provider]
-            )
-            inv.resources[index] = provider.load_detail(observed)
+        observed = inv.resources[index]
+        if observed.detail_loaded or all(key in observed.fields for key in item.fields):
+            continue
+        provider = session.provider(
+            state.lab_name, item.resource.provider, state.lab.spec.providers[item.resource.provider]
+        )
+        inv.resources[index] = provider.load_detail(observed)
 
 
 def plan_lab(

@@ -17,7 +17,7 @@ from reconciler.phases.apply import ApplyOutcome
 from reconciler.phases.context import LabSession
 from reconciler.store.audit import append_audit
 from reconciler.store.deviations import open_deviations, resolve_all, sync_deviations
-from reconciler.store.instances import RETRY_KEY, instance_rows, new_instance, touch_checked
+from reconciler.store.instances import RETRY_KEY, InstanceSnapshot, instance_rows, new_instance, touch_checked
 from reconciler.store.tables import (
     DeploymentInstanceRow,
     DeploymentTemplateRow,
@@ -40,6 +40,33 @@ def _fields_json(change: Change) -> list[dict[str, Any]]:
     return [f.model_dump(mode="json") for f in change.fields]
 
 
+def _rows_needed(
+    plan: Plan, state: DesiredState, instances: dict[str, InstanceSnapshot] | None, devs: dict[str, list[Any]]
+) -> set[str] | None:
+    """Names whose instance row this run may change; a converged no-op needs none (None: load all)."""
+    if instances is None:
+        return None
+    needed: set[str] = set()
+    for change in plan.changes:
+        if change.op is Op.noop and change.blocked:
+            continue
+        if change.op is Op.noop:
+            snap = instances.get(change.resource)
+            eff = state.effective.get(change.resource)
+            if (
+                snap is not None
+                and snap.status == "running"
+                and not snap.deviation_detected
+                and change.resource not in devs
+                and not _params_differ(snap.parameters or {}, eff)
+            ):
+                continue
+        needed.add(change.resource)
+        if change.previous_name:
+            needed.add(change.previous_name)
+    return needed
+
+
 def record_results(
     session: LabSession,
     state: DesiredState,
@@ -48,6 +75,7 @@ def record_results(
     inventories: dict[str, Inventory],
     run_id: str,
     now: datetime,
+    instances: dict[str, InstanceSnapshot] | None = None,
 ) -> dict[str, int]:
     """Update instance rows and deviations from the plan and what applying did; return counts."""
     lab = state.lab_name
@@ -55,11 +83,12 @@ def record_results(
     observed = _observed_fields(inventories, lab)
     counts = {"applied": 0, "failed": 0, "blocked": 0, "noop": 0, "drifted": 0, "deleted": 0}
     with session.db.session() as s:
-        rows = instance_rows(s, lab)
         open_devs = open_deviations(s, lab)
         devs_by_resource: dict[str, list[Any]] = {}
         for d in open_devs:
             devs_by_resource.setdefault(d.resource, []).append(d)
+        needed = _rows_needed(plan, state, instances, devs_by_resource)
+        rows = instance_rows(s, lab, needed)
         for change in plan.changes:
             name = change.resource
             outcome = by_resource.get(name)
@@ -68,6 +97,8 @@ def record_results(
                 continue  # its provider was not observed: nothing is known, nothing recorded
             if change.op is Op.noop:
                 counts["noop"] += 1
+                if needed is not None and name not in needed:
+                    continue
                 if (
                     row is not None
                     and row.status == "running"
@@ -178,9 +209,12 @@ def record_results(
 
 def _parameters_changed(row: DeploymentInstanceRow, eff: EffectiveResource | None) -> bool:
     """Whether the policy recorded on the instance differs from the definition's (e.g. a new allowance)."""
+    return _params_differ(row.parameters or {}, eff)
+
+
+def _params_differ(params: dict[str, Any], eff: EffectiveResource | None) -> bool:
     if eff is None:
         return False
-    params = row.parameters or {}
     return bool(
         params.get("stateful") != eff.stateful
         or params.get("allow_delete_stateful") != eff.sync.allow_delete_stateful

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 
 from reconciler.models.desired import DesiredState
@@ -30,12 +33,18 @@ def chart_for(session: LabSession, resource: EffectiveResource) -> Chart | None:
     return session.charts.for_resource(resource.provider_type, resource.resource_type, resource.workload_type)
 
 
-def render_one(session: LabSession, resource: EffectiveResource, *, write: bool = False) -> RenderedArtifacts | None:
+def render_one(
+    session: LabSession, resource: EffectiveResource, *, write: bool = False, known_good: set[str] | None = None
+) -> RenderedArtifacts | None:
     """One resource's artifacts (None when no chart renders its provider and type)."""
     chart = chart_for(session, resource)
     if chart is None:
         return None
-    out = render_chart(chart, resource)
+    out = render_chart(chart, resource, known_good=known_good)
+    if out.checked_only:
+        return RenderedArtifacts(chart=chart.name, files={}, directory=None)
+    if known_good is not None:
+        known_good.add(out.key)
     directory = write_rendered(session.rendered_dir, resource.name, chart.name, out.files) if write else None
     return RenderedArtifacts(chart=chart.name, files=out.files, directory=directory)
 
@@ -45,11 +54,13 @@ def render_all(
 ) -> RenderSet:
     """Render every (or the named) resource; collect all errors rather than stopping at the first."""
     result = RenderSet()
+    index = None if write else load_render_index(session)
+    before = len(index) if index is not None else 0
     for name, resource in sorted(state.effective.items()):
         if names is not None and name not in names:
             continue
         try:
-            artifacts = render_one(session, resource, write=write)
+            artifacts = render_one(session, resource, write=write, known_good=index)
         except (RenderError, ChartError) as exc:
             result.errors.append(f"{resource.source_file}: {exc}")
             continue
@@ -57,4 +68,31 @@ def render_all(
             result.without_chart.append(name)
         else:
             result.artifacts[name] = artifacts
+    if index is not None and len(index) != before:
+        save_render_index(session, index)
     return result
+
+
+RENDER_INDEX = "render-index.json"
+RENDER_INDEX_MAX = 200_000
+
+
+def load_render_index(session: LabSession) -> set[str]:
+    """Render keys (chart digest + values) known to render: a cache, so a no-op run need not re-render."""
+    path = session.state_dir / RENDER_INDEX
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return set(data) if isinstance(data, list) else set()
+
+
+def save_render_index(session: LabSession, keys: set[str]) -> None:
+    """Write the index atomically (a lost update only costs a re-render)."""
+    if len(keys) > RENDER_INDEX_MAX:
+        keys = set(sorted(keys)[-RENDER_INDEX_MAX // 2 :])
+    session.state_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".render-index-", dir=session.state_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(sorted(keys), f)
+    os.replace(tmp, session.state_dir / RENDER_INDEX)

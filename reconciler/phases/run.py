@@ -78,8 +78,7 @@ def compute_plan(
         plan = plan_lab(session, state, observation, instances)
     with _timed(timings, "gate"):
         facts = _prune_facts(session, state, observation)
-        gate(plan, state, mode=mode, now=session.clock(), prune=facts,
-             backoff=retry_after(session.db, state.lab_name))
+        gate(plan, state, mode=mode, now=session.clock(), prune=facts, backoff=retry_after(session.db, state.lab_name))
     return PlanResult(revision, state, renders, observation, instances, plan, timings)
 
 
@@ -134,12 +133,22 @@ def reconcile(
     except LabBusyError as exc:
         lab = _lab_name(session)
         run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
-        finish_run(session.db, run_id, status="skipped", revision=None, phase_timings={}, summary={},
-                   error=str(exc))
+        finish_run(session.db, run_id, status="skipped", revision=None, phase_timings={}, summary={}, error=str(exc))
         with session.db.session() as s:
-            append_audit(s, lab=lab, entity_type="lab", entity_id=lab, action="run-skipped", actor=session.actor,
-                         actor_kind=session.actor_kind, tool="reconcile", run_id=run_id, outcome="skipped",
-                         result={"reason": str(exc)}, arguments={"trigger": trigger})
+            append_audit(
+                s,
+                lab=lab,
+                entity_type="lab",
+                entity_id=lab,
+                action="run-skipped",
+                actor=session.actor,
+                actor_kind=session.actor_kind,
+                tool="reconcile",
+                run_id=run_id,
+                outcome="skipped",
+                result={"reason": str(exc)},
+                arguments={"trigger": trigger},
+            )
         return RunResult(run_id, "skipped", None, error=str(exc))
 
 
@@ -176,9 +185,20 @@ def _run_locked(
         repeated = previous is not None and previous.status == "invalid" and previous.error == str(exc)
         if not repeated:  # the same broken commit every interval is one audit row, not thousands
             with session.db.session() as s:
-                append_audit(s, lab=lab, entity_type="lab", entity_id=lab, action="run-invalid", actor=session.actor,
-                             actor_kind=session.actor_kind, tool="reconcile", run_id=run_id, outcome="error",
-                             arguments={"trigger": trigger}, result={"error": str(exc)[:4000]})
+                append_audit(
+                    s,
+                    lab=lab,
+                    entity_type="lab",
+                    entity_id=lab,
+                    action="run-invalid",
+                    actor=session.actor,
+                    actor_kind=session.actor_kind,
+                    tool="reconcile",
+                    run_id=run_id,
+                    outcome="error",
+                    arguments={"trigger": trigger},
+                    result={"error": str(exc)[:4000]},
+                )
         return RunResult(run_id, "invalid", getattr(exc, "revision", None), error=str(exc), timings=timings)
     state, plan = result.state, result.plan
     if not result.revision.on_main:
@@ -211,7 +231,9 @@ def _run_locked(
     outcomes.extend(prune(session, state, plan, run_id))
     timings["prune"] = time.perf_counter() - started
     started = time.perf_counter()
-    counts = record_results(session, state, plan, outcomes, result.observation.inventories, run_id, session.clock())
+    counts = record_results(
+        session, state, plan, outcomes, result.observation.inventories, run_id, session.clock(), result.instances
+    )
     index_desired_state(session, state)
     timings["record"] = time.perf_counter() - started
     failed = [o for o in outcomes if o.status == "failed"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatchcase
+from functools import lru_cache
 
 _KEYED = re.compile(r"\[[^\]]*\]")
 
@@ -15,5 +16,10 @@ def rule_path(path: str) -> str:
 
 def matches(path: str, patterns: list[str]) -> bool:
     """Whether path (or its rule form) matches any glob."""
+    return bool(patterns) and _matches(path, tuple(patterns))
+
+
+@lru_cache(maxsize=65536)
+def _matches(path: str, patterns: tuple[str, ...]) -> bool:
     plain = rule_path(path)
     return any(fnmatchcase(path, p) or fnmatchcase(plain, p) for p in patterns)

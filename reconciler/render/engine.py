@@ -93,6 +93,7 @@ class RenderOutput:
     files: dict[str, str]
     values: dict[str, Any]
     key: str
+    checked_only: bool = False
 
 
 _ENVIRONMENTS: dict[str, ImmutableSandboxedEnvironment] = {}
@@ -105,10 +106,16 @@ def render_key(chart: Chart, document: dict[str, Any]) -> str:
     return hashlib.sha256(chart.digest.encode() + b"\0" + payload).hexdigest()
 
 
-def render_chart(chart: Chart, resource: EffectiveResource) -> RenderOutput:
-    """Render every non-partial template (names not starting with '_'); empty outputs are dropped."""
+def render_chart(chart: Chart, resource: EffectiveResource, *, known_good: set[str] | None = None) -> RenderOutput:
+    """Render every non-partial template (names not starting with '_'); empty outputs are dropped.
+
+    With `known_good` (keys that rendered and validated before, e.g. in an earlier run), a matching key returns
+    an output without files: the caller only needed to know the resource renders.
+    """
     document = chart_values(chart, resource)
     key = render_key(chart, document)
+    if known_good is not None and key in known_good and key not in _CACHE:
+        return RenderOutput(chart=chart.name, files={}, values=document, key=key, checked_only=True)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached

@@ -23,6 +23,8 @@ class InstanceSnapshot:
     status: str
     last_applied_state: dict[str, Any]
     last_applied_revision: str | None
+    deviation_detected: bool = False
+    parameters: dict[str, Any] | None = None
 
 
 def load_instances(db: Database, lab: str) -> dict[str, InstanceSnapshot]:
@@ -34,10 +36,12 @@ def load_instances(db: Database, lab: str) -> dict[str, InstanceSnapshot]:
         DeploymentInstanceRow.status,
         DeploymentInstanceRow.last_applied_state,
         DeploymentInstanceRow.last_applied_revision,
+        DeploymentInstanceRow.deviation_detected,
+        DeploymentInstanceRow.parameters,
     )
     with db.session() as s:
         rows = s.execute(select(*cols).where(DeploymentInstanceRow.lab == lab)).all()
-    return {r[0]: InstanceSnapshot(r[0], r[1], r[2], r[3], r[4] or {}, r[5]) for r in rows}
+    return {r[0]: InstanceSnapshot(r[0], r[1], r[2], r[3], r[4] or {}, r[5], bool(r[6]), r[7]) for r in rows}
 
 
 def instance_rows(session: Session, lab: str, names: set[str] | None = None) -> dict[str, DeploymentInstanceRow]:
@@ -85,8 +89,9 @@ def retry_after(db: Database, lab: str) -> dict[str, datetime]:
     """Resources in transient-error backoff and when each may be tried again (from `parameters.retry`)."""
     out: dict[str, datetime] = {}
     with db.session() as s:
-        rows = s.execute(select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters)
-                         .where(DeploymentInstanceRow.lab == lab)).all()
+        rows = s.execute(
+            select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters).where(DeploymentInstanceRow.lab == lab)
+        ).all()
     for name, params in rows:
         retry = (params or {}).get(RETRY_KEY)
         if isinstance(retry, dict) and retry.get("next_at"):

@@ -1,0 +1,150 @@
+"""No-op reconcile on the sim provider: time and peak RSS for labs of N resources.
+
+Usage: python bench/noop_reconcile.py [--sizes 1000,10000] [--database-url URL]
+Each lab is generated, committed, applied once (the real apply path), then a no-op reconcile is timed in a
+fresh process (cold: a CLI run or a daemon's first cycle) and again in that process (warm: a daemon's
+later cycles, with the blob cache). Targets from the foundation issue: <= 1 s (1,000), <= 5 s (10,000),
+<= 200 MB peak RSS. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LAB = """\
+apiVersion: homelab.ai/v1
+kind: Lab
+metadata: {{name: bench}}
+spec:
+  providers:
+    lab:
+      type: sim
+      options:
+        nodes: {{{nodes}}}
+  reconcile: {{auto_apply: true, prune: false, self_heal: true}}
+"""
+
+POOL = """\
+apiVersion: homelab.ai/v1
+kind: ResourcePool
+metadata: {name: compute}
+spec:
+  path: /bench/compute
+  provider: lab
+"""
+
+RESOURCE = """\
+apiVersion: homelab.ai/v1
+kind: UniversalResource
+metadata: {{name: svc-{i:05d}, labels: {{app: svc-{i:05d}}}}}
+spec:
+  workload_type: web-app
+  pool: /bench/compute
+  requirements: {{cpu: 1, memory_gb: 1, storage_gb: 10}}
+  service:
+    ports: [{{name: http, port: {port}}}]
+"""
+
+
+def make_lab(root: Path, n: int) -> Path:
+    """A committed lab of n sim resources spread over n/500 + 1 roomy nodes."""
+    lab = root / f"lab-{n}"
+    (lab / "pools").mkdir(parents=True)
+    (lab / "resources").mkdir()
+    nodes = ", ".join(
+        f"node-{k}: {{cpu: 2000, memory_gb: 4000, storage_gb: 100000, gpu: 0}}" for k in range(n // 500 + 1)
+    )
+    (lab / "homeport.yaml").write_text(LAB.format(nodes=nodes))
+    (lab / "pools" / "compute.yaml").write_text(POOL)
+    for i in range(n):
+        (lab / "resources" / f"svc-{i:05d}.yaml").write_text(RESOURCE.format(i=i, port=8000 + i % 1000))
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "b@localhost",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "b@localhost",
+    }
+    subprocess.run(["git", "init", "-q", "-b", "main", str(lab)], check=True, env=env)
+    subprocess.run(["git", "-C", str(lab), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(lab), "commit", "-q", "-m", "bench lab"], check=True, env=env)
+    return lab
+
+
+def measure(lab: Path, database_url: str | None, warm_runs: int) -> dict[str, object]:
+    """In this (fresh) process: one cold no-op reconcile, then warm ones; peak RSS."""
+    from reconciler.phases.context import LabSession
+    from reconciler.phases.gate import Mode
+    from reconciler.phases.run import reconcile
+
+    started = time.perf_counter()
+    session = LabSession.open(lab, database_url=database_url, actor="bench", actor_kind="system")
+    cold = reconcile(session, mode=Mode.auto, trigger="bench")
+    cold_s = time.perf_counter() - started
+    assert cold.plan is not None and not cold.plan.has_changes, "the lab was not converged"
+    warm = []
+    for _ in range(warm_runs):
+        t = time.perf_counter()
+        result = reconcile(session, mode=Mode.auto, trigger="bench")
+        warm.append(time.perf_counter() - t)
+        assert result.plan is not None and not result.plan.has_changes
+    session.close()
+    return {
+        "cold_s": round(cold_s, 3),
+        "warm_s": round(min(warm), 3) if warm else None,
+        "phases_cold": {k: round(v, 3) for k, v in cold.timings.items()},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    """Generate, converge, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite in the lab)")
+    parser.add_argument("--warm-runs", type=int, default=3)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.database_url, args.warm_runs)))
+        return
+    targets = {1000: 1.0, 10000: 5.0}
+    with tempfile.TemporaryDirectory(prefix="homeport-bench-") as tmp:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            lab = make_lab(Path(tmp), n)
+            url = args.database_url
+            if url and "postgresql" in url:
+                url = url  # one database per size would be cleaner; the lab name is the same, so reset it
+            t = time.perf_counter()
+            from reconciler.phases.context import LabSession
+            from reconciler.phases.gate import Mode
+            from reconciler.phases.run import reconcile
+
+            session = LabSession.open(lab, database_url=url, actor="bench", actor_kind="system")
+            first = reconcile(session, mode=Mode.manual, trigger="bench-setup")
+            session.close()
+            apply_s = time.perf_counter() - t
+            cmd = [sys.executable, __file__, "--measure", str(lab), "--warm-runs", str(args.warm_runs)]
+            if url:
+                cmd += ["--database-url", url]
+            out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            target = targets.get(n)
+            ratio = f"{out['cold_s'] / target:.2f}x of target {target:g} s" if target else ""
+            print(
+                f"N={n:>6}: initial apply {apply_s:7.2f} s ({first.counts.get('applied', 0)} created); "
+                f"no-op reconcile cold {out['cold_s']:.3f} s {ratio}; warm {out['warm_s']} s; "
+                f"peak RSS {out['peak_rss_mb']} MB ({out['peak_rss_mb'] / 200:.2f}x of 200 MB)"
+            )
+            print(f"          cold phases: {out['phases_cold']}")
+
+
+if __name__ == "__main__":
+    main()
