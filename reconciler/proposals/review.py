@@ -142,3 +142,11 @@ def reject(session: LabSession, proposal_id: str, *, reviewer: str | None = None
 def auto_merge_allowed(max_risk: Risk | None, proposal: ProposalView) -> bool:
     """Whether the lab's policy (proposals.auto_merge_max_risk) lets this proposal merge without a person."""
     return max_risk is not None and Risk(proposal.risk) <= max_risk
+
+
+def merge_if_policy_allows(session: LabSession, proposal: ProposalView, max_risk: Risk | None) -> MergeResult | None:
+    """Merge a fresh proposal when the lab's auto_merge_max_risk covers its risk; None otherwise."""
+    if not auto_merge_allowed(max_risk, proposal):
+        return None
+    return approve(session, proposal.id, reviewer=f"policy:auto_merge_max_risk={max_risk.value if max_risk else ''}",
+                   reviewer_kind="policy")

@@ -1,0 +1,44 @@
+"""Cost facts: cloud prices from the AWS catalog (cited, dated); on-premise power from the lab's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.models.desired import DesiredState
+from reconciler.models.resource import Requirements
+from reconciler.providers.aws.catalog import choose_instance_type, on_demand_price
+
+HOURS_PER_MONTH = 730  # 365 days x 24 h / 12, the convention AWS's pricing calculator uses
+
+
+def lab_cost_notes(state: DesiredState) -> dict[str, Any]:
+    """What the project knows about this lab's costs, and what it cannot know."""
+    spec = state.lab.spec
+    notes: dict[str, Any] = {"currency": spec.currency}
+    if spec.electricity_cost_per_kwh is not None:
+        notes["electricity_cost_per_kwh"] = {"value": spec.electricity_cost_per_kwh,
+                                             "source": "homeport.yaml spec.electricity_cost_per_kwh (lab setting)"}
+        notes["on_premise"] = ("power draw of the nodes is not measured by homeport, so on-premise running cost "
+                               "is unknown; multiply a node's measured watts x 24 x 30 / 1000 by the kWh price")
+    else:
+        notes["on_premise"] = "unknown: set spec.electricity_cost_per_kwh in homeport.yaml to price power"
+    notes["cloud"] = ("per-instance prices from the AWS catalog with source and date; "
+                      "see find-best-provider-for-workload")
+    return notes
+
+
+def aws_estimate(requirements: Requirements, region: str) -> dict[str, Any]:
+    """The instance type homeport would pick and its monthly on-demand price (or why it is unknown)."""
+    try:
+        itype = choose_instance_type(requirements, region)
+    except ValueError as exc:
+        return {"instance_type": None, "monthly_usd": None, "note": str(exc)}
+    price = on_demand_price(itype, region)
+    if price is None:
+        return {"instance_type": itype, "monthly_usd": None,
+                "note": f"no published price for {itype} in {region} in homeport's catalog (unknown, not guessed)"}
+    return {"instance_type": itype, "usd_per_hour": price.usd_per_hour,
+            "monthly_usd": round(price.usd_per_hour * HOURS_PER_MONTH, 2),
+            "basis": f"{HOURS_PER_MONTH} h/month on-demand, Linux",
+            "source": {"title": price.source.title, "url": price.source.url, "date": price.source.date,
+                       "checked": price.source.checked}}

@@ -1,0 +1,52 @@
+"""The lab an MCP server serves: one LabSession, used by one tool call at a time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from reconciler.models.desired import DesiredState
+from reconciler.models.inventory import Inventory
+from reconciler.phases.context import LabSession
+from reconciler.phases.fetch import fetch
+from reconciler.phases.load import load
+from reconciler.phases.observe import Observation, observe_all
+
+T = TypeVar("T")
+
+
+class HomeportApp:
+    """The served lab: its session, the current desired state at main, and a lock around both.
+
+    LabSession (pygit2 repository, provider clients) is not thread-safe, and the SDK runs synchronous
+    tools on worker threads, so every tool runs under `lock`.
+    """
+
+    def __init__(self, lab_dir: Path, *, database_url: str | None = None) -> None:
+        self.lab_dir = lab_dir.resolve()
+        self.session = LabSession.open(self.lab_dir, database_url=database_url, actor="homeport-mcp",
+                                       actor_kind="agent")
+        self.lock = threading.RLock()
+
+    def state(self, ref: str | None = None) -> DesiredState:
+        """The desired state at main (or ref); cached by blob and commit id, so repeated calls are cheap."""
+        return load(self.session, fetch(self.session, ref))
+
+    def observe(self, state: DesiredState, only: set[str] | None = None) -> Observation:
+        """Live inventories of the enabled providers (unavailable ones say why)."""
+        return observe_all(self.session, state, only)
+
+    def inventories(self, state: DesiredState) -> dict[str, Inventory]:
+        """Only the inventories that could be read."""
+        return self.observe(state).inventories
+
+    def run(self, fn: Callable[[], T]) -> T:
+        """Run fn under the lab's lock."""
+        with self.lock:
+            return fn()
+
+    def close(self) -> None:
+        """Close the session."""
+        self.session.close()

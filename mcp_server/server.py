@@ -1,0 +1,133 @@
+"""Assembling the MCP server (`homeport-mcp`): tools by toolset, SOP resources, prompts, stdio or HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import ListToolsResult
+from starlette.applications import Starlette
+
+from mcp_server.app import HomeportApp
+from mcp_server.auth import Caller, HomeportTokenVerifier, current_caller
+from mcp_server.prompts import register_prompts
+from mcp_server.sop_resources import register_sop_resources
+from mcp_server.tools import ALL_TOOLS
+from mcp_server.toolspec import TOOLSETS, ToolSpec, build_tool
+from reconciler.store.tokens import parse_scopes
+
+INSTRUCTIONS = """homeport manages a homelab from desired-state YAML in Git. You read the lab and get advice
+freely; every change you make becomes a proposal (a Git branch with one commit and a plan preview) that a
+person reviews and merges. Typical flow: discover-infrastructure-context -> analyze-resource-requirements ->
+find-optimal-placement -> deploy-with-intelligence (dry_run first) -> get-proposal -> tell the person the
+proposal id. Nothing changes live infrastructure until a person approves."""
+
+
+def select_tools(toolsets: tuple[str, ...]) -> list[ToolSpec[Any, Any]]:
+    """The tools of the chosen toolsets."""
+    return [spec for spec in ALL_TOOLS if spec.toolset in toolsets]
+
+
+def build_server(app: HomeportApp, *, toolsets: tuple[str, ...] = TOOLSETS,
+                 local_caller: Caller | None = None, http_auth: bool = False,
+                 public_url: str = "http://127.0.0.1:8765") -> MCPServer[Any]:
+    """The MCP server for a lab. local_caller is who stdio (and in-memory) calls act as."""
+    local = local_caller or Caller(actor=f"local:{_user()}", scopes=frozenset({"read", "propose"}),
+                                   owner=_user(), kind="agent")
+    specs = select_tools(toolsets)
+    tools = [build_tool(app, spec, local) for spec in specs]
+    scope_of = {spec.name: spec.scope for spec in specs}
+    kwargs: dict[str, Any] = {}
+    if http_auth:
+        kwargs["auth"] = AuthSettings(issuer_url=public_url, resource_server_url=f"{public_url}/mcp",
+                                      validate_token_resource=False)
+        kwargs["token_verifier"] = HomeportTokenVerifier(app.session.db)
+    server: MCPServer[Any] = MCPServer("homeport", title="homeport", instructions=INSTRUCTIONS,
+                                       version="0.1.0", tools=tools, log_level="WARNING", **kwargs)
+
+    async def only_allowed_tools(ctx: Any, call_next: Any) -> Any:
+        """tools/list shows only the tools the caller's scopes allow (agents handle ~20 tools well)."""
+        result = await call_next(ctx)
+        if getattr(ctx, "method", None) != "tools/list":
+            return result
+        caller = current_caller(getattr(ctx, "request", None), local)
+        if isinstance(result, ListToolsResult):
+            result.tools = [t for t in result.tools if caller.allows(scope_of.get(t.name, "admin"))]
+        elif isinstance(result, dict) and isinstance(result.get("tools"), list):
+            result["tools"] = [t for t in result["tools"] if caller.allows(scope_of.get(t.get("name"), "admin"))]
+        return result
+
+    server.middleware.append(only_allowed_tools)
+    register_sop_resources(server)
+    register_prompts(server)
+    return server
+
+
+def http_app(server: MCPServer[Any], *, host: str, allowed_hosts: list[str]) -> Starlette:
+    """The streamable HTTP ASGI app (bearer tokens required; DNS-rebinding protection on)."""
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *allowed_hosts]
+    origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in allowed_hosts]
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                         allowed_origins=origins)
+    return server.streamable_http_app(transport_security=security, host=host, stateless_http=True,
+                                      json_response=True)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options of homeport-mcp."""
+    parser = argparse.ArgumentParser(prog="homeport-mcp", description="homeport's MCP server for AI agents.")
+    parser.add_argument("--lab", type=Path, default=Path("."), help="The lab's Git repository (default: .)")
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on")
+    parser.add_argument("--port", type=int, default=8765, help="HTTP: port")
+    parser.add_argument("--allowed-host", action="append", default=[],
+                        help="HTTP: extra Host header value to accept, e.g. homeport.lan:8765 (repeatable)")
+    parser.add_argument("--toolsets", default=",".join(TOOLSETS),
+                        help=f"Comma-separated subset of {','.join(TOOLSETS)} to expose")
+    parser.add_argument("--scopes", default="read,propose",
+                        help="stdio: scopes of the local caller (default read,propose; agents never get approve)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `homeport-mcp` command."""
+    args = parse_args(argv)
+    toolsets = tuple(t.strip() for t in args.toolsets.split(",") if t.strip())
+    unknown = [t for t in toolsets if t not in TOOLSETS]
+    if unknown or not toolsets:
+        sys.exit(f"homeport-mcp: unknown toolset(s) {', '.join(unknown) or '(none)'}; choose from "
+                 f"{', '.join(TOOLSETS)}")
+    try:
+        scopes = parse_scopes(args.scopes)
+        app = HomeportApp(args.lab)
+        app.state()
+    except Exception as exc:  # startup errors are the user's to fix: one line, no traceback
+        sys.exit(f"homeport-mcp: {exc}")
+    local = Caller(actor=f"local:{_user()}", scopes=frozenset(scopes), owner=_user(), kind="agent")
+    try:
+        if args.transport == "stdio":
+            build_server(app, toolsets=toolsets, local_caller=local).run("stdio")
+        else:
+            import uvicorn
+
+            url = f"http://{args.host}:{args.port}"
+            # Over HTTP every request carries a token; a request without one never acts as the local user.
+            nobody = Caller(actor="anonymous", scopes=frozenset(), kind="agent")
+            server = build_server(app, toolsets=toolsets, local_caller=nobody, http_auth=True, public_url=url)
+            uvicorn.run(http_app(server, host=args.host, allowed_hosts=args.allowed_host), host=args.host,
+                        port=args.port, log_level="warning")
+    finally:
+        app.close()

@@ -1,0 +1,107 @@
+"""plan-migration-from-snapshot: propose moving a snapshot's resources to another node (and pool)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from mcp_server.advisor.placement import pool_nodes
+from mcp_server.app import HomeportApp
+from mcp_server.auth import Caller
+from mcp_server.tools.submit import submit_proposal
+from mcp_server.tools.universal import ProposalSummary
+from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from reconciler.proposals.edits import object_edit
+from reconciler.proposals.names import check_text
+from reconciler.proposals.yamledit import set_path
+from reconciler.store.tables import InfrastructureSnapshotRow
+
+
+class Input(ToolInput):
+    """Snapshot and target."""
+
+    snapshot_id: str = Field(max_length=64, description="From create-infrastructure-snapshot")
+    target_node: str = Field(max_length=63, description="Node the resources should run on")
+    target_resource_pool: str | None = Field(default=None, description="Pool path to move them into")
+    migration_strategy: Literal["clone", "backup-restore", "rebuild"] = "clone"
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class Output(ToolOutput):
+    """The migration plan, as a proposal."""
+
+    migration_plan: list[str]
+    resource_requirements: dict[str, float]
+    potential_conflicts: list[str]
+    estimated_downtime: str
+    proposal: ProposalSummary | None
+
+
+def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
+    """Pin every declared resource of the snapshot to the target node; check the node's free capacity."""
+    check_text(args.target_node, "target_node", limit=63)
+    state = app.state()
+    with app.session.db.session() as s:
+        row = s.get(InfrastructureSnapshotRow, args.snapshot_id)
+        if row is None or row.lab != state.lab_name:
+            raise AgentError(f"no snapshot {args.snapshot_id!r}; create one with create-infrastructure-snapshot")
+        data = dict(row.snapshot_data)
+    resources: dict[str, Any] = data.get("resources", {})
+    if args.target_resource_pool and state.pool_by_path(args.target_resource_pool) is None:
+        raise AgentError(f"no pool at {args.target_resource_pool!r}; see query-resource-pools")
+    conflicts: list[str] = []
+    movable = [n for n in sorted(resources) if n in state.resources and resources[n].get("node") != args.target_node]
+    for n in sorted(resources):
+        if n not in state.resources:
+            conflicts.append(f"{n} is no longer declared in Git; it cannot be moved by a proposal")
+    need = {"cpu": 0.0, "memory_gb": 0.0}
+    for n in movable:
+        req = resources[n].get("requirements", {})
+        need["cpu"] += float(req.get("cpu") or 1)
+        need["memory_gb"] += float(req.get("memory_gb") or 1)
+    observation = app.observe(state)
+    node = next((nd for inv in observation.inventories.values() for nd in inv.nodes if nd.name == args.target_node),
+                None)
+    if node is None:
+        known = sorted(nd.name for inv in observation.inventories.values() for nd in inv.nodes)
+        raise AgentError(f"no observed node {args.target_node!r}; nodes: {', '.join(known) or '(none)'}")
+    if node.free_memory_gb < need["memory_gb"]:
+        conflicts.append(f"{node.name} has {node.free_memory_gb:g} GiB free, the move needs {need['memory_gb']:g}")
+    if node.cpu and node.free_cpu < need["cpu"]:
+        conflicts.append(f"{node.name} has {node.free_cpu:g} free CPUs, the move needs {need['cpu']:g}")
+    pool_path = args.target_resource_pool
+    if pool_path and args.target_node not in pool_nodes(state, pool_path)[1]:
+        conflicts.append(f"{args.target_node} is not among the nodes of {pool_path}")
+    steps = [f"{n}: {resources[n].get('node')} -> {args.target_node} ({args.migration_strategy}; the reconciler "
+             "replaces or moves it after the merge)" for n in movable]
+    if not movable:
+        return Output(summary="nothing to move: every declared resource of the snapshot is already on "
+                              f"{args.target_node}", migration_plan=[], resource_requirements=need,
+                      potential_conflicts=conflicts, estimated_downtime="none", proposal=None)
+    if any(c.startswith(args.target_node) for c in conflicts):
+        raise AgentError("the target cannot take the move: " + "; ".join(conflicts))
+    edits: dict[str, bytes | None] = {}
+    for n in movable:
+        def mutate(doc: Any) -> None:
+            set_path(doc, ["spec", "placement", "node"], args.target_node)
+            if pool_path:
+                set_path(doc, ["spec", "pool"], pool_path)
+        path, content = object_edit(app.session.repo, state, "UniversalResource", n, mutate)
+        edits[path] = content
+    view = submit_proposal(app, caller, title=f"Move {len(movable)} resource(s) to {args.target_node}",
+                           edits=edits, reason=args.reason or f"migration from snapshot {args.snapshot_id}",
+                           evidence={"snapshot_id": args.snapshot_id, "strategy": args.migration_strategy,
+                                     "needs": need})
+    return Output(summary=f"proposal {view.id}: move {', '.join(movable)} to {args.target_node}; risk {view.risk}",
+                  migration_plan=steps, resource_requirements=need, potential_conflicts=conflicts,
+                  estimated_downtime="unknown: depends on each provider's move or replace; see the plan's ops "
+                                     "(replace = recreate, so stateful data needs a backup first)",
+                  proposal=ProposalSummary.of(view))
+
+
+SPEC = ToolSpec(name="plan-migration-from-snapshot", title="Plan a migration from a snapshot (proposal)",
+                description="Proposes pinning a snapshot's resources to a target node (and pool), after "
+                            "checking the node's free capacity; the plan preview shows what moves or is replaced.",
+                scope="propose", toolset="propose", input=Input, output=Output, run=run, read_only=False,
+                destructive=True, idempotent=False)

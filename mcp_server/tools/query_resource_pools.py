@@ -1,0 +1,73 @@
+"""query-resource-pools: the pool hierarchy filtered by path, type and dimensions."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from pydantic import Field
+
+from mcp_server.advisor.placement import pool_nodes
+from mcp_server.app import HomeportApp
+from mcp_server.auth import Caller
+from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+
+
+class Input(ToolInput):
+    """Filters."""
+
+    path_pattern: str | None = Field(default=None, max_length=300,
+                                     description="Glob on the pool path, e.g. /infrastructure/on-premise/*")
+    pool_type: str | None = Field(default=None, description="compute, storage, network, container, cluster, region")
+    dimension_filters: list[str] = Field(default_factory=list, description="key=value pairs, all must match")
+    include_capacity: bool = Field(default=False, description="Add observed node capacity and use")
+
+
+class Output(ToolOutput):
+    """Matching pools."""
+
+    pools: list[dict[str, Any]]
+
+
+def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
+    """Filter pools; dimensions are matched as text."""
+    filters: dict[str, str] = {}
+    for text in args.dimension_filters:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise AgentError(f"dimension filter {text!r} is not key=value (e.g. tier=gpu)")
+        filters[key.strip()] = value.strip()
+    state = app.state()
+    observation = app.observe(state) if args.include_capacity else None
+    pools: list[dict[str, Any]] = []
+    for pool in sorted(state.pools.values(), key=lambda p: p.spec.path):
+        spec = pool.spec
+        if args.path_pattern and not (fnmatch.fnmatch(spec.path, args.path_pattern)
+                                      or spec.path.startswith(args.path_pattern.rstrip("*"))):
+            continue
+        if args.pool_type and spec.pool_type != args.pool_type:
+            continue
+        if any(str(spec.dimensions.get(k)) != v for k, v in filters.items()):
+            continue
+        provider, nodes = pool_nodes(state, spec.path)
+        item: dict[str, Any] = {"name": pool.name, "path": spec.path, "type": spec.pool_type, "provider": provider,
+                                "nodes": nodes, "properties": spec.properties, "dimensions": spec.dimensions,
+                                "description": spec.description,
+                                "resources": sorted(r.name for r in state.effective.values() if r.pool == spec.path)}
+        if observation is not None:
+            item["quota"] = spec.capacity.model_dump(exclude_none=True)
+            inv = observation.inventories.get(provider)
+            item["observed_nodes"] = [{"name": n.name, "cpu": n.cpu, "free_cpu": n.free_cpu,
+                                       "memory_gb": n.memory_gb, "free_memory_gb": n.free_memory_gb,
+                                       "free_gpus": n.free_gpus} for n in (inv.nodes if inv else [])
+                                      if not nodes or n.name in nodes]
+            if inv is None:
+                item["observed"] = observation.unavailable.get(provider, "not observed")
+        pools.append(item)
+    return Output(summary=f"{len(pools)} pool(s): " + ", ".join(p["path"] for p in pools[:20]), pools=pools)
+
+
+SPEC = ToolSpec(name="query-resource-pools", title="Query resource pools",
+                description="The pool hierarchy (paths such as /infrastructure/on-premise/proxmox/compute) "
+                            "filtered by path glob, type and dimensions, optionally with live capacity.",
+                scope="read", toolset="read", input=Input, output=Output, run=run)

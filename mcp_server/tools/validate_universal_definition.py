@@ -1,0 +1,89 @@
+"""validate-universal-definition: is a definition valid, and which of the lab's providers can render it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from mcp_server.advisor.choice import CLOUD_TYPES
+from mcp_server.app import HomeportApp
+from mcp_server.auth import Caller
+from mcp_server.tools.universal import as_document, resource_doc_edit, retarget, trial_state
+from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from reconciler.phases.render import chart_for, render_one
+from reconciler.render.errors import ChartError, RenderError
+
+
+class Input(ToolInput):
+    """The definition and the providers to check."""
+
+    universal_definition: dict[str, Any] = Field(description="A UniversalResource document or its spec + name")
+    target_providers: list[str] = Field(default_factory=list,
+                                        description="Provider instances or types; default: the definition's pool")
+    strict_validation: bool = Field(default=False, description="Fail when any target cannot render it")
+
+
+class Output(ToolOutput):
+    """Per-provider results."""
+
+    valid: bool
+    validation_results: dict[str, str]
+    unsupported_features: dict[str, list[str]] = Field(default_factory=dict)
+    recommended_alternatives: list[str] = Field(default_factory=list)
+    provider_recommendations: list[str] = Field(default_factory=list)
+
+
+def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
+    """Validate the schema and pool, then render for each target."""
+    state = app.state()
+    base = as_document(args.universal_definition)
+    name = base["metadata"]["name"]
+    if name in state.resources:
+        raise AgentError(f"{name!r} already exists in the lab; pick a new name (validation checks a new resource)")
+    targets = args.target_providers or [""]
+    results: dict[str, str] = {}
+    unsupported: dict[str, list[str]] = {}
+    for target in targets:
+        import copy
+
+        doc = retarget(state, copy.deepcopy(base), target or None)
+        label = target or "(its pool)"
+        try:
+            path, data = resource_doc_edit(app, state, doc)
+            trial, _ = trial_state(app, {path: data})
+        except AgentError as exc:
+            if not target:
+                raise
+            results[label] = f"invalid: {exc}"
+            continue
+        resource = trial.effective[name]
+        missing: list[str] = []
+        try:
+            chart = chart_for(app.session, resource)
+            if chart is None:
+                results[label] = f"no chart renders {resource.resource_type} on {resource.provider_type}"
+                continue
+            if resource.requirements.gpu_count and not chart.meta.gpu:
+                missing.append(f"GPUs (chart {chart.name} cannot give a workload GPUs)")
+            if resource.requirements.high_availability and resource.provider_type not in CLOUD_TYPES | {"kubernetes"}:
+                missing.append("high_availability is not automatic here: add a second resource on another node")
+            render_one(app.session, resource)
+            results[label] = f"ok: chart {chart.name} in pool {resource.pool}"
+        except (RenderError, ChartError) as exc:
+            results[label] = f"render failed: {exc}"
+        if missing:
+            unsupported[label] = missing
+    good = [t for t, r in results.items() if r.startswith("ok")]
+    valid = bool(good) and (not args.strict_validation or (len(good) == len(results) and not unsupported))
+    alternatives = [f"{t}: {r}" for t, r in results.items() if not r.startswith("ok")]
+    return Output(summary=f"{name}: {'valid' if valid else 'not valid'}; " + "; ".join(f"{t} {r}" for t, r in
+                                                                                        results.items()),
+                  valid=valid, validation_results=results, unsupported_features=unsupported,
+                  recommended_alternatives=alternatives, provider_recommendations=good)
+
+
+SPEC = ToolSpec(name="validate-universal-definition", title="Validate a universal definition",
+                description="Checks a universal resource definition against the schema, the lab's pools and "
+                            "the target providers' charts; reports what each provider cannot support.",
+                scope="read", toolset="read", input=Input, output=Output, run=run)

@@ -1,0 +1,212 @@
+"""How a homeport tool is declared and adapted to the MCP SDK.
+
+A tool module holds an input model, an output model and a plain function `run(app, caller, args)`; the
+MCP layer only adapts: it checks the caller's scope, validates the arguments through the input model
+(clear messages, never a traceback), runs the function under the lab's lock on a worker thread, writes
+the audit row, and returns structured output plus a short text summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, get_args, get_origin
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools.base import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from mcp_server.app import HomeportApp
+from mcp_server.auth import Caller, current_caller, refusal
+from reconciler.phases.run import PlanError
+from reconciler.providers.errors import ProviderError
+from reconciler.render.errors import ChartError, RenderError
+from reconciler.source.errors import DesiredStateError, GitSourceError
+from reconciler.store.audit import append_audit
+
+TOOLSETS: tuple[str, ...] = ("read", "propose", "advice", "admin")
+
+
+class ToolInput(BaseModel):
+    """Base of tool inputs: unknown arguments are errors (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToolOutput(BaseModel):
+    """Base of tool outputs: `summary` is the short text every client shows."""
+
+    summary: str
+
+
+class AgentError(Exception):
+    """A failure the agent can act on: the message says what is wrong and what to send or call instead."""
+
+
+# Errors from the engine whose messages are written for people and safe to show (no secrets, no paths
+# beyond the lab's own files).
+USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ValueError, DesiredStateError, GitSourceError, PlanError,
+                                            ProviderError, RenderError, ChartError, LookupError)
+
+In = TypeVar("In", bound=ToolInput)
+Out = TypeVar("Out", bound=ToolOutput)
+
+
+@dataclass(frozen=True)
+class ToolSpec(Generic[In, Out]):
+    """One MCP tool: name, scope, toolset, models, hints and the plain function behind it."""
+
+    name: str
+    title: str
+    description: str
+    scope: str
+    toolset: str
+    input: type[In]
+    output: type[Out]
+    run: Callable[[HomeportApp, Caller, In], Out]
+    read_only: bool = True
+    destructive: bool = False
+    idempotent: bool = True
+    open_world: bool = False
+
+    def call(self, app: HomeportApp, caller: Caller, arguments: dict[str, Any]) -> Out:
+        """Validate and run (used by tests and the MCP adapter alike); AgentError for the agent's mistakes."""
+        if not caller.allows(self.scope):
+            raise AgentError(refusal(caller, self.scope, self.name))
+        args = validate_arguments(self.input, arguments)
+        return app.run(lambda: self.run(app, caller, args))
+
+
+class _RawArguments(ArgModelBase):
+    """Accepts any arguments so homeport validates them itself and answers with a clear message."""
+
+    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        """All arguments under one keyword."""
+        return {"arguments": dict(self.model_extra or {})}
+
+
+def _wants_structure(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is None:
+        return isinstance(annotation, type) and issubclass(annotation, dict | list | BaseModel)
+    return origin in (dict, list) or any(_wants_structure(a) for a in get_args(annotation) if a is not type(None))
+
+
+def validate_arguments(model: type[In], arguments: dict[str, Any]) -> In:
+    """The arguments as the input model, or AgentError listing each wrong field and what to send."""
+    data = dict(arguments)
+    for key, value in arguments.items():
+        field = model.model_fields.get(key)
+        # Some clients send objects and arrays as JSON text.
+        if field is not None and isinstance(value, str) and _wants_structure(field.annotation):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                continue
+            if isinstance(parsed, dict | list):
+                data[key] = parsed
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"]) or "(arguments)"
+            if err["type"] == "extra_forbidden":
+                allowed = ", ".join(model.model_fields)
+                problems.append(f"`{where}` is not an argument of this tool; its arguments are: {allowed}")
+            elif err["type"] == "missing":
+                desc = model.model_fields[str(err["loc"][0])].description if err["loc"] and \
+                    str(err["loc"][0]) in model.model_fields else None
+                problems.append(f"`{where}` is required" + (f" ({desc})" if desc else ""))
+            else:
+                problems.append(f"`{where}`: {err['msg']}")
+        raise AgentError("invalid arguments: " + "; ".join(problems)) from None
+
+
+def _client_name(ctx: Context) -> str | None:
+    try:
+        params = ctx.request_context.session.client_params
+        info = getattr(params, "client_info", None)
+        return getattr(info, "name", None)
+    except Exception:  # stateless requests carry no handshake; the name is optional
+        return None
+
+
+def _request(ctx: Context) -> Any:
+    try:
+        return ctx.request_context.request
+    except Exception:  # no request context outside a live call
+        return None
+
+
+def audit_call(app: HomeportApp, caller: Caller, tool: str, arguments: dict[str, Any], outcome: str,
+               result: dict[str, Any], started: float) -> None:
+    """One audit row per tool call (arguments redacted; the chain hash links it to the row before)."""
+    try:
+        lab = app.state().lab_name
+    except Exception:  # an invalid lab is still audited under the folder's name
+        lab = app.lab_dir.name
+    proposal_id = result.get("proposal_id") if isinstance(result.get("proposal_id"), str) else None
+    who = {"token_id": caller.token_id, "token": caller.token_name, "owner": caller.owner, "client": caller.client}
+    with app.session.db.session() as s:
+        append_audit(s, lab=lab, entity_type="mcp-tool", entity_id=tool, action="tool-call", actor=caller.actor,
+                     actor_kind=caller.kind, tool=tool, arguments=_bounded(arguments),
+                     result={**_bounded(result), "caller": who}, outcome=outcome, proposal_id=proposal_id,
+                     duration_ms=round((time.perf_counter() - started) * 1000, 3))
+
+
+def _bounded(data: dict[str, Any], limit: int = 8000) -> dict[str, Any]:
+    text = json.dumps(data, default=str)
+    if len(text) <= limit:
+        return json.loads(text) if text else {}
+    return {"truncated": True, "preview": text[:limit]}
+
+
+def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller) -> Tool:
+    """The SDK Tool for a spec: advertised schema from the input model, structured output from the output model."""
+
+    async def call(arguments: dict[str, Any], ctx: Context) -> CallToolResult:
+        caller = current_caller(_request(ctx), default_caller, _client_name(ctx))
+        started = time.perf_counter()
+        try:
+            out = await anyio.to_thread.run_sync(lambda: spec.call(app, caller, arguments))
+        except USER_ERRORS as exc:
+            message = str(exc).strip("'\"") if isinstance(exc, LookupError) else str(exc)
+            outcome = "refused" if message.startswith(spec.name + " needs the") else "error"
+            await anyio.to_thread.run_sync(
+                lambda: audit_call(app, caller, spec.name, arguments, outcome, {"error": message[:2000]}, started))
+            raise ToolError(message) from None
+        except Exception as exc:
+            crash = {"error": type(exc).__name__}
+            await anyio.to_thread.run_sync(
+                lambda: audit_call(app, caller, spec.name, arguments, "crash", crash, started))
+            raise
+        structured = out.model_dump(mode="json")
+        await anyio.to_thread.run_sync(
+            lambda: audit_call(app, caller, spec.name, arguments, "ok", _audit_result(structured), started))
+        text = out.summary + "\n\n" + json.dumps(structured, default=str)
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+    schema = spec.input.model_json_schema()
+    schema.pop("title", None)
+    annotations = ToolAnnotations(title=spec.title, read_only_hint=spec.read_only, destructive_hint=spec.destructive,
+                                  idempotent_hint=spec.idempotent, open_world_hint=spec.open_world)
+    return Tool(fn=call, name=spec.name, title=spec.title, description=spec.description, parameters=schema,
+                fn_metadata=FuncMetadata(arg_model=_RawArguments, output_model=spec.output), is_async=True,
+                context_kwarg="ctx", annotations=annotations, meta={"homeport/scope": spec.scope,
+                                                                     "homeport/toolset": spec.toolset})
+
+
+def _audit_result(structured: dict[str, Any]) -> dict[str, Any]:
+    keep: dict[str, Any] = {k: structured[k] for k in ("summary", "proposal_id", "branch", "risk") if k in structured}
+    if isinstance(structured.get("proposal"), dict):
+        keep["proposal_id"] = structured["proposal"].get("id")
+    return keep
