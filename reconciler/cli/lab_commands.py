@@ -20,7 +20,7 @@ from reconciler.cli.common import (
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load
 from reconciler.phases.render import chart_for, render_all
-from reconciler.render.validators import validate_files
+from reconciler.render.validators import blocking, validate_rendered
 from reconciler.source.scaffold import create_lab
 from reconciler.source.schemas import write_schemas
 
@@ -71,15 +71,17 @@ def validate(
     try:
         revision = fetch(session, ref)
         state = load(session, revision)
-        renders = render_all(session, state)
+        renders = render_all(session, state, use_index=not render)
         problems = list(renders.errors)
+        notes: list[str] = []
         if render:
             for name, artifacts in sorted(renders.artifacts.items()):
                 chart = chart_for(session, state.effective[name])
-                formats = {o.file: o.format for o in chart.meta.outputs} if chart else {}
-                problems.extend(
-                    f"{name} ({artifacts.chart}): {issue}" for issue in validate_files(artifacts.files, formats)
-                )
+                if chart is None:
+                    continue
+                for issue in validate_rendered(artifacts.files, chart):
+                    line = f"{name} ({artifacts.chart}): {issue}"
+                    (problems if blocking([issue]) else notes).append(line)
         summary = {
             "revision": state.revision,
             "pools": len(state.pools),
@@ -88,10 +90,16 @@ def validate(
             "rendered": len(renders.artifacts),
             "without_chart": renders.without_chart,
             "problems": problems,
+            "notes": notes,
         }
         if output is Output.json:
             print_json(summary)
-        elif problems:
+            if problems:
+                raise typer.Exit(1)
+            return
+        for note in notes:
+            console.print(f"[dim]note: {escape(note)}[/]")
+        if problems:
             console.print(f"[red]{len(problems)} problem(s)[/] at {state.revision[:12]}:")
             for p in problems:
                 console.print(f"  {escape(p)}")

@@ -50,11 +50,16 @@ def render_one(
 
 
 def render_all(
-    session: LabSession, state: DesiredState, *, write: bool = False, names: set[str] | None = None
+    session: LabSession,
+    state: DesiredState,
+    *,
+    write: bool = False,
+    names: set[str] | None = None,
+    use_index: bool = True,
 ) -> RenderSet:
     """Render every (or the named) resource; collect all errors rather than stopping at the first."""
     result = RenderSet()
-    index = None if write else load_render_index(session)
+    index = None if write or not use_index else load_render_index(session)
     before = len(index) if index is not None else 0
     for name, resource in sorted(state.effective.items()):
         if names is not None and name not in names:
