@@ -40,7 +40,7 @@ def http_sink() -> Iterator[Sink]:
     sink = Sink(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             sink.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             status = 200

@@ -72,7 +72,7 @@ def test_drift_is_reported_not_repaired_until_self_heal(lab: LabRepo, session: L
     result = reconcile(session, mode=Mode.auto)
     assert result.counts["applied"] == 1
     assert list_open_deviations(session.db, "home") == []
-    assert DbProviderState(session.db, "home", "lab").get("machine/vm-1")["fields"]["cpu"] == 1
+    assert DbProviderState(session.db, "home", "lab").get("machine/vm-1")["fields"]["cpu"] == 1  # type: ignore[index]
 
 
 def test_transient_failure_backs_off_per_resource_across_runs(lab: LabRepo, session: LabSession,
