@@ -208,5 +208,5 @@ def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Calle
 def _audit_result(structured: dict[str, Any]) -> dict[str, Any]:
     keep: dict[str, Any] = {k: structured[k] for k in ("summary", "proposal_id", "branch", "risk") if k in structured}
     if isinstance(structured.get("proposal"), dict):
-        keep["proposal_id"] = structured["proposal"].get("id")
+        keep["proposal_id"] = structured["proposal"].get("proposal_id")
     return keep

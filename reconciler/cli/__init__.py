@@ -9,6 +9,7 @@ from reconciler.cli import (
     lab_commands,
     plan_commands,
     proposal_commands,
+    proposal_demo,  # noqa: F401  (adds the proposal step to `homeport demo`)
     sim_commands,
     snapshot_commands,
     status_commands,

@@ -1,0 +1,63 @@
+"""The demo's proposal step: an agent proposes a change, a person merges it, the reconciler applies it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.cli.common import Output, console, open_session
+from reconciler.cli.demo import EXTRA_STEPS
+from reconciler.cli.plan_commands import print_run
+from reconciler.cli.proposal_commands import print_proposal
+from reconciler.phases.context import LabSession
+from reconciler.phases.fetch import fetch
+from reconciler.phases.gate import Mode
+from reconciler.phases.load import load
+from reconciler.phases.run import reconcile
+from reconciler.proposals.create import ProposalDraft, propose
+from reconciler.proposals.edits import new_object_edit
+from reconciler.proposals.review import approve
+
+DEMO_SPEC = {
+    "resource_type": "compute",
+    "workload_type": "web-app",
+    "pool": "/infrastructure/on-premise/sim/compute",
+    "requirements": {"cpu": 2, "memory_gb": 2, "storage_gb": 20},
+    "deployment": {"environment": "production", "monitoring": "enabled"},
+    "service": {"image": "grafana/grafana:11.3.0", "ports": [{"name": "http", "port": 3000}]},
+}
+
+
+def propose_merge_reconcile(lab: Path) -> None:
+    """What an agent does through homeport-mcp (deploy-with-intelligence), then a person, then the daemon."""
+    agent = LabSession.open(lab, actor="agent:demo (homeport-mcp)", actor_kind="agent")
+    try:
+        state = load(agent, fetch(agent, None))
+        path, data = new_object_edit(state, "UniversalResource", "grafana", DEMO_SPEC, labels={"app": "grafana"},
+                                     header="Proposed by an agent through homeport-mcp: dashboards for the lab")
+        proposal = propose(agent, ProposalDraft(
+            title="Deploy grafana (web-app) on lab", edits={path: data},
+            reason="The user asked for dashboards; 2 CPUs and 2 GiB fit on the sim pool.",
+            evidence={"tool": "deploy-with-intelligence"}))
+    finally:
+        agent.close()
+    console.print("[dim]$ (agent) deploy-with-intelligence {name: grafana, ...}  -> a proposal branch, "
+                  "nothing applied[/]")
+    print_proposal(proposal, diff=False)
+    console.print(f"[dim]$ homeport proposals approve {proposal.id} --lab {lab}   (a person merges it)[/]")
+    person = open_session(lab)
+    try:
+        merged = approve(person, proposal.id)
+    finally:
+        person.close()
+    console.print(f"merged into main ({'fast-forward' if merged.fast_forward else 'merge commit'}, "
+                  f"{merged.merged_commit[:12]}); {merged.note}")
+    console.print("[dim]$ homeport daemon --once   (the reconciler applies what was merged)[/]")
+    daemon = open_session(lab, actor="daemon")
+    try:
+        print_run(reconcile(daemon, mode=Mode.auto, trigger="demo"), Output.text)
+    finally:
+        daemon.close()
+
+
+EXTRA_STEPS.append(("5b. An agent proposes a change (a branch with one commit and a plan), a person merges it, "
+                    "the reconciler applies it", propose_merge_reconcile))
