@@ -68,7 +68,7 @@ def start_moto(log: Path) -> tuple[subprocess.Popen[bytes], str]:
     endpoint = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
-            with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):
                 return proc, endpoint
         except OSError:
             time.sleep(0.2)

@@ -73,9 +73,7 @@ class ApiExecutor:
         if groups:
             group = next(iter(groups.values()))
         else:
-            vpc_filters = (
-                [{"Name": "subnet-id", "Values": [desired["subnet_id"]]}] if desired.get("subnet_id") else []
-            )
+            vpc_filters = [{"Name": "subnet-id", "Values": [desired["subnet_id"]]}] if desired.get("subnet_id") else []
             kwargs: dict[str, Any] = {
                 "GroupName": group_name,
                 "Description": f"homeport {self.lab}/{name}",
@@ -134,9 +132,7 @@ class ApiExecutor:
             if device == ROOT_DEVICE:
                 image = aws_call("describe image", self.ec2.describe_images, ImageIds=[desired["ami"]])
                 if not image.get("Images"):
-                    raise PermanentProviderError(
-                        f"AMI {desired['ami']} does not exist in {desired['region']}"
-                    )
+                    raise PermanentProviderError(f"AMI {desired['ami']} does not exist in {desired['region']}")
                 device = image["Images"][0].get("RootDeviceName", "/dev/xvda")
             mappings.append(
                 {
@@ -235,9 +231,7 @@ class ApiExecutor:
 
         tags_to_set = {k: v for k, v in desired.get("tags", {}).items() if current["tags"].get(k) != v}
         if tags_to_set:
-            aws_call(
-                "tag instance", self.ec2.create_tags, Resources=[instance_id], Tags=_tag_list(tags_to_set)
-            )
+            aws_call("tag instance", self.ec2.create_tags, Resources=[instance_id], Tags=_tag_list(tags_to_set))
             done.append(f"tags {', '.join(sorted(tags_to_set))}")
 
         if set(desired.get("ingress", [])) != set(current["ingress"]):

@@ -35,9 +35,7 @@ class ResourceChangePreview(BaseModel):
     physical_id: str | None = None
     replacement: str | None = Field(default=None, description="True, False or Conditional (modify only)")
     scope: list[str] = Field(default_factory=list)
-    details: list[str] = Field(
-        default_factory=list, description="'Properties.InstanceType (Static)' and such"
-    )
+    details: list[str] = Field(default_factory=list, description="'Properties.InstanceType (Static)' and such")
 
 
 class ChangeSetPreview(BaseModel):
@@ -76,9 +74,7 @@ def parse_change_set(response: dict[str, Any], stack: str) -> ChangeSetPreview:
             path = ".".join(p for p in (target.get("Attribute"), target.get("Name")) if p)
             how = detail.get("Evaluation")
             requires = target.get("RequiresRecreation")
-            suffix = (
-                f" ({how}" + (f", recreation {requires}" if requires and requires != "Never" else "") + ")"
-            )
+            suffix = f" ({how}" + (f", recreation {requires}" if requires and requires != "Never" else "") + ")"
             details.append(path + (suffix if how else ""))
         changes.append(
             ResourceChangePreview(
@@ -232,9 +228,7 @@ class CfnExecutor:
                     )
                 return preview
             self.sleep(self.waiter_delay)
-        raise TransientProviderError(
-            f"change set {change_set} for {stack} is still being created", delay=30.0
-        )
+        raise TransientProviderError(f"change set {change_set} for {stack} is still being created", delay=30.0)
 
     def preview(self, name: str, body: str, desired: dict[str, Any]) -> ChangeSetPreview:
         """The change set CloudFormation would execute, created but not executed (the plan preview)."""
@@ -288,9 +282,7 @@ class CfnExecutor:
         outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in response["Stacks"][0].get("Outputs", [])}
         if "InstanceId" not in outputs:
             # Outputs can lag (and moto leaves them out after change sets): the resource list has the id.
-            resources = aws_call(
-                "describe stack resources", self.cfn.describe_stack_resources, StackName=stack
-            )
+            resources = aws_call("describe stack resources", self.cfn.describe_stack_resources, StackName=stack)
             for item in resources.get("StackResources", []):
                 if item.get("ResourceType") == "AWS::EC2::Instance" and item.get("PhysicalResourceId"):
                     outputs["InstanceId"] = item["PhysicalResourceId"]

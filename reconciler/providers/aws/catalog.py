@@ -22,9 +22,7 @@ class Source(BaseModel):
     title: str
     url: str
     date: str
-    checked: bool = Field(
-        description="False when the figure could not be re-read from the source while building"
-    )
+    checked: bool = Field(description="False when the figure could not be re-read from the source while building")
 
 
 class InstanceType(BaseModel):
@@ -124,9 +122,7 @@ def choose_instance_type(requirements: Requirements, region: str) -> str:
     found = candidate_types(requirements)
     if not found:
         gpu = (
-            f", {requirements.gpu_count} GPU {requirements.gpu_model or ''}".rstrip()
-            if requirements.gpu_count
-            else ""
+            f", {requirements.gpu_count} GPU {requirements.gpu_model or ''}".rstrip() if requirements.gpu_count else ""
         )
         raise ValueError(
             f"no EC2 instance type in homeport's table fits {requirements.cpu or DEFAULT_CPU} vCPU, "

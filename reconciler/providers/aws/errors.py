@@ -63,9 +63,7 @@ def map_error(exc: Exception, action: str) -> Exception:
         | botocore.exceptions.ReadTimeoutError
         | botocore.exceptions.ConnectTimeoutError,
     ):
-        return TransientProviderError(
-            f"aws {action}: cannot reach the AWS API: {scrub(str(exc))}", delay=15.0
-        )
+        return TransientProviderError(f"aws {action}: cannot reach the AWS API: {scrub(str(exc))}", delay=15.0)
     if isinstance(exc, botocore.exceptions.WaiterError):
         return TransientProviderError(f"aws {action}: still waiting: {scrub(str(exc))}", delay=15.0)
     if isinstance(exc, botocore.exceptions.BotoCoreError):

@@ -59,9 +59,7 @@ def executor_for(resource: EffectiveResource | None, config: ProviderConfig) -> 
 def user_tags(resource: EffectiveResource) -> dict[str, str]:
     """The resource's own labels as EC2 tags (homeport's ownership tags are added separately)."""
     return {
-        key: str(value)
-        for key, value in sorted(resource.labels.items())
-        if not key.startswith(RESERVED_TAG_PREFIXES)
+        key: str(value) for key, value in sorted(resource.labels.items()) if not key.startswith(RESERVED_TAG_PREFIXES)
     }
 
 

@@ -11,8 +11,14 @@ from reconciler.models.plan import Change, Op
 from reconciler.providers.aws.apply_api import ApiExecutor
 from reconciler.providers.aws.apply_cfn import CfnExecutor, ChangeSetPreview, template_body
 from reconciler.providers.aws.fields import DIFF_RULES, desired_fields, executor_for, resource_region
-from reconciler.providers.aws.observe import observe_region, observed_instance
-from reconciler.providers.aws.session import AwsClients, default_region
+from reconciler.providers.aws.observe import (
+    list_security_groups,
+    list_volumes,
+    observe_region,
+    observed_instance,
+    owned_filters,
+)
+from reconciler.providers.aws.session import AwsClients, build_session, default_region
 from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError, ProviderError
 
@@ -82,8 +88,6 @@ class AwsProvider(Provider):
             executor = self._api(region)
             instance = executor.find_instance(name)
             if instance is not None:
-                from reconciler.providers.aws.observe import list_security_groups, list_volumes, owned_filters
-
                 ec2 = self.ec2(region)
                 volumes = list_volumes(ec2, filters=owned_filters(self.ctx.lab, name))
                 groups = list_security_groups(ec2, owned_filters(self.ctx.lab, name))
@@ -100,9 +104,7 @@ class AwsProvider(Provider):
         )
 
     def _cfn(self, region: str) -> CfnExecutor:
-        return CfnExecutor(
-            self.clients.client("cloudformation", region), self.ctx.lab, waiter_delay=self.waiter_delay
-        )
+        return CfnExecutor(self.clients.client("cloudformation", region), self.ctx.lab, waiter_delay=self.waiter_delay)
 
     def _region_for(self, change: Change, resource: EffectiveResource | None) -> str:
         if change.desired.get("region"):
@@ -132,16 +134,14 @@ class AwsProvider(Provider):
         if change.op in (Op.delete, Op.noop) or executor_for(resource, self.ctx.config) != "cloudformation":
             return None
         region = self._region_for(change, resource)
-        return self._cfn(region).preview(
-            change.resource, template_body(artifacts, change.resource), change.desired
-        )
+        return self._cfn(region).preview(change.resource, template_body(artifacts, change.resource), change.desired)
 
     def preflight(self, changes: list[Change]) -> list[str]:
-        """Problems found before applying: missing credentials, unknown region."""
+        """Problems found before applying: no region, credential variables that are not set."""
         problems = []
         try:
             default_region(self.ctx.config)
-            self.clients.session or self.clients.client("ec2", default_region(self.ctx.config))
+            build_session(self.ctx.config)
         except ProviderError as exc:
             problems.append(str(exc))
         return problems

@@ -43,12 +43,8 @@ def default_region(config: ProviderConfig) -> str:
 def build_session(config: ProviderConfig) -> boto3.session.Session:
     """A boto3 session: keys from named environment variables, else the profile, else the default chain."""
     creds = config.credentials
-    access_key = (
-        read_secret(env=creds.access_key_env, what="aws access key") if creds.access_key_env else None
-    )
-    secret_key = (
-        read_secret(env=creds.secret_key_env, what="aws secret key") if creds.secret_key_env else None
-    )
+    access_key = read_secret(env=creds.access_key_env, what="aws access key") if creds.access_key_env else None
+    secret_key = read_secret(env=creds.secret_key_env, what="aws secret key") if creds.secret_key_env else None
     if bool(access_key) != bool(secret_key):
         raise PermanentProviderError(
             "aws credentials: set both credentials.access_key_env and credentials.secret_key_env, or neither"
@@ -56,9 +52,7 @@ def build_session(config: ProviderConfig) -> boto3.session.Session:
     try:
         if access_key and secret_key:
             return boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key)
-        return (
-            boto3.session.Session(profile_name=config.profile) if config.profile else boto3.session.Session()
-        )
+        return boto3.session.Session(profile_name=config.profile) if config.profile else boto3.session.Session()
     except botocore.exceptions.ProfileNotFound as exc:
         raise PermanentProviderError(
             f"aws profile {config.profile!r} is not in ~/.aws/config or ~/.aws/credentials: "
