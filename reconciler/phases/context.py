@@ -54,6 +54,7 @@ class LabSession:
         db = open_database(database_url or default_database_url(lab_dir))
         charts = ChartLibrary([asset_dir("charts")])
         return cls(
+            cache=LoadCache(disk=lab_dir / ".homeport" / "parse-cache.json"),
             lab_dir=lab_dir,
             repo=repo,
             db=db,

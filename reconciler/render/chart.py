@@ -60,17 +60,24 @@ class Chart:
         return "text"
 
 
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+
+
 def load_chart(path: Path) -> Chart:
     """Read one chart directory; ChartError names what is wrong."""
     meta_file = path / "Chart.yaml"
     if not meta_file.is_file():
         raise ChartError(f"{path}: no Chart.yaml")
     try:
-        meta = ChartMeta.model_validate(yaml.safe_load(meta_file.read_text(encoding="utf-8")))
+        meta = ChartMeta.model_validate(_load_yaml(meta_file))
     except (yaml.YAMLError, ValidationError) as exc:
         raise ChartError(f"{meta_file}: {exc}") from exc
     values_file = path / "values.yaml"
-    defaults = yaml.safe_load(values_file.read_text(encoding="utf-8")) if values_file.is_file() else {}
+    defaults = _load_yaml(values_file) if values_file.is_file() else {}
     schema_file = path / "values.schema.json"
     try:
         schema = json.loads(schema_file.read_text(encoding="utf-8")) if schema_file.is_file() else {}

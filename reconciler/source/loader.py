@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pygit2
@@ -39,16 +43,60 @@ class ParsedBlob:
 
     objects: list[tuple[int, BaseModel]]
     issues: list[SourceIssue]
+    raw: list[Any] | None = None
 
 
 class LoadCache:
     """Parsed blobs by blob id, and resolved states by commit id: unchanged files are never re-parsed."""
 
-    def __init__(self, max_states: int = 4) -> None:
+    def __init__(self, max_states: int = 4, disk: Path | None = None) -> None:
         self.blobs: dict[tuple[str, str], ParsedBlob] = {}
         self.states: dict[str, DesiredState] = {}
         self.max_states = max_states
         self.parsed = 0
+        self.disk = disk
+        self._disk_docs: dict[str, list[Any]] | None = None
+        self._fresh_docs: dict[str, list[Any]] = {}
+
+    def cached_docs(self, blob_id: str) -> list[Any] | None:
+        """YAML documents of a blob parsed by an earlier process (content-addressed, so never stale)."""
+        if self.disk is None:
+            return None
+        if self._disk_docs is None:
+            try:
+                loaded = json.loads(self.disk.read_text(encoding="utf-8"))
+                self._disk_docs = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError):
+                self._disk_docs = {}
+        return self._disk_docs.get(blob_id)
+
+    def remember_docs(self, blob_id: str, docs: list[Any]) -> None:
+        """Keep a blob's parsed documents for the next process, when JSON holds them exactly."""
+        if self.disk is None:
+            return
+        try:
+            if json.loads(json.dumps(docs)) != docs:
+                return  # e.g. integer keys or dates: JSON would change them
+        except (TypeError, ValueError):
+            return
+        self._fresh_docs[blob_id] = docs
+
+    def flush(self, live: set[str]) -> None:
+        """Write the on-disk parse cache: the blobs of the commit just loaded."""
+        if self.disk is None or not self._fresh_docs:
+            return
+        merged = {k: v for k, v in (self._disk_docs or {}).items() if k in live}
+        merged.update({k: v for k, v in self._fresh_docs.items() if k in live})
+        self._disk_docs = merged
+        self._fresh_docs = {}
+        try:
+            self.disk.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".parse-cache-", dir=self.disk.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(merged, f, separators=(",", ":"))
+            os.replace(tmp, self.disk)
+        except OSError:
+            pass  # a cache that cannot be written only costs a re-parse next time
 
     def remember_state(self, commit_id: str, state: DesiredState) -> None:
         """Keep the resolved state of a commit (a few at most)."""
@@ -57,14 +105,15 @@ class LoadCache:
         self.states[commit_id] = state
 
 
-def parse_blob(path: str, data: bytes) -> ParsedBlob:
-    """YAML -> typed kinds; every issue with file, line and field."""
+def parse_blob(path: str, data: bytes, docs: list[Any] | None = None) -> ParsedBlob:
+    """YAML -> typed kinds; every issue with file, line and field. `docs`: already parsed documents."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return ParsedBlob([], [SourceIssue(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})")])
     try:
-        docs = list(yaml.load_all(text, Loader=_Loader))
+        if docs is None:
+            docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         return ParsedBlob(
@@ -126,7 +175,7 @@ def parse_blob(path: str, data: bytes) -> ParsedBlob:
                 elif err["type"] == "missing":
                     message = "required field is missing"
                 issues.append(SourceIssue(path, message, line=field_line(text, index, loc), field=field))
-    return ParsedBlob(objects, issues)
+    return ParsedBlob(objects, issues, docs)
 
 
 def load_commit(repo: pygit2.Repository, commit: pygit2.Commit, cache: LoadCache | None = None) -> DesiredState:
@@ -141,12 +190,18 @@ def load_commit(repo: pygit2.Repository, commit: pygit2.Commit, cache: LoadCache
     buckets: dict[str, dict[str, Any]] = {"ResourcePool": {}, "DeploymentTemplate": {}, "UniversalResource": {}}
     sources: dict[tuple[str, str], SourceRef] = {}
     texts: dict[str, str] = {}
+    live_blobs: set[str] = set()
     for path, blob_id in iter_desired_blobs(repo, commit):
         key = (path, blob_id)
+        live_blobs.add(blob_id)
         parsed = cache.blobs.get(key)
         if parsed is None:
             data = read_blob(repo, blob_id)
-            parsed = parse_blob(path, data)
+            docs = cache.cached_docs(blob_id)
+            parsed = parse_blob(path, data, docs)
+            if docs is None and not parsed.issues and parsed.raw is not None:
+                cache.remember_docs(blob_id, parsed.raw)
+            parsed.raw = None
             cache.blobs[key] = parsed
             cache.parsed += 1
         issues.extend(parsed.issues)
@@ -176,6 +231,7 @@ def load_commit(repo: pygit2.Repository, commit: pygit2.Commit, cache: LoadCache
                 continue
             buckets[kind][name] = obj
             sources[(kind, name)] = SourceRef(path, index)
+    cache.flush(live_blobs)
     if lab is None and not lab_seen:
         issues.append(SourceIssue(LAB_FILE, "missing: every lab needs a homeport.yaml with kind: Lab"))
     if issues or lab is None:
