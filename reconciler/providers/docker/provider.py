@@ -132,7 +132,8 @@ class DockerProvider(Provider):
             return self._delete(change, resource)
         if resource is None:
             raise PermanentProviderError(f"{change.resource}: {change.op.value} needs the desired resource")
-        node = change.node or resource.node
+        # A pinned node wins over the change's (the observed node, when the pin moved the resource).
+        node = resource.node or change.node
         if not node:
             raise PermanentProviderError(
                 f"{resource.name}: no node chosen; pin placement.node to one of "

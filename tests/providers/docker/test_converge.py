@@ -51,9 +51,7 @@ def http_get(port: int) -> str:
         return str(response.read().decode())
 
 
-def test_create_on_two_engines_then_noop(
-    clean_engines: dict[str, DockerEngine], make_provider: Build
-) -> None:
+def test_create_on_two_engines_then_noop(clean_engines: dict[str, DockerEngine], make_provider: Build) -> None:
     provider = make_provider(clean_engines)
     web1 = web_resource("web1", free_port(), node="node1")
     web2 = web_resource("web2", free_port(), node="node2", env={"GREETING": "hi", "MODE": "two"})
@@ -89,9 +87,7 @@ def test_create_on_two_engines_then_noop(
     assert plan_for(provider, web2, again).op is Op.noop
 
 
-def test_fields_match_desired_vocabulary(
-    clean_engines: dict[str, DockerEngine], make_provider: Build
-) -> None:
+def test_fields_match_desired_vocabulary(clean_engines: dict[str, DockerEngine], make_provider: Build) -> None:
     provider = make_provider(clean_engines)
     web = web_resource("fields", free_port(), node="node2", env={"A": "1", "B": "two words"})
     create(provider, web)
@@ -204,9 +200,7 @@ def test_out_of_band_changes_are_drift_and_self_heal(
     assert http_get(gone.service.healthcheck.port)  # type: ignore[union-attr]
 
 
-def test_delete_keeps_named_volumes_unless_told(
-    clean_engines: dict[str, DockerEngine], make_provider: Build
-) -> None:
+def test_delete_keeps_named_volumes_unless_told(clean_engines: dict[str, DockerEngine], make_provider: Build) -> None:
     provider = make_provider(clean_engines)
     keep = web_resource("keep", free_port(), node="node1")
     drop = web_resource("drop", free_port(), node="node1", remove_volumes=True)
@@ -299,3 +293,22 @@ def test_unmanaged_things_are_reported_and_never_touched(
         ("volume", "someone-elses-data"),
         ("network", "someone-elses-net"),
     } <= after
+
+
+def test_pinning_another_node_moves_the_resource(clean_engines: dict[str, DockerEngine], make_provider: Build) -> None:
+    provider = make_provider(clean_engines)
+    create(provider, web_resource("mover", free_port(), node="node1"))
+    # Another port: the test engines share one host network, real Docker hosts do not.
+    moved = web_resource("mover", free_port(), node="node2")
+    change = plan_for(provider, moved, provider.observe())
+    assert change.op is Op.update and change.node == "node1"
+    assert drift_of(change)["node"] == ("node1", "node2") and "command" in drift_of(change)
+
+    result = provider.apply(change, moved, render(moved))
+    assert result.node == "node2"
+    assert result.message.endswith("; moved from node1 (its named volumes stay there)")
+    inventory = provider.observe()
+    assert inventory.owned(LAB)["mover"].node == "node2"
+    assert [(r.name, r.node, r.status) for r in inventory.resources if r.kind == "volume" and r.node == "node1"] == [
+        ("lab1-mover_data", "node1", "retained")
+    ]

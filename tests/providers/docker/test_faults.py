@@ -84,9 +84,7 @@ def test_failing_health_check_is_a_recorded_failure(
     clean_engines: dict[str, DockerEngine], make_provider: Build
 ) -> None:
     provider = make_provider(clean_engines)
-    sick = web_resource(
-        "sick", free_port(), node="node2", health_command=["sh", "-c", "echo no answer; exit 3"]
-    )
+    sick = web_resource("sick", free_port(), node="node2", health_command=["sh", "-c", "echo no answer; exit 3"])
     with pytest.raises(PermanentProviderError) as failed:
         create(provider, sick)
     message = str(failed.value)
@@ -102,12 +100,8 @@ def test_unplaced_or_unknown_node_is_a_clear_error(
     provider = make_provider(clean_engines)
     unplaced = web_resource("nowhere", free_port(), node=None)
     change = Change(op=Op.create, resource="nowhere", provider="docker", provider_type="docker", reason="t")
-    with pytest.raises(
-        PermanentProviderError, match=r"no node chosen; pin placement\.node to one of node1, node2"
-    ):
+    with pytest.raises(PermanentProviderError, match=r"no node chosen; pin placement\.node to one of node1, node2"):
         provider.apply(change, unplaced, render(unplaced))
     elsewhere = web_resource("elsewhere", free_port(), node="node9")
-    with pytest.raises(
-        PermanentProviderError, match="node 'node9' is not an engine of docker provider 'docker'"
-    ):
+    with pytest.raises(PermanentProviderError, match="node 'node9' is not an engine of docker provider 'docker'"):
         create(provider, elsewhere)

@@ -1,0 +1,77 @@
+"""Faults through the phases: one engine down, another resource's image missing; the rest is applied."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from reconciler.phases.context import LabSession
+from reconciler.phases.gate import Mode
+from reconciler.phases.run import reconcile
+from reconciler.store.instances import load_instances
+from reconciler.store.tables import DeploymentInstanceRow
+from tests.backends.dockerd import DockerEngine, free_port
+from tests.foundation.labkit import GIT_ENV, commit
+from tests.providers.docker.test_end_to_end import POOL, lab_yaml, service_yaml
+
+
+def test_engine_down_and_missing_image_fail_alone(
+    clean_engines: dict[str, DockerEngine], spare_engine: DockerEngine, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.delenv("HOMEPORT_DATABASE_URL", raising=False)
+    engines = {"node1": clean_engines["node1"], "node2": spare_engine}
+    lab = tmp_path / "lab"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(lab)], check=True, env=GIT_ENV)
+    broken = service_yaml("no-image", "node1", free_port(), {"A": "1"}).replace(
+        "homeport-test/busybox:1", "homeport-test/missing:1"
+    )
+    commit(
+        lab,
+        {
+            "homeport.yaml": lab_yaml(engines, self_heal=True),
+            "pools/docker.yaml": POOL,
+            "resources/fine.yaml": service_yaml("fine", "node1", free_port(), {"A": "1"}),
+            "resources/no-image.yaml": broken,
+            "resources/on-down-node.yaml": service_yaml("on-down-node", "node2", free_port(), {"A": "1"}),
+        },
+        "three services, two of them doomed",
+    )
+    spare_engine.stop()
+    spare_engine.socket.unlink(missing_ok=True)
+
+    session = LabSession.open(lab, sleep=lambda seconds: None)
+    try:
+        result = reconcile(session, mode=Mode.manual, trigger="test", approve=lambda plan: True)
+        outcomes = {o.change.resource: o for o in result.outcomes}
+        assert result.status == "partial", result.error
+        assert outcomes["fine"].status == "applied"
+        assert outcomes["no-image"].status == "failed"
+        assert "No such image: homeport-test/missing:1" in outcomes["no-image"].message
+        assert outcomes["on-down-node"].status == "failed"
+        assert "engine node2" in outcomes["on-down-node"].message
+        assert "cannot reach the engine" in outcomes["on-down-node"].message
+        instances = load_instances(session.db, "home")
+        assert instances["fine"].status == "running"
+        with session.db.session() as s:
+            errors = dict(
+                s.execute(
+                    select(DeploymentInstanceRow.name, DeploymentInstanceRow.error_message).where(
+                        DeploymentInstanceRow.lab == "home"
+                    )
+                ).all()
+            )
+        assert "No such image: homeport-test/missing:1" in (errors["no-image"] or "")
+        assert "engine node2" in (errors["on-down-node"] or "")
+    finally:
+        session.close()
+    client = clean_engines["node1"].client()
+    try:
+        names = sorted(c["Names"][0] for c in client.containers(all=True))
+        volumes = sorted(v["Name"] for v in client.volumes().get("Volumes") or [])
+    finally:
+        client.close()
+    assert names == ["/home-fine"]
+    assert volumes == ["home-fine_data"]
