@@ -20,7 +20,7 @@ from reconciler.providers.aws.observe import (
 )
 from reconciler.providers.aws.session import AwsClients, build_session, default_region
 from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
-from reconciler.providers.errors import PermanentProviderError, ProviderError
+from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 
 REGIONS_KEY = "regions"
 
@@ -63,6 +63,7 @@ class AwsProvider(Provider):
         """One paginated DescribeInstances per region (homeport's tag), plus owned volumes and groups."""
         start = len(self.clients.calls)
         inventory = Inventory(provider=self.name, provider_type=self.type, observed_at=self.ctx.clock())
+        transient: list[TransientProviderError] = []
         for region in self.regions():
             try:
                 node, resources = observe_region(
@@ -70,12 +71,18 @@ class AwsProvider(Provider):
                 )
             except ProviderError as exc:
                 inventory.errors.append(f"{region}: {exc}")
+                if isinstance(exc, TransientProviderError):
+                    transient.append(exc)
                 continue
             inventory.nodes.append(node)
             inventory.resources.extend(resources)
         inventory.api_calls = len(self.clients.calls) - start
         if inventory.errors and not inventory.nodes:
-            raise PermanentProviderError("; ".join(inventory.errors))
+            # Nothing could be read: an empty inventory would look like "everything is gone".
+            message = "; ".join(inventory.errors)
+            if transient:
+                raise TransientProviderError(message, delay=max(e.delay for e in transient))
+            raise PermanentProviderError(message)
         return inventory
 
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
