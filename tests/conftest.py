@@ -1,6 +1,7 @@
 """Suite-wide fixtures and checks.
 
-The real PostgreSQL 15 backend (`pg_server`, `pg_url`) is available to every test. A session in which
+The real PostgreSQL 15 backend (`pg_server`, `pg_url`), fakepve (`pve`) and the sshd test hosts
+(`ssh_hosts`) are available to every test. A session in which
 tests were collected but none passed or failed (all skipped) exits 5, like one that collected nothing,
 so scripts/run-tests.sh and CI treat it as "no test ran".
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.backends.postgres"]
+pytest_plugins = ["tests.backends.postgres", "tests.backends.pve", "tests.backends.ssh"]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
