@@ -6,8 +6,10 @@ beside the running interpreter (the venv's bin directory) instead of trusting th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -54,14 +56,23 @@ def tools_dir() -> Path:
     )
 
 
+def control_dir(work_dir: Path) -> Path:
+    """A short private folder for SSH control sockets (Unix socket paths are limited to ~100 bytes)."""
+    digest = hashlib.sha256(str(work_dir.resolve()).encode()).hexdigest()[:10]
+    path = Path(tempfile.gettempdir()) / f"homeport-cp-{os.getuid()}-{digest}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    if path.stat().st_uid != os.getuid() or path.stat().st_mode & 0o077:
+        raise PermanentProviderError(f"ansible: {path} is not a private folder of this user; remove it")
+    return path
+
+
 def ansible_environment(work_dir: Path, roles_paths: list[Path] | None = None) -> dict[str, str]:
     """Environment for ansible-playbook: our tools first on PATH, quiet, no retry files, temp in work_dir."""
     bin_dir = tools_dir()
     local_tmp = work_dir / "tmp"
     local_tmp.mkdir(parents=True, exist_ok=True)
     # Our own SSH control sockets: a master connection is never shared with other tools or host-key files.
-    control = work_dir / "cp"
-    control.mkdir(parents=True, exist_ok=True)
+    control = control_dir(work_dir)
     env = {
         "PATH": os.pathsep.join([str(bin_dir), os.defpath]),
         "ANSIBLE_NOCOLOR": "1",
@@ -78,6 +89,18 @@ def ansible_environment(work_dir: Path, roles_paths: list[Path] | None = None) -
     if roles_paths:
         env["ANSIBLE_ROLES_PATH"] = os.pathsep.join(str(p) for p in roles_paths)
     return env
+
+
+INHERITED = ("HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "TZ")
+
+
+def clean_environment(runner_env: dict[str, Any], ours: dict[str, str]) -> dict[str, Any]:
+    """The child environment: what ansible-runner added, what we set, and a few harmless inherited names."""
+    return {
+        k: v
+        for k, v in runner_env.items()
+        if k in ours or k in INHERITED or k not in os.environ or k.startswith(("ANSIBLE_", "RUNNER_"))
+    }
 
 
 def recap(stats: dict[str, Any] | None, targets: list[ConfigureTarget]) -> list[HostResult]:
@@ -110,7 +133,7 @@ def run_playbook(
     timeout: int = 1800,
 ) -> ConfigureResult:
     """Run playbook against targets; raise only when Ansible cannot run at all (a failed host is a result)."""
-    import ansible_runner
+    from ansible_runner.interface import init_runner
 
     if not playbook.is_file():
         raise PermanentProviderError(f"ansible: playbook {playbook} does not exist")
@@ -124,7 +147,7 @@ def run_playbook(
     private_data_dir = base / "runs" / uuid.uuid4().hex[:12]
     private_data_dir.mkdir(parents=True)
     try:
-        result = ansible_runner.run(
+        result = init_runner(
             private_data_dir=str(private_data_dir),
             playbook=str(playbook.resolve()),
             inventory=inventory(targets, private_key=private_key, known_hosts=base / "known_hosts"),
@@ -134,6 +157,10 @@ def run_playbook(
             timeout=timeout,
             suppress_env_files=True,
         )
+        # ansible-runner seeds the child's environment with ours and writes it to its artifacts:
+        # keep only what Ansible needs, so no credential of the reconciler reaches the playbook or disk.
+        result.config.env = clean_environment(result.config.env, env)
+        result.run()
     except Exception as exc:  # ansible-runner's own configuration errors
         raise TransientProviderError(f"ansible: cannot start {PLAYBOOK_BINARY}: {exc}") from exc
     status = str(result.status)

@@ -13,7 +13,7 @@ from reconciler.providers.base import ProviderContext
 from reconciler.providers.proxmox import ProxmoxProvider
 from reconciler.store.database import open_database
 from reconciler.store.provider_state import DbProviderState
-from tests.backends.pve import PveBackend, pve, pve_pki, pytest_configure  # noqa: F401
+from tests.backends.pve import PveBackend
 
 LAB = "home"
 
@@ -33,7 +33,7 @@ def make_provider(backend: PveBackend, tmp_path: Path, **options: object) -> Pro
 
 
 @pytest.fixture
-def provider(pve: PveBackend, tmp_path: Path) -> Iterator[ProxmoxProvider]:  # noqa: F811
+def provider(pve: PveBackend, tmp_path: Path) -> Iterator[ProxmoxProvider]:
     """The provider under test, talking to the `pve` fake."""
     prov = make_provider(pve, tmp_path)
     try:
