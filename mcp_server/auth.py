@@ -48,7 +48,8 @@ def refusal(caller: Caller, scope: str, tool: str) -> str:
     return (f"{tool} needs the '{scope}' scope ({SCOPE_HELP[scope]}); this caller has: {held}. "
             + ("Merging is a person's decision: ask them to run `homeport proposals approve <id>`."
                if scope == "approve" else
-               f"Ask the lab owner for a token with it: `homeport token create NAME --scopes read,{scope}`."))
+               "Ask the lab owner for a token with it: `homeport token create NAME --scopes "
+               f"{'read' if scope == 'read' else 'read,' + scope}`."))
 
 
 class HomeportTokenVerifier(TokenVerifier):
