@@ -98,6 +98,10 @@ class RenderOutput:
 
 _ENVIRONMENTS: dict[str, ImmutableSandboxedEnvironment] = {}
 _CACHE: dict[str, RenderOutput] = {}
+# (chart digest, resource JSON) -> full output. The values document is a pure function of both, so an
+# unchanged resource is found without building and hashing its document (re-render after one change).
+_BY_RESOURCE: dict[tuple[str, str], RenderOutput] = {}
+_MAX_BY_RESOURCE = 50_000
 
 
 def render_key(chart: Chart, document: dict[str, Any]) -> str:
@@ -112,6 +116,10 @@ def render_chart(chart: Chart, resource: EffectiveResource, *, known_good: set[s
     With `known_good` (keys that rendered and validated before, e.g. in an earlier run), a matching key returns
     an output without files: the caller only needed to know the resource renders.
     """
+    fast_key = (chart.digest, resource.model_dump_json())
+    hit = _BY_RESOURCE.get(fast_key)
+    if hit is not None:
+        return hit
     document = chart_values(chart, resource)
     key = render_key(chart, document)
     if known_good is not None and key in known_good and key not in _CACHE:
@@ -142,6 +150,9 @@ def render_chart(chart: Chart, resource: EffectiveResource, *, known_good: set[s
             files[name.removesuffix(".j2")] = text
     out = RenderOutput(chart=chart.name, files=files, values=document, key=key)
     _CACHE[key] = out
+    if len(_BY_RESOURCE) >= _MAX_BY_RESOURCE:
+        _BY_RESOURCE.clear()
+    _BY_RESOURCE[fast_key] = out
     return out
 
 
