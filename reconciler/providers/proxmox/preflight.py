@@ -98,10 +98,15 @@ def check_storage(client: PveClient, changes: list[Change]) -> list[str]:
             if not sid:
                 continue
             store = stores.get(sid)
-            if store is None:
+            if store is None and not stores:
+                problems.append(
+                    f"{change.resource}: {client.user} sees no storage on node {change.node}; grant it "
+                    f"Datastore.Audit on /storage/{sid} (or check the node name)"
+                )
+            elif store is None:
                 problems.append(
                     f"{change.resource}: storage {sid} is not available on node {change.node}; "
-                    f"use one of {', '.join(sorted(stores)) or 'none'} or enable it on that node"
+                    f"use one of {', '.join(sorted(stores))} or enable it on that node"
                 )
             elif content not in str(store.get("content", "")).split(","):
                 problems.append(

@@ -161,6 +161,8 @@ def test_plan_apply_configure_noop_drift_deviation_self_heal(
     assert held.outcomes == []
     assert held.plan is not None and "self_heal is off" in (held.plan.changes[0].blocked or "")
     assert open_deviations(lab) == [("web", "cores")]
+    [drifted] = cli("status", "--lab", str(lab))["instances"]
+    assert (drifted["name"], drifted["matches"]) == ("web", False)
     assert str(pve.guest("web").config["cores"]) == "6"
 
     homeport_yaml = lab / "homeport.yaml"
@@ -178,6 +180,10 @@ def test_plan_apply_configure_noop_drift_deviation_self_heal(
 
     final = cli("plan", "--lab", str(lab))
     assert [c["op"] for c in final["changes"]] == ["noop"]
+    [status] = cli("status", "--lab", str(lab))["instances"]
+    assert (status["provider"], status["node"], status["provider_id"], status["status"], status["matches"]) == (
+        "pve", "pve1", str(vm.vmid), "running", True)
+    assert [h["host"] for h in status["configuration"]["hosts"]] == ["web"]
     assert [vm.vmid for vm in pve.pve.vms if vm.name == "web"] == [vm.vmid]
     assert unmanaged(pve) == untouched
     private_key = ssh_hosts.private_key.read_bytes()
