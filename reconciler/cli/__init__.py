@@ -6,6 +6,7 @@ import typer
 
 from reconciler.cli import (
     daemon_commands,
+    drift_commands,
     lab_commands,
     plan_commands,
     proposal_commands,
@@ -40,6 +41,7 @@ app.add_typer(proposal_commands.proposals_app, name="proposals")
 app.add_typer(token_commands.token_app, name="token")
 app.command("daemon")(daemon_commands.daemon)
 app.add_typer(snapshot_commands.snapshot_app, name="snapshot")
+app.add_typer(drift_commands.drift_app, name="drift")
 
 
 def main() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.lab import ReconcilePolicy
@@ -34,6 +37,32 @@ def _self_heal(state: DesiredState, change: Change, policy: ReconcilePolicy) -> 
     if eff is not None and eff.sync.self_heal is not None:
         return eff.sync.self_heal
     return policy.self_heal
+
+
+REVERT_ANNOTATION = "homeport.dev/revert-drift"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def drift_fingerprint(live: list[tuple[str, Any]]) -> str:
+    """A short stable id of a drift: its field paths and live values (1.0 and 1 alike)."""
+    payload = json.dumps(sorted((path, _plain(value)) for path, value in live), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _revert_approved(state: DesiredState, change: Change) -> bool:
+    """A merged `drift propose --revert` annotated this resource with exactly this drift's fingerprint."""
+    declared = state.resources.get(change.resource)
+    wanted = declared.metadata.annotations.get(REVERT_ANNOTATION) if declared is not None else None
+    return wanted is not None and wanted == drift_fingerprint([(f.path, f.old) for f in change.fields])
 
 
 def _auto_apply(state: DesiredState, change: Change, policy: ReconcilePolicy) -> bool:
@@ -85,7 +114,7 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
         if not allowed:
             change.blocked = why
             continue
-        if change.drift and not _self_heal(state, change, policy):
+        if change.drift and not (_self_heal(state, change, policy) or _revert_approved(state, change)):
             change.blocked = (
                 "drift: self_heal is off; revert or adopt it with `homeport drift propose`, or `homeport apply`"
             )
