@@ -18,7 +18,6 @@ from reconciler.source.gitrepo import read_path
 from reconciler.store.deviations import list_open_deviations
 from reconciler.store.provider_state import DbProviderState
 from tests.daemon.conftest import FakeClock
-from tests.daemon.labrepo import LabRepo
 
 
 def _live(session: LabSession, name: str) -> dict[str, object]:
