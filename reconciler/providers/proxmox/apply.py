@@ -157,6 +157,9 @@ class Applier:
         px = dict(resource.overrides) if resource else {}
         props = dict(resource.properties) if resource else {}
         source = px.get("clone") or props.get("clone_template")
+        if desired.get("gpu_count") and not desired.get("gpu"):
+            # Choose the GPU before anything is created, so a node without one leaves no half guest.
+            desired = {**desired, "gpu": self._free_gpu(node, name)}
         for _attempt in range(MAX_VMID_ATTEMPTS):
             vmid = self._reserve_vmid(name, items)
             try:

@@ -74,7 +74,7 @@ class Observer:
             stamp = configured.get(CONFIGURED_PREFIX + res.name)
             if res.owned and res.lab == self.lab and stamp:
                 res.fields["configured"] = stamp
-        nodes = self._nodes(items, resources, now)
+        nodes = self.node_facts(items, resources, now)
         return Inventory(
             provider=self.provider,
             provider_type="proxmox",
@@ -133,7 +133,10 @@ class Observer:
         fields, _config = read_fields(self.client, item)
         return resource.model_copy(update={"fields": fields, "detail_loaded": True})
 
-    def _nodes(self, items: list[dict[str, Any]], resources: list[ObservedResource], now: datetime) -> list[NodeFacts]:
+    def node_facts(
+        self, items: list[dict[str, Any]], resources: list[ObservedResource], now: datetime
+    ) -> list[NodeFacts]:
+        """Nodes with capacity, usage and GPUs (a GPU is in use when an owned guest's config names it)."""
         nodes: dict[str, NodeFacts] = {}
         for item in items:
             if item.get("type") != "node":

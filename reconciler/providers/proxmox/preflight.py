@@ -67,17 +67,26 @@ def check_privileges(permissions: dict[str, dict[str, Any]], changes: list[Chang
     return problems
 
 
-def check_gpus(changes: list[Change], is_token: bool, user: str) -> list[str]:
-    """Raw PCI passthrough needs root@pam (PVE refuses tokens); resource mappings do not."""
+def check_gpus(
+    changes: list[Change], is_token: bool, user: str, permissions: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
+    """Raw PCI passthrough needs root@pam (PVE refuses tokens); a resource mapping needs Mapping.Use on it."""
     problems = []
     for change in changes:
         gpu = change.desired.get("gpu")
-        if gpu and _RAW_PCI.match(str(gpu)) and (is_token or user.split("!")[0] != "root@pam"):
+        if not gpu:
+            continue
+        if _RAW_PCI.match(str(gpu)):
+            if is_token or user.split("!")[0] != "root@pam":
+                problems.append(
+                    f"{change.resource}: passing through the raw PCI device {gpu} needs root@pam, "
+                    f"and {user} is not; create a PVE resource mapping (Datacenter > Resource Mappings, "
+                    "/cluster/mapping/pci), grant Mapping.Use on it, and set overrides.proxmox.gpu to its name"
+                )
+        elif permissions is not None and "Mapping.Use" not in held_privileges(permissions, f"/mapping/pci/{gpu}"):
             problems.append(
-                f"{change.resource}: passing through the raw PCI device {gpu} needs root@pam, "
-                f"and {user} is not; "
-                "create a PVE resource mapping (Datacenter > Resource Mappings, /cluster/mapping/pci), grant "
-                "Mapping.Use on it, and set overrides.proxmox.gpu to the mapping's name"
+                f"{change.resource}: {user} lacks Mapping.Use on /mapping/pci/{gpu}; grant it: "
+                f"pveum acl modify /mapping/pci/{gpu} -token '{user}' -role PVEMappingUser"
             )
     return problems
 
@@ -153,7 +162,7 @@ def preflight(client: PveClient, changes: list[Change], sources: dict[str, str])
         return []
     permissions = client.get("access/permissions") or {}
     problems = check_privileges(permissions, acting, client.user)
-    problems += check_gpus(acting, client.is_token, client.user)
+    problems += check_gpus(acting, client.is_token, client.user, permissions)
     problems += check_storage(client, acting)
     if any(sources.get(c.resource) for c in acting):
         items = list_resources(client)

@@ -18,6 +18,7 @@ from reconciler.providers.errors import PermanentProviderError, TransientProvide
 from reconciler.providers.proxmox import fields
 from reconciler.providers.proxmox.apply import Applier, GuestAccess
 from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.discover import ProxmoxDiscovery, discover
 from reconciler.providers.proxmox.gpus import GpuCache
 from reconciler.providers.proxmox.observe import CONFIGURED_PREFIX, Observer
 from reconciler.providers.proxmox.preflight import preflight
@@ -105,6 +106,10 @@ class ProxmoxProvider(Provider):
         if source:
             self._sources[resource.name] = str(source)
         return fields.desired_fields(resource)
+
+    def discover(self) -> ProxmoxDiscovery:
+        """Nodes, guests, templates, storage and GPUs with capacity and usage (discover-proxmox-resources)."""
+        return discover(self.observer, self.ctx.clock())
 
     def load_detail(self, resource: ObservedResource) -> ObservedResource:
         """Read a guest's config when the listing did not."""

@@ -80,3 +80,17 @@ def test_create_refuses_to_shadow_an_unmanaged_guest_of_the_same_name(provider: 
     res = resource("plex")
     with pytest.raises(PermanentProviderError, match=r"plex already exists .*not managed by lab home; rename it"):
         provider.apply(change(provider, res), res, None)
+
+
+def test_discover_reports_nodes_guests_templates_and_storage(provider: ProxmoxProvider) -> None:
+    res = resource("web")
+    provider.apply(change(provider, res), res, None)
+    found = provider.discover()
+    assert [n.name for n in found.nodes] == ["pve1", "pve2", "pve3"]
+    assert [(t.vmid, t.name) for t in found.templates] == [(9000, "debian-12-cloud")]
+    by_name = {g.name: g for g in found.guests}
+    assert (by_name["web"].managed, by_name["web"].lab, by_name["web"].cores) == (True, "home", 2)
+    assert (by_name["plex"].managed, by_name["plex"].memory_mb, by_name["plex"].disk_gb) == (False, 8192, 64)
+    lvm = [s for s in found.storage if s.storage == "local-lvm"]
+    assert len(lvm) == 3 and lvm[0].content == ["images", "rootdir"] and lvm[0].total_gb > 0
+    assert found.api_calls >= 1
