@@ -9,13 +9,14 @@ from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
 from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
-from reconciler.providers.errors import TransientProviderError
+from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.providers.vmware.apply import VmApplier
 from reconciler.providers.vmware.connection import Connection
 from reconciler.providers.vmware.facts import Snapshot
 from reconciler.providers.vmware.fields import DIFF_RULES, desired_fields, vm_fields, vm_options, vm_ownership
 from reconciler.providers.vmware.observe import observe_snapshot
 from reconciler.providers.vmware.settings import VmwareSettings, load_settings
+from reconciler.providers.vmware.terraform import TerraformExecutor
 
 GIB = 1024**3
 
@@ -126,10 +127,68 @@ class VmwareProvider(Provider):
             if not change.desired:
                 change = change.model_copy(update={"desired": desired_fields(resource)})
         try:
+            if self.settings.executor == "terraform":
+                return self._apply_terraform(change, resource, artifacts)
             return VmApplier(self.connection, self.settings, self.ctx.lab).apply(change, resource)
         except TransientProviderError as exc:
             self._reset_on_transient(exc)
             raise
+
+    def _apply_terraform(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> ApplyResult:
+        """Create, update or replace through the chart's Terraform; delete through it when it made the VM."""
+        executor = TerraformExecutor(
+            self.settings.terraform_binary, self.settings, self.ctx.work_dir, self.settings.terraform_timeout
+        )
+        applier = VmApplier(self.connection, self.settings, self.ctx.lab)
+        name = change.resource
+        if change.op is Op.noop:
+            return ApplyResult(provider_id=change.provider_id, message=change.reason)
+        if change.op is Op.delete:
+            if not executor.has_state(name):
+                return applier.apply(change, resource)
+            outcome = executor.destroy(name)
+            return ApplyResult(message=outcome.summary() or "destroyed", outputs={"actions": ["terraform destroy"]})
+        if change.op is Op.rename:
+            raise PermanentProviderError(
+                f"{name}: the terraform executor cannot rename a VM; rename it with the default executor "
+                "or move the Terraform state yourself (terraform state mv)"
+            )
+        actions: list[str] = []
+        if change.op is Op.replace and executor.has_state(name):
+            executor.destroy(name)
+            actions.append("terraform destroy")
+        snapshot = applier.snapshot()
+        if not executor.has_state(name):
+            if applier.owned_vm(snapshot, name) is not None:
+                raise PermanentProviderError(
+                    f"{name}: the VM exists but not in this executor's Terraform state; import it "
+                    f"(terraform import in {executor.folder(name)}) or use the default executor"
+                )
+            strangers = [vm for vm in snapshot.vms.values() if vm.name == name]
+            if strangers:
+                raise PermanentProviderError(
+                    f"{name}: a VM of that name already exists ({strangers[0].moid}) and homeport does not manage it"
+                )
+        outcome = executor.apply(name, artifacts)
+        actions.append("terraform apply")
+        fresh = applier.snapshot()
+        vm = applier.owned_vm(fresh, name)
+        if vm is None:
+            raise PermanentProviderError(
+                f"{name}: terraform applied but no VM carries homeport's notes line for it; "
+                "the chart must write the ownership annotation"
+            )
+        if vm_ownership(vm).source != "attribute":
+            applier.mark_owned(vm.moid, name, fresh)
+            actions.append("mark owned")
+        return ApplyResult(
+            provider_id=vm.moid,
+            node=vm.host,
+            message=outcome.summary() or "applied",
+            outputs={"actions": actions, "terraform": outcome.summary()},
+        )
 
     def close(self) -> None:
         """Log out."""

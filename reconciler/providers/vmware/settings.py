@@ -10,6 +10,7 @@ from reconciler.models.lab import ProviderConfig
 from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.secrets import read_secret
 
+EXECUTORS = ("pyvmomi", "terraform")
 KNOWN_OPTIONS = {
     "username",
     "datacenter",
@@ -18,6 +19,8 @@ KNOWN_OPTIONS = {
     "page_size",
     "allow_power_cycle",
     "full_refresh_every",
+    "terraform_binary",
+    "terraform_timeout",
 }
 
 
@@ -38,6 +41,9 @@ class VmwareSettings:
     page_size: int
     allow_power_cycle: bool
     full_refresh_every: int
+    executor: str = "pyvmomi"
+    terraform_binary: str = "terraform"
+    terraform_timeout: float = 1800.0
 
     def __repr__(self) -> str:
         # The password never appears in reprs, logs or error messages.
@@ -77,6 +83,11 @@ def load_settings(config: ProviderConfig, provider_name: str) -> VmwareSettings:
         raise PermanentProviderError(
             f"{where}.options has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_OPTIONS))}"
         )
+    executor = config.executor or "pyvmomi"
+    if executor not in EXECUTORS:
+        raise PermanentProviderError(
+            f"{where}.executor {executor!r} is unknown for vmware: use one of {', '.join(EXECUTORS)}"
+        )
     creds = config.credentials
     username = read_secret(env=creds.username_env, what=f"{where}.credentials.username_env") or _option(
         config.options, "username", str, None
@@ -100,4 +111,7 @@ def load_settings(config: ProviderConfig, provider_name: str) -> VmwareSettings:
         page_size=int(_option(config.options, "page_size", int, 500)),
         allow_power_cycle=_option(config.options, "allow_power_cycle", bool, True),
         full_refresh_every=int(_option(config.options, "full_refresh_every", int, 12)),
+        executor=executor,
+        terraform_binary=_option(config.options, "terraform_binary", str, "terraform"),
+        terraform_timeout=_option(config.options, "terraform_timeout", float, 1800.0),
     )

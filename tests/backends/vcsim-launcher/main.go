@@ -16,6 +16,9 @@ import (
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
+	// The REST (vAPI) and storage-policy (PBM) endpoints: Terraform's vSphere provider needs them.
+	_ "github.com/vmware/govmomi/pbm/simulator"
+	_ "github.com/vmware/govmomi/vapi/simulator"
 )
 
 func main() {
