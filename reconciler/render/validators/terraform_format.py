@@ -74,6 +74,9 @@ def _check_body(filename: str, text: str, where: str, body: dict[str, Any], sche
     for key, value in body.items():
         if key.startswith("__") or key in meta:
             continue
+        if key == "dynamic":
+            issues.extend(_check_dynamic(filename, text, where, value, blocks, start))
+            continue
         if key in blocks:
             items = value if isinstance(value, list) else [value]
             for item in items:
@@ -91,6 +94,25 @@ def _check_body(filename: str, text: str, where: str, body: dict[str, Any], sche
                                           line=_line_of(text, key, start),
                                           message=f"{where}: unsupported argument or block {key!r} "
                                                   f"(accepted: {known})"))
+    return issues
+
+
+def _check_dynamic(filename: str, text: str, where: str, value: Any, blocks: dict[str, Any],
+                   start: int) -> list[ValidationIssue]:
+    """`dynamic "name" { for_each, iterator, content { ... } }`: name must be a block, content its body."""
+    issues: list[ValidationIssue] = []
+    for entry in value if isinstance(value, list) else [value]:
+        for name, spec in (entry or {}).items():
+            line = _line_of(text, f'dynamic "{name}"', start) or _line_of(text, "dynamic", start)
+            if name not in blocks:
+                issues.append(ValidationIssue(file=filename, tool="terraform-schema", line=line,
+                                              message=f"{where}: dynamic {name!r} names no block of this resource "
+                                                      f"(blocks: {', '.join(sorted(blocks))})"))
+                continue
+            for content in (spec or {}).get("content", []) or []:
+                if isinstance(content, dict):
+                    issues.extend(_check_body(filename, text, f"{where}.{name}", content, blocks[name] or {},
+                                              line or start, top=False))
     return issues
 
 
