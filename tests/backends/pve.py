@@ -76,6 +76,7 @@ class PveBackend:
     url: str
     cafile: str
     token_secret: str
+    root_password: str
 
     def provider_config(self, **options: Any) -> dict[str, Any]:
         """A homeport.yaml provider entry (as a dict) pointing at this server, token from the environment."""
@@ -153,7 +154,8 @@ def pve(
     fake_pve, _make_cert, settle = _fakepve()
     marker = request.node.get_closest_marker("pve")
     time_scale = float(marker.kwargs.get("time_scale", 0)) if marker else 0.0
-    server = fake_pve(user="root@pam", password=secrets.token_urlsafe(16), host=HOST, port=0)
+    root_password = secrets.token_urlsafe(16)
+    server = fake_pve(user="root@pam", password=root_password, host=HOST, port=0)
     server.time_scale = time_scale
     token_secret = secrets.token_hex(16)
     server.apitokens[TOKEN_ID] = token_secret
@@ -168,6 +170,7 @@ def pve(
             url=server.url,
             cafile=str(Path(pve_pki[0])),
             token_secret=token_secret,
+            root_password=root_password,
         )
     finally:
         serving.stop()

@@ -29,7 +29,14 @@ from reconciler.providers.proxmox.fields import (
     sshkeys_value,
 )
 from reconciler.providers.proxmox.gpus import GpuCache
-from reconciler.providers.proxmox.observe import CONFIGURED_PREFIX, Observer, guest_path, guests, list_resources
+from reconciler.providers.proxmox.observe import (
+    CONFIGURED_PREFIX,
+    Observer,
+    agent_address,
+    guest_path,
+    guests,
+    list_resources,
+)
 from reconciler.providers.proxmox.tasks import NodeSlots, TaskPolicy, run_task
 
 VMID_PREFIX = "vmid/"
@@ -412,6 +419,9 @@ class Applier:
         self.observer.forget(vmid)
         outputs: dict[str, Any] = {"vmid": int(vmid), "kind": kind}
         address = address_of(desired)
+        final_status = "running" if want_status == "running" or (status == "running" and want_status is None) else ""
+        if not address and kind == "qemu" and final_status == "running":
+            address = agent_address(self.client, item)
         if address:
             outputs["address"] = address
         return ApplyResult(

@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
 from reconciler.providers.base import ProviderState
+from reconciler.providers.errors import ProviderError
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.fields import GIB, cheap_fields, fields_from_config, ownership
 from reconciler.providers.proxmox.gpus import GpuCache, node_gpus
@@ -41,6 +42,23 @@ def read_fields(client: PveClient, item: dict[str, Any]) -> tuple[dict[str, Any]
     config = client.get(guest_path(item) + "/config") or {}
     status = "running" if item.get("status") == "running" else "stopped"
     return fields_from_config(str(item["type"]), config, status), config
+
+
+def agent_address(client: PveClient, item: dict[str, Any]) -> str | None:
+    """The guest's first global IPv4 address as its QEMU guest agent reports it; None without an agent."""
+    try:
+        data = client.get(guest_path(item) + "/agent/network-get-interfaces") or {}
+    except ProviderError:
+        return None
+    interfaces = data.get("result", data) if isinstance(data, dict) else data
+    for iface in interfaces or []:
+        if iface.get("name") == "lo":
+            continue
+        for addr in iface.get("ip-addresses") or []:
+            ip = str(addr.get("ip-address") or "")
+            if addr.get("ip-address-type") == "ipv4" and not ip.startswith(("127.", "169.254.")):
+                return ip
+    return None
 
 
 class Observer:

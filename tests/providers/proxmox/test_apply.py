@@ -166,3 +166,13 @@ def test_container_needs_an_os_template(provider: ProxmoxProvider, pve: PveBacke
     assert result.outputs["kind"] == "lxc" and result.outputs["address"] == "10.0.0.5"
     observed = provider.observe().owned("home")["dns"]
     assert observed.kind == "lxc" and observed.fields["nics"][0]["ip"] == "10.0.0.5/24"
+
+
+def test_dhcp_guest_address_comes_from_the_guest_agent(provider: ProxmoxProvider, pve: PveBackend) -> None:
+    res = resource("web", network={"ipv4": "dhcp"}, overrides={"configure": True})
+    first = provider.apply(change(provider, res), res, None)
+    assert "address" not in first.outputs  # no agent answering yet
+    vm = pve.guest("web")
+    vm.agent = {}  # the guest agent starts answering
+    again = provider.apply(change(provider, res, Op.update, provider_id=str(vm.vmid)), res, None)
+    assert again.outputs["address"] == "192.0.2.10"

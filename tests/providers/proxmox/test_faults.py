@@ -122,3 +122,25 @@ def test_parameter_error_is_permanent_with_pve_field_errors(provider: ProxmoxPro
     res = resource("web", overrides={"ostype": "windows95"})
     with pytest.raises(PermanentProviderError, match=r"400 Parameter verification failed\. \(ostype: "):
         provider.apply(change(provider, res), res, None)
+
+
+def test_ticket_login_works_and_a_wrong_password_is_permanent_without_the_password(
+    pve: PveBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOMEPORT_TEST_PVE_USER", "root@pam")
+    monkeypatch.setenv("HOMEPORT_TEST_PVE_PASSWORD", pve.root_password)
+    provider = make_provider(pve, tmp_path)
+    provider.ctx.config.credentials = provider.ctx.config.credentials.model_validate(
+        {"username_env": "HOMEPORT_TEST_PVE_USER", "password_env": "HOMEPORT_TEST_PVE_PASSWORD"}
+    )
+    assert provider.client.user == "root@pam" and not provider.client.is_token
+    res = resource("web")
+    provider.apply(change(provider, res), res, None)
+    assert "web" in provider.observe().owned("home")
+    wrong = "wrong-" + pve.root_password[:5]
+    monkeypatch.setenv("HOMEPORT_TEST_PVE_PASSWORD", wrong)
+    refused = make_provider(pve, tmp_path)
+    refused.ctx.config.credentials = provider.ctx.config.credentials
+    with pytest.raises(PermanentProviderError, match="authentication failed") as caught:
+        refused.observe()
+    assert wrong not in str(caught.value) and pve.root_password not in str(caught.value)
