@@ -6,6 +6,7 @@ own message; secret values are scrubbed from every message.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ from reconciler.providers.errors import PermanentProviderError, ProviderError, T
 from reconciler.providers.secrets import read_secret
 
 DEFAULT_PORT = 8006
+# proxmoxer logs every request body at INFO; bodies carry cloud-init settings, so keep them out of logs.
+logging.getLogger("proxmoxer").setLevel(logging.WARNING)
 LOCK_DELAY = 10.0
 
 # PVE answers 500 for these, but retrying will not help.

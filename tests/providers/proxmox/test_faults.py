@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -144,3 +145,15 @@ def test_ticket_login_works_and_a_wrong_password_is_permanent_without_the_passwo
     with pytest.raises(PermanentProviderError, match="authentication failed") as caught:
         refused.observe()
     assert wrong not in str(caught.value) and pve.root_password not in str(caught.value)
+
+
+def test_secrets_stay_out_of_debug_logs(
+    provider: ProxmoxProvider, pve: PveBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    res = resource("web", network={"ipv4": "10.0.0.5/24"})
+    provider.apply(change(provider, res), res, None)
+    provider.observe()
+    assert caplog.records, "nothing was logged at all"
+    assert pve.token_secret not in caplog.text
+    assert "ipconfig0" not in caplog.text  # request bodies are not logged
