@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,7 +21,7 @@ from reconciler.cli.common import (
 )
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load
-from reconciler.store.audit import recent_audit, verify_chain
+from reconciler.store.audit import recent_audit, resource_audit, verify_chain
 from reconciler.store.deviations import list_open_deviations
 from reconciler.store.instances import list_instances
 from reconciler.store.runs import recent_runs
@@ -34,95 +35,114 @@ def _lab_name(lab: Path) -> str:
         session.close()
 
 
+def _duration(run: Any) -> str:
+    if run.finished_at is None or run.started_at is None:
+        return "-"
+    seconds = (run.finished_at - run.started_at).total_seconds()
+    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = max(0, int((now - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def _run_json(r: Any) -> dict[str, Any]:
+    return {"id": r.id, "status": r.status, "revision": r.revision, "trigger": r.trigger, "mode": r.mode,
+            "started_at": r.started_at, "finished_at": r.finished_at, "phase_timings": r.phase_timings,
+            "summary": r.summary, "error": r.error}
+
+
+def _run_counts(r: Any) -> str:
+    summary = r.summary or {}
+    parts = [f"{summary[k]} {k}" for k in ("applied", "failed", "blocked", "drifted") if summary.get(k)]
+    return ", ".join(parts) or ("no changes" if r.status == "ok" else "")
+
+
 @user_errors
-def status(lab: LabOption = Path("."), output: OutputOption = Output.text) -> None:
+def status(lab: LabOption = Path("."), output: OutputOption = Output.text,
+           runs: Annotated[int, typer.Option(help="How many recent runs to show")] = 5) -> None:
     """Each managed resource with provider, node, id, state and whether it matches; open deviations; last runs."""
     name = _lab_name(lab)
     session = open_session(lab)
     try:
         instances = list_instances(session.db, name)
         deviations = list_open_deviations(session.db, name)
-        runs = recent_runs(session.db, name, limit=5)
+        recent = recent_runs(session.db, name, limit=runs)
     finally:
         session.close()
     if output is Output.json:
-        print_json(
-            {
-                "lab": name,
-                "instances": [
-                    {
-                        "name": i.name,
-                        "provider": i.provider,
-                        "provider_type": i.provider_type,
-                        "node": i.node,
-                        "provider_id": i.provider_id,
-                        "status": i.status,
-                        "matches": not i.deviation_detected and i.status == "running",
-                        "last_applied_revision": i.last_applied_revision,
-                        "last_attempted_revision": i.last_attempted_revision,
-                        "error": i.error_message,
-                        "configuration": i.configuration,
-                    }
-                    for i in instances
-                ],
-                "deviations": [
-                    {
-                        "resource": d.resource,
-                        "field": d.field_path,
-                        "expected": d.expected_value,
-                        "actual": d.actual_value,
-                        "first_seen": d.detected_at,
-                        "last_seen": d.last_seen_at,
-                    }
-                    for d in deviations
-                ],
-                "runs": [
-                    {
-                        "id": r.id,
-                        "status": r.status,
-                        "revision": r.revision,
-                        "trigger": r.trigger,
-                        "started_at": r.started_at,
-                        "summary": r.summary,
-                    }
-                    for r in runs
-                ],
-            }
-        )
+        print_json({
+            "lab": name,
+            "instances": [{
+                "name": i.name, "provider": i.provider, "provider_type": i.provider_type, "node": i.node,
+                "provider_id": i.provider_id, "status": i.status,
+                "matches": not i.deviation_detected and i.status == "running",
+                "last_applied_revision": i.last_applied_revision,
+                "last_attempted_revision": i.last_attempted_revision, "error": i.error_message,
+                "state_last_checked": i.state_last_checked, "configuration": i.configuration,
+                "retry": (i.parameters or {}).get("retry"),
+            } for i in instances],
+            "deviations": [{
+                "resource": d.resource, "field": d.field_path, "expected": d.expected_value,
+                "actual": d.actual_value, "first_seen": d.detected_at, "last_seen": d.last_seen_at,
+                "corrective_action": d.corrective_action,
+            } for d in deviations],
+            "runs": [_run_json(r) for r in recent],
+        })
         return
-    table = Table(title=f"lab {name}", show_lines=False)
-    for col in ("resource", "provider", "node", "id", "state", "matches", "applied rev"):
+    now = datetime.now(UTC)
+    live = [i for i in instances if i.status != "deleted"]
+    by_status: dict[str, int] = {}
+    for i in live:
+        key = "drifted" if i.deviation_detected else i.status
+        by_status[key] = by_status.get(key, 0) + 1
+    console.print(f"[bold]lab {escape(name)}[/]: {len(live)} managed resources"
+                  + (" (" + ", ".join(f"{v} {k}" for k, v in sorted(by_status.items())) + ")" if by_status else ""))
+    if recent:
+        last = recent[0]
+        console.print(f"last run {_ago(last.started_at, now)}: {last.status} ({last.trigger}) at "
+                      f"{(last.revision or '-')[:12]}, {_run_counts(last)}")
+    table = Table(show_lines=False)
+    for col in ("resource", "provider", "node", "id", "matches", "applied rev"):
         table.add_column(col)
-    for i in instances:
-        if i.status == "deleted":
-            continue
-        matches = (
-            "[green]yes[/]"
-            if i.status == "running" and not i.deviation_detected
-            else ("[red]drifted[/]" if i.deviation_detected else f"[yellow]{i.status}[/]")
-        )
-        table.add_row(
-            i.name,
-            f"{i.provider} ({i.provider_type})",
-            i.node or "-",
-            i.provider_id or "-",
-            i.status,
-            matches,
-            (i.last_applied_revision or "-")[:12],
-        )
+    for i in live:
+        matches = ("[green]yes[/]" if i.status == "running" and not i.deviation_detected
+                   else ("[red]drifted[/]" if i.deviation_detected else f"[yellow]{i.status}[/]"))
+        applied = (i.last_applied_revision or "-")[:12]
+        if i.last_attempted_revision and i.last_attempted_revision != i.last_applied_revision:
+            applied += f" (tried {i.last_attempted_revision[:12]})"
+        table.add_row(escape(i.name), i.provider, i.node or "-", i.provider_id or "-", matches, applied)
     console.print(table)
+    notes = [i for i in live if i.error_message]
+    if notes:
+        console.print("[bold]Needs attention[/]")
+        for i in notes:
+            console.print(f"  [yellow]{escape(i.name)}[/] ({i.status}): {escape(i.error_message or '')[:300]}")
     if deviations:
-        console.print("[bold]Open deviations[/]")
+        console.print("[bold]Open deviations[/] (resolve with `homeport drift propose RESOURCE --adopt|--revert`)")
         for d in deviations:
-            console.print(
-                f"  [red]{d.resource}[/] {escape(d.field_path)}: declared {escape(repr(d.expected_value))}, "
-                f"live {escape(repr(d.actual_value))} (since {d.detected_at:%Y-%m-%d %H:%M:%S})"
-            )
-    for r in runs:
-        console.print(
-            f"[dim]run {r.started_at:%Y-%m-%d %H:%M:%S} {r.trigger} {r.status} "
-            f"{(r.revision or '')[:12]} {escape(str(r.error or ''))[:120]}[/]"
-        )
+            console.print(f"  [red]{escape(d.resource)}[/] {escape(d.field_path)}: declared "
+                          f"{escape(repr(d.expected_value))}, live {escape(repr(d.actual_value))} "
+                          f"(first seen {_ago(d.detected_at, now)}, last seen {_ago(d.last_seen_at, now)})")
+    if recent:
+        console.print("[bold]Recent runs[/]")
+        for r in recent:
+            console.print(f"  {r.started_at:%Y-%m-%d %H:%M:%S} {r.status:<8} {r.trigger:<8} {(r.revision or '-')[:12]} "
+                          f"took {_duration(r)}: {escape(_run_counts(r))}"
+                          + (f" [red]{escape((r.error or '')[:160])}[/]" if r.error else ""))
+
+
+def _field_text(fields: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{f.get('path')} {f.get('old')!r} -> {f.get('new')!r}" for f in fields[:6]) + (
+        f" (+{len(fields) - 6} more)" if len(fields) > 6 else "")
 
 
 @user_errors
@@ -131,40 +151,46 @@ def history(
     lab: LabOption = Path("."),
     limit: int = 50,
     output: OutputOption = Output.text,
+    runs: Annotated[bool, typer.Option("--runs", help="List reconcile runs instead of audit entries")] = False,
 ) -> None:
-    """What changed when: audit rows of applies, skips and failures (optionally for one resource)."""
+    """What changed when: applies (with the fields they changed), skips and failures, or the runs themselves."""
     name = _lab_name(lab)
     session = open_session(lab)
     try:
-        rows = recent_audit(session.db, name, limit=2000 if resource else limit)
+        run_rows = recent_runs(session.db, name, limit=limit) if runs else []
+        rows = [] if runs else (resource_audit(session.db, name, resource, limit) if resource
+                                else recent_audit(session.db, name, limit=limit))
     finally:
         session.close()
-    if resource:
-        rows = [r for r in rows if r.entity_id == resource][-limit:]
-    if output is Output.json:
-        print_json(
-            [
-                {
-                    "seq": r.seq,
-                    "time": r.timestamp,
-                    "actor": r.actor,
-                    "action": r.action,
-                    "entity": r.entity_id,
-                    "outcome": r.outcome,
-                    "tool": r.tool,
-                    "arguments": r.arguments,
-                    "result": r.result,
-                }
-                for r in rows
-            ]
-        )
+    if runs:
+        if output is Output.json:
+            print_json([_run_json(r) for r in run_rows])
+            return
+        for run in reversed(run_rows):
+            phases = ", ".join(f"{k} {v:.2f}s" for k, v in (run.phase_timings or {}).items() if v >= 0.005)
+            counts = escape(_run_counts(run))
+            console.print(f"{run.started_at:%Y-%m-%d %H:%M:%S} run {run.id[:8]} [bold]{run.status}[/] "
+                          f"({run.trigger}) at {(run.revision or '-')[:12]} took {_duration(run)}: {counts}"
+                          + (f" [dim]{escape(phases)}[/]" if phases else "")
+                          + (f"\n    [red]{escape((run.error or '')[:300])}[/]" if run.error else ""))
         return
+    if output is Output.json:
+        print_json([{"seq": r.seq, "time": r.timestamp, "actor": r.actor, "action": r.action, "entity": r.entity_id,
+                     "outcome": r.outcome, "tool": r.tool, "run_id": r.run_id, "arguments": r.arguments,
+                     "result": r.result} for r in rows])
+        return
+    if not rows:
+        console.print(f"nothing recorded{' for ' + escape(resource) if resource else ''} yet")
     for r in rows:
         detail = r.result.get("message") or r.result.get("reason") or r.result.get("error") or ""
-        console.print(
-            f"{r.timestamp:%Y-%m-%d %H:%M:%S} [bold]{r.action}[/] {r.entity_id} by {escape(r.actor)} "
-            f"[dim]{r.outcome}[/] {escape(str(detail))[:160]}"
-        )
+        fields = r.arguments.get("fields") if isinstance(r.arguments, dict) else None
+        if isinstance(fields, list) and fields and r.outcome == "ok":
+            detail = f"{detail}; {_field_text(fields)}" if detail else _field_text(fields)
+        rev = r.arguments.get("revision") if isinstance(r.arguments, dict) else None
+        colour = {"ok": "green", "error": "red", "refused": "red", "transient-error": "red",
+                  "skipped": "yellow"}.get(r.outcome, "dim")
+        console.print(f"{r.timestamp:%Y-%m-%d %H:%M:%S} [{colour}]{r.action}[/] {escape(r.entity_id)}"
+                      + (f" @{str(rev)[:12]}" if rev else "") + f" by {escape(r.actor)}: {escape(str(detail))[:200]}")
 
 
 audit_app = typer.Typer(help="The audit trail: list it, verify its hash chain.", no_args_is_help=True)
@@ -174,7 +200,7 @@ audit_app = typer.Typer(help="The audit trail: list it, verify its hash chain.",
 @user_errors
 def audit_list(lab: LabOption = Path("."), limit: int = 50, output: OutputOption = Output.text) -> None:
     """The newest audit rows."""
-    history(None, lab, limit, output)
+    history(None, lab, limit, output, False)
 
 
 @audit_app.command("verify")

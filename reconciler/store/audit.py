@@ -155,3 +155,11 @@ def recent_audit(db: Database, lab: str, limit: int = 50) -> list[AuditLogRow]:
             ).scalars()
         )
     return list(reversed(rows))
+
+
+def resource_audit(db: Database, lab: str, resource: str, limit: int = 50) -> list[AuditLogRow]:
+    """The newest rows about one resource, oldest first."""
+    with db.session() as s:
+        rows = list(s.execute(select(AuditLogRow).where(AuditLogRow.lab == lab, AuditLogRow.entity_id == resource)
+                              .order_by(AuditLogRow.seq.desc()).limit(limit)).scalars())
+    return list(reversed(rows))
