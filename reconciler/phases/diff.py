@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.models.desired import DesiredState
+from reconciler.models.diffrules import DiffRules
 from reconciler.models.plan import Op, Plan
 from reconciler.phases.context import LabSession
 from reconciler.phases.observe import Observation
@@ -13,29 +14,22 @@ from reconciler.store.instances import InstanceSnapshot
 def desired_items(session: LabSession, state: DesiredState, observation: Observation) -> list[DesiredItem]:
     """Each resource with its provider's desired fields and rules (disabled providers: fields left empty)."""
     items = []
-    for name, resource in sorted(state.effective.items()):
+    for _, resource in sorted(state.effective.items()):
         config = state.lab.spec.providers[resource.provider]
         if resource.provider in observation.unavailable:
-            items.append(DesiredItem(resource=resource, fields={}, rules=_rules_of(session, state, resource.provider)))
+            items.append(DesiredItem(resource=resource, fields={}, rules=DiffRules()))
             continue
         provider = session.provider(state.lab_name, resource.provider, config)
         items.append(
             DesiredItem(resource=resource, fields=provider.desired_fields(resource), rules=provider.diff_rules)
         )
-        del name
     return items
-
-
-def _rules_of(session: LabSession, state: DesiredState, provider: str):  # type: ignore[no-untyped-def]
-    from reconciler.models.diffrules import DiffRules
-
-    return DiffRules()
 
 
 def load_details(session: LabSession, state: DesiredState, observation: Observation, items: list[DesiredItem]) -> None:
     """Ask providers for the full fields of resources whose cheap listing cannot decide the diff."""
     positions: dict[str, dict[str, int]] = {
-        provider: {r.name: i for i, r in enumerate(inv.resources) if r.owned}
+        provider: {r.name: i for i, r in enumerate(inv.resources) if r.owned and r.lab == state.lab_name}
         for provider, inv in observation.inventories.items()
     }
     for item in items:
