@@ -3,6 +3,7 @@ once merged (with self_heal off), and a later, different drift is not reverted b
 
 from __future__ import annotations
 
+import pygit2
 import pytest
 
 from reconciler.phases.context import LabSession
@@ -39,7 +40,7 @@ def test_adopt_writes_live_values_into_the_yaml(session: LabSession, clock: Fake
     assert proposal.title == "Adopt live cpu, memory_gb of vm-1"
     assert [c for c in proposal.plan["changes"] if c["resource"] == "vm-1"] == [], "declared = live: no change"
     approve(session, proposal.id, reviewer="alice")
-    text = read_path(session.repo, session.repo.revparse_single("main"), "resources/vm-1.yaml")
+    text = read_path(session.repo, session.repo.revparse_single("main").peel(pygit2.Commit), "resources/vm-1.yaml")
     assert text is not None and b"cpu: 6" in text and b"memory_gb: 12" in text
     clock.advance(minutes=5)
     result = reconcile(session, mode=Mode.auto)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -80,10 +81,10 @@ def test_two_daemons_never_apply_together(tmp_path: Path, pg_url: str) -> None:
     assert all(f is not None for _, f, _ in held)
     for (_, end, first), (start, _, second) in itertools.pairwise(held):
         assert end <= start, f"runs {first} and {second} overlapped"
-    spans: dict[str, list[object]] = {}
+    spans: dict[str, list[datetime]] = {}
     for run_id, created, finished in intents:
         spans.setdefault(run_id, []).extend([created, finished])
-    ordered = sorted((min(v), max(v)) for v in spans.values())  # type: ignore[type-var]
+    ordered = sorted((min(v), max(v)) for v in spans.values())
     for (_, end), (start, _) in itertools.pairwise(ordered):
         assert end <= start, "applies of two runs interleaved"
     counts = Counter(action for _, action in ok)
