@@ -72,7 +72,8 @@ def test_fast_forward_approve_updates_a_clean_checkout(session: LabSession, lab:
     merged = approve(session, p.id, reviewer="human:ann")
     assert merged.fast_forward and merged.worktree_updated and main_tip(lab) == p.head_commit
     assert (lab / "resources" / "grafana.yaml").is_file()
-    assert get_proposal(session.db, p.id).status == "merged" and get_proposal(session.db, p.id).reviewed_by == "human:ann"
+    stored = get_proposal(session.db, p.id)
+    assert stored.status == "merged" and stored.reviewed_by == "human:ann"
     with pytest.raises(ReviewError, match="is merged, not open"):
         approve(session, p.id)
 

@@ -52,7 +52,7 @@ def test_merge_and_replace_dimensions() -> None:
 
 def test_missing_object_and_malformed_file() -> None:
     """Clear errors name the file and the object."""
-    with pytest.raises(YamlEditError, match="r.yaml holds no UniversalResource named 'ghost'"):
+    with pytest.raises(YamlEditError, match=r"r\.yaml holds no UniversalResource named 'ghost'"):
         edit_document(TWO_DOCS, "UniversalResource", "ghost", lambda d: None, path="r.yaml")
     with pytest.raises(YamlEditError, match="cannot be parsed"):
         edit_document(b"a: [1, 2\n", "UniversalResource", "x", lambda d: None, path="r.yaml")
