@@ -353,15 +353,18 @@ class VmApplier:
 
     # -- ownership ---------------------------------------------------------------------------
 
-    def mark_owned(self, moid: str, resource: str, snapshot: Snapshot) -> None:
-        """Set the homeport custom attributes on a VM (vCenter only; the notes line covers ESXi)."""
+    def ownership_values(self, resource: str) -> dict[str, str]:
+        """The custom attribute values that mark a VM as this lab's `resource`."""
+        return {OWNER_LABEL: OWNER_VALUE, LAB_LABEL: self.lab, RESOURCE_LABEL: resource}
+
+    def ownership_keys(self, snapshot: Snapshot, resource: str) -> dict[str, int]:
+        """The custom attribute keys of homeport's marks, defining any that are missing (vCenter only)."""
         manager = self.conn.content.customFieldsManager
         if manager is None:
-            return
+            return {}
         keys = {name: key for key, name in snapshot.custom_fields.items()}
-        values = {OWNER_LABEL: OWNER_VALUE, LAB_LABEL: self.lab, RESOURCE_LABEL: resource}
-        with vsphere_errors(f"{resource}: set ownership attributes"):
-            for name, value in values.items():
+        with vsphere_errors(f"{resource}: define ownership attributes"):
+            for name in self.ownership_values(resource):
                 if name not in keys:
                     try:
                         field_def = manager.AddCustomFieldDef(name=name, moType=vim.VirtualMachine)
@@ -369,6 +372,16 @@ class VmApplier:
                     except vim.fault.DuplicateName:
                         # Another run defined it meanwhile: read the definitions again.
                         keys.update({str(f.name): int(f.key) for f in manager.field})
+        return {name: keys[name] for name in self.ownership_values(resource)}
+
+    def mark_owned(self, moid: str, resource: str, snapshot: Snapshot) -> None:
+        """Set the homeport custom attributes on a VM (vCenter only; the notes line covers ESXi)."""
+        manager = self.conn.content.customFieldsManager
+        if manager is None:
+            return
+        keys = self.ownership_keys(snapshot, resource)
+        with vsphere_errors(f"{resource}: set ownership attributes"):
+            for name, value in self.ownership_values(resource).items():
                 manager.SetField(entity=self.ref(vim.VirtualMachine, moid), key=keys[name], value=value)
         self.log.add("mark owned")
 

@@ -171,7 +171,9 @@ class VmwareProvider(Provider):
                 raise PermanentProviderError(
                     f"{name}: a VM of that name already exists ({strangers[0].moid}) and homeport does not manage it"
                 )
-        outcome = executor.apply(name, artifacts)
+        keys = applier.ownership_keys(snapshot, name)
+        values = applier.ownership_values(name)
+        outcome = executor.apply(name, artifacts, {keys[n]: values[n] for n in keys})
         actions.append("terraform apply")
         fresh = applier.snapshot()
         vm = applier.owned_vm(fresh, name)

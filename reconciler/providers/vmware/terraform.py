@@ -74,18 +74,26 @@ def vm_address(main_tf: str) -> str:
     return match.group(1)
 
 
-def override_for(main_tf: str) -> str | None:
-    """An override so Terraform does not wait 5 minutes for an IP an empty VM (no clone, no OS) never reports."""
-    if re.search(r"^\s*clone\s*\{", main_tf, re.MULTILINE):
-        return None
-    name = vm_address(main_tf)
-    return (
-        "# Written by homeport's terraform executor: an empty VM has no guest OS to report an address.\n"
-        f'resource "vsphere_virtual_machine" "{name}" {{\n'
-        "  wait_for_guest_net_timeout = 0\n"
-        "  wait_for_guest_ip_timeout  = 0\n"
-        "}\n"
-    )
+def override_for(main_tf: str, custom_attributes: dict[int, str]) -> str:
+    """homeport's additions to the chart's VM, merged by Terraform's override-file rules.
+
+    The ownership custom attributes (Terraform removes attributes its configuration does not
+    list), and for an empty VM (no clone, so no guest OS) no 5-minute wait for an IP address.
+    """
+    lines = [
+        "# Written by homeport's terraform executor; do not edit.",
+        f'resource "vsphere_virtual_machine" "{vm_address(main_tf)}" {{',
+    ]
+    if custom_attributes:
+        lines.append("  custom_attributes = {")
+        lines += [
+            f"    {json.dumps(str(key))} = {json.dumps(value)}" for key, value in sorted(custom_attributes.items())
+        ]
+        lines.append("  }")
+    if not re.search(r"^\s*clone\s*\{", main_tf, re.MULTILINE):
+        lines += ["  wait_for_guest_net_timeout = 0", "  wait_for_guest_ip_timeout  = 0"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 class TerraformExecutor:
@@ -162,7 +170,9 @@ class TerraformExecutor:
             raise TransientProviderError(message, delay=30.0)
         raise PermanentProviderError(message)
 
-    def apply(self, resource: str, artifacts: RenderedArtifacts | None) -> TerraformOutcome:
+    def apply(
+        self, resource: str, artifacts: RenderedArtifacts | None, custom_attributes: dict[int, str]
+    ) -> TerraformOutcome:
         """Write the chart's files, `init` once, then `apply -auto-approve -json`."""
         if artifacts is None or "main.tf" not in artifacts.files:
             raise PermanentProviderError(
@@ -173,11 +183,9 @@ class TerraformExecutor:
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in artifacts.files.items():
             (folder / name).write_text(text, encoding="utf-8")
-        override = override_for(artifacts.files["main.tf"])
-        if override:
-            (folder / OVERRIDE_FILE).write_text(override, encoding="utf-8")
-        else:
-            (folder / OVERRIDE_FILE).unlink(missing_ok=True)
+        (folder / OVERRIDE_FILE).write_text(
+            override_for(artifacts.files["main.tf"], custom_attributes), encoding="utf-8"
+        )
         if not (folder / ".terraform").is_dir():
             self.check(resource, "init", self.run(resource, "init", "-input=false", "-no-color"))
         outcome = self.run(resource, "apply", "-auto-approve", "-input=false", "-json")

@@ -22,6 +22,7 @@ from reconciler.plan.diff import diff_fields
 from reconciler.providers.base import RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.vmware import VmwareProvider
+from reconciler.providers.vmware.terraform import override_for, parse_json_lines
 from reconciler.render.chart import ChartLibrary
 from reconciler.render.engine import render_chart
 from reconciler.render.validators.terraform_cli import build_mirror, provider_binary
@@ -81,7 +82,8 @@ def test_terraform_creates_heals_and_destroys(tf_provider: VmwareProvider, vsphe
     # (DiskRefreshOperation: slice bounds out of range), a vcsim/provider mismatch.
     res, artifacts = rendered("tfweb")
     created = tf_provider.apply(change(tf_provider, res), res, artifacts)
-    assert created.outputs["actions"] == ["terraform apply", "mark owned"]
+    # Terraform itself sets the ownership attributes (through homeport's override file).
+    assert created.outputs["actions"] == ["terraform apply"]
     vm = one_vm(vsphere, "tfweb")
     assert vm.runtime.host.name == "DC0_H0"
     assert (vm.config.hardware.numCPU, vm.config.hardware.memoryMB) == (2, 2048)
@@ -92,7 +94,7 @@ def test_terraform_creates_heals_and_destroys(tf_provider: VmwareProvider, vsphe
 
     reconfigure(vm, numCPUs=4)
     healed = tf_provider.apply(change(tf_provider, res, Op.update), res, artifacts)
-    assert healed.outputs["actions"][0] == "terraform apply"
+    assert healed.outputs["actions"] == ["terraform apply"]
     assert vm.config.hardware.numCPU == 2
     names = {f.key: f.name for f in vsphere.content.customFieldsManager.field}
     assert {names[v.key]: v.value for v in vm.customValue}["homeport.resource"] == "tfweb"
@@ -127,3 +129,25 @@ def test_a_missing_binary_is_a_clear_error(vcsim: VcsimServer, tmp_path: Path, m
     bad = make_provider(vcsim, tmp_path, monkeypatch, executor="ansible")
     with pytest.raises(PermanentProviderError, match="executor 'ansible' is unknown for vmware"):
         bad.observe()
+
+
+def test_override_and_json_stream_parsing() -> None:
+    empty_vm = 'resource "vsphere_virtual_machine" "web" {\n  name = "web"\n}\n'
+    cloned = empty_vm.replace("}\n", "  clone {\n    template_uuid = x\n  }\n}\n")
+    override = override_for(empty_vm, {101: "homeport", 102: "home"})
+    assert 'resource "vsphere_virtual_machine" "web" {' in override
+    assert '"101" = "homeport"' in override and "wait_for_guest_net_timeout = 0" in override
+    assert "wait_for_guest_net_timeout" not in override_for(cloned, {})
+    with pytest.raises(PermanentProviderError, match="no vsphere_virtual_machine resource"):
+        override_for('resource "null_resource" "x" {}', {})
+    stream = "\n".join(
+        [
+            '{"type":"version","@message":"Terraform 1.15.5"}',
+            "not json",
+            '{"type":"diagnostic","diagnostic":{"severity":"warning","summary":"w"}}',
+            '{"type":"diagnostic","diagnostic":{"severity":"error","summary":"boom","detail":"why"}}',
+            '{"type":"change_summary","@message":"Apply complete! Resources: 1 added, 0 changed, 0 destroyed."}',
+        ]
+    )
+    messages, errors = parse_json_lines(stream)
+    assert len(messages) == 4 and errors == ["boom: why"]
