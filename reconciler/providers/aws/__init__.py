@@ -1,7 +1,22 @@
-"""AWS provider: EC2 through boto3, with the `api` (default) and `cloudformation` executors."""
+"""AWS provider: EC2 through boto3, with the `api` (default) and `cloudformation` executors.
 
-from reconciler.providers.aws.provider import AwsProvider
+`PROVIDER_CLASS` is loaded on first access, so the data modules (`catalog`: instance types and
+cited prices, read by the MCP advisor) import without boto3 installed.
+"""
 
-PROVIDER_CLASS = AwsProvider
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.providers.aws.provider import AwsProvider
 
 __all__ = ["PROVIDER_CLASS", "AwsProvider"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("PROVIDER_CLASS", "AwsProvider"):
+        from reconciler.providers.aws.provider import AwsProvider
+
+        return AwsProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

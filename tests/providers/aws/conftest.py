@@ -19,6 +19,7 @@ from tests.backends.moto import (  # the fixtures are re-exported so pytest find
     FAKE_ACCESS_KEY,
     FAKE_SECRET_KEY,
     SECRET_KEY_ENV,
+    MotoServer,
     moto_endpoint,
     moto_server,
 )
@@ -123,20 +124,24 @@ def ec2(moto_endpoint: str) -> Any:
     return raw_ec2(moto_endpoint)
 
 
-@pytest.fixture
-def ami(ec2: Any) -> str:
-    """An AMI that exists in moto's us-east-1 (one of the Amazon images it ships)."""
-    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "root-device-type", "Values": ["ebs"]}])
+@pytest.fixture(scope="session")
+def moto_linux_amis(moto_server: MotoServer) -> list[str]:
+    """The Linux EBS AMIs moto ships in us-east-1 (static data: listed once, valid after every reset)."""
+    client = raw_ec2(moto_server.endpoint)
+    images = client.describe_images(Owners=["amazon"], Filters=[{"Name": "root-device-type", "Values": ["ebs"]}])
     linux = sorted(img["ImageId"] for img in images["Images"] if img.get("Platform") != "windows")
-    assert linux, "moto ships no Linux AMI in us-east-1"
-    return linux[0]
+    assert len(linux) >= 2, "moto ships fewer than two Linux AMIs in us-east-1"
+    return linux
 
 
 @pytest.fixture
-def second_ami(ec2: Any, ami: str) -> str:
+def ami(ec2: Any, moto_linux_amis: list[str]) -> str:
+    """An AMI that exists in moto's us-east-1 (one of the Amazon images it ships)."""
+    assert ec2.describe_images(ImageIds=[moto_linux_amis[0]])["Images"]
+    return moto_linux_amis[0]
+
+
+@pytest.fixture
+def second_ami(ec2: Any, moto_linux_amis: list[str]) -> str:
     """Another AMI, for replacement tests."""
-    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "root-device-type", "Values": ["ebs"]}])
-    others = sorted(
-        img["ImageId"] for img in images["Images"] if img.get("Platform") != "windows" and img["ImageId"] != ami
-    )
-    return others[0]
+    return moto_linux_amis[1]

@@ -221,3 +221,18 @@ def test_observe_all_instances_reports_untagged_ones_as_unowned(
     plain = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]
     [unmanaged] = provider.observe().unmanaged(LAB)
     assert unmanaged.name == plain["InstanceId"] and unmanaged.owned is False and unmanaged.lab is None
+
+
+def test_a_pool_region_is_used_and_remembered_for_observe(provider: AwsProvider, ami: str) -> None:
+    west_ec2 = provider.ec2("us-west-2")
+    images = west_ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "root-device-type", "Values": ["ebs"]}])
+    west_ami = sorted(i["ImageId"] for i in images["Images"] if i.get("Platform") != "windows")[0]
+    resource = make_resource("edge", west_ami)
+    resource.properties["region"] = "us-west-2"
+    created = provider.apply(change_for(provider, Op.create, resource), resource, None)
+    assert created.node == "us-west-2"
+    inventory = provider.observe()
+    assert sorted(n.name for n in inventory.nodes) == ["us-east-1", "us-west-2"]
+    observed = inventory.owned(LAB)["edge"]
+    assert observed.node == "us-west-2" and observed.id == created.provider_id
+    assert diff_fields(provider.desired_fields(resource), observed.fields, None, provider.diff_rules) == []

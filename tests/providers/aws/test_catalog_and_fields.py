@@ -95,3 +95,30 @@ def test_client_token_is_stable_per_identity_and_changes_with_generation_and_ami
         )
         == 4
     )
+
+
+def test_the_aws_ec2_chart_table_agrees_with_the_provider_table() -> None:
+    """The chart picks the first fitting row; the provider the cheapest fitting type: same rows, same order."""
+    import yaml
+
+    from reconciler.assets import asset_dir
+
+    chart_rows = yaml.safe_load((asset_dir("charts") / "aws-ec2" / "values.yaml").read_text())["instance_types"]
+    catalog = load_catalog()
+
+    def price(name: str) -> float:
+        found = on_demand_price(name, "us-east-1")
+        assert found is not None, f"{name} has no us-east-1 price"
+        return found.usd_per_hour
+
+    # GPU and non-GPU rows never compete (each kind is only picked for its own requests).
+    by_price = sorted(catalog.types.values(), key=lambda t: (t.gpus > 0, price(t.name), t.vcpu, t.memory_gb, t.name))
+    assert [row["name"] for row in chart_rows] == [t.name for t in by_price]
+    for row in chart_rows:
+        spec = catalog.types[row["name"]]
+        assert (row["vcpu"], row["memory_gb"], row["gpus"], row.get("gpu_model")) == (
+            spec.vcpu,
+            spec.memory_gb,
+            spec.gpus,
+            spec.gpu_model,
+        )

@@ -22,13 +22,17 @@ from reconciler.providers.base import RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError
 from reconciler.render.chart import load_chart
 from reconciler.render.engine import render_chart
+from reconciler.render.validators import validate_rendered
 from tests.backends.moto import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 from tests.providers.aws.conftest import LAB, REGION, make_provider, make_resource
 
 
 def rendered(resource: EffectiveResource) -> RenderedArtifacts:
-    """The aws-ec2 chart's output for resource, as the render phase hands it to the provider."""
-    out = render_chart(load_chart(asset_dir("charts") / "aws-ec2"), resource)
+    """The aws-ec2 chart's output for resource, checked by cfn-lint as the render phase would."""
+    chart = load_chart(asset_dir("charts") / "aws-ec2")
+    out = render_chart(chart, resource)
+    issues = validate_rendered(out.files, chart)
+    assert not [i for i in issues if i.severity in ("error", "unavailable")], issues
     return RenderedArtifacts(chart=out.chart, files=out.files)
 
 
