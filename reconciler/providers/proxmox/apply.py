@@ -15,6 +15,7 @@ from reconciler.providers.errors import PermanentProviderError, TransientProvide
 from reconciler.providers.proxmox.client import LOCK_DELAY, PveClient
 from reconciler.providers.proxmox.fields import (
     LXC_ROOT,
+    clone_source,
     config_params,
     description_for,
     disk_slots_for,
@@ -163,7 +164,10 @@ class Applier:
             raise PermanentProviderError(f"proxmox: {name} has no node; pin placement.node or let placement choose")
         px = dict(resource.overrides) if resource else {}
         props = dict(resource.properties) if resource else {}
-        source = px.get("clone") or props.get("clone_template")
+        source = clone_source(resource) if resource else None
+        kind = desired.get("kind", "qemu")
+        if source and kind == "lxc" and not _templates(items, source, kind):
+            source = None  # a pool-wide VM template does not apply to containers: create from the OS template
         if desired.get("gpu_count") and not desired.get("gpu"):
             # Choose the GPU before anything is created, so a node without one leaves no half guest.
             desired = {**desired, "gpu": self._free_gpu(node, name)}
@@ -278,9 +282,7 @@ class Applier:
         name: str,
         desired: dict[str, Any],
     ) -> None:
-        templates = [
-            i for i in guests(items) if i.get("template") and (i.get("name") == source or str(i.get("vmid")) == source)
-        ]
+        templates = _templates(items, source, str(desired.get("kind", "qemu")))
         if not templates:
             raise PermanentProviderError(
                 f"proxmox: clone source {source!r} for {name} is not a template on this cluster; "
@@ -554,6 +556,15 @@ class Applier:
         )
         result.message = f"renamed {old} to {change.resource}; " + result.message
         return result
+
+
+def _templates(items: list[dict[str, Any]], source: str, kind: str) -> list[dict[str, Any]]:
+    """Templates of this kind named source (by name or VMID)."""
+    return [
+        i
+        for i in guests(items)
+        if i.get("template") and i.get("type") == kind and (i.get("name") == source or str(i.get("vmid")) == source)
+    ]
 
 
 def _tags(item: dict[str, Any]) -> list[str]:

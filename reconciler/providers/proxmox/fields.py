@@ -162,8 +162,9 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
         "status": str(px.get("status", "running")),
         "onboot": bool(px.get("onboot", True)),
     }
-    if px.get("cpu_type") and kind == "qemu":
-        fields["cpu_type"] = str(px["cpu_type"])
+    cpu_type = px.get("cpu_type") or resource.properties.get("cpu_type")
+    if cpu_type and kind == "qemu":
+        fields["cpu_type"] = str(cpu_type)
     ip = ipconfig(resource)
     if ip and kind == "qemu":
         fields["ipconfig0"] = ip
@@ -176,10 +177,18 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
         fields["configured"] = stamp
     if req.gpu_count:
         fields["gpu_count"] = req.gpu_count
-        pinned = px.get("gpu") or resource.properties.get("gpu_mapping")
+        pinned = px.get("gpu") or resource.properties.get("gpu_mapping") or resource.properties.get("gpu_pci_id")
         if pinned:
             fields["gpu"] = str(pinned)
     return fields
+
+
+def clone_source(resource: EffectiveResource) -> str | None:
+    """The template to clone (name or VMID): overrides.proxmox.clone, else properties clone_template or
+    template_id (the proxmox-compute chart's variable); None creates an empty VM."""
+    px = _px(resource)
+    source = px.get("clone") or resource.properties.get("clone_template") or resource.properties.get("template_id")
+    return str(source) if source not in (None, "") else None
 
 
 def configuration_stamp(resource: EffectiveResource) -> str | None:

@@ -102,7 +102,7 @@ class ProxmoxProvider(Provider):
 
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: the fields observe() reports once resource is applied (notes clone sources for preflight)."""
-        source = resource.overrides.get("clone") or resource.properties.get("clone_template")
+        source = fields.clone_source(resource)
         if source:
             self._sources[resource.name] = str(source)
         return fields.desired_fields(resource)

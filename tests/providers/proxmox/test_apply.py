@@ -176,3 +176,23 @@ def test_dhcp_guest_address_comes_from_the_guest_agent(provider: ProxmoxProvider
     vm.agent = {}  # the guest agent starts answering
     again = provider.apply(change(provider, res, Op.update, provider_id=str(vm.vmid)), res, None)
     assert again.outputs["address"] == "192.0.2.10"
+
+
+def test_template_id_property_clones_and_a_vm_template_never_applies_to_containers(
+    provider: ProxmoxProvider, pve: PveBackend
+) -> None:
+    vm = resource("db", storage_gb=4, properties={"template_id": 9000})
+    start = len(pve.pve.requests)
+    provider.apply(change(provider, vm), vm, None)
+    assert ("POST", "/api2/json/nodes/pve1/qemu/9000/clone") in pve.requests_since(start)
+    pve.pve.store_file("local", "debian-12.tar.zst", 1024, content="vztmpl")
+    ct = resource(
+        "dns",
+        resource_type="container",
+        cpu=1,
+        memory_gb=0.5,
+        properties={"clone_template": TEMPLATE_NAME},
+        overrides={"ostemplate": "local:vztmpl/debian-12.tar.zst"},
+    )
+    result = provider.apply(change(provider, ct), ct, None)
+    assert result.outputs["kind"] == "lxc" and "created lxc" in result.message
