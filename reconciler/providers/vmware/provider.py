@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any, ClassVar
 
 from reconciler.models.diffrules import DiffRules
@@ -191,6 +192,36 @@ class VmwareProvider(Provider):
             message=outcome.summary() or "applied",
             outputs={"actions": actions, "terraform": outcome.summary()},
         )
+
+    def preflight(self, changes: list[Change]) -> list[str]:
+        """Problems these changes would hit, each with its remedy: unusable hosts, name clashes, no binary."""
+        problems: list[str] = []
+        if self.settings.executor == "terraform" and shutil.which(self.settings.terraform_binary) is None:
+            problems.append(
+                f"terraform executor: {self.settings.terraform_binary!r} is not an executable on PATH; "
+                "set options.terraform_binary"
+            )
+        creates = [c for c in changes if c.op in (Op.create, Op.replace)]
+        if not creates:
+            return problems
+        applier = VmApplier(self.connection, self.settings, self.ctx.lab)
+        snapshot = applier.snapshot()
+        hosts = {h.name: h for h in snapshot.hosts.values()}
+        for change in creates:
+            if change.node and change.node not in hosts:
+                problems.append(f"{change.resource}: host {change.node!r} is not in vSphere; fix the pool's nodes")
+            elif change.node and (hosts[change.node].connection_state != "connected" or hosts[change.node].maintenance):
+                problems.append(
+                    f"{change.resource}: host {change.node} cannot take VMs now (disconnected or in maintenance)"
+                )
+            if change.op is Op.create and applier.owned_vm(snapshot, change.resource) is None:
+                clash = [vm for vm in snapshot.vms.values() if vm.name == change.resource]
+                if clash:
+                    problems.append(
+                        f"{change.resource}: an unmanaged VM of that name exists ({clash[0].moid}); "
+                        "rename it or adopt it"
+                    )
+        return problems
 
     def close(self) -> None:
         """Log out."""

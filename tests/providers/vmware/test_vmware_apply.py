@@ -277,3 +277,16 @@ def test_folder_and_datastore_options_are_used(provider: VmwareProvider, vsphere
     vm = one_vm(vsphere, "web")
     assert vm.parent.name == "homeport"
     assert vm.datastore[0].name == "LocalDS_0"
+
+
+def test_preflight_names_clashes_and_unusable_hosts(provider: VmwareProvider, vsphere: Any) -> None:
+    ok = resource("web")
+    clash = resource("DC0_H0_VM1", node="DC0_H0")
+    lost = resource("db", node="esxi-09")
+    changes = [change(provider, r) for r in (ok, clash, lost)]
+    assert provider.preflight(changes) == [
+        "DC0_H0_VM1: an unmanaged VM of that name exists "
+        f"({one_vm(vsphere, 'DC0_H0_VM1')._moId}); rename it or adopt it",
+        "db: host 'esxi-09' is not in vSphere; fix the pool's nodes",
+    ]
+    assert provider.preflight([change(provider, ok, Op.update)]) == []
