@@ -30,6 +30,7 @@ class PruneFacts:
     owned_total: int
     stateful: frozenset[str] = frozenset()
     allow_delete_stateful: frozenset[str] = frozenset()
+    prune_override: Mapping[str, bool] | None = None  # sync.prune of each resource when it was last applied
 
 
 def _self_heal(state: DesiredState, change: Change, policy: ReconcilePolicy) -> bool:
@@ -83,9 +84,7 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
     deletes = [c for c in plan.changes if c.op is Op.delete]
     prune_block = None
     if deletes:
-        if not policy.prune:
-            prune_block = "prune is off (reconcile.prune: false in homeport.yaml)"
-        elif not state.resources:
+        if not state.resources:
             prune_block = "refusing to prune: the desired state declares no resources at all"
         elif prune.owned_total and len(deletes) / prune.owned_total > policy.max_prune_fraction:
             prune_block = (
@@ -98,6 +97,13 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
         if change.op is Op.delete:
             if prune_block:
                 change.blocked = prune_block
+                continue
+            override = (prune.prune_override or {}).get(change.resource)
+            if override is False:
+                change.blocked = "prune is off for this resource (sync.prune: false when it was last applied)"
+                continue
+            if override is None and not policy.prune:
+                change.blocked = "prune is off (reconcile.prune: false in homeport.yaml)"
                 continue
             if change.resource in prune.stateful and change.resource not in prune.allow_delete_stateful:
                 change.blocked = (

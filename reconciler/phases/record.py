@@ -121,6 +121,7 @@ def record_results(
                     "stateful": eff.stateful,
                     "allow_delete_stateful": eff.sync.allow_delete_stateful,
                     "source_file": eff.source_file,
+                    "prune": eff.sync.prune,
                 }
                 if (
                     (row.parameters or {}).get(RETRY_KEY)
@@ -219,6 +220,7 @@ def _params_differ(params: dict[str, Any], eff: EffectiveResource | None) -> boo
         params.get("stateful") != eff.stateful
         or params.get("allow_delete_stateful") != eff.sync.allow_delete_stateful
         or params.get("source_file") != eff.source_file
+        or params.get("prune") != eff.sync.prune
     )
 
 

@@ -89,6 +89,7 @@ def _prune_facts(session: LabSession, state: DesiredState, observation: Observat
 
     stateful: set[str] = set()
     allowed: set[str] = set()
+    prune_override: dict[str, bool] = {}
     with session.db.session() as s:
         for name, params in s.execute(
             select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters).where(
@@ -99,8 +100,11 @@ def _prune_facts(session: LabSession, state: DesiredState, observation: Observat
                 stateful.add(name)
             if params and params.get("allow_delete_stateful"):
                 allowed.add(name)
+            if params and isinstance(params.get("prune"), bool):
+                prune_override[name] = params["prune"]
     owned = sum(len(inv.owned(state.lab_name)) for inv in observation.inventories.values())
-    return PruneFacts(owned_total=owned, stateful=frozenset(stateful), allow_delete_stateful=frozenset(allowed))
+    return PruneFacts(owned_total=owned, stateful=frozenset(stateful), allow_delete_stateful=frozenset(allowed),
+                      prune_override=prune_override)
 
 
 @dataclass

@@ -125,3 +125,29 @@ def test_repeated_invalid_commit_is_one_audit_row(lab: LabRepo, session: LabSess
         clock.advance(minutes=5)
     assert len(_audit(session, "run-invalid")) == 1
     assert list_instances(session.db, "home") == []
+
+
+def test_prune_is_overridable_per_resource(lab: LabRepo, session: LabSession) -> None:
+    from tests.daemon.labrepo import resource_yaml
+
+    def with_sync(name: str, prune: bool) -> bytes:
+        return (resource_yaml(name) + f"  sync: {{prune: {str(prune).lower()}}}\n").encode()
+
+    lab.commit({"homeport.yaml": lab_yaml().replace("prune: true", "prune: false").encode(),
+                "resources/vm-3.yaml": resource_yaml("vm-3").encode(),
+                "resources/vm-0.yaml": with_sync("vm-0", True)})
+    assert reconcile(session, mode=Mode.auto).counts["applied"] == 4
+    lab.commit({"resources/vm-0.yaml": None, "resources/vm-1.yaml": None})
+    result = reconcile(session, mode=Mode.auto)
+    deletes = {c.resource: c.blocked for c in result.plan.changes if c.op.value == "delete"}  # type: ignore[union-attr]
+    assert deletes == {"vm-0": None, "vm-1": "prune is off (reconcile.prune: false in homeport.yaml)"}
+    assert _status(session)["vm-0"] == "deleted"
+
+    lab.commit({"homeport.yaml": lab_yaml().encode(), "resources/vm-2.yaml": with_sync("vm-2", False)})
+    result = reconcile(session, mode=Mode.auto)
+    assert [(o.change.resource, o.change.op.value) for o in result.outcomes] == [("vm-1", "delete")], \
+        "lab-wide prune back on: the earlier survivor goes now"
+    lab.commit({"resources/vm-2.yaml": None})
+    result = reconcile(session, mode=Mode.auto)
+    deletes = {c.resource: c.blocked for c in result.plan.changes if c.op.value == "delete"}  # type: ignore[union-attr]
+    assert deletes == {"vm-2": "prune is off for this resource (sync.prune: false when it was last applied)"}
