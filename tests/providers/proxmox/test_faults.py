@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.models.plan import Op
-from reconciler.providers.errors import PermanentProviderError, TransientProviderError
+from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 from reconciler.providers.proxmox import ProxmoxProvider
 from reconciler.providers.proxmox.apply import VMID_PREFIX
 from tests.backends.pve import PveBackend
@@ -157,3 +157,16 @@ def test_secrets_stay_out_of_debug_logs(
     assert caplog.records, "nothing was logged at all"
     assert pve.token_secret not in caplog.text
     assert "ipconfig0" not in caplog.text  # request bodies are not logged
+
+
+def test_no_vendor_error_escapes_the_client(provider: ProxmoxProvider) -> None:
+    """Whatever PVE answers, the caller sees homeport's error tree, never proxmoxer's or requests'."""
+    for call in (
+        lambda: provider.client.get("nodes/pve1/qemu/99999/config"),
+        lambda: provider.client.get("nodes/pve1/qemu/99999/status/current"),
+        lambda: provider.client.post("nodes/pve1/qemu", vmid="not-a-number"),
+    ):
+        with pytest.raises(ProviderError) as caught:
+            call()
+        assert type(caught.value) in (PermanentProviderError, TransientProviderError)
+        assert str(caught.value).startswith("proxmox ")
