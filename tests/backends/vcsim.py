@@ -60,9 +60,7 @@ def build_vcsim() -> Path:
     """Build (or reuse) the vcsim launcher; fails with the remedy when Go or govmomi is missing."""
     if not BUILD_SCRIPT.exists():
         raise RuntimeError(f"{BUILD_SCRIPT} is missing")
-    result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=900, check=False
-    )
+    result = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=900, check=False)
     if result.returncode != 0:
         raise RuntimeError(
             "could not build vcsim (run scripts/install-test-deps.sh for golang-go and "
@@ -92,9 +90,15 @@ def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -111,18 +115,12 @@ def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     directory.mkdir(parents=True, exist_ok=True)
@@ -160,11 +158,27 @@ def run_vcsim(
     password = secrets.token_urlsafe(16)
     log_file = directory / "vcsim.log"
     args = [
-        str(binary), "-l", "127.0.0.1:0",
-        "-username", USERNAME, "-password", password,
-        "-tlscert", str(cert_file), "-tlskey", str(key_file),
-        "-vm", str(vms_per_pool), "-cluster", str(clusters), "-host", str(hosts_per_cluster),
-        "-standalone-host", str(standalone_hosts), "-ds", str(datastores),
+        str(binary),
+        "-l",
+        "127.0.0.1:0",
+        "-username",
+        USERNAME,
+        "-password",
+        password,
+        "-tlscert",
+        str(cert_file),
+        "-tlskey",
+        str(key_file),
+        "-vm",
+        str(vms_per_pool),
+        "-cluster",
+        str(clusters),
+        "-host",
+        str(hosts_per_cluster),
+        "-standalone-host",
+        str(standalone_hosts),
+        "-ds",
+        str(datastores),
         f"-autostart={'true' if autostart else 'false'}",
     ]
     env = dict(os.environ, TMPDIR=str(directory))
@@ -188,8 +202,14 @@ def run_vcsim(
         hostport = url.split("://", 1)[1].split("/", 1)[0]
         host, port = hostport.rsplit(":", 1)
         server = VcsimServer(
-            url=url, host=host, port=int(port), username=USERNAME, password=password,
-            ca_file=ca_file, process=process, log_file=log_file,
+            url=url,
+            host=host,
+            port=int(port),
+            username=USERNAME,
+            password=password,
+            ca_file=ca_file,
+            process=process,
+            log_file=log_file,
         )
         yield server
     finally:
