@@ -170,3 +170,16 @@ def test_no_vendor_error_escapes_the_client(provider: ProxmoxProvider) -> None:
             call()
         assert type(caught.value) in (PermanentProviderError, TransientProviderError)
         assert str(caught.value).startswith("proxmox ")
+
+
+def test_vmid_taken_between_nextid_and_create_is_asked_for_again(provider: ProxmoxProvider, pve: PveBackend) -> None:
+    pve.pve.fail(
+        "POST", "/nodes/pve1/qemu", 500, "unable to create VM 100 - VM 100 already exists on node 'pve2'", times=1
+    )
+    start = len(pve.pve.requests)
+    res = resource("web")
+    result = provider.apply(change(provider, res), res, None)
+    sent = pve.requests_since(start)
+    assert sent.count(("GET", "/api2/json/cluster/nextid")) == 2
+    assert sent.count(("POST", "/api2/json/nodes/pve1/qemu")) == 2
+    assert [vm.vmid for vm in pve.pve.vms if vm.name == "web"] == [int(result.provider_id or 0)]
