@@ -57,6 +57,7 @@ class _Serving:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop(self) -> None:
+        """Let running tasks settle, stop serving and end the loop's thread."""
         try:
             self.call(self._settle())
             self.call(self.pve.stop())

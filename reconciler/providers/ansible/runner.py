@@ -108,6 +108,7 @@ def recap(stats: dict[str, Any] | None, targets: list[ConfigureTarget]) -> list[
     stats = stats or {}
 
     def count(key: str, host: str) -> int:
+        """Tasks of one recap kind for one host."""
         return int((stats.get(key) or {}).get(host, 0))
 
     return [
