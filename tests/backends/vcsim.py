@@ -150,6 +150,7 @@ def run_vcsim(
     standalone_hosts: int = 1,
     datastores: int = 1,
     autostart: bool = True,
+    method_delay: dict[str, int] | None = None,
     start_timeout: float = 60.0,
 ) -> Iterator[VcsimServer]:
     """Start vcsim on 127.0.0.1 (free port) with a username, password and own certificate; stop it after."""
@@ -181,6 +182,8 @@ def run_vcsim(
         str(datastores),
         f"-autostart={'true' if autostart else 'false'}",
     ]
+    if method_delay:
+        args += ["-method-delay", ",".join(f"{name}={ms}" for name, ms in method_delay.items())]
     env = dict(os.environ, TMPDIR=str(directory))
     with log_file.open("w") as log:
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True, env=env)

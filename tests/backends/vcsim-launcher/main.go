@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
@@ -35,6 +37,7 @@ func main() {
 	vm := flag.Int("vm", 2, "VMs per resource pool")
 	pg := flag.Int("pg", 1, "distributed port groups per datacenter")
 	autostart := flag.Bool("autostart", true, "power on the model's VMs")
+	methodDelay := flag.String("method-delay", "", "delay SOAP methods: Name=ms[,Name=ms...] (fault tests)")
 	flag.Parse()
 
 	if *listen == "" || (*username == "") != (*password == "") {
@@ -51,6 +54,19 @@ func main() {
 	model.Machine = *vm
 	model.Portgroup = *pg
 	model.Autostart = *autostart
+
+	if *methodDelay != "" {
+		model.DelayConfig.MethodDelay = map[string]int{}
+		for _, item := range strings.Split(*methodDelay, ",") {
+			parts := strings.SplitN(item, "=", 2)
+			ms, err := strconv.Atoi(strings.TrimSpace(parts[len(parts)-1]))
+			if len(parts) != 2 || err != nil {
+				fmt.Fprintf(os.Stderr, "vcsim: -method-delay wants Name=ms, not %q\n", item)
+				os.Exit(2)
+			}
+			model.DelayConfig.MethodDelay[strings.TrimSpace(parts[0])] = ms
+		}
+	}
 
 	if err := model.Create(); err != nil {
 		log.Fatalf("vcsim: create model: %v", err)

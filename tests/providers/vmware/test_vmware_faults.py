@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import http.client
 import ssl
+import time
+from pathlib import Path
 
 import pytest
 from pyVmomi import VmomiSupport, vim, vmodl
 
+from reconciler.models.plan import Op
 from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 from reconciler.providers.vmware.faults import map_error, vsphere_errors
+from reconciler.providers.vmware.tasks import wait_for_task
+from tests.backends.vcsim import run_vcsim
+from tests.providers.vmware.conftest import make_provider
+from tests.providers.vmware.resources import change, resource
 
 
 @pytest.mark.parametrize(
@@ -69,3 +76,41 @@ def test_our_own_bugs_are_not_disguised_as_provider_errors() -> None:
 def test_fault_messages_are_kept() -> None:
     mapped = map_error(vim.fault.TaskInProgress(msg="VM is busy"), "power on web")
     assert str(mapped) == "power on web: TaskInProgress: VM is busy"
+
+
+def test_a_failed_task_is_permanent_with_the_fault_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with run_vcsim(tmp_path / "vcsim") as server:
+        provider = make_provider(server, tmp_path, monkeypatch)
+        try:
+            conn = provider.connection
+            vm = next(v for v in provider.observe().resources if v.name == "DC0_H0_VM0")
+            task = vim.VirtualMachine(vm.id, conn.si._stub).PowerOnVM_Task()  # it is on already
+            with pytest.raises(PermanentProviderError, match="power on twice: InvalidPowerState"):
+                wait_for_task(conn, task, 30, "power on twice")
+        finally:
+            provider.close()
+
+
+def test_a_call_outlasting_the_timeout_is_transient_and_the_next_run_converges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with run_vcsim(tmp_path / "vcsim", method_delay={"ReconfigVM_Task": 3000}) as server:
+        options = {"username": server.username, "connect_timeout": 1}
+        provider = make_provider(server, tmp_path, monkeypatch, options=options)
+        try:
+            res = resource("web", cpu=1)
+            provider.apply(change(provider, res), res, None)  # no reconfigure needed: not delayed
+            bigger = resource("web", cpu=2)
+            with pytest.raises(TransientProviderError, match="cannot reach vSphere"):
+                provider.apply(change(provider, bigger, Op.update), bigger, None)
+            # The server finishes the reconfigure after the client gave up; the VM was left off.
+            deadline = time.monotonic() + 30
+            while provider.observe().owned("home")["web"].fields["num_cpus"] != 2:
+                assert time.monotonic() < deadline, "vcsim never finished the delayed reconfigure"
+                time.sleep(0.5)
+            assert provider.observe().owned("home")["web"].fields["power_state"] == "off"
+            result = provider.apply(change(provider, bigger, Op.update), bigger, None)
+            assert result.outputs["actions"] == ["power_on"]
+            assert provider.observe().owned("home")["web"].fields["power_state"] == "on"
+        finally:
+            provider.close()
