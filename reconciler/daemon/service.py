@@ -307,8 +307,14 @@ class Daemon:
         self.start()
         try:
             if self.settings.port:
+                import signal
+
                 import uvicorn
 
+                # uvicorn re-raises the signal that stopped it once it has shut down; with these handlers in
+                # place that re-raise is harmless and the worker still finishes its run (below) before exit.
+                signal.signal(signal.SIGTERM, lambda *_: None)
+                signal.signal(signal.SIGINT, lambda *_: None)
                 config = uvicorn.Config(build_app(self.http_hooks()), host=self.settings.host, port=self.settings.port,
                                         log_level="warning", access_log=False)
                 uvicorn.Server(config).run()
