@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
-from tests.backends.moto import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from tests.backends.moto import ACCESS_KEY_ENV, FAKE_ACCESS_KEY, FAKE_SECRET_KEY, SECRET_KEY_ENV
 from tests.daemon.labrepo import LabRepo
 from tests.providers.aws.test_api_executor import live_instances
 
@@ -34,8 +35,8 @@ spec:
       type: aws
       region: us-east-1
       credentials: {{access_key_env: {access}, secret_key_env: {secret}}}
-      options: {{endpoint_url: "{endpoint}", poll_seconds: 0}}
-  reconcile: {{auto_apply: true, prune: true, self_heal: {self_heal}, max_auto_risk: high}}
+      options: {{endpoint_url: "{endpoint}", poll_seconds: 0}}{executor}
+  reconcile: {{auto_apply: true, prune: true, self_heal: {self_heal}, max_auto_risk: high, max_prune_fraction: 1.0}}
 """
 POOL = """\
 apiVersion: homelab.ai/v1
@@ -48,12 +49,12 @@ spec:
 """
 
 
-def resource(name: str) -> str:
-    """A 2 vCPU / 4 GiB EC2 resource with a 10 GiB root disk and one port."""
+def resource(name: str, ports: bool = True) -> str:
+    """A 2 vCPU / 4 GiB EC2 resource with a 10 GiB root disk and (by default) one port."""
     return (
         f"apiVersion: homelab.ai/v1\nkind: UniversalResource\nmetadata: {{name: {name}, labels: {{app: {name}}}}}\n"
         "spec:\n  pool: /cloud/aws\n  requirements: {cpu: 2, memory_gb: 4, storage_gb: 10}\n"
-        "  service: {ports: [{name: http, port: 80}]}\n"
+        + ("  service: {ports: [{name: http, port: 80}]}\n" if ports else "")
     )
 
 
@@ -84,21 +85,34 @@ def actionable(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in plan["changes"] if c["op"] != "noop"]
 
 
-@pytest.fixture
-def lab(tmp_path: Path, moto_endpoint: str, ec2: Any, ami: str) -> Path:
-    """A lab repository with one aws resource, `web`."""
+def make_lab(
+    path: Path, endpoint: str, ec2: Any, ami: str, *, executor: str | None = None, ports: bool = True
+) -> LabRepo:
+    """A lab repository with one aws resource, `web`, committed on main."""
     root = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
-    repo = LabRepo(tmp_path / "lab", bare=False)
+    repo = LabRepo(path, bare=False)
+    lab_yaml = LAB.format(
+        access=ACCESS_KEY_ENV,
+        secret=SECRET_KEY_ENV,
+        endpoint=endpoint,
+        self_heal="true",
+        executor=f"\n      executor: {executor}" if executor else "",
+    )
     repo.commit(
         {
-            "homeport.yaml": LAB.format(
-                access=ACCESS_KEY_ENV, secret=SECRET_KEY_ENV, endpoint=moto_endpoint, self_heal="true"
-            ).encode(),
+            "homeport.yaml": lab_yaml.encode(),
             "pools/aws.yaml": POOL.format(ami=ami, root=root).encode(),
-            "resources/web.yaml": resource("web").encode(),
+            "resources/web.yaml": resource("web", ports=ports).encode(),
         },
         "lab with one EC2 resource",
     )
+    return repo
+
+
+@pytest.fixture
+def lab(tmp_path: Path, moto_endpoint: str, ec2: Any, ami: str) -> Path:
+    """A lab repository with one aws resource, `web` (api executor)."""
+    make_lab(tmp_path / "lab", moto_endpoint, ec2, ami)
     return tmp_path / "lab"
 
 
@@ -147,4 +161,38 @@ def test_a_crash_right_after_run_instances_makes_no_second_instance(lab: Path, e
     rerun = run_json(lab, "apply", "--auto-approve")
     assert rerun["status"] == "ok", rerun
     assert [i["InstanceId"] for i in live_instances(ec2)] == [launched["InstanceId"]]
+    assert actionable(run_json(lab, "plan")) == []
+
+
+def test_cloudformation_executor_end_to_end_create_noop_and_prune(
+    tmp_path: Path, moto_endpoint: str, ec2: Any, ami: str
+) -> None:
+    # No ports: moto drops SecurityGroupIds on stack-made instances, which would read as drift here.
+    repo = make_lab(tmp_path / "lab", moto_endpoint, ec2, ami, executor="cloudformation", ports=False)
+    lab = tmp_path / "lab"
+    # A second resource, so removing `web` is a prune and not "the desired state declares nothing".
+    repo.commit({"resources/keep.yaml": resource("keep", ports=False).encode()}, "add keep")
+    applied = run_json(lab, "apply", "--auto-approve")
+    assert applied["status"] == "ok", applied
+    outcomes = {o["resource"]: o for o in applied["outcomes"]}
+    assert outcomes["web"]["op"] == "create" and "created stack homeport-home-web" in outcomes["web"]["message"]
+    assert len(live_instances(ec2)) == 2
+    [instance] = [i for i in live_instances(ec2) if {"Key": "homeport.resource", "Value": "web"} in i["Tags"]]
+    cfn = boto3.client(
+        "cloudformation",
+        region_name="us-east-1",
+        endpoint_url=moto_endpoint,
+        aws_access_key_id=FAKE_ACCESS_KEY,
+        aws_secret_access_key=FAKE_SECRET_KEY,
+    )
+    stack_resources = cfn.describe_stack_resources(StackName="homeport-home-web")["StackResources"]
+    assert instance["InstanceId"] in {r.get("PhysicalResourceId") for r in stack_resources}
+    assert actionable(run_json(lab, "plan")) == []
+
+    repo.commit({"resources/web.yaml": None}, "remove web")
+    pruned = run_json(lab, "apply", "--auto-approve")
+    assert pruned["status"] == "ok", pruned
+    assert [(o["op"], o["resource"]) for o in pruned["outcomes"]] == [("delete", "web")]
+    assert [i["InstanceId"] for i in live_instances(ec2)] != [instance["InstanceId"]]
+    assert len(live_instances(ec2)) == 1
     assert actionable(run_json(lab, "plan")) == []
