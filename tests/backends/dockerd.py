@@ -65,14 +65,43 @@ class DockerEngine:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
     def stop(self) -> None:
-        """Stop the engine (its containers stop with it) and wait for it to exit."""
+        """Remove the engine's containers, stop it, wait for it, and end any shim it left behind."""
         if self.process.poll() is None:
+            with contextlib.suppress(docker.errors.DockerException, OSError):
+                client = self.client()
+                try:
+                    for container in client.containers(all=True):
+                        client.remove_container(container["Id"], force=True)
+                finally:
+                    client.close()
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        for pid in _shims_of(self.root):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _shims_of(root: Path) -> list[int]:
+    """containerd shims started for this engine (their command line names its exec root)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if (
+            cmdline
+            and cmdline[0].endswith(b"containerd-shim-runc-v2")
+            and any(str(root).encode() in part for part in cmdline)
+        ):
+            pids.append(int(proc.name))
+    return pids
 
 
 def require_binaries() -> tuple[str, str]:
