@@ -437,6 +437,15 @@ class VmApplier:
             spec.deviceChange = device_changes
             changed.append("devices")
         want_power = desired.get("power_state", options.power_state)
+        if vm.name != name:
+            # Renamed by hand in vSphere: the attributes still say whose it is; put the name back.
+            clash = [v for v in snapshot.vms.values() if v.name == name and v.moid != vm.moid]
+            if clash:
+                raise PermanentProviderError(f"{name}: cannot restore the VM's name: {clash[0].moid} has it")
+            with vsphere_errors(f"{vm.name}: rename to {name}"):
+                task = self.vm_ref(vm).Rename_Task(newName=name)
+            self.run_task(task, f"{vm.name}: rename to {name}")
+            self.log.add(f"rename: {vm.name} -> {name}")
         if changed:
             if needs_cycle:
                 allowed = options.allow_power_cycle

@@ -48,6 +48,7 @@ class VmFacts:
     num_cpus: int = 0
     memory_mb: int = 0
     power_state: str = "unknown"
+    connection_state: str = "connected"
     annotation: str = ""
     cpu_hot_add: bool = False
     memory_hot_add: bool = False

@@ -4,7 +4,8 @@ Vocabulary (the same on both sides):
 - num_cpus (int), memory_mb (int), power_state ('on' | 'off' | 'suspended'), annotation (the notes),
 - disks: [{label, size_gb}] keyed by bus position: the boot disk is 'scsi0:0', the resource's
   extra disks follow in order on scsi0:1, scsi0:2, ... (unit 7 is the controller's own),
-- nics: [{label, network}] keyed 'nic0', 'nic1', ... in device order.
+- nics: [{label, network}] keyed 'nic0', 'nic1', ... in device order,
+- vm_name: the VM's name in vSphere, which is the resource's name (a rename there is drift).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from reconciler.providers.vmware.facts import VmFacts
 DIFF_RULES = DiffRules(
     keyed_lists={"disks": "label", "nics": "label"},
     grow_only_fields=["disks*size_gb"],
-    low_risk_fields=["annotation"],
+    low_risk_fields=["annotation", "vm_name"],
     set_fields=[],
 )
 
@@ -194,6 +195,7 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
         "nics": [{"label": "nic0", "network": options.network}],
         "power_state": options.power_state,
         "annotation": notes_with_owner(options.annotation, resource.lab, resource.name),
+        "vm_name": resource.name,
     }
 
 
@@ -206,6 +208,7 @@ def vm_fields(vm: VmFacts) -> dict[str, Any]:
         "nics": [{"label": n.label, "network": n.network, "adapter": n.adapter, "mac": n.mac} for n in vm.nics],
         "power_state": vm.power_state,
         "annotation": vm.annotation,
+        "vm_name": vm.name,
         "cpu_hot_add": vm.cpu_hot_add,
         "memory_hot_add": vm.memory_hot_add,
     }

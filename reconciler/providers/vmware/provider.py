@@ -62,7 +62,8 @@ def inventory_from_snapshot(snapshot: Snapshot, lab: str, provider: str) -> Inve
                 node=vm.host,
                 owned=own.owned and not vm.template,
                 lab=own.lab,
-                status=vm.power_state,
+                # An orphaned or inaccessible VM says so instead of a power state.
+                status=vm.power_state if vm.connection_state == "connected" else vm.connection_state,
                 fields=vm_fields(vm),
             )
         )

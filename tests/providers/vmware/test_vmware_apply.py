@@ -290,3 +290,14 @@ def test_preflight_names_clashes_and_unusable_hosts(provider: VmwareProvider, vs
         "db: host 'esxi-09' is not in vSphere; fix the pool's nodes",
     ]
     assert provider.preflight([change(provider, ok, Op.update)]) == []
+
+
+def test_a_rename_in_vsphere_is_drift_and_healed(provider: VmwareProvider, vsphere: Any) -> None:
+    res, _ = create(provider)
+    WaitForTask(one_vm(vsphere, "web").Rename_Task(newName="web-old"))
+    observed = provider.observe().owned("home")["web"]  # still ours: the attributes say so
+    drift = diff_fields(provider.desired_fields(res), observed.fields, None, provider.diff_rules)
+    assert [(d.path, d.old, d.new, d.risk.value) for d in drift] == [("vm_name", "web-old", "web", "low")]
+    result = provider.apply(change(provider, res, Op.update), res, None)
+    assert result.outputs["actions"] == ["rename: web-old -> web"]
+    assert len(vms_named(vsphere, "web")) == 1 and vms_named(vsphere, "web-old") == []

@@ -29,6 +29,7 @@ def test_defaults_and_units() -> None:
         "nics": [{"label": "nic0", "network": "VM Network"}],
         "power_state": "on",
         "annotation": OWNER,
+        "vm_name": "web",
     }
 
 
