@@ -15,6 +15,7 @@ from tests.backends.ssh import SshHosts
 from tests.providers.proxmox.resources import resource
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "site.yml"
+pytestmark = pytest.mark.slow
 
 
 def _targets(ssh_hosts: SshHosts) -> list[ConfigureTarget]:

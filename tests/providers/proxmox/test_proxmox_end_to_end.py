@@ -121,6 +121,7 @@ def unmanaged(pve: PveBackend) -> dict[int, tuple[Any, ...]]:
     return {vm.vmid: (vm.status, dict(vm.config), vm.node) for vm in pve.pve.vms if vm.vmid in (150, 151, 9000)}
 
 
+@pytest.mark.slow
 def test_plan_apply_configure_noop_drift_deviation_self_heal(
     pve: PveBackend,
     ssh_hosts: SshHosts,
