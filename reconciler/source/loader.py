@@ -82,13 +82,15 @@ class LoadCache:
         self._fresh_docs[blob_id] = docs
 
     def flush(self, live: set[str]) -> None:
-        """Write the on-disk parse cache: the blobs of the commit just loaded."""
+        """Write the on-disk parse cache: the blobs of the commit just loaded; then drop it from memory."""
         if self.disk is None or not self._fresh_docs:
+            self._disk_docs = None
             return
         merged = {k: v for k, v in (self._disk_docs or {}).items() if k in live}
         merged.update({k: v for k, v in self._fresh_docs.items() if k in live})
         self._disk_docs = merged
         self._fresh_docs = {}
+        self._disk_docs = None  # read again only when a later commit brings new blobs
         try:
             self.disk.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".parse-cache-", dir=self.disk.parent)
