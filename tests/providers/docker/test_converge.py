@@ -7,6 +7,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory
 from reconciler.models.plan import Change, Op
@@ -16,6 +18,8 @@ from reconciler.plan.planner import DesiredItem, plan_resource
 from reconciler.providers.docker import DockerProvider
 from tests.backends.dockerd import DockerEngine, free_port
 from tests.providers.docker.conftest import LAB, render, web_resource
+
+pytestmark = pytest.mark.slow  # real dockerd engines
 
 Build = Callable[..., DockerProvider]
 

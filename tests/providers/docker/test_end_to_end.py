@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reconciler.phases.context import LabSession
 from reconciler.phases.gate import Mode
 from reconciler.phases.run import reconcile
@@ -26,6 +28,8 @@ from tests.providers.docker.test_converge import (
     stop_container,
     wait_until_healthy,
 )
+
+pytestmark = pytest.mark.slow  # real dockerd engines
 
 
 def lab_yaml(engines: dict[str, DockerEngine], self_heal: bool) -> str:

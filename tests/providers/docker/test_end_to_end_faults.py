@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from reconciler.phases.context import LabSession
@@ -16,6 +17,8 @@ from reconciler.store.tables import DeploymentInstanceRow
 from tests.backends.dockerd import DockerEngine, free_port
 from tests.foundation.labkit import GIT_ENV, commit
 from tests.providers.docker.test_end_to_end import POOL, lab_yaml, service_yaml
+
+pytestmark = pytest.mark.slow  # real dockerd engines
 
 
 def test_engine_down_and_missing_image_fail_alone(

@@ -10,6 +10,8 @@ from tests.backends.dockerd import DockerEngine, free_port
 from tests.providers.docker.conftest import LAB, render, web_resource
 from tests.providers.docker.test_converge import Build, create
 
+pytestmark = pytest.mark.slow  # real dockerd engines
+
 
 def project_leftovers(engine: DockerEngine, project: str) -> tuple[list[str], list[str]]:
     """Containers and volumes of a compose project still on an engine."""

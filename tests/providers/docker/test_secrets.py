@@ -15,6 +15,8 @@ from tests.backends.dockerd import DockerEngine, free_port
 from tests.providers.docker.conftest import LAB, web_resource
 from tests.providers.docker.test_converge import Build, create
 
+pytestmark = pytest.mark.slow  # real dockerd engines
+
 SECRET = "hp-test-secret-4f1c9e"
 
 

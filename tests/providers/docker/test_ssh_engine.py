@@ -27,6 +27,8 @@ from tests.backends.dockerd import DockerEngine, free_port
 from tests.providers.docker.conftest import LAB, render, web_resource
 from tests.providers.docker.test_converge import http_get
 
+pytestmark = pytest.mark.slow  # real dockerd engines
+
 SSHD = Path("/usr/sbin/sshd")
 HOST_ALIAS = "homeport-docker-test"
 
