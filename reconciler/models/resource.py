@@ -197,6 +197,10 @@ class ResourceSpec(StrictModel):
     renamed_from: str | None = Field(
         default=None, description="Previous name: the plan renames instead of delete + create"
     )
+    depends_on: list[str] = Field(
+        default_factory=list,
+        description="Resources that must be live before this one is created or changed (the reconciler waits)",
+    )
 
 
 class UniversalResource(KindBase):

@@ -16,6 +16,7 @@ from reconciler.models.effective import EffectiveResource
 from reconciler.models.plan import Change, Op, Plan
 from reconciler.phases.context import LabSession
 from reconciler.phases.crashpoints import crash_point
+from reconciler.phases.gate import dependency_order
 from reconciler.phases.render import render_one
 from reconciler.plan.diff import diff_fields
 from reconciler.providers.base import ApplyResult, Provider, RenderedArtifacts
@@ -147,16 +148,27 @@ def execute_changes(session: LabSession, state: DesiredState, changes: list[Chan
     """
     outcomes: dict[int, ApplyOutcome] = {}
     retry: list[tuple[int, _Prepared]] = []
+    not_ready: dict[str, str] = {}  # resources of this batch that failed or still wait for a retry
     for index, change in enumerate(changes):
+        waiting_on = [d for d in state.resources[change.resource].spec.depends_on if d in not_ready] \
+            if change.resource in state.resources else []
+        if waiting_on:
+            change.blocked = f"waiting on a dependency: {waiting_on[0]} {not_ready[waiting_on[0]]} in this run"
+            not_ready[change.resource] = "is waiting on a dependency"
+            continue
         prepared = _prepare(session, state, change, run_id, rng)
         if isinstance(prepared, ApplyOutcome):
             outcomes[index] = prepared
+            not_ready[change.resource] = "failed"
             continue
         done = _attempt(session, prepared, max_attempts)
         if done is None:
             retry.append((index, prepared))
+            not_ready[change.resource] = "hit a transient error"
         else:
             outcomes[index] = done
+            if done.status != "applied":
+                not_ready[change.resource] = "failed"
     while retry:
         session.sleep(max(backoff_delay(p.attempt, p.delay, p.rng) for _, p in retry))
         still = []
@@ -179,7 +191,8 @@ def execute_change(session: LabSession, state: DesiredState, change: Change, run
 def apply_changes(session: LabSession, state: DesiredState, plan: Plan, run_id: str,
                   ops: tuple[Op, ...] = APPLY_OPS) -> list[ApplyOutcome]:
     """Apply every unblocked change whose op is in ops; one failure never stops the others."""
-    return execute_changes(session, state, [c for c in plan.changes if c.op in ops and not c.blocked], run_id)
+    wanted = [c for c in plan.changes if c.op in ops and not c.blocked]
+    return execute_changes(session, state, dependency_order(wanted, state), run_id)
 
 
 def _intent_done(provider: Provider, op: str, change: dict[str, Any], resource: str) -> bool:

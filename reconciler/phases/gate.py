@@ -135,4 +135,62 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
         if retry_at is not None and now < retry_at:
             change.blocked = (f"waiting: transient provider error, backing off until "
                               f"{retry_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+    wait_for_dependencies(plan, state)
     return plan
+
+
+def _dependencies(state: DesiredState, name: str) -> list[str]:
+    declared = state.resources.get(name)
+    return list(declared.spec.depends_on) if declared is not None else []
+
+
+def wait_for_dependencies(plan: Plan, state: DesiredState) -> None:
+    """Hold back a change whose dependency is not live and will not be made live by this run.
+
+    A dependency is ready when it is live and unchanged (noop), or has an unblocked change in this plan
+    (apply runs dependencies first, see `dependency_order`). Holds propagate along chains.
+    """
+    by_name = {c.resource: c for c in plan.changes}
+    changed = True
+    while changed:
+        changed = False
+        for change in plan.changes:
+            if change.blocked or change.op in (Op.noop, Op.delete):
+                continue
+            for dep in _dependencies(state, change.resource):
+                other = by_name.get(dep)
+                if dep not in state.resources:
+                    why = f"waiting on a dependency: {dep} is not declared (spec.depends_on)"
+                elif other is None:
+                    why = f"waiting on a dependency: {dep} is not planned (its provider was not observed?)"
+                elif other.blocked:
+                    why = f"waiting on a dependency: {dep} is held back ({other.blocked})"
+                else:
+                    continue
+                change.blocked = why
+                changed = True
+                break
+
+
+def dependency_order(changes: list[Change], state: DesiredState) -> list[Change]:
+    """Changes with each resource's dependencies first (plan order otherwise; cycles keep plan order)."""
+    names = {c.resource for c in changes}
+    out: list[Change] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
+    by_name = {c.resource: c for c in changes}
+
+    def visit(change: Change) -> None:
+        if change.resource in placed or change.resource in visiting:
+            return
+        visiting.add(change.resource)
+        for dep in _dependencies(state, change.resource):
+            if dep in names:
+                visit(by_name[dep])
+        visiting.discard(change.resource)
+        placed.add(change.resource)
+        out.append(change)
+
+    for change in changes:
+        visit(change)
+    return out

@@ -151,3 +151,32 @@ def test_prune_is_overridable_per_resource(lab: LabRepo, session: LabSession) ->
     result = reconcile(session, mode=Mode.auto)
     deletes = {c.resource: c.blocked for c in result.plan.changes if c.op.value == "delete"}  # type: ignore[union-attr]
     assert deletes == {"vm-2": "prune is off for this resource (sync.prune: false when it was last applied)"}
+
+
+def test_a_resource_waits_on_its_dependency(lab: LabRepo, session: LabSession, clock: FakeClock) -> None:
+    from tests.daemon.labrepo import resource_yaml
+
+    def depends(name: str, *deps: str) -> bytes:
+        return (resource_yaml(name) + f"  depends_on: [{', '.join(deps)}]\n").encode()
+
+    # vm-0 depends on vm-2 (applied first although it sorts last); vm-1 depends on vm-0, which depends on a
+    # resource that keeps failing
+    lab.commit({"homeport.yaml": lab_yaml(faults={"vm-3": "permanent"}).encode(),
+                "resources/vm-0.yaml": depends("vm-0", "vm-2"), "resources/vm-1.yaml": depends("vm-1", "vm-0"),
+                "resources/vm-3.yaml": resource_yaml("vm-3").encode(),
+                "resources/vm-4.yaml": depends("vm-4", "vm-3"), "resources/vm-5.yaml": depends("vm-5", "vm-4")})
+    result = reconcile(session, mode=Mode.auto)
+    assert [o.change.resource for o in result.outcomes if o.status == "applied"] == ["vm-2", "vm-0", "vm-1"]
+    blocked = {c.resource: c.blocked for c in result.plan.changes if c.blocked}  # type: ignore[union-attr]
+    assert blocked == {"vm-4": "waiting on a dependency: vm-3 failed in this run",
+                       "vm-5": "waiting on a dependency: vm-4 is waiting on a dependency in this run"}
+    assert _status(session)["vm-4"] == "pending" and _status(session)["vm-3"] == "failed"
+    lab.commit({"resources/vm-6.yaml": depends("vm-6", "nothing-here")})
+    clock.advance(minutes=5)
+    result = reconcile(session, mode=Mode.auto)
+    vm6 = next(c for c in result.plan.changes if c.resource == "vm-6")  # type: ignore[union-attr]
+    assert vm6.blocked == "waiting on a dependency: nothing-here is not declared (spec.depends_on)"
+    lab.commit({"homeport.yaml": lab_yaml().encode()})  # vm-3 recovers: the chain follows in one run
+    clock.advance(minutes=5)
+    result = reconcile(session, mode=Mode.auto)
+    assert [o.change.resource for o in result.outcomes] == ["vm-3", "vm-4", "vm-5"]
