@@ -367,7 +367,7 @@ class Applier:
                 self.client,
                 self.slots,
                 node,
-                lambda: self.client.post(path + "/config", **params),
+                lambda: self._config_call(kind, path, params),
                 policy=self.policy,
                 sleep=self.ctx.sleep,
                 what=f"config of {name}",
@@ -432,6 +432,12 @@ class Applier:
             outputs=outputs,
             message="; ".join(done) if done else f"{kind} {vmid} already matches",
         )
+
+    def _config_call(self, kind: str, path: str, params: dict[str, Any]) -> object:
+        # QEMU has an asynchronous POST (a qmconfig task); containers only the synchronous PUT.
+        if kind == "lxc":
+            return self.client.put(path + "/config", **params)
+        return self.client.post(path + "/config", **params)
 
     def _resize_call(self, path: str, slot: str, want: float) -> Callable[[], object]:
         return lambda: self.client.put(path + "/resize", disk=slot, size=f"{want}G")

@@ -211,6 +211,8 @@ def map_api_error(status: int, message: str, errors: Any, where: str, scrub: Any
         return PermanentProviderError(text + "; check the API token id and secret")
     if status == 403:
         return PermanentProviderError(text + "; grant the token this privilege (pveum acl modify)")
+    if status == 501:
+        return PermanentProviderError(text + "; this PVE version does not offer it")
     if LOCKED.search(detail):
         return TransientProviderError(text, LOCK_DELAY)
     if status >= 500 and not _PERMANENT_500.search(detail):

@@ -61,6 +61,29 @@ def _exercise(provider: ProxmoxProvider, pve: PveBackend) -> None:
     provider.apply(change(provider, renamed, Op.rename, provider_id=vmid, previous_name="web"), renamed, None)
     provider.load_detail(next(r for r in provider.observe().resources if r.name == "plex"))
     provider.apply(change(provider, renamed, Op.delete, provider_id=vmid), None, None)
+    pve.pve.store_file("local", "debian-12.tar.zst", 1024, content="vztmpl")
+    ct = resource(
+        "dns",
+        resource_type="container",
+        cpu=1,
+        memory_gb=0.5,
+        network={"ipv4": "10.0.0.5/24"},
+        disks=[{"name": "zone", "size": 1}],
+        overrides={"ostemplate": "local:vztmpl/debian-12.tar.zst"},
+    )
+    provider.apply(change(provider, ct), ct, None)
+    ctid = str(next(c.vmid for c in pve.pve.cts if c.config.get("hostname") == "dns"))
+    bigger = resource(
+        "dns",
+        resource_type="container",
+        cpu=2,
+        memory_gb=1,
+        network={"ipv4": "10.0.0.5/24"},
+        disks=[{"name": "zone", "size": 1}],
+        overrides={"ostemplate": "local:vztmpl/debian-12.tar.zst", "status": "stopped"},
+    )
+    provider.apply(change(provider, bigger, Op.update, provider_id=ctid), bigger, None)
+    provider.apply(change(provider, bigger, Op.delete, provider_id=ctid), None, None)
 
 
 def test_every_call_is_a_documented_endpoint_with_documented_parameters(
