@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -164,6 +165,9 @@ def run_playbook(
         result.run()
     except Exception as exc:  # ansible-runner's own configuration errors
         raise TransientProviderError(f"ansible: cannot start {PLAYBOOK_BINARY}: {exc}") from exc
+    finally:
+        # Idle SSH masters end by themselves (ControlPersist); their sockets go now, with the folder.
+        shutil.rmtree(env["ANSIBLE_SSH_CONTROL_PATH_DIR"], ignore_errors=True)
     status = str(result.status)
     if status == "timeout":
         raise TransientProviderError(f"ansible: {playbook.name} did not finish within {timeout}s")
