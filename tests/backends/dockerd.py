@@ -117,8 +117,8 @@ def require_binaries() -> tuple[str, str]:
     return dockerd, busybox
 
 
-def start_engine(name: str, base: Path | None = None) -> DockerEngine:
-    """Start one dockerd in a fresh directory and wait until its API answers."""
+def start_engine(name: str, base: Path | None = None, extra_args: list[str] | None = None) -> DockerEngine:
+    """Start one dockerd in a fresh directory and wait until its API (unix socket) answers."""
     dockerd, _ = require_binaries()
     root = Path(tempfile.mkdtemp(prefix=f"hp-{name}-", dir=base))
     for sub in ("data", "exec"):
@@ -140,6 +140,7 @@ def start_engine(name: str, base: Path | None = None) -> DockerEngine:
         "--storage-driver=vfs",
         "--config-file",
         str(_empty_config(root)),
+        *(extra_args or []),
     ]
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
@@ -225,12 +226,14 @@ def remove_engine_dir(engine: DockerEngine) -> None:
 
 
 @contextlib.contextmanager
-def running_engines(names: list[str]) -> Iterator[dict[str, DockerEngine]]:
+def running_engines(
+    names: list[str], extra_args: dict[str, list[str]] | None = None
+) -> Iterator[dict[str, DockerEngine]]:
     """Start engines with the test image imported; stop and delete them afterwards."""
     engines: dict[str, DockerEngine] = {}
     try:
         for name in names:
-            engines[name] = start_engine(name)
+            engines[name] = start_engine(name, extra_args=(extra_args or {}).get(name))
             import_test_image(engines[name])
         yield engines
     finally:

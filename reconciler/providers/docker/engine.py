@@ -22,6 +22,7 @@ from reconciler.providers.errors import PermanentProviderError, ProviderError, T
 
 T = TypeVar("T")
 RETRY_DELAY = 10.0
+MINIMUM_API_VERSION = "1.24"  # the oldest the Docker SDK speaks; only used to ask the engine for its own
 CONNECT_TIMEOUT = 30
 
 
@@ -68,9 +69,21 @@ class Engine:
             else None
         )
         ca = str(Path(tls.ca_file).expanduser()) if tls.ca_file else None
-        return docker.tls.TLSConfig(
-            client_cert=cert, ca_cert=ca, verify=ca if (tls.verify and ca) else tls.verify
+        return docker.tls.TLSConfig(client_cert=cert, ca_cert=ca, verify=ca if (tls.verify and ca) else tls.verify)
+
+    def _new_client(self, tls: docker.tls.TLSConfig | bool, version: str) -> docker.APIClient:
+        client = docker.APIClient(
+            base_url=self.spec.endpoint,
+            version=version,
+            timeout=self.timeout,
+            tls=tls,
+            use_ssh_client=self.spec.scheme == "ssh",
         )
+        if tls:
+            # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace a session's CA; the engine's
+            # configured CA must win, so a TLS engine's client ignores the environment.
+            client.trust_env = False
+        return client
 
     @property
     def client(self) -> docker.APIClient:
@@ -80,13 +93,14 @@ class Engine:
             if self.api_version == "auto":
                 self.calls["version"] += 1
             try:
-                self._client = docker.APIClient(
-                    base_url=self.spec.endpoint,
-                    version=self.api_version,
-                    timeout=self.timeout,
-                    tls=tls,
-                    use_ssh_client=self.spec.scheme == "ssh",
-                )
+                version = self.api_version
+                if version == "auto":
+                    probe = self._new_client(tls, MINIMUM_API_VERSION)
+                    try:
+                        version = str(probe.version(api_version=False)["ApiVersion"])
+                    finally:
+                        probe.close()
+                self._client = self._new_client(tls, version)
             except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
                 raise engine_error(self.spec, "connect", exc) from exc
         return self._client
