@@ -412,18 +412,21 @@ class VmApplier:
         spec: Any = vim.vm.ConfigSpec()
         changed: list[str] = []
         needs_cycle: list[str] = []
-        running = vm.power_state == "on"
+        # A suspended VM cannot be reconfigured either; only a running one can hot-add.
+        state = vm.power_state
+        live = state != "off"
+        hot = state == "on"
         want_cpus = int(desired.get("num_cpus", vm.num_cpus))
         if want_cpus != vm.num_cpus:
             spec.numCPUs = want_cpus
             changed.append("num_cpus")
-            if running and not (want_cpus > vm.num_cpus and vm.cpu_hot_add):
+            if live and not (hot and want_cpus > vm.num_cpus and vm.cpu_hot_add):
                 needs_cycle.append("num_cpus (CPU hot-add is off or this is a decrease)")
         want_memory = int(desired.get("memory_mb", vm.memory_mb))
         if want_memory != vm.memory_mb:
             spec.memoryMB = want_memory
             changed.append("memory_mb")
-            if running and not (want_memory > vm.memory_mb and vm.memory_hot_add):
+            if live and not (hot and want_memory > vm.memory_mb and vm.memory_hot_add):
                 needs_cycle.append("memory_mb (memory hot-add is off or this is a decrease)")
         if "annotation" in desired and desired["annotation"] != vm.annotation:
             spec.annotation = desired["annotation"]
@@ -451,24 +454,25 @@ class VmApplier:
                 allowed = options.allow_power_cycle
                 if allowed is None:
                     allowed = self.settings.allow_power_cycle
-                if not allowed:
+                # Powering off is no cycle when off is the desired state anyway.
+                if not allowed and want_power != "off":
                     raise PermanentProviderError(
                         f"{name}: changing {', '.join(needs_cycle)} needs the VM powered off, and power "
                         "cycling is not allowed (allow_power_cycle: false); enable hot-add, allow the "
                         "power cycle, or power it off yourself"
                     )
                 self.power(vm, "off", name)
-                running = False
+                state = "off"
             with vsphere_errors(f"{name}: reconfigure"):
                 task = self.vm_ref(vm).ReconfigVM_Task(spec=spec)
             self.run_task(task, f"{name}: reconfigure {', '.join(changed)}")
             self.log.add(f"reconfigure: {', '.join(changed)}")
             if needs_cycle and want_power == "on":
                 self.power(vm, "on", name)
-                running = True
-        if want_power == "on" and not running:
+                state = "on"
+        if want_power == "on" and state != "on":
             self.power(vm, "on", name)
-        elif want_power == "off" and running:
+        elif want_power == "off" and state != "off":
             self.power(vm, "off", name)
         own = vm_ownership(vm)
         if own.source != "attribute":

@@ -301,3 +301,35 @@ def test_a_rename_in_vsphere_is_drift_and_healed(provider: VmwareProvider, vsphe
     result = provider.apply(change(provider, res, Op.update), res, None)
     assert result.outputs["actions"] == ["rename: web-old -> web"]
     assert len(vms_named(vsphere, "web")) == 1 and vms_named(vsphere, "web-old") == []
+
+
+def test_a_suspended_vm_is_cycled_for_cpu_and_powered_off_when_off_is_wanted(
+    provider: VmwareProvider, vsphere: Any
+) -> None:
+    create(provider)
+    WaitForTask(one_vm(vsphere, "web").SuspendVM_Task())
+    assert provider.observe().owned("home")["web"].status == "suspended"
+    bigger = resource("web", cpu=3)
+    result = provider.apply(change(provider, bigger, Op.update), bigger, None)
+    assert result.outputs["actions"] == ["power_off", "reconfigure: num_cpus", "power_on"]
+    WaitForTask(one_vm(vsphere, "web").SuspendVM_Task())
+    off = resource("web", cpu=3, overrides={"power_state": "off"})
+    result = provider.apply(change(provider, off, Op.update), off, None)
+    assert result.outputs["actions"] == ["power_off"]
+    assert one_vm(vsphere, "web").runtime.powerState == "poweredOff"
+
+
+def test_powering_off_for_a_change_is_no_cycle_when_off_is_wanted(
+    vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vsphere: Any
+) -> None:
+    options = {"username": vcsim.username, "allow_power_cycle": False}
+    provider = make_provider(vcsim, tmp_path, monkeypatch, options=options)
+    try:
+        create(provider)
+        off = resource("web", cpu=4, overrides={"power_state": "off"})
+        result = provider.apply(change(provider, off, Op.update), off, None)
+        assert result.outputs["actions"] == ["power_off", "reconfigure: num_cpus"]
+        vm = one_vm(vsphere, "web")
+        assert (vm.config.hardware.numCPU, vm.runtime.powerState) == (4, "poweredOff")
+    finally:
+        provider.close()
