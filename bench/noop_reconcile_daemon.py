@@ -36,12 +36,24 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def own_lab(root: Path, n: int, name: str) -> Path:
+    """noop_reconcile's lab of n resources, renamed so several labs can share one database."""
+    import subprocess
+
+    lab = _noop_module().make_lab(root, n)
+    path = lab / "homeport.yaml"
+    path.write_text(path.read_text().replace("metadata: {name: bench}", f"metadata: {{name: {name}}}"))
+    subprocess.run(["git", "-C", str(lab), "-c", "user.name=bench", "-c", "user.email=b@localhost", "commit", "-q",
+                    "-am", f"lab {name}"], check=True)
+    return lab
+
+
 def bench_size(root: Path, n: int, url: str, cycles: int) -> None:
     """Converge a lab of n resources, then time no-op daemon cycles."""
     from reconciler.daemon.service import Daemon
     from reconciler.daemon.settings import DaemonSettings
 
-    lab = _noop_module().make_lab(root, n)
+    lab = own_lab(root, n, f"bench-{n}")
     daemon = Daemon(DaemonSettings(lab_dir=lab, database_url=url, port=0))
     try:
         t = time.perf_counter()
@@ -71,14 +83,14 @@ def bench_memory(root: Path, url: str, runs: int) -> None:
     from reconciler.providers.sim.drift import cause_drift
     from reconciler.store.provider_state import DbProviderState
 
-    lab = _noop_module().make_lab(root / "mem", 20)
+    lab = own_lab(root / "mem", 20, "bench-memory")
     daemon = Daemon(DaemonSettings(lab_dir=lab, database_url=url, port=0))
     try:
         marks = {}
         t = time.perf_counter()
         for i in range(1, runs + 1):
             if i % 50 == 0 and daemon.session is not None:
-                cause_drift(DbProviderState(daemon.session.db, "bench", "lab"), "svc-00003", {"cpu": 1 + i % 7})
+                cause_drift(DbProviderState(daemon.session.db, "bench-memory", "lab"), "svc-00003", {"cpu": 1 + i % 7})
             result = daemon.cycle("bench")
             assert result is not None, daemon.last_error
             if i in (1, 10, 100, runs // 2, runs):
