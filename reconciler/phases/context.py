@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from reconciler.models.lab import ProviderConfig
 from reconciler.providers.base import Provider, ProviderContext, utc_now
 from reconciler.providers.registry import build_provider
 from reconciler.render.chart import ChartLibrary
-from reconciler.source.gitrepo import open_repo
+from reconciler.source.gitrepo import export_tree, open_repo, tree_id
 from reconciler.source.loader import LoadCache
 from reconciler.store.database import Database, default_database_url, open_database
 from reconciler.store.provider_state import DbProviderState
@@ -36,6 +38,7 @@ class LabSession:
     actor_kind: str = "human"
     providers: dict[str, Provider] = field(default_factory=dict)
     provider_configs: dict[str, ProviderConfig] = field(default_factory=dict)
+    _chart_libraries: dict[str, ChartLibrary] = field(default_factory=dict)
 
     @classmethod
     def open(
@@ -63,7 +66,40 @@ class LabSession:
             sleep=sleep or time.sleep,
             actor=actor,
             actor_kind=actor_kind,
+            _chart_libraries={"": charts},
         )
+
+    def charts_for(self, commit: pygit2.Commit) -> ChartLibrary:
+        """homeport's charts plus the lab's own `charts/` at this commit (lab charts win by name)."""
+        lab_tree = tree_id(commit, "charts")
+        if lab_tree is None:
+            return self._builtin_charts()
+        cached = self._chart_libraries.get(lab_tree)
+        if cached is not None:
+            return cached
+        target = self.state_dir / "charts" / lab_tree
+        if not target.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".charts-", dir=target.parent))
+            try:
+                export_tree(self.repo, commit, "charts", staging)
+                try:
+                    staging.rename(target)
+                except OSError:  # another process exported the same tree first
+                    shutil.rmtree(staging, ignore_errors=True)
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
+        library = ChartLibrary([asset_dir("charts"), target])
+        self._chart_libraries[lab_tree] = library
+        return library
+
+    def _builtin_charts(self) -> ChartLibrary:
+        builtin = self._chart_libraries.get("")
+        if builtin is None:
+            builtin = ChartLibrary([asset_dir("charts")])
+            self._chart_libraries[""] = builtin
+        return builtin
 
     @property
     def state_dir(self) -> Path:

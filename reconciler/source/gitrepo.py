@@ -117,3 +117,38 @@ def commit_worktree(repo: pygit2.Repository, message: str, branch: str = "main")
     parents = [] if repo.head_is_unborn else [repo.head.target]
     sig = signature()
     return repo.create_commit(ref, sig, sig, message, tree_id, parents)
+
+
+def export_tree(repo: pygit2.Repository, commit: pygit2.Commit, path: str, target: Path) -> bool:
+    """Write the files under `path` at commit into target (a new folder); False when the commit has no such tree."""
+    try:
+        entry = commit.tree[path]
+    except KeyError:
+        return False
+    tree = repo[entry.id]
+    if not isinstance(tree, pygit2.Tree):
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    _export(repo, tree, target)
+    return True
+
+
+def _export(repo: pygit2.Repository, tree: pygit2.Tree, target: Path) -> None:
+    for entry in tree:
+        name = entry.name or ""
+        if name in ("", ".", "..") or "/" in name:
+            continue
+        obj = repo[entry.id]
+        if isinstance(obj, pygit2.Tree):
+            (target / name).mkdir(exist_ok=True)
+            _export(repo, obj, target / name)
+        elif isinstance(obj, pygit2.Blob) and entry.filemode != pygit2.enums.FileMode.LINK:
+            (target / name).write_bytes(bytes(obj.data))
+
+
+def tree_id(commit: pygit2.Commit, path: str) -> str | None:
+    """The id of the tree at path in commit, None when absent."""
+    try:
+        return str(commit.tree[path].id)
+    except KeyError:
+        return None

@@ -106,3 +106,32 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(tmp_path: Path, case: s
         assert [r.status for r in recent_runs(database, "mini")] in (["invalid"], [])
     finally:
         database.dispose()
+
+
+EVIL_CHART = {
+    "charts/evil/Chart.yaml": "name: evil\nversion: 1.0.0\nprovider_types: [sim]\n"
+    "outputs: [{file: out.txt, format: text}]\n",
+    "charts/evil/templates/out.txt.j2": "{{ cycler.__init__.__globals__.os.popen('id').read() }}\n",
+    "templates/evil.yaml": "apiVersion: homelab.ai/v1\nkind: DeploymentTemplate\nmetadata: {name: evil}\n"
+    "spec:\n  infrastructure: {chart: evil}\n",
+}
+
+
+def test_a_lab_chart_that_tries_to_escape_the_sandbox(tmp_path: Path) -> None:
+    lab = new_mini_lab(tmp_path)
+    commit(lab, {**EVIL_CHART, "resources/a.yaml": resource("a", extra="  template: evil\n")}, "evil chart")
+    for command in (["validate"], ["plan"], ["apply", "--auto-approve"], ["render"]):
+        code, out = homeport(*command, "--lab", str(lab))
+        assert code == 1, (command, out)
+        assert "Traceback" not in out and "uid=" not in out
+        assert "resource a" in out and "chart evil" in out and "sandbox" in out, out
+    assert not (lab / "rendered-configs" / "a").exists()
+
+
+def test_a_lab_can_bring_its_own_chart(tmp_path: Path) -> None:
+    lab = new_mini_lab(tmp_path)
+    good = {**EVIL_CHART, "charts/evil/templates/out.txt.j2": "machine {{ resource.name }} on {{ lab.name }}\n"}
+    commit(lab, {**good, "resources/a.yaml": resource("a", extra="  template: evil\n")}, "own chart")
+    code, out = homeport("render", "--lab", str(lab))
+    assert code == 0, out
+    assert (lab / "rendered-configs" / "a" / "evil" / "out.txt").read_text() == "machine a on mini\n"
