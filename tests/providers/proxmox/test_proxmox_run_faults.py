@@ -11,6 +11,7 @@ from reconciler.phases.gate import Mode
 from reconciler.phases.run import RunResult, reconcile
 from reconciler.source.scaffold import create_lab
 from reconciler.store.instances import list_instances
+from reconciler.store.tables import DeploymentInstanceRow
 from tests.backends.pve import TOKEN_ID_ENV, TOKEN_SECRET_ENV, PveBackend
 
 
@@ -64,7 +65,8 @@ def run_at(lab: Path, when: datetime) -> RunResult:
         session.close()
 
 
-def instance(lab: Path) -> object:
+def instance(lab: Path) -> DeploymentInstanceRow:
+    """The one instance row of lab `home`."""
     session = LabSession.open(lab)
     try:
         [found] = list_instances(session.db, "home")
@@ -85,7 +87,7 @@ def test_500_on_create_then_a_locked_guest_across_runs(pve: PveBackend, tmp_path
     assert (failed.status, failed.error_kind) == ("failed", "transient")
     assert "500 got signal (unexpected error) - abort" in failed.message
     assert pve.guest("web") is None
-    assert "got signal" in (instance(lab).error_message or "")  # type: ignore[attr-defined]
+    assert "got signal" in (instance(lab).error_message or "")
 
     second = run_at(lab, now + timedelta(hours=1))
     assert [(o.change.op.value, o.status) for o in second.outcomes] == [("create", "applied")]
