@@ -7,8 +7,8 @@ next cycle tries again.
 from __future__ import annotations
 
 import logging
+import os
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +35,7 @@ from reconciler.providers.base import utc_now
 from reconciler.source.errors import GitSourceError
 from reconciler.source.remote import LabMirror
 from reconciler.store.audit import append_audit
+from reconciler.store.database import DATABASE_URL_ENV
 from reconciler.store.deviations import list_open_deviations
 
 log = logging.getLogger("homeport.daemon")
@@ -73,7 +74,6 @@ class Daemon:
         self._cycle_lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
         self._worker: threading.Thread | None = None
-        self._rng = random.Random()
 
     # -- one cycle -------------------------------------------------------------------------------
 
@@ -83,14 +83,13 @@ class Daemon:
     def _open_session(self) -> LabSession:
         if self.session is None:
             url = self.settings.database_url
-            if url is None and self.settings.repo_url and not (self.env or {}).get("HOMEPORT_DATABASE_URL"):
-                import os
-
-                if not os.environ.get("HOMEPORT_DATABASE_URL"):
-                    self.settings.state_dir.mkdir(parents=True, exist_ok=True)
-                    url = f"sqlite:///{(self.settings.state_dir / 'state.db').resolve()}"
-            self.session = LabSession.open(self._lab_dir(), database_url=url, clock=self.clock, sleep=self.sleep,
-                                           actor="daemon", actor_kind="system")
+            env_url = (os.environ if self.env is None else self.env).get(DATABASE_URL_ENV)
+            if url is None and env_url is None and self.settings.repo_url:
+                # mirroring a forge: the default SQLite lives in the state dir, not inside the bare mirror
+                self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+                url = f"sqlite:///{(self.settings.state_dir / 'state.db').resolve()}"
+            self.session = LabSession.open(self._lab_dir(), database_url=url or env_url, clock=self.clock,
+                                           sleep=self.sleep, actor="daemon", actor_kind="system")
             self.notifier = Notifier(self.session.db, sleep=self.sleep, env=self.env)
         return self.session
 
@@ -199,12 +198,16 @@ class Daemon:
         """The poll job: ls-remote when the backing-off schedule says so; a new head queues a cycle."""
         if self.poller is None or self.session is None:
             return
+        if not self._cycle_lock.acquire(blocking=False):
+            return  # a cycle is running, and it fetches anyway
         try:
             result = self.poller.poll(self.clock())
         except GitSourceError as exc:
             self.metrics.polls.labels("error").inc()
             log.debug("poll failed: %s", exc)
             return
+        finally:
+            self._cycle_lock.release()
         if result.polled:
             self.metrics.polls.labels("changed" if result.changed else "unchanged").inc()
         if result.changed:

@@ -114,3 +114,27 @@ def test_daemon_survives_unreachable_repo_invalid_yaml_and_provider_timeout(
         assert daemon.last_error is None
     finally:
         daemon.stop()
+
+
+def test_daemon_poll_queues_a_cycle_only_when_the_forge_moved(forge: LabRepo, tmp_path: Path,
+                                                              clock: FakeClock) -> None:
+    daemon = Daemon(DaemonSettings(repo_url=forge.url, state_dir=tmp_path / "state", port=0, poll_seconds=30,
+                                   database_url=f"sqlite:///{tmp_path / 'p.db'}"), clock=clock, sleep=clock.sleep,
+                    env={})
+    try:
+        assert daemon.cycle() is not None
+        clock.advance(seconds=31)
+        daemon.poll()
+        assert daemon._queue.empty(), "unchanged head: nothing queued"
+        forge.commit({"resources/vm-8.yaml": resource_yaml("vm-8").encode()})
+        daemon.poll()
+        assert daemon._queue.empty(), "not due yet (backing off): the forge is not asked"
+        clock.advance(seconds=61)
+        daemon.poll()
+        assert daemon._queue.get_nowait() == "poll"
+        result = daemon.cycle("poll")
+        assert result is not None and result.counts["applied"] == 1
+        text = daemon.metrics.render().decode()
+        assert 'homeport_repo_polls_total{result="changed"}' in text
+    finally:
+        daemon.stop()
