@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -13,6 +14,7 @@ from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load
 from reconciler.phases.observe import Observation, observe_all
+from reconciler.source.loader import LoadCache
 
 T = TypeVar("T")
 
@@ -28,7 +30,11 @@ class HomeportApp:
         self.lab_dir = lab_dir.resolve()
         self.session = LabSession.open(self.lab_dir, database_url=database_url, actor="homeport-mcp",
                                        actor_kind="agent")
+        # A long-lived server keeps parsed blobs in memory; writing the on-disk parse cache after every
+        # throwaway proposal commit would cost more than it saves.
+        self.session.cache = LoadCache()
         self.lock = threading.RLock()
+        self._recent: tuple[float, str, Observation] | None = None
 
     def state(self, ref: str | None = None) -> DesiredState:
         """The desired state at main (or ref); cached by blob and commit id, so repeated calls are cheap."""
@@ -37,6 +43,16 @@ class HomeportApp:
     def observe(self, state: DesiredState, only: set[str] | None = None) -> Observation:
         """Live inventories of the enabled providers (unavailable ones say why)."""
         return observe_all(self.session, state, only)
+
+    def recent_observation(self, state: DesiredState, max_age: float = 5.0) -> Observation:
+        """An observation of all providers at most max_age seconds old (for proposal previews in a row)."""
+        key = state.lab.spec.model_dump_json(include={"providers"})
+        now = time.monotonic()
+        if self._recent is not None and self._recent[1] == key and now - self._recent[0] <= max_age:
+            return self._recent[2]
+        observation = self.observe(state)
+        self._recent = (now, key, observation)
+        return observation
 
     def inventories(self, state: DesiredState) -> dict[str, Inventory]:
         """Only the inventories that could be read."""

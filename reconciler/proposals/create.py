@@ -13,11 +13,11 @@ from typing import Any
 import pygit2
 
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.load import load
-from reconciler.phases.run import PlanError, compute_plan
+from reconciler.phases.observe import Observation
+from reconciler.phases.run import PlanError
 from reconciler.proposals.names import BRANCH_PREFIX, ProposalInputError, check_repo_path, check_text, slugify
-from reconciler.proposals.preview import plan_preview, rendered_diff
+from reconciler.proposals.preview import plan_preview, preview_plan, rendered_diff
 from reconciler.proposals.records import ProposalView
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.source.gitrepo import commit_tree_changes, read_path, resolve_commit, signature
@@ -50,8 +50,12 @@ def file_at_main(session: LabSession, path: str) -> bytes | None:
 
 
 def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = None,
-            author_kind: str | None = None, base: pygit2.Commit | None = None) -> ProposalView:
-    """Write the commit, check it loads and renders, create the branch, store the preview; return the proposal."""
+            author_kind: str | None = None, base: pygit2.Commit | None = None,
+            observation: Observation | None = None) -> ProposalView:
+    """Write the commit, check it loads and renders, create the branch, store the preview; return the proposal.
+
+    `observation`: a fresh observation the caller already holds (else the providers are observed now).
+    """
     author = author or session.actor
     author_kind = author_kind or session.actor_kind
     check_text(draft.title, "title", limit=200)
@@ -71,7 +75,7 @@ def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = N
     if head.tree.id == base.tree.id:
         raise ProposalRefused("the proposal changes nothing: the files already hold these values on main")
     try:
-        result = compute_plan(session, ref=str(head_oid), mode=Mode.manual)
+        head_state, plan = preview_plan(session, str(head_oid), observation)
     except DesiredStateError as exc:
         raise ProposalRefused("the change would make the desired state invalid, so no proposal was made:\n"
                               + "\n".join(f"  {i}" for i in exc.issues)) from None
@@ -81,15 +85,15 @@ def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = N
         base_state = load(session, _revision(session, base))
     except DesiredStateError:
         base_state = None
-    preview = plan_preview(result.plan)
-    diff = rendered_diff(session, base_state, result.state, result.plan)
+    preview = plan_preview(plan)
+    diff = rendered_diff(session, base_state, head_state, plan)
     proposal_id = uuid.uuid4().hex[:12]
     branch = f"{BRANCH_PREFIX}{proposal_id}-{slugify(draft.title)}"
     session.repo.references.create(f"refs/heads/{branch}", head_oid, force=False)
-    row = ProposalRow(id=proposal_id, lab=result.state.lab_name, title=draft.title, branch=branch,
+    row = ProposalRow(id=proposal_id, lab=head_state.lab_name, title=draft.title, branch=branch,
                       base_commit=str(base.id), head_commit=str(head_oid), author=author, reason=draft.reason,
                       evidence=draft.evidence, files=sorted(draft.edits), plan=preview,
-                      risk=result.plan.risk.value, rendered_diff=diff, status="open", created_at=now_utc())
+                      risk=plan.risk.value, rendered_diff=diff, status="open", created_at=now_utc())
     with session.db.session() as s:
         s.add(row)
         s.flush()
@@ -98,7 +102,43 @@ def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = N
                      arguments={"title": draft.title, "files": sorted(draft.edits)},
                      result={"branch": branch, "head": str(head_oid), "risk": row.risk, "counts": preview["counts"]})
         view = ProposalView.from_row(row)
+    forge = result_state_forge(head_state)
+    if forge is not None:
+        view = open_on_forge(session, view, forge)
     return view
+
+
+def result_state_forge(state: Any) -> Any:
+    """The lab's forge settings (None: proposals stay local)."""
+    return state.lab.spec.proposals.forge
+
+
+def open_on_forge(session: LabSession, view: ProposalView, forge: Any) -> ProposalView:
+    """Push the branch and open a pull request; on failure the proposal stays local and the audit says why."""
+    from sqlalchemy import update
+
+    from reconciler.proposals.forge import ForgeClient, ForgeError
+    from reconciler.proposals.prbody import pull_request_body
+
+    client = None
+    try:
+        client = ForgeClient(forge)
+        client.push(session.repo, view.branch)
+        pr = client.open_pull_request(title=view.title, head=view.branch, base="main",
+                                      body=pull_request_body(view, agent=session.actor_kind == "agent"
+                                                             or view.author.startswith("agent")))
+    except ForgeError as exc:
+        with session.db.session() as s:
+            append_audit(s, lab=view.lab, entity_type="proposal", entity_id=view.id, action="forge-failed",
+                         actor=view.author, actor_kind="system", tool="propose", proposal_id=view.id,
+                         outcome="error", result={"error": str(exc)[:1000]})
+        return view
+    finally:
+        if client is not None:
+            client.close()
+    with session.db.session() as s:
+        s.execute(update(ProposalRow).where(ProposalRow.id == view.id).values(forge_url=pr.url))
+    return view.model_copy(update={"forge_url": pr.url})
 
 
 def _revision(session: LabSession, commit: pygit2.Commit) -> Any:

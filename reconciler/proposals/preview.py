@@ -8,9 +8,31 @@ from typing import Any
 from reconciler.models.desired import DesiredState
 from reconciler.models.plan import Op, Plan
 from reconciler.phases.context import LabSession
+from reconciler.phases.diff import plan_lab
+from reconciler.phases.fetch import fetch
+from reconciler.phases.load import load
+from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.render import render_all
+from reconciler.phases.run import PlanError
+from reconciler.store.instances import load_instances
 
 MAX_DIFF_CHARS = 200_000
+
+
+def preview_plan(session: LabSession, commit_id: str,
+                 observation: Observation | None = None) -> tuple[DesiredState, Plan]:
+    """The plan applying this commit would run now (fetch, load, render, observe, diff; no gate).
+
+    A caller that just observed (the MCP server, proposing several changes in a row) may pass that
+    observation; otherwise the providers are observed now. Raises DesiredStateError or PlanError.
+    """
+    state = load(session, fetch(session, commit_id))
+    renders = render_all(session, state)
+    if renders.errors:
+        raise PlanError("rendering failed:\n" + "\n".join(f"  {e}" for e in renders.errors))
+    observed = observation if observation is not None else observe_all(session, state)
+    plan = plan_lab(session, state, observed, load_instances(session.db, state.lab_name))
+    return state, plan
 
 
 def plan_preview(plan: Plan) -> dict[str, Any]:

@@ -77,6 +77,8 @@ def approve(session: LabSession, proposal_id: str, *, reviewer: str | None = Non
         raise ReviewError(f"branch {proposal.branch} moved since the proposal was made (now {str(head_id)[:12]}, "
                           f"reviewed {proposal.head_commit[:12]}); review the new commits and propose again")
     head = repo[head_id].peel(pygit2.Commit)
+    if proposal.forge_url:
+        return _merge_on_forge(session, proposal, reviewer, reviewer_kind)
     with _merge_lock(repo):
         main_ref = repo.references["refs/heads/main"]
         main_id = main_ref.target
@@ -121,6 +123,36 @@ def approve(session: LabSession, proposal_id: str, *, reviewer: str | None = Non
                      result={"merged_commit": str(new_id), "fast_forward": fast_forward,
                              "worktree_updated": worktree_updated})
     return MergeResult(get_proposal(session.db, proposal.id), str(new_id), fast_forward, worktree_updated, note)
+
+
+def _merge_on_forge(session: LabSession, proposal: ProposalView, reviewer: str, reviewer_kind: str) -> MergeResult:
+    """Merge the pull request on the forge (the forge is then the truth; the reconciler fetches main)."""
+    from reconciler.phases.fetch import fetch
+    from reconciler.phases.load import load
+    from reconciler.proposals.forge import ForgeClient, ForgeError
+
+    forge = load(session, fetch(session, None)).lab.spec.proposals.forge
+    number = (proposal.forge_url or "").rstrip("/").rsplit("/", 1)[-1]
+    if forge is None or not number.isdigit():
+        raise ReviewError(f"proposal {proposal.id} has pull request {proposal.forge_url} but the lab has no forge "
+                          "configured now; merge it on the forge")
+    client = None
+    try:
+        client = ForgeClient(forge)
+        sha = client.merge_pull_request(int(number), title=f"Merge proposal {proposal.id}: {proposal.title}")
+    except ForgeError as exc:
+        raise ReviewError(f"the forge did not merge {proposal.forge_url}: {exc}") from None
+    finally:
+        if client is not None:
+            client.close()
+    with session.db.session() as s:
+        s.execute(update(ProposalRow).where(ProposalRow.id == proposal.id)
+                  .values(status="merged", merged_commit=sha or None, reviewed_by=reviewer, updated_at=now_utc()))
+        append_audit(s, lab=proposal.lab, entity_type="proposal", entity_id=proposal.id, action="proposal-approved",
+                     actor=reviewer, actor_kind=reviewer_kind, tool="approve", proposal_id=proposal.id,
+                     result={"merged_commit": sha, "forge_url": proposal.forge_url})
+    return MergeResult(get_proposal(session.db, proposal.id), sha, False, False,
+                       f"merged on the forge ({proposal.forge_url}); the reconciler applies it after fetching main")
 
 
 def reject(session: LabSession, proposal_id: str, *, reviewer: str | None = None, reviewer_kind: str | None = None,
