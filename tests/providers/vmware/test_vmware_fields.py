@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
+from reconciler.plan.diff import diff_fields
 from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.vmware.facts import VmFacts
 from reconciler.providers.vmware.fields import (
+    DIFF_RULES,
     desired_fields,
     disk_units,
     notes_with_owner,
@@ -121,3 +123,42 @@ def test_the_vsphere_vm_charts_values_are_accepted() -> None:
     assert vm_options(resource("web")).guest_id == "otherLinux64Guest"
     with pytest.raises(PermanentProviderError, match="root_disk_gb must be a positive number"):
         vm_options(resource("web", overrides={"root_disk_gb": "big"}))
+
+
+OBSERVED = {
+    "num_cpus": 2,
+    "memory_mb": 2048,
+    "disks": [{"label": "scsi0:0", "size_gb": 8.0}, {"label": "scsi0:1", "size_gb": 4.0}],
+    "nics": [{"label": "nic0", "network": "VM Network", "adapter": "vmxnet3", "mac": "00:50:56:00:00:01"}],
+    "power_state": "on",
+    "annotation": OWNER,
+    "vm_name": "web",
+    "cpu_hot_add": False,
+    "memory_hot_add": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("desired_change", "expected"),
+    [
+        ({}, []),
+        ({"num_cpus": 4}, [("num_cpus", "medium")]),
+        ({"disks": [{"label": "scsi0:0", "size_gb": 6.0}]}, [("disks[scsi0:0].size_gb", "high")]),
+        ({"disks": [{"label": "scsi0:0", "size_gb": 12.0}]}, [("disks[scsi0:0].size_gb", "medium")]),
+        (
+            {"disks": [{"label": "scsi0:0", "size_gb": 8.0}, {"label": "scsi0:2", "size_gb": 1.0}]},
+            [("disks[scsi0:2]", "medium")],
+        ),
+        ({"nics": [{"label": "nic0", "network": "DMZ"}]}, [("nics[nic0].network", "medium")]),
+        ({"annotation": "x"}, [("annotation", "low")]),
+        ({"vm_name": "api"}, [("vm_name", "low")]),
+        ({"power_state": "off"}, [("power_state", "medium")]),
+    ],
+)
+def test_diff_rules_compare_by_key_and_grade_risk(desired_change: dict[str, Any], expected: list[Any]) -> None:
+    desired = {k: v for k, v in OBSERVED.items() if k not in ("cpu_hot_add", "memory_hot_add")}
+    desired["nics"] = [{"label": "nic0", "network": "VM Network"}]  # adapter and mac are provider-filled
+    desired["disks"] = [{"label": "scsi0:0", "size_gb": 8.0}]  # keys the desired side omits are not compared
+    desired.update(desired_change)
+    changes = diff_fields(desired, OBSERVED, None, DIFF_RULES)
+    assert [(c.path, c.risk.value) for c in changes] == expected
