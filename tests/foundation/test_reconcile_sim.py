@@ -205,3 +205,29 @@ def test_the_loop_on_postgresql(tmp_path: Path, pg_url: str, monkeypatch: pytest
     assert not (lab / ".homeport" / "state.db").exists()
     code, out = homeport("audit", "verify", "--lab", str(lab))
     assert code == 0 and "3 rows" in out
+
+
+def test_unmanaged_machines_are_reported_and_never_touched(tmp_path: Path) -> None:
+    from reconciler.providers.sim.drift import add_unmanaged
+    from reconciler.store.provider_state import DbProviderState
+
+    lab = new_mini_lab(tmp_path)
+    assert homeport("apply", "--lab", str(lab), "--auto-approve")[0] == 0
+    session = LabSession.open(lab)
+    try:
+        state = DbProviderState(session.db, "mini", "lab")
+        add_unmanaged(state, "hand-made", "n1", {"cpu": 1, "memory_gb": 1.0})
+        add_unmanaged(state, "a-twin", "n2", {"cpu": 64})
+    finally:
+        session.close()
+    plan = plan_json(lab)
+    assert sorted(plan["unmanaged"]) == ["lab/a-twin", "lab/hand-made"]
+    assert "hand-made" not in ops(plan)  # prune is on, yet a machine homeport did not make is never deleted
+    assert homeport("apply", "--lab", str(lab), "--auto-approve")[0] == 0
+    session = LabSession.open(lab)
+    try:
+        machines = DbProviderState(session.db, "mini", "lab").items("machine/")
+    finally:
+        session.close()
+    assert machines["machine/hand-made"]["fields"] == {"cpu": 1, "memory_gb": 1.0}
+    assert machines["machine/a-twin"]["fields"] == {"cpu": 64}
