@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ from tests.daemon.labrepo import LabRepo, lab_files, resource_yaml
 HOMEPORT = str(Path(sys.executable).parent / "homeport")
 
 
-def _run_daemon(lab: Path, db_url: str, crash_at: str | None) -> int:
+def run_daemon(lab: Path, db_url: str, crash_at: str | None) -> int:
     env = {**os.environ, "HOMEPORT_DATABASE_URL": db_url}
     env.pop(CRASH_ENV, None)
     if crash_at:
@@ -49,7 +50,7 @@ def _machines(db_url: str) -> dict[str, dict[str, object]]:
         db.dispose()
 
 
-def _pending_intents(db_url: str) -> list[str]:
+def pending_intents(db_url: str) -> list[str]:
     db = open_database(db_url)
     try:
         with db.session() as s:
@@ -58,26 +59,34 @@ def _pending_intents(db_url: str) -> list[str]:
         db.dispose()
 
 
-def _converge_with_crashes(lab: Path, db_url: str, boundary_index: int) -> tuple[int, int, set[str]]:
-    """Run killed daemons, one boundary after the other, until one finishes; return (kills, next index, hit)."""
+def _no_duplicate_machines(db_url: str) -> None:
+    names = list(_machines(db_url))
+    assert len(names) == len(set(names))
+
+
+def converge_with_crashes(lab: Path, db_url: str, boundary_index: int,
+                          check: Callable[[], None]) -> tuple[int, int, set[str]]:
+    """Run killed daemons, one boundary after the other, until one finishes; return (kills, next index, hit).
+
+    `check` runs after every run, killed or not (no duplicate resources).
+    """
     kills = 0
     hit: set[str] = set()
     for _ in range(20):
         boundary = BOUNDARIES[boundary_index % len(BOUNDARIES)]
         boundary_index += 1
-        rc = _run_daemon(lab, db_url, f"{boundary}:1")
-        names = list(_machines(db_url))
-        assert len(names) == len(set(names))
+        rc = run_daemon(lab, db_url, f"{boundary}:1")
+        check()
         if rc == -signal.SIGKILL:
             kills += 1
             hit.add(boundary)
             continue
-        assert _pending_intents(db_url) == [], "a finished run leaves no unfinished intent"
+        assert pending_intents(db_url) == [], "a finished run leaves no unfinished intent"
         return kills, boundary_index, hit
     raise AssertionError("the daemon never finished a run")
 
 
-def _ok_changes(db_url: str) -> Counter[tuple[str, str]]:
+def ok_changes(db_url: str) -> Counter[tuple[str, str]]:
     db = open_database(db_url)
     try:
         with db.session() as s:
@@ -93,27 +102,27 @@ def _ok_changes(db_url: str) -> Counter[tuple[str, str]]:
 def test_kill_minus_9_at_every_intent_boundary(tmp_path: Path, db_url: str) -> None:
     repo = LabRepo(tmp_path / "lab", bare=False)
     repo.commit(lab_files(3), "three machines")
-    kills, index, hit = _converge_with_crashes(repo.path, db_url, 0)
+    kills, index, hit = converge_with_crashes(repo.path, db_url, 0, lambda: _no_duplicate_machines(db_url))
     assert hit == set(BOUNDARIES), f"every boundary was crossed by a kill (hit {sorted(hit)})"
     machines = _machines(db_url)
     assert sorted(machines) == ["vm-0", "vm-1", "vm-2"]
     assert all(m["fields"]["cpu"] == 1 for m in machines.values())  # type: ignore[index]
-    assert _ok_changes(db_url) == Counter({("vm-0", "create"): 1, ("vm-1", "create"): 1, ("vm-2", "create"): 1})
+    assert ok_changes(db_url) == Counter({("vm-0", "create"): 1, ("vm-1", "create"): 1, ("vm-2", "create"): 1})
 
     # updates and a delete, killed at every boundary again
     repo.commit({"resources/vm-0.yaml": resource_yaml("vm-0", cpu=2).encode(),
                  "resources/vm-1.yaml": resource_yaml("vm-1", cpu=3).encode(), "resources/vm-2.yaml": None})
-    more, _, hit2 = _converge_with_crashes(repo.path, db_url, index)
+    more, _, hit2 = converge_with_crashes(repo.path, db_url, index, lambda: _no_duplicate_machines(db_url))
     assert hit2 == set(BOUNDARIES), f"every boundary was crossed by a kill (hit {sorted(hit2)})"
     machines = _machines(db_url)
     assert sorted(machines) == ["vm-0", "vm-1"]
     assert (machines["vm-0"]["fields"]["cpu"], machines["vm-1"]["fields"]["cpu"]) == (2, 3)  # type: ignore[index]
-    assert _ok_changes(db_url) == Counter({("vm-0", "create"): 1, ("vm-1", "create"): 1, ("vm-2", "create"): 1,
+    assert ok_changes(db_url) == Counter({("vm-0", "create"): 1, ("vm-1", "create"): 1, ("vm-2", "create"): 1,
                                            ("vm-0", "update"): 1, ("vm-1", "update"): 1, ("vm-2", "delete"): 1})
     assert kills + more >= 6
     # one more clean run: a no-op
-    assert _run_daemon(repo.path, db_url, None) == 0
-    assert _ok_changes(db_url)[("vm-0", "update")] == 1
+    assert run_daemon(repo.path, db_url, None) == 0
+    assert ok_changes(db_url)[("vm-0", "update")] == 1
 
 
 @pytest.fixture(autouse=True)
