@@ -88,6 +88,9 @@ class Observer:
         cache = self.state.items(DETAIL_PREFIX)
         configured = self.state.items(CONFIGURED_PREFIX)
         resources = [self._guest(item, now, cache) for item in guests(items)]
+        listed = {f"{DETAIL_PREFIX}{r.id}" for r in resources}
+        for gone in sorted(set(cache) - listed):  # guests removed since their config was read
+            self.state.delete(gone)
         for res in resources:
             stamp = configured.get(CONFIGURED_PREFIX + res.name)
             if res.owned and res.lab == self.lab and stamp:

@@ -127,6 +127,8 @@ class ProxmoxProvider(Provider):
         result = applier.apply(change, resource)
         stamp = change.desired.get("configured")
         if change.op in CONFIGURE_OPS and resource is not None and stamp:
+            # Forget the old stamp first: if configuring fails, the next plan shows it and runs it again.
+            self.ctx.state.delete(CONFIGURED_PREFIX + change.resource)
             result.hosts = self._configure(resource, result, artifacts, access)
             self.ctx.state.put(CONFIGURED_PREFIX + change.resource, stamp)
             changed = sum(h.changed for h in result.hosts)

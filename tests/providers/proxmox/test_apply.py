@@ -8,10 +8,12 @@ from urllib.parse import unquote
 import pytest
 
 from reconciler.models.plan import Op
-from reconciler.providers.errors import PermanentProviderError
+from reconciler.providers.base import RenderedArtifacts
+from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.providers.proxmox import ProxmoxProvider
 from reconciler.providers.proxmox.apply import VMID_PREFIX
 from tests.backends.pve import TEMPLATE_NAME, PveBackend
+from tests.backends.ssh import SshHosts
 from tests.providers.proxmox.conftest import make_provider
 from tests.providers.proxmox.resources import change, resource
 
@@ -196,3 +198,28 @@ def test_template_id_property_clones_and_a_vm_template_never_applies_to_containe
     )
     result = provider.apply(change(provider, ct), ct, None)
     assert result.outputs["kind"] == "lxc" and "created lxc" in result.message
+
+
+@pytest.mark.slow
+def test_configure_runs_the_playbook_and_a_failure_leaves_it_to_the_next_plan(
+    pve: PveBackend, ssh_hosts: SshHosts, tmp_path: Path
+) -> None:
+    prov = make_provider(pve, tmp_path, ci_user=ssh_hosts.user)
+    prov.ctx.config.credentials.ssh_key_file = str(ssh_hosts.private_key)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    playbook = (Path(__file__).parents[1] / "ansible" / "playbooks" / "site.yml").read_text()
+    arts = RenderedArtifacts(chart="test", files={"playbook.yml": playbook})
+    props = {"ssh_port": 2222, "ansible_python_interpreter": ssh_hosts.python}
+    ok = resource("web", network={"ipv4": "127.0.0.12/8"}, properties=props)
+    ok = ok.model_copy(update={"configuration_vars": {"out_dir": str(markers)}})
+    result = prov.apply(change(prov, ok), ok, arts)
+    assert [(h.host, h.changed, h.failed, h.unreachable) for h in result.hosts] == [("web", 1, 0, 0)]
+    assert (markers / "web.txt").is_file() and "configured (1 changed)" in result.message
+    assert prov.observe().owned("home")["web"].fields["configured"] == prov.desired_fields(ok)["configured"]
+
+    gone = resource("db", network={"ipv4": "127.0.0.14/8"}, properties=props)  # nothing listens there
+    gone = gone.model_copy(update={"configuration_vars": {"out_dir": str(markers)}})
+    with pytest.raises(TransientProviderError, match=r"db unreachable at 127\.0\.0\.14 \(db: ok=0 .*unreachable=1\)"):
+        prov.apply(change(prov, gone), gone, arts)
+    assert "configured" not in prov.observe().owned("home")["db"].fields
