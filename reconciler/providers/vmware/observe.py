@@ -148,11 +148,19 @@ def observe_snapshot(conn: Connection, page_size: int, full_refresh_every: int =
             cache[str(obj._moId)] = (change_marker(props), list(props.get("config.hardware.device") or []))
     for moid in set(cache) - set(vms):
         del cache[moid]
-    for moid, (_, props) in vms.items():
-        props["config.hardware.device"] = cache.get(moid, ("", []))[1]
-    snapshot = parse_objects(objects)
+    snapshot = parse_objects(with_devices(objects, {moid: devices for moid, (_, devices) in cache.items()}))
     snapshot.round_trips = conn.counter.calls - before
     return snapshot
+
+
+def with_devices(
+    objects: list[tuple[Any, dict[str, Any]]], devices: dict[str, list[Any]]
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The retrieved objects with each VM's device list (read separately) put back in its properties."""
+    for obj, props in objects:
+        if isinstance(obj, vim.VirtualMachine):
+            props["config.hardware.device"] = devices.get(str(obj._moId), [])
+    return objects
 
 
 def _moid(obj: Any) -> str | None:
