@@ -85,22 +85,33 @@ def actionable(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in plan["changes"] if c["op"] != "noop"]
 
 
+def lab_yaml(endpoint: str, *, self_heal: bool = True, executor: str | None = None) -> str:
+    """homeport.yaml with one aws provider on moto."""
+    return LAB.format(
+        access=ACCESS_KEY_ENV,
+        secret=SECRET_KEY_ENV,
+        endpoint=endpoint,
+        self_heal=str(self_heal).lower(),
+        executor=f"\n      executor: {executor}" if executor else "",
+    )
+
+
 def make_lab(
-    path: Path, endpoint: str, ec2: Any, ami: str, *, executor: str | None = None, ports: bool = True
+    path: Path,
+    endpoint: str,
+    ec2: Any,
+    ami: str,
+    *,
+    executor: str | None = None,
+    ports: bool = True,
+    self_heal: bool = True,
 ) -> LabRepo:
     """A lab repository with one aws resource, `web`, committed on main."""
     root = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
     repo = LabRepo(path, bare=False)
-    lab_yaml = LAB.format(
-        access=ACCESS_KEY_ENV,
-        secret=SECRET_KEY_ENV,
-        endpoint=endpoint,
-        self_heal="true",
-        executor=f"\n      executor: {executor}" if executor else "",
-    )
     repo.commit(
         {
-            "homeport.yaml": lab_yaml.encode(),
+            "homeport.yaml": lab_yaml(endpoint, self_heal=self_heal, executor=executor).encode(),
             "pools/aws.yaml": POOL.format(ami=ami, root=root).encode(),
             "resources/web.yaml": resource("web", ports=ports).encode(),
         },
@@ -116,7 +127,14 @@ def lab(tmp_path: Path, moto_endpoint: str, ec2: Any, ami: str) -> Path:
     return tmp_path / "lab"
 
 
-def test_plan_apply_noop_drift_and_self_heal(lab: Path, ec2: Any) -> None:
+def daemon_once(lab: Path) -> subprocess.CompletedProcess[str]:
+    """One cycle of the daemon (auto mode: policy, self-heal) with its HTTP endpoint off."""
+    return homeport(lab, "daemon", "--once", "--port", "0")
+
+
+def test_plan_apply_noop_drift_and_self_heal(tmp_path: Path, moto_endpoint: str, ec2: Any, ami: str) -> None:
+    repo = make_lab(tmp_path / "lab", moto_endpoint, ec2, ami, self_heal=False)
+    lab = tmp_path / "lab"
     plan = run_json(lab, "plan")
     assert [(c["op"], c["resource"]) for c in actionable(plan)] == [("create", "web")]
     assert live_instances(ec2) == [], "plan never changes anything"
@@ -142,15 +160,22 @@ def test_plan_apply_noop_drift_and_self_heal(lab: Path, ec2: Any) -> None:
     assert change["op"] == "update" and change["drift"] is True
     assert [(f["path"], f["old"], f["new"]) for f in change["fields"]] == [("instance_type", "t3.large", "t3.medium")]
 
-    healed = run_json(lab, "apply", "--auto-approve")
-    assert healed["status"] == "ok", healed
-    assert healed["counts"]["drifted"] == 1, "the run records the deviation it healed"
+    # The daemon with self-heal off records the deviation and leaves the instance alone.
+    first = daemon_once(lab)
+    assert first.returncode in (0, 2), first.stderr
+    [deviation] = run_json(lab, "status")["deviations"]
+    assert (deviation["resource"], deviation["field"]) == ("web", "instance_type")
+    assert live_instances(ec2)[0]["InstanceType"] == "t3.large"
+
+    # Self-heal turned on: the next daemon cycle puts the instance back (stop, modify, start).
+    repo.commit({"homeport.yaml": lab_yaml(moto_endpoint, self_heal=True).encode()}, "self-heal on")
+    healed = daemon_once(lab)
+    assert healed.returncode == 0, healed.stderr + healed.stdout
     [after] = live_instances(ec2)
     assert after["InstanceId"] == instance["InstanceId"] and after["InstanceType"] == "t3.medium"
     assert after["State"]["Name"] == "running"
     assert actionable(run_json(lab, "plan")) == []
-    status = run_json(lab, "status")
-    assert status["deviations"] == []
+    assert run_json(lab, "status")["deviations"] == []
 
 
 def test_a_crash_right_after_run_instances_makes_no_second_instance(lab: Path, ec2: Any) -> None:
