@@ -151,6 +151,7 @@ def run_vcsim(
     datastores: int = 1,
     autostart: bool = True,
     method_delay: dict[str, int] | None = None,
+    esx: bool = False,
     start_timeout: float = 60.0,
 ) -> Iterator[VcsimServer]:
     """Start vcsim on 127.0.0.1 (free port) with a username, password and own certificate; stop it after."""
@@ -182,6 +183,8 @@ def run_vcsim(
         str(datastores),
         f"-autostart={'true' if autostart else 'false'}",
     ]
+    if esx:
+        args.append("-esx")
     if method_delay:
         args += ["-method-delay", ",".join(f"{name}={ms}" for name, ms in method_delay.items())]
     env = dict(os.environ, TMPDIR=str(directory))

@@ -37,6 +37,7 @@ func main() {
 	vm := flag.Int("vm", 2, "VMs per resource pool")
 	pg := flag.Int("pg", 1, "distributed port groups per datacenter")
 	autostart := flag.Bool("autostart", true, "power on the model's VMs")
+	esx := flag.Bool("esx", false, "simulate a standalone ESXi host instead of vCenter")
 	methodDelay := flag.String("method-delay", "", "delay SOAP methods: Name=ms[,Name=ms...] (fault tests)")
 	flag.Parse()
 
@@ -50,9 +51,12 @@ func main() {
 	model.Cluster = *cluster
 	model.ClusterHost = *host
 	model.Host = *standalone
+	model.Portgroup = *pg
+	if *esx {
+		model = simulator.ESX()
+	}
 	model.Datastore = *ds
 	model.Machine = *vm
-	model.Portgroup = *pg
 	model.Autostart = *autostart
 
 	if *methodDelay != "" {
