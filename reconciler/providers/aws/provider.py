@@ -132,6 +132,14 @@ class AwsProvider(Provider):
             self._remember_region(region)
         if executor_for(resource, self.ctx.config) == "cloudformation":
             return self._cfn(region).apply(change, artifacts)
+        if change.op is Op.replace:
+            # A region change replaces too: the old instance is terminated where it lives.
+            old = self.find(change.resource)
+            if old is not None and old.node and old.node != region:
+                removed = self._api(old.node).delete(change.resource)
+                created = self._api(region).apply(change.model_copy(update={"op": Op.create}), resource)
+                created.message = f"{removed.message} in {old.node}; {created.message}"
+                return created
         return self._api(region).apply(change, resource)
 
     def preview_change_set(

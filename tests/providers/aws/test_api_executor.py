@@ -236,3 +236,39 @@ def test_a_pool_region_is_used_and_remembered_for_observe(provider: AwsProvider,
     observed = inventory.owned(LAB)["edge"]
     assert observed.node == "us-west-2" and observed.id == created.provider_id
     assert diff_fields(provider.desired_fields(resource), observed.fields, None, provider.diff_rules) == []
+
+
+def test_a_region_change_terminates_the_old_instance_where_it_lives(provider: AwsProvider, ec2: Any, ami: str) -> None:
+    resource = make_resource("web", ami)
+    old = provider.apply(change_for(provider, Op.create, resource), resource, None)
+    west = provider.ec2("us-west-2")
+    images = west.describe_images(Owners=["amazon"], Filters=[{"Name": "root-device-type", "Values": ["ebs"]}])
+    west_ami = sorted(i["ImageId"] for i in images["Images"] if i.get("Platform") != "windows")[0]
+    moved = make_resource("web", west_ami)
+    moved.properties["region"] = "us-west-2"
+    observed = provider.observe().owned(LAB)["web"]
+    paths = {
+        c.path
+        for c in diff_fields(provider.desired_fields(moved), observed.fields, None, provider.diff_rules)
+        if c.forces_replacement
+    }
+    assert paths == {"region", "ami"}
+    new = provider.apply(change_for(provider, Op.replace, moved), moved, None)
+    assert live_instances(ec2) == []
+    assert new.node == "us-west-2" and new.provider_id != old.provider_id
+    assert provider.observe().owned(LAB)["web"].node == "us-west-2"
+
+
+def test_rename_moves_the_tags_and_keeps_the_instance(provider: AwsProvider, ec2: Any, ami: str) -> None:
+    resource = make_resource("old-name", ami, ports=[Port(name="ssh", port=22)])
+    created = provider.apply(change_for(provider, Op.create, resource), resource, None)
+    renamed = make_resource("new-name", ami, ports=[Port(name="ssh", port=22)], labels={"app": "old-name"})
+    change = change_for(provider, Op.rename, renamed)
+    change.previous_name = "old-name"
+    result = provider.apply(change, renamed, None)
+    [inst] = live_instances(ec2)
+    assert inst["InstanceId"] == created.provider_id == result.provider_id
+    assert {t["Key"]: t["Value"] for t in inst["Tags"]}[RESOURCE_LABEL] == "new-name"
+    owned = provider.observe().owned(LAB)
+    assert list(owned) == ["new-name"]
+    assert diff_fields(provider.desired_fields(renamed), owned["new-name"].fields, None, provider.diff_rules) == []
