@@ -126,6 +126,8 @@ class Observer:
         cheap = cheap_fields(item)
         if not (base.owned and lab == self.lab):
             base.fields = {k: v for k, v in cheap.items() if k != "root_gb"}
+            if template:
+                base.fields["template"] = True  # discover-proxmox-resources filters templates by this
             base.detail_loaded = False
             return base
         key = f"{DETAIL_PREFIX}{item['vmid']}"

@@ -22,6 +22,7 @@ def test_reports_nodes_and_unmanaged_guests_without_writing(provider: ProxmoxPro
     assert by_name["plex"].owned is False and by_name["plex"].status == "running"
     assert by_name["plex"].fields["tags"] == ["media"]
     assert by_name["debian-12-cloud"].status == "template"
+    assert by_name["debian-12-cloud"].fields["template"] is True
     assert inv.owned("home") == {}
     assert {m for m, _p in pve.requests_since(start)} == {"GET"}
 
