@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -97,9 +98,18 @@ def _tls_cert_dir(spec: EngineSpec, work_dir: Path) -> Path | None:
     return directory
 
 
-def _last_lines(text: str, count: int = 6) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return " | ".join(lines[-count:])
+_PROGRESS = re.compile(
+    r"^(Container|Volume|Network|Image|Service)\s+\S+\s+"
+    r"(Creating|Created|Starting|Started|Waiting|Healthy|Stopping|Stopped|Removing|Removed|Running|"
+    r"Recreate|Recreated|Pulling|Pulled|Skipped|Exited)\b"
+)
+
+
+def failure_message(output: str, count: int = 4) -> str:
+    """Compose's own words about a failure: its last lines, without the progress lines around them."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not _PROGRESS.match(line)]
+    return " | ".join((meaningful or lines)[-count:])
 
 
 class ComposeRunner:
@@ -142,7 +152,7 @@ class ComposeRunner:
             ) from exc
         if done.returncode == 0:
             return ComposeOutput(args=command[1:], stdout=done.stdout, stderr=done.stderr)
-        message = _last_lines(done.stderr or done.stdout) or f"exit status {done.returncode}"
+        message = failure_message(done.stderr or done.stdout) or f"exit status {done.returncode}"
         for value in secrets.values():
             if value:
                 message = message.replace(value, "***")

@@ -12,7 +12,7 @@ import pytest
 from reconciler.models.lab import Credentials, ProviderConfig
 from reconciler.models.resource import Port
 from reconciler.providers.docker.apply import override_document, write_artifacts
-from reconciler.providers.docker.compose import compose_binary
+from reconciler.providers.docker.compose import compose_binary, failure_message
 from reconciler.providers.docker.config import docker_settings
 from reconciler.providers.docker.fields import (
     desired_fields,
@@ -239,3 +239,13 @@ def test_compose_binary_comes_from_the_package_not_path() -> None:
     assert binary.name == "docker-compose"
     done = subprocess.run([str(binary), "version"], capture_output=True, text=True, check=True, env={})
     assert done.stdout.startswith("Docker Compose version v")
+
+
+def test_compose_failure_message_drops_progress_lines() -> None:
+    stderr = (
+        " Container lab1-sick  Creating\n Container lab1-sick  Created\n Container lab1-sick  Starting\n"
+        " Container lab1-sick  Started\n Container lab1-sick  Waiting\ncontainer lab1-sick is unhealthy\n"
+    )
+    assert failure_message(stderr) == "container lab1-sick is unhealthy"
+    assert failure_message(" Container x  Created\n") == "Container x  Created"
+    assert failure_message("") == ""
