@@ -124,10 +124,12 @@ class ApiExecutor:
             )
 
     # -- create ---------------------------------------------------------------------------
-    def block_devices(self, desired: dict[str, Any]) -> list[dict[str, Any]]:
-        """BlockDeviceMappings for run_instances; the root entry uses the AMI's root device name."""
+    def block_devices(self, desired: dict[str, Any], skip: set[str] | None = None) -> list[dict[str, Any]]:
+        """BlockDeviceMappings for run_instances (disks named in skip are attached afterwards)."""
         mappings = []
         for volume in desired.get("volumes", []):
+            if volume.get("name") and volume["name"] in (skip or set()):
+                continue
             device = volume["device"]
             if device == ROOT_DEVICE:
                 image = aws_call("describe image", self.ec2.describe_images, ImageIds=[desired["ami"]])
@@ -155,13 +157,15 @@ class ApiExecutor:
             return result
         group_id = self.ensure_security_group(name, desired)
         tags = {**desired.get("tags", {}), **ownership_tags(self.lab, name)}
+        wanted_disks = {v["name"] for v in desired.get("volumes", []) if v.get("name")}
+        kept = {disk: vol for disk, vol in self.detached_disks(name).items() if disk in wanted_disks}
         kwargs: dict[str, Any] = {
             "ImageId": desired["ami"],
             "InstanceType": desired["instance_type"],
             "MinCount": 1,
             "MaxCount": 1,
             "SecurityGroupIds": [group_id],
-            "BlockDeviceMappings": self.block_devices(desired),
+            "BlockDeviceMappings": self.block_devices(desired, skip=set(kept)),
             "TagSpecifications": [
                 {"ResourceType": "instance", "Tags": _tag_list(tags)},
                 {"ResourceType": "volume", "Tags": _tag_list(ownership_tags(self.lab, name))},
@@ -173,6 +177,15 @@ class ApiExecutor:
             kwargs["KeyName"] = key_name
         if not kwargs["BlockDeviceMappings"]:
             del kwargs["BlockDeviceMappings"]
+        zones = sorted({vol["AvailabilityZone"] for vol in kept.values()})
+        if len(zones) > 1:
+            raise PermanentProviderError(
+                f"{name}: its kept data volumes are in different availability zones ({', '.join(zones)}); "
+                "move them into one zone (snapshot and restore) so one instance can attach them all"
+            )
+        if zones and not desired.get("subnet_id"):
+            # An EBS volume attaches only in its own zone: launch where the kept disks are.
+            kwargs["Placement"] = {"AvailabilityZone": zones[0]}
         for _attempt in range(3):
             token = client_token(self.lab, name, desired["region"], desired["ami"], self.generation(name))
             response = aws_call("run instances", self.ec2.run_instances, ClientToken=token, **kwargs)
@@ -184,12 +197,78 @@ class ApiExecutor:
         else:
             raise PermanentProviderError(f"{name}: run_instances keeps returning terminated instances")
         self._tag_data_volumes(instance, desired)
+        reattached = self._attach_kept(instance["InstanceId"], kept, desired)
         return ApplyResult(
             provider_id=instance["InstanceId"],
             node=desired["region"],
-            message=f"launched {instance['InstanceId']} ({desired['instance_type']}, {desired['ami']})",
+            message=f"launched {instance['InstanceId']} ({desired['instance_type']}, {desired['ami']})"
+            + (f"; reattached data disks {', '.join(reattached)}" if reattached else ""),
             outputs={"instance_id": instance["InstanceId"], "security_group_id": group_id},
         )
+
+    def detached_disks(self, name: str) -> dict[str, dict[str, Any]]:
+        """This resource's data volumes left unattached (by a replace), by disk name."""
+        filters = [*owned_filters(self.lab, name), {"Name": "status", "Values": ["available"]}]
+        found = {}
+        for volume in list_volumes(self.ec2, filters=filters).values():
+            disk = tag_dict(volume.get("Tags")).get(DISK_TAG)
+            if disk:
+                found[disk] = volume
+        return found
+
+    def _attach_kept(self, instance_id: str, kept: dict[str, dict[str, Any]], desired: dict[str, Any]) -> list[str]:
+        if not kept:
+            return []
+        # AWS attaches to running or stopped instances only, not pending ones.
+        self._wait("instance_running", instance_id)
+        devices = {v["name"]: v["device"] for v in desired.get("volumes", []) if v.get("name")}
+        for disk, volume in sorted(kept.items()):
+            aws_call(
+                "attach kept volume",
+                self.ec2.attach_volume,
+                VolumeId=volume["VolumeId"],
+                InstanceId=instance_id,
+                Device=devices[disk],
+            )
+        return sorted(kept)
+
+    def detach_data_disks(self, instance: dict[str, Any]) -> list[str]:
+        """Stop the instance and detach homeport's data disks from it, so a replacement keeps them."""
+        root = instance.get("RootDeviceName")
+        attached = {
+            m["Ebs"]["VolumeId"]: m["DeviceName"]
+            for m in instance.get("BlockDeviceMappings", [])
+            if m.get("Ebs", {}).get("VolumeId") and m.get("DeviceName") != root
+        }
+        if not attached:
+            return []
+        volumes = list_volumes(self.ec2, volume_ids=sorted(attached))
+        disks = {vid: tag_dict(vol.get("Tags")).get(DISK_TAG) for vid, vol in volumes.items()}
+        ours = sorted(vid for vid, disk in disks.items() if disk)
+        if not ours:
+            return []
+        if instance.get("State", {}).get("Name") != "stopped":
+            aws_call("stop instance", self.ec2.stop_instances, InstanceIds=[instance["InstanceId"]])
+            self._wait("instance_stopped", instance["InstanceId"])
+        for volume_id in ours:
+            aws_call("detach volume", self.ec2.detach_volume, VolumeId=volume_id, InstanceId=instance["InstanceId"])
+        aws_call(
+            "wait for volumes",
+            self.ec2.get_waiter("volume_available").wait,
+            VolumeIds=ours,
+            WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": self.waiter_attempts},
+        )
+        return sorted(str(disks[vid]) for vid in ours)
+
+    def replace(self, name: str, desired: dict[str, Any], key_name: str | None = None) -> ApplyResult:
+        """Terminate and launch anew, keeping homeport's data disks: detached first, reattached after."""
+        instance = self.find_instance(name)
+        kept = self.detach_data_disks(instance) if instance is not None else []
+        removed = self.delete(name, keep_detached=True)
+        created = self.create(name, desired, key_name)
+        note = f"kept data disks {', '.join(kept)}; " if kept else ""
+        created.message = f"{note}{removed.message}; {created.message}"
+        return created
 
     def _tag_data_volumes(self, instance: dict[str, Any], desired: dict[str, Any]) -> None:
         names = {v["device"]: v.get("name") for v in desired.get("volumes", []) if v.get("name")}
@@ -274,6 +353,17 @@ class ApiExecutor:
             if live is None:
                 if volume["device"] == ROOT_DEVICE:
                     continue
+                kept = self.detached_disks(name).get(volume.get("name", ""))
+                if kept is not None:
+                    aws_call(
+                        "attach kept volume",
+                        self.ec2.attach_volume,
+                        VolumeId=kept["VolumeId"],
+                        InstanceId=instance_id,
+                        Device=volume["device"],
+                    )
+                    done.append(f"reattached data disk {volume['name']} at {volume['device']}")
+                    continue
                 created = aws_call(
                     "create volume",
                     self.ec2.create_volume,
@@ -324,8 +414,11 @@ class ApiExecutor:
         return done
 
     # -- delete ---------------------------------------------------------------------------
-    def delete(self, name: str) -> ApplyResult:
-        """Terminate this lab's instance called name, then its security group; fine when already gone."""
+    def delete(self, name: str, keep_detached: bool = False) -> ApplyResult:
+        """Terminate this lab's instance called name, then its security group; fine when already gone.
+
+        Data disks still detached from an interrupted replace are deleted too, unless keep_detached.
+        """
         instance = self.find_instance(name)
         done = []
         instance_id = None
@@ -337,6 +430,10 @@ class ApiExecutor:
         for group_id in list_security_groups(self.ec2, owned_filters(self.lab, name)):
             aws_call("delete security group", self.ec2.delete_security_group, GroupId=group_id)
             done.append(f"deleted security group {group_id}")
+        if not keep_detached:
+            for disk, volume in sorted(self.detached_disks(name).items()):
+                aws_call("delete volume", self.ec2.delete_volume, VolumeId=volume["VolumeId"])
+                done.append(f"deleted detached disk {disk} ({volume['VolumeId']})")
         self._bump_generation(name)
         return ApplyResult(provider_id=instance_id, message="; ".join(done) or f"{name} was already absent")
 
@@ -354,10 +451,7 @@ class ApiExecutor:
                 return self.create(change.resource, change.desired, key_name)
             return self.converge(instance, change.desired)
         if change.op is Op.replace:
-            removed = self.delete(change.resource)
-            created = self.create(change.resource, change.desired, key_name)
-            created.message = f"{removed.message}; {created.message}"
-            return created
+            return self.replace(change.resource, change.desired, key_name)
         if change.op is Op.delete:
             return self.delete(change.resource)
         if change.op is Op.rename:

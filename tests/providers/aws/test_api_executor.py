@@ -157,10 +157,14 @@ def test_stopped_out_of_band_is_started_again(provider: AwsProvider, ec2: Any, a
     assert live_instances(ec2)[0]["State"]["Name"] == "running"
 
 
-def test_ami_change_replaces_the_instance(provider: AwsProvider, ec2: Any, ami: str, second_ami: str) -> None:
-    resource = make_resource("web", ami)
+def test_ami_change_replaces_the_instance_and_keeps_its_data_disks(
+    provider: AwsProvider, ec2: Any, ami: str, second_ami: str
+) -> None:
+    resource = make_resource("web", ami, storage_gb=10, disks=[Disk(name="data", size=20)])
     old = provider.apply(change_for(provider, Op.create, resource), resource, None)
-    newer = make_resource("web", second_ami)
+    [before] = live_instances(ec2)
+    data_volume = next(m["Ebs"]["VolumeId"] for m in before["BlockDeviceMappings"] if m["DeviceName"] == "/dev/sdf")
+    newer = make_resource("web", second_ami, storage_gb=10, disks=[Disk(name="data", size=20)])
     observed = provider.observe().owned(LAB)["web"]
     [field] = diff_fields(provider.desired_fields(newer), observed.fields, None, provider.diff_rules)
     assert field.path == "ami" and field.forces_replacement
@@ -168,6 +172,30 @@ def test_ami_change_replaces_the_instance(provider: AwsProvider, ec2: Any, ami: 
     [inst] = live_instances(ec2)
     assert inst["InstanceId"] == new.provider_id != old.provider_id
     assert inst["ImageId"] == second_ami
+    # The data disk moved to the new instance; the old root disk went with the old instance.
+    mappings = {m["DeviceName"]: m["Ebs"]["VolumeId"] for m in inst["BlockDeviceMappings"]}
+    assert mappings["/dev/sdf"] == data_volume
+    assert "kept data disks data" in new.message
+    observed = provider.observe().owned(LAB)["web"]
+    assert diff_fields(provider.desired_fields(newer), observed.fields, None, provider.diff_rules) == []
+
+
+def test_a_data_disk_left_detached_is_reattached_or_cleaned_up(provider: AwsProvider, ec2: Any, ami: str) -> None:
+    resource = make_resource("web", ami, disks=[Disk(name="data", size=20)])
+    provider.apply(change_for(provider, Op.create, resource), resource, None)
+    [inst] = live_instances(ec2)
+    data_volume = next(m["Ebs"]["VolumeId"] for m in inst["BlockDeviceMappings"] if m["DeviceName"] == "/dev/sdf")
+    # As if a replace died between detaching the disk and launching the new instance.
+    ec2.detach_volume(VolumeId=data_volume, InstanceId=inst["InstanceId"])
+    provider.apply(change_for(provider, Op.update, resource), resource, None)
+    [inst] = live_instances(ec2)
+    assert {m["Ebs"]["VolumeId"] for m in inst["BlockDeviceMappings"]} >= {data_volume}
+
+    ec2.detach_volume(VolumeId=data_volume, InstanceId=inst["InstanceId"])
+    delete = Change(op=Op.delete, resource="web", provider="cloud", provider_type="aws", reason="gone")
+    result = provider.apply(delete, None, None)
+    assert f"deleted detached disk data ({data_volume})" in result.message
+    assert ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": [data_volume]}])["Volumes"] == []
 
 
 def test_delete_terminates_and_removes_the_security_group_and_is_idempotent(
