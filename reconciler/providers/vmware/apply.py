@@ -27,6 +27,7 @@ from reconciler.providers.vmware.fields import (
     vm_ownership,
 )
 from reconciler.providers.vmware.observe import observe_snapshot
+from reconciler.providers.vmware.placement import clone_source, pick_datastore, pick_host
 from reconciler.providers.vmware.settings import VmwareSettings
 from reconciler.providers.vmware.tasks import wait_for_task
 
@@ -132,7 +133,7 @@ class VmApplier:
                 "does not manage it; rename or remove it, or adopt it through a proposal"
             )
         options = vm_options(resource)
-        host = self.pick_host(snapshot, change.node or resource.node, resource)
+        host = pick_host(snapshot, change.node or resource.node, resource)
         compute = snapshot.computes.get(host.parent_moid or "")
         if compute is None or compute.resource_pool is None:
             raise PermanentProviderError(f"{resource.name}: host {host.name} has no resource pool to place a VM in")
@@ -144,7 +145,7 @@ class VmApplier:
                 "fix the node or the datacenter setting"
             )
         folder = self.vm_folder(datacenter, options, resource.name)
-        datastore = self.pick_datastore(snapshot, host, options, resource.name)
+        datastore = pick_datastore(snapshot, host, options, resource.name)
         pool = self.ref(vim.ResourcePool, compute.resource_pool)
         if options.resource_pool:
             path = f"{datacenter.name}/host/{compute.name}/Resources/{options.resource_pool.strip('/')}"
@@ -158,7 +159,7 @@ class VmApplier:
         notes = notes_with_owner(options.annotation, self.lab, resource.name)
         desired = change.desired
         if options.clone_template:
-            source = self.clone_source(snapshot, options.clone_template, resource.name)
+            source = clone_source(snapshot, options.clone_template, resource.name)
             spec = vim.vm.CloneSpec(
                 location=vim.vm.RelocateSpec(pool=pool, host=host_ref, datastore=self.ref(vim.Datastore, datastore)),
                 powerOn=False,
@@ -184,27 +185,6 @@ class VmApplier:
         fresh = self.snapshot()
         return self.converge(fresh, fresh.vms[moid], desired, resource)
 
-    def pick_host(self, snapshot: Snapshot, node: str | None, resource: EffectiveResource) -> HostFacts:
-        """The pinned host, else the usable host with most free memory (ties by name): deterministic."""
-        usable = [h for h in snapshot.hosts.values() if h.connection_state == "connected" and not h.maintenance]
-        if node:
-            for host in snapshot.hosts.values():
-                if host.name == node:
-                    if host not in usable:
-                        raise PermanentProviderError(
-                            f"{resource.name}: host {node} is {host.connection_state}"
-                            f"{' and in maintenance' if host.maintenance else ''}; pick another node"
-                        )
-                    return host
-            raise PermanentProviderError(
-                f"{resource.name}: host {node!r} not found; "
-                f"known: {', '.join(sorted(h.name for h in snapshot.hosts.values()))}"
-            )
-        candidates = [h for h in usable if not resource.candidate_nodes or h.name in resource.candidate_nodes]
-        if not candidates:
-            raise PermanentProviderError(f"{resource.name}: no connected host outside maintenance to place the VM on")
-        return sorted(candidates, key=lambda h: (-(h.memory_bytes // 2**20 - h.memory_usage_mb), h.name))[0]
-
     def datacenter_of(self, host: HostFacts) -> vim.Datacenter:
         """Walk up from a host to its datacenter (a few property reads, only when creating)."""
         with vsphere_errors(f"find the datacenter of host {host.name}"):
@@ -227,33 +207,6 @@ class VmApplier:
                 f"{name}: VM folder {path!r} not found; create it or fix overrides.vmware.folder"
             )
         return folder
-
-    def pick_datastore(self, snapshot: Snapshot, host: HostFacts, options: VmOptions, name: str) -> str:
-        """The named datastore, else the accessible one on the host with most free space (ties by name)."""
-        mounted = [snapshot.datastores[d] for d in host.datastores if d in snapshot.datastores]
-        if options.datastore:
-            for ds in mounted:
-                if ds.name == options.datastore:
-                    return ds.moid
-            raise PermanentProviderError(
-                f"{name}: datastore {options.datastore!r} is not mounted on host {host.name}; "
-                f"mounted: {', '.join(sorted(d.name for d in mounted)) or 'none'}"
-            )
-        usable = [d for d in mounted if d.accessible]
-        if not usable:
-            raise PermanentProviderError(f"{name}: host {host.name} has no accessible datastore")
-        return sorted(usable, key=lambda d: (-d.free, d.name))[0].moid
-
-    def clone_source(self, snapshot: Snapshot, source: str, name: str) -> VmFacts:
-        """The template (or VM) to clone, by name; exactly one must exist."""
-        found = [vm for vm in snapshot.vms.values() if vm.name == source]
-        if len(found) != 1:
-            raise PermanentProviderError(
-                f"{name}: clone source {source!r} "
-                f"{'not found' if not found else 'is ambiguous (several VMs)'}; "
-                "fix overrides.vmware.clone_template"
-            )
-        return found[0]
 
     def network_backing(self, snapshot: Snapshot, host: HostFacts | None, network: str, name: str) -> Any:
         """The NIC backing for a network or distributed port group, by name."""

@@ -25,6 +25,7 @@ def custom_values(si: Any, vm: Any) -> dict[str, str]:
 
 
 def create(provider: VmwareProvider, name: str = "web", **kwargs: Any) -> Any:
+    """Create resource `name` through the provider; (resource, apply result)."""
     res = resource(name, **kwargs)
     return res, provider.apply(change(provider, res), res, None)
 

@@ -1,13 +1,18 @@
-"""Recorded property-collector output (cases/, from record_cases.py) parsed into the inventory, no server."""
+"""Recorded property-collector output (cases/, from record_cases.py): parsing and placement, no server."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from reconciler.providers.vmware.fields import vm_ownership
+import pytest
+
+from reconciler.providers.errors import PermanentProviderError
+from reconciler.providers.vmware.fields import vm_options, vm_ownership
 from reconciler.providers.vmware.observe import parse_objects, with_devices
+from reconciler.providers.vmware.placement import clone_source, pick_datastore, pick_host
 from tests.providers.vmware.cases_io import CASES, expected_inventory, load_case
+from tests.providers.vmware.resources import resource
 
 
 def test_recorded_inventory_parses_to_the_reviewed_result() -> None:
@@ -39,3 +44,23 @@ def test_a_vm_without_devices_in_the_cache_has_none() -> None:
     snapshot = parse_objects(with_devices(objects, {}))
     vm: Any = next(iter(snapshot.vms.values()))
     assert vm.disks == [] and vm.nics == []
+
+
+def test_placement_on_the_recorded_inventory() -> None:
+    objects, devices, _ = load_case("vcsim-inventory")
+    snapshot = parse_objects(with_devices(objects, devices))
+    res = resource("db", node=None)
+    chosen = pick_host(snapshot, None, res)
+    free = {h.name: h.memory_bytes // 2**20 - h.memory_usage_mb for h in snapshot.hosts.values()}
+    assert free[chosen.name] == max(free.values())
+    assert pick_host(snapshot, None, res) == chosen  # same facts, same answer
+    assert pick_host(snapshot, "DC0_H0", res).name == "DC0_H0"
+    with pytest.raises(PermanentProviderError, match="host 'nope' not found"):
+        pick_host(snapshot, "nope", res)
+    datastore = pick_datastore(snapshot, chosen, vm_options(res), "db")
+    assert snapshot.datastores[datastore].name == "LocalDS_0"
+    with pytest.raises(PermanentProviderError, match="is not mounted on host"):
+        pick_datastore(snapshot, chosen, vm_options(resource("db", overrides={"datastore": "nas"})), "db")
+    assert clone_source(snapshot, "DC0_H0_VM1", "db").template
+    with pytest.raises(PermanentProviderError, match="clone source 'gold' not found"):
+        clone_source(snapshot, "gold", "db")
