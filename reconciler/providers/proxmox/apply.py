@@ -315,6 +315,12 @@ class Applier:
         item = self._fresh_guest(change.resource, change.provider_id)
         if item is None:
             raise PermanentProviderError(f"proxmox: {change.resource} no longer exists; the next plan creates it")
+        moved = [f for f in change.fields if f.path == "node"]
+        if moved and moved[0].new and moved[0].new != item.get("node"):
+            raise PermanentProviderError(
+                f"proxmox: {change.resource} runs on {item.get('node')} but is placed on {moved[0].new}; homeport "
+                f"does not migrate guests: migrate it (qm migrate {item['vmid']} {moved[0].new}) or pin it back"
+            )
         return self.converge(item, change.desired, change.resource)
 
     def converge(self, item: dict[str, Any], desired: dict[str, Any], name: str) -> ApplyResult:

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from reconciler.models.plan import Op
+from reconciler.models.plan import FieldChange, Op
 from reconciler.providers.base import RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.providers.proxmox import ProxmoxProvider
@@ -223,3 +223,17 @@ def test_configure_runs_the_playbook_and_a_failure_leaves_it_to_the_next_plan(
     with pytest.raises(TransientProviderError, match=r"db unreachable at 127\.0\.0\.14 \(db: ok=0 .*unreachable=1\)"):
         prov.apply(change(prov, gone), gone, arts)
     assert "configured" not in prov.observe().owned("home")["db"].fields
+
+
+def test_a_new_node_pin_is_not_a_silent_migration(provider: ProxmoxProvider, pve: PveBackend) -> None:
+    res = resource("web")
+    provider.apply(change(provider, res), res, None)
+    vmid = pve.guest("web").vmid
+    moved = resource("web", node="pve2")
+    ch = change(provider, moved, Op.update, provider_id=str(vmid))
+    ch.fields = [FieldChange(path="node", old="pve1", new="pve2")]
+    with pytest.raises(
+        PermanentProviderError, match=rf"does not migrate guests: migrate it \(qm migrate {vmid} pve2\)"
+    ):
+        provider.apply(ch, moved, None)
+    assert pve.guest("web").node == "pve1"
