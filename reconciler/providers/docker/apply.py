@@ -64,9 +64,7 @@ def write_artifacts(directory: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         path = PurePosixPath(rel)
         if path.is_absolute() or ".." in path.parts:
-            raise PermanentProviderError(
-                f"rendered file {rel!r} must be a relative path inside the chart output"
-            )
+            raise PermanentProviderError(f"rendered file {rel!r} must be a relative path inside the chart output")
         target = directory / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -127,9 +125,7 @@ def compose_up(
 ) -> ApplyResult:
     """Bring the resource's project to the rendered state and wait until it is running and healthy."""
     if artifacts is None or not artifacts.files:
-        raise PermanentProviderError(
-            f"{resource.name}: the docker provider needs the rendered docker-compose chart"
-        )
+        raise PermanentProviderError(f"{resource.name}: the docker provider needs the rendered docker-compose chart")
     compose_name = compose_file_name(artifacts.files)
     try:
         compose_doc = yaml.safe_load(artifacts.files[compose_name]) or {}
@@ -146,9 +142,7 @@ def compose_up(
 
     write_artifacts(target.directory, artifacts.files)
     override = target.directory / OVERRIDE_FILE
-    override.write_text(
-        yaml.safe_dump(override_document(compose_doc, labels), sort_keys=True), encoding="utf-8"
-    )
+    override.write_text(yaml.safe_dump(override_document(compose_doc, labels), sort_keys=True), encoding="utf-8")
     files = [target.directory / compose_name, override]
     env_file = target.directory / ".env"
     env = env_file if env_file.is_file() else None

@@ -119,8 +119,7 @@ def _tls(provider: str, node: str, raw: object, config: ProviderConfig) -> TlsFi
     if unknown:
         raise _problem(
             provider,
-            f"engine {node!r}: unknown tls settings {', '.join(unknown)} "
-            "(known: ca_file, cert_file, key_file, verify)",
+            f"engine {node!r}: unknown tls settings {', '.join(unknown)} (known: ca_file, cert_file, key_file, verify)",
         )
     files = {k: raw.get(k) for k in ("ca_file", "cert_file", "key_file")}
     for key, value in files.items():

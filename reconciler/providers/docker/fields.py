@@ -90,9 +90,7 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
     if mode:
         fields["network_mode"] = mode
     if mode not in HOSTLESS_NETWORK_MODES:
-        fields["ports"] = [
-            {"published": f"{p.port}/{p.protocol}", "target": p.target or p.port} for p in service.ports
-        ]
+        fields["ports"] = [{"published": f"{p.port}/{p.protocol}", "target": p.target or p.port} for p in service.ports]
     if resource.requirements.cpu:
         fields["cpus"] = float(resource.requirements.cpu)
     if resource.requirements.memory_gb:

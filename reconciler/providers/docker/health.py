@@ -32,9 +32,7 @@ def last_health_output(inspect: dict[str, Any]) -> str:
 
 def project_problems(engine: Engine, project: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The project's containers on the engine, and what keeps each from being ready (one listing)."""
-    summaries = [
-        s for s in engine.containers() if (s.get("Labels") or {}).get(COMPOSE_PROJECT_LABEL) == project
-    ]
+    summaries = [s for s in engine.containers() if (s.get("Labels") or {}).get(COMPOSE_PROJECT_LABEL) == project]
     problems = []
     for summary in summaries:
         problem = container_problem(summary)

@@ -228,9 +228,7 @@ def observe_engine(engine: Engine, provider: str, cache: DetailCache, now: datet
     for volume in volumes:
         labels = volume.get("Labels") or {}
         name = str(volume.get("Name", ""))
-        if name in used_volumes and (
-            is_homeport(labels) or labels.get(COMPOSE_PROJECT_LABEL) in owned_projects
-        ):
+        if name in used_volumes and (is_homeport(labels) or labels.get(COMPOSE_PROJECT_LABEL) in owned_projects):
             continue
         if is_homeport(labels):
             # Data a deleted resource left behind on purpose: reported, kept, never touched.

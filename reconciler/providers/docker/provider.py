@@ -11,7 +11,7 @@ from reconciler.providers.base import ApplyResult, Provider, ProviderContext, Re
 from reconciler.providers.docker.apply import Target, compose_down, compose_up
 from reconciler.providers.docker.compose import ComposeRunner
 from reconciler.providers.docker.config import DockerSettings, docker_settings
-from reconciler.providers.docker.engine import Engine
+from reconciler.providers.docker.engine import RETRY_DELAY, Engine
 from reconciler.providers.docker.fields import DIFF_RULES, REMOVE_VOLUMES_LABEL, desired_fields, project_name
 from reconciler.providers.docker.observe import (
     DetailCache,
@@ -19,7 +19,7 @@ from reconciler.providers.docker.observe import (
     observe_engine,
     observed_resource,
 )
-from reconciler.providers.errors import PermanentProviderError, ProviderError
+from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 
 
 class DockerProvider(Provider):
@@ -43,7 +43,10 @@ class DockerProvider(Provider):
         return sum(engine.total_calls for engine in self.engines.values())
 
     def observe(self) -> Inventory:
-        """Every engine's capacity and containers; an engine that is down is reported, the others go on."""
+        """Every engine's capacity and containers; an engine that is down is reported, the others go on.
+
+        When no engine answers at all, a TransientProviderError with every engine's message is raised.
+        """
         now = self.ctx.clock()
         before = self.api_calls
         inventory = Inventory(provider=self.name, provider_type=self.type, observed_at=now)
@@ -67,6 +70,9 @@ class DockerProvider(Provider):
                         continue
                 inventory.resources.append(resource)
         inventory.api_calls = self.api_calls - before
+        if inventory.nodes and all(node.status == "offline" for node in inventory.nodes):
+            # Nothing could be read: say so rather than report every resource as missing.
+            raise TransientProviderError("; ".join(inventory.errors), delay=RETRY_DELAY)
         return inventory
 
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
@@ -110,9 +116,9 @@ class DockerProvider(Provider):
         found = []
         for (node, lab, res), summaries in sorted(self._containers.items()):
             if lab == self.ctx.lab and res == name and summaries:
-                project = (summaries[0].get("Labels") or {}).get(
-                    "com.docker.compose.project"
-                ) or project_name(self.ctx.lab, name)
+                project = (summaries[0].get("Labels") or {}).get("com.docker.compose.project") or project_name(
+                    self.ctx.lab, name
+                )
                 found.append((node, project, summaries))
         return found
 
@@ -136,8 +142,7 @@ class DockerProvider(Provider):
         node = resource.node or change.node
         if not node:
             raise PermanentProviderError(
-                f"{resource.name}: no node chosen; pin placement.node to one of "
-                f"{', '.join(sorted(self.engines))}"
+                f"{resource.name}: no node chosen; pin placement.node to one of {', '.join(sorted(self.engines))}"
             )
         target = self._target(node, project_name(self.ctx.lab, resource.name))
         result = compose_up(target, change, resource, artifacts)
@@ -160,9 +165,7 @@ class DockerProvider(Provider):
             if resource is not None:
                 remove_volumes = resource.sync.remove_volumes
             else:
-                remove_volumes = any(
-                    (s.get("Labels") or {}).get(REMOVE_VOLUMES_LABEL) == "true" for s in summaries
-                )
+                remove_volumes = any((s.get("Labels") or {}).get(REMOVE_VOLUMES_LABEL) == "true" for s in summaries)
             results.append(compose_down(self._target(node, project), change.resource, remove_volumes))
         first = results[0]
         first.message = "; ".join(r.message for r in results)
@@ -173,9 +176,7 @@ class DockerProvider(Provider):
         problems = []
         for node in sorted({c.node for c in changes if c.node and c.op is not Op.noop}):
             if node not in self.engines:
-                problems.append(
-                    f"node {node} has no engine in docker provider {self.name}: add it to options.engines"
-                )
+                problems.append(f"node {node} has no engine in docker provider {self.name}: add it to options.engines")
                 continue
             try:
                 self.engines[node].ping()

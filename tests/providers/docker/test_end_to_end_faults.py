@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from reconciler.phases.run import reconcile
 from reconciler.store.instances import load_instances
 from reconciler.store.tables import DeploymentInstanceRow
 from tests.backends.dockerd import DockerEngine, free_port
-from tests.foundation.labkit import GIT_ENV, commit
+from tests.foundation.labkit import GIT_ENV, commit, homeport
 from tests.providers.docker.test_end_to_end import POOL, lab_yaml, service_yaml
 
 pytestmark = pytest.mark.slow  # real dockerd engines
@@ -78,3 +79,30 @@ def test_engine_down_and_missing_image_fail_alone(
         client.close()
     assert names == ["/home-fine"]
     assert volumes == ["home-fine_data"]
+
+
+def test_lab_whose_only_engine_is_down_plans_nothing(
+    spare_engine: DockerEngine, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.delenv("HOMEPORT_DATABASE_URL", raising=False)
+    lab = tmp_path / "lab"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(lab)], check=True, env=GIT_ENV)
+    commit(
+        lab,
+        {
+            "homeport.yaml": lab_yaml({"node1": spare_engine, "node2": spare_engine}, self_heal=True),
+            "pools/docker.yaml": POOL,
+            "resources/web.yaml": service_yaml("web", "node1", free_port(), {"A": "1"}),
+        },
+        "one engine serving both nodes",
+    )
+    spare_engine.stop()
+    spare_engine.socket.unlink(missing_ok=True)
+
+    code, out = homeport("plan", "--lab", str(lab), "--output", "json")
+    plan = json.loads(out)
+    assert code == 0, out
+    [change] = plan["changes"]
+    assert change["op"] == "noop" and change["resource"] == "web"
+    assert change["blocked"].startswith("provider docker could not be observed: engine node1 (unix://")
+    assert "cannot reach the engine" in change["blocked"]

@@ -13,6 +13,7 @@ from reconciler.models.lab import ProviderConfig
 from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ProviderContext
 from reconciler.providers.docker import DockerProvider
+from reconciler.providers.errors import TransientProviderError
 from reconciler.store.provider_state import DbProviderState
 from tests.backends.dockerd import DockerEngine, DockerUnavailable, free_port, running_engines
 from tests.providers.docker.conftest import LAB, render, web_resource
@@ -153,14 +154,15 @@ def test_engine_refuses_a_client_without_certificate(
     _, endpoint, certs = tls_engine
     provider = provider_for(endpoint, {"ca_file": str(certs / "ca.pem")}, state_db, tmp_path / "work")
     try:
-        inventory = provider.observe()
-        assert [(n.name, n.status) for n in inventory.nodes] == [("edge", "offline")]
-        assert len(inventory.errors) == 1
-        assert inventory.errors[0].startswith(f"engine edge ({endpoint}): ")
+        with pytest.raises(TransientProviderError) as refused:
+            provider.observe()
+        assert str(refused.value).startswith(f"engine edge ({endpoint}): ")
     finally:
         provider.close()
     missing = provider_for(endpoint, {"ca_file": str(certs / "nope.pem")}, state_db, tmp_path / "work")
     try:
-        assert missing.observe().errors == [f"engine edge: TLS file {certs / 'nope.pem'} does not exist"]
+        with pytest.raises(TransientProviderError) as no_file:
+            missing.observe()
+        assert str(no_file.value) == f"engine edge: TLS file {certs / 'nope.pem'} does not exist"
     finally:
         missing.close()
