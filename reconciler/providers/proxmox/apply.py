@@ -177,7 +177,8 @@ class Applier:
                 if source:
                     self._clone(str(source), items, vmid, node, name, desired)
                 else:
-                    self._create_blank(vmid, node, name, desired, px, props)
+                    dns = list(resource.network.dns) if resource else []
+                    self._create_blank(vmid, node, name, desired, px, props, dns)
                 break
             except PermanentProviderError as exc:
                 if "already exists" not in str(exc):
@@ -223,6 +224,7 @@ class Applier:
         desired: dict[str, Any],
         px: dict[str, Any],
         props: dict[str, Any],
+        dns: list[str],
     ) -> None:
         kind = desired.get("kind", "qemu")
         disks = desired.get("disks") or []
@@ -239,6 +241,8 @@ class Applier:
             params[slots[disk["name"]]] = disk_value(kind, slots[disk["name"]], disk)
         for nic in desired.get("nics") or []:
             params[nic["name"]] = nic_value(kind, nic)
+        if dns:
+            params["nameserver"] = " ".join(dns)  # cloud-init (VMs) or the container's resolv.conf
         if kind == "lxc":
             template = px.get("ostemplate") or props.get("ostemplate")
             if not template:

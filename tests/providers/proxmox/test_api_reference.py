@@ -47,7 +47,7 @@ def _param_ok(name: str, declared: dict[str, Any]) -> bool:
 
 def _exercise(provider: ProxmoxProvider, pve: PveBackend) -> None:
     provider.observe()
-    blank = resource("web", network={"ipv4": "127.0.0.11/8"}, disks=[{"name": "data", "size": 2}])
+    blank = resource("web", network={"ipv4": "127.0.0.11/8", "dns": ["9.9.9.9"]}, disks=[{"name": "data", "size": 2}])
     cloned = resource("db", storage_gb=4, overrides={"clone": TEMPLATE_NAME, "cpu_type": "host"})
     for res in (blank, cloned):
         provider.preflight([change(provider, res)])
