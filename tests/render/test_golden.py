@@ -8,7 +8,7 @@ import pytest
 from reconciler.models.desired import DesiredState
 from reconciler.render.chart import ChartLibrary
 from reconciler.render.engine import render_chart
-from reconciler.render.validators import blocking, validate_rendered
+from reconciler.render.validators import blocking, validate_rendered, validate_rendered_many
 from tests.render.golden import read_golden, render_lab, supporting_charts
 
 UPDATE_HINT = "run `make golden` (scripts/update-golden.sh) and review the diff of tests/golden"
@@ -44,3 +44,20 @@ def test_golden_outputs_pass_their_validators(name: str, example_state: DesiredS
         unavailable = [str(i) for i in issues if i.severity == "unavailable"]
         assert unavailable == [], f"validators missing in the test environment: {unavailable}"
         assert blocking(issues) == [], "\n".join(str(i) for i in issues)
+
+
+@pytest.mark.slow
+def test_validating_many_at_once_gives_the_same_issues(example_state: DesiredState, library: ChartLibrary) -> None:
+    """validate_rendered_many (threads) reports exactly what validate_rendered does one by one."""
+    batch = {}
+    for name in ["azure-web", "burst-inference", "legacy-app", "media-lxc", "nextcloud", "webapp"]:
+        resource = example_state.effective[name]
+        chart = supporting_charts(library, resource)[0]
+        files = dict(render_chart(chart, resource).files)
+        if name == "webapp":
+            files["manifests.yaml"] = files["manifests.yaml"].replace("replicas: 3", "replica: 3")
+        batch[name] = (files, chart)
+    together = validate_rendered_many(batch)
+    one_by_one = {name: validate_rendered(files, chart) for name, (files, chart) in batch.items()}
+    assert together == one_by_one
+    assert blocking(together["webapp"]) and not any(blocking(together[n]) for n in batch if n != "webapp")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from reconciler.render.validators.issue import ValidationIssue
@@ -56,10 +57,24 @@ def validate_rendered(files: dict[str, str], chart: Chart) -> list[ValidationIss
     return validate_files(files, {name: chart.output_format(name) for name in files})
 
 
+def validate_rendered_many(batch: dict[str, tuple[dict[str, str], Chart]], workers: int = 4
+                           ) -> dict[str, list[ValidationIssue]]:
+    """validate_rendered for many resources at once (name -> (files, chart)), results by name.
+
+    Most validators run an external tool (ansible-lint, docker-compose, terraform), so threads overlap
+    their waits; the in-process ones that are not thread-safe hold a lock.
+    """
+    if not batch:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch)))) as pool:
+        futures = {name: pool.submit(validate_rendered, files, chart) for name, (files, chart) in batch.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def blocking(issues: list[ValidationIssue]) -> list[ValidationIssue]:
     """The issues that make a render invalid (errors; not warnings or missing validators)."""
     return [issue for issue in issues if issue.severity == "error"]
 
 
 __all__ = ["VALIDATOR_MODULES", "ValidationIssue", "blocking", "validate_files", "validate_rendered",
-           "validator_for"]
+           "validate_rendered_many", "validator_for"]

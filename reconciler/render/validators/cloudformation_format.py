@@ -6,6 +6,7 @@ cfn-lint knows every resource type's properties and, per region, the literal val
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from reconciler.render.validators.availability import has_module, not_installed
@@ -13,6 +14,8 @@ from reconciler.render.validators.issue import ValidationIssue
 
 # The regions whose specs a template is checked against (cfn-lint's default is us-east-1).
 REGIONS = ["us-east-1"]
+# cfn-lint keeps module-level state: one template at a time per process.
+_LOCK = threading.Lock()
 # cfn-lint lists every allowed value in some messages (hundreds of instance types).
 MAX_MESSAGE = 400
 
@@ -28,7 +31,8 @@ def validate(filename: str, text: str, regions: list[str] | None = None) -> list
         return [not_installed(filename, "cfn-lint", "cfn-lint")]
     from cfnlint.api import ManualArgs, lint
 
-    matches = lint(text, regions=regions or REGIONS, config=ManualArgs(regions=regions or REGIONS))
+    with _LOCK:
+        matches = lint(text, regions=regions or REGIONS, config=ManualArgs(regions=regions or REGIONS))
     issues = []
     for match in matches:
         rule = getattr(match, "rule", None)

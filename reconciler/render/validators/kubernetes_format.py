@@ -5,6 +5,7 @@ Strict mode rejects fields the schema does not know (without it a misspelled fie
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import yaml
@@ -15,6 +16,8 @@ from reconciler.render.validators.yaml_format import validate as validate_yaml
 
 # The Kubernetes version manifests are checked against (kubernetes-validate ships 1.25-1.37).
 KUBERNETES_VERSION = "1.31.0"
+# kubernetes-validate caches schemas in module state; check one document at a time per process.
+_LOCK = threading.Lock()
 
 
 def _document_lines(text: str) -> list[int]:
@@ -46,7 +49,8 @@ def validate(filename: str, text: str, version: str = KUBERNETES_VERSION) -> lis
             continue
         what = f"{document.get('kind', '?')}/{(document.get('metadata') or {}).get('name', '?')}"
         try:
-            kubernetes_validate.validate(document, version, strict=True)
+            with _LOCK:
+                kubernetes_validate.validate(document, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
             path = ".".join(str(p) for p in exc.path) or "(top level)"
             issues.append(ValidationIssue(file=filename, line=line, tool=f"kubernetes-validate {version}",

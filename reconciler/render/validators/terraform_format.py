@@ -7,6 +7,7 @@ The argument lists (terraform_schemas.yaml) cite the provider documentation they
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from reconciler.render.validators.issue import ValidationIssue
 SCHEMAS_FILE = Path(__file__).resolve().parent / "terraform_schemas.yaml"
 # Providers whose plugin ships in a Python package, so `terraform validate` runs without a network.
 OFFLINE_PROVIDERS = {"hashicorp/vsphere"}
+# python-hcl2 shares one Lark parser per process; parse one file at a time.
+_PARSE_LOCK = threading.Lock()
 _POSITION = re.compile(r"line (\d+), col(?:umn)? (\d+)")
 
 
@@ -37,8 +40,9 @@ def parse_hcl(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Val
     from hcl2 import SerializationOptions
 
     try:
-        data: dict[str, Any] = hcl2.loads(
-            text, serialization_options=SerializationOptions(strip_string_quotes=True, explicit_blocks=False))
+        with _PARSE_LOCK:
+            data: dict[str, Any] = hcl2.loads(
+                text, serialization_options=SerializationOptions(strip_string_quotes=True, explicit_blocks=False))
     except Exception as exc:  # lark raises several exception types; each carries line and column
         message = str(exc).split("\n", 1)[0]
         line = getattr(exc, "line", None)
