@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from reconciler.models.plan import Op
@@ -95,3 +97,27 @@ def test_discover_reports_nodes_guests_templates_and_storage(provider: ProxmoxPr
     lvm = [s for s in found.storage if s.storage == "local-lvm"]
     assert len(lvm) == 3 and lvm[0].content == ["images", "rootdir"] and lvm[0].total_gb > 0
     assert found.api_calls >= 1
+
+
+def test_configs_are_read_again_once_the_refresh_interval_passed(provider: ProxmoxProvider, pve: PveBackend) -> None:
+    res = resource("web")
+    provider.apply(change(provider, res), res, None)
+    now = datetime.now(UTC)
+    provider.ctx.clock = lambda: now
+    provider.observe()
+    pve.guest("web").config["onboot"] = 0  # not visible in the listing
+    assert provider.observe().owned("home")["web"].fields["onboot"] is True  # cached, within the interval
+    provider.ctx.clock = lambda: now + timedelta(hours=2)
+    start = len(pve.pve.requests)
+    refreshed = provider.observe()
+    assert refreshed.owned("home")["web"].fields["onboot"] is False
+    vmid = pve.guest("web").vmid
+    # the listing, the config, and the GPU cache (same 1h default): PCI of 3 nodes + the mappings
+    assert sorted(pve.requests_since(start)) == sorted(
+        [
+            ("GET", "/api2/json/cluster/resources"),
+            ("GET", f"/api2/json/nodes/pve1/qemu/{vmid}/config"),
+            *[("GET", f"/api2/json/nodes/{n}/hardware/pci") for n in ("pve1", "pve2", "pve3")],
+            ("GET", "/api2/json/cluster/mapping/pci"),
+        ]
+    )
