@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from reconciler.providers.base import HostResult
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 
 PLAYBOOK_BINARY = "ansible-playbook"
+KEEP_RUNS = 20  # ansible-runner artifact folders kept per work dir (newest first)
 
 
 class ConfigureResult(BaseModel):
@@ -124,6 +126,14 @@ def recap(stats: dict[str, Any] | None, targets: list[ConfigureTarget]) -> list[
     ]
 
 
+def prune_runs(runs: Path, keep: int) -> None:
+    """Delete all but the newest `keep` run folders (their names start with a timestamp)."""
+    if not runs.is_dir():
+        return
+    for old in sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def run_playbook(
     playbook: Path,
     targets: list[ConfigureTarget],
@@ -146,7 +156,8 @@ def run_playbook(
     base = work_dir / "ansible"
     base.mkdir(parents=True, exist_ok=True)
     env = ansible_environment(base, roles_paths)
-    private_data_dir = base / "runs" / uuid.uuid4().hex[:12]
+    prune_runs(base / "runs", KEEP_RUNS - 1)
+    private_data_dir = base / "runs" / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     private_data_dir.mkdir(parents=True)
     try:
         result = init_runner(

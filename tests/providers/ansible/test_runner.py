@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.providers.ansible import ConfigureTarget, playbook_path, run_playbook, target_for
+from reconciler.providers.ansible.runner import prune_runs
 from reconciler.providers.base import ApplyResult, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError
 from tests.backends.ssh import SshHosts
@@ -121,3 +122,11 @@ def test_missing_playbook_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PermanentProviderError, match="does not exist"):
         run_playbook(tmp_path / "nope.yml", [], work_dir=tmp_path)
     assert os.environ.get("PATH")
+
+
+def test_old_run_folders_are_pruned(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for i in range(5):
+        (runs / f"20261125T1200{i:02d}-abcd").mkdir(parents=True)
+    prune_runs(runs, 2)
+    assert sorted(p.name for p in runs.iterdir()) == ["20261125T120003-abcd", "20261125T120004-abcd"]
