@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -57,7 +58,7 @@ def validate_rendered(files: dict[str, str], chart: Chart) -> list[ValidationIss
     return validate_files(files, {name: chart.output_format(name) for name in files})
 
 
-def validate_rendered_many(batch: dict[str, tuple[dict[str, str], Chart]], workers: int = 4
+def validate_rendered_many(batch: dict[str, tuple[dict[str, str], Chart]], workers: int | None = None
                            ) -> dict[str, list[ValidationIssue]]:
     """validate_rendered for many resources at once (name -> (files, chart)), results by name.
 
@@ -66,6 +67,8 @@ def validate_rendered_many(batch: dict[str, tuple[dict[str, str], Chart]], worke
     """
     if not batch:
         return {}
+    # The tools are CPU-bound: more threads than CPUs only makes them compete.
+    workers = workers or min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch)))) as pool:
         futures = {name: pool.submit(validate_rendered, files, chart) for name, (files, chart) in batch.items()}
         return {name: future.result() for name, future in futures.items()}
