@@ -129,6 +129,7 @@ def test_a_token_that_names_a_terminated_instance_moves_to_the_next_generation(t
         stub.add_response("describe_instances", {"Reservations": []})
         stub.add_response("describe_security_groups", {"SecurityGroups": []})
         stub.add_response("create_security_group", {"GroupId": "sg-0123456789abcdef0"})
+        stub.add_response("describe_volumes", {"Volumes": []})
         stub.add_response(
             "run_instances",
             instance("i-old", "terminated"),
