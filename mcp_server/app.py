@@ -14,6 +14,7 @@ from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load
 from reconciler.phases.observe import Observation, observe_all
+from reconciler.proposals.preview import PreviewMemo
 from reconciler.source.loader import LoadCache
 
 T = TypeVar("T")
@@ -35,10 +36,22 @@ class HomeportApp:
         self.session.cache = LoadCache()
         self.lock = threading.RLock()
         self._recent: tuple[float, str, Observation] | None = None
+        self.preview_memo = PreviewMemo()
+        self._main: DesiredState | None = None
 
     def state(self, ref: str | None = None) -> DesiredState:
-        """The desired state at main (or ref); cached by blob and commit id, so repeated calls are cheap."""
-        return load(self.session, fetch(self.session, ref))
+        """The desired state at main (or ref); cached by blob and commit id, so repeated calls are cheap.
+
+        main's state is also held here: proposals load throwaway commits that would otherwise push it out
+        of the session's small cache of resolved states.
+        """
+        revision = fetch(self.session, ref)
+        if ref is None and self._main is not None and self._main.revision == revision.id:
+            return self._main
+        state = load(self.session, revision)
+        if ref is None:
+            self._main = state
+        return state
 
     def observe(self, state: DesiredState, only: set[str] | None = None) -> Observation:
         """Live inventories of the enabled providers (unavailable ones say why)."""

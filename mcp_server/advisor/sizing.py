@@ -1,4 +1,9 @@
-"""Sizing advice: the vendor's published figures for a service, the user's hints, and what is unknown."""
+"""Sizing advice: the vendor's published figures for a service, the user's hints, and what is unknown.
+
+Two cited tables feed it: the engine's workload profiles (reconciler/models/workload_profiles.yaml, the
+defaults the reconciler itself applies, used for the `standard` tier) and this package's per-tier vendor
+figures (data/vendor_requirements.yaml: minimum, small-team and larger-model numbers).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field
+
+from reconciler.models.profiles import load_profiles, profile_for
 
 DATA = Path(__file__).with_name("data") / "vendor_requirements.yaml"
 TIERS = ("minimal", "standard", "high-performance")
@@ -22,6 +29,8 @@ class Source(BaseModel):
     url: str
     date: str
     quote: str = ""
+    checked: bool | None = Field(default=None, description="False: the page could not be re-read when the "
+                                 "figure was recorded")
 
 
 class SizedField(BaseModel):
@@ -69,7 +78,11 @@ def service_for(workload: str) -> str | None:
 
 
 def source(source_id: str) -> Source:
-    """A cited source by id."""
+    """A cited source by id (profile sources are prefixed 'profile:')."""
+    if source_id.startswith("profile:"):
+        ref = load_profiles().sources[source_id.removeprefix("profile:")]
+        return Source(id=source_id, title=ref.title, url=ref.url, date=ref.date, quote=ref.quote,
+                      checked=ref.checked)
     entry = _data()["sources"][source_id]
     return Source(id=source_id, **entry)
 
@@ -80,13 +93,25 @@ def advise_size(workload: str, tier: str = "standard", hints: dict[str, Any] | N
     hints = hints or {}
     service = service_for(workload)
     entry = _data()["services"].get(service, {}) if service else {}
-    tier_data = entry.get(tier) or {}
+    tier_data = dict(entry.get(tier) or {})
+    profile = profile_for(workload) or (profile_for(service) if service else None)
+    profile_fields: dict[str, tuple[float, str, str]] = {}
+    if profile is not None and tier == "standard":
+        for name in FIELDS:
+            item = getattr(profile, name)
+            if item is not None:
+                profile_fields[name] = (float(item.value), f"profile:{item.source}", item.note)
+        service = service or profile.name
     fields: dict[str, SizedField] = {}
     used: set[str] = set()
     for name in FIELDS:
         hint = hints.get(name) if name != "cpu" else hints.get("cpu", hints.get("cores"))
         if isinstance(hint, int | float) and not isinstance(hint, bool):
             fields[name] = SizedField(value=float(hint), basis="user")
+        elif name in profile_fields:
+            value, src, note = profile_fields[name]
+            fields[name] = SizedField(value=value, basis="vendor", source=src, note=note or None)
+            used.add(src)
         elif name in tier_data:
             fields[name] = SizedField(value=float(tier_data[name]), basis="vendor", source=tier_data["source"],
                                       note=tier_data.get("note"))

@@ -12,12 +12,13 @@ from typing import Any
 
 import pygit2
 
+from reconciler.models.desired import DesiredState
 from reconciler.phases.context import LabSession
 from reconciler.phases.load import load
 from reconciler.phases.observe import Observation
 from reconciler.phases.run import PlanError
 from reconciler.proposals.names import BRANCH_PREFIX, ProposalInputError, check_repo_path, check_text, slugify
-from reconciler.proposals.preview import plan_preview, preview_plan, rendered_diff
+from reconciler.proposals.preview import PreviewMemo, plan_preview, preview_plan, rendered_diff
 from reconciler.proposals.records import ProposalView
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.source.gitrepo import commit_tree_changes, read_path, resolve_commit, signature
@@ -51,10 +52,13 @@ def file_at_main(session: LabSession, path: str) -> bytes | None:
 
 def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = None,
             author_kind: str | None = None, base: pygit2.Commit | None = None,
-            observation: Observation | None = None) -> ProposalView:
+            observation: Observation | None = None, memo: PreviewMemo | None = None,
+            base_state: DesiredState | None = None) -> ProposalView:
     """Write the commit, check it loads and renders, create the branch, store the preview; return the proposal.
 
-    `observation`: a fresh observation the caller already holds (else the providers are observed now).
+    `observation` and `memo`: a fresh observation the caller already holds and the memo of main's plan
+    against it (see preview_plan); without them the providers are observed now. `base_state`: the
+    already loaded state of `base` (main by default), when the caller holds it.
     """
     author = author or session.actor
     author_kind = author_kind or session.actor_kind
@@ -74,17 +78,18 @@ def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = N
     head = session.repo[head_oid].peel(pygit2.Commit)
     if head.tree.id == base.tree.id:
         raise ProposalRefused("the proposal changes nothing: the files already hold these values on main")
+    if base_state is None or base_state.revision != str(base.id):
+        try:
+            base_state = load(session, _revision(session, base))
+        except DesiredStateError:
+            base_state = None
     try:
-        head_state, plan = preview_plan(session, str(head_oid), observation)
+        head_state, plan = preview_plan(session, str(head_oid), observation, base_state, memo)
     except DesiredStateError as exc:
         raise ProposalRefused("the change would make the desired state invalid, so no proposal was made:\n"
                               + "\n".join(f"  {i}" for i in exc.issues)) from None
     except (PlanError, GitSourceError) as exc:
         raise ProposalRefused(f"the change cannot be planned, so no proposal was made: {exc}") from None
-    try:
-        base_state = load(session, _revision(session, base))
-    except DesiredStateError:
-        base_state = None
     preview = plan_preview(plan)
     diff = rendered_diff(session, base_state, head_state, plan)
     proposal_id = uuid.uuid4().hex[:12]

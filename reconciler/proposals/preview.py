@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.models.desired import DesiredState
-from reconciler.models.plan import Op, Plan
+from reconciler.models.plan import Change, Op, Plan
 from reconciler.phases.context import LabSession
 from reconciler.phases.diff import plan_lab
 from reconciler.phases.fetch import fetch
@@ -14,25 +15,69 @@ from reconciler.phases.load import load
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.render import render_all
 from reconciler.phases.run import PlanError
-from reconciler.store.instances import load_instances
+from reconciler.store.instances import InstanceSnapshot, load_instances
 
 MAX_DIFF_CHARS = 200_000
 
 
-def preview_plan(session: LabSession, commit_id: str,
-                 observation: Observation | None = None) -> tuple[DesiredState, Plan]:
+@dataclass
+class PreviewMemo:
+    """main's plan against one observation, kept so proposals made in a row only re-plan what they change."""
+
+    revision: str | None = None
+    observation: Observation | None = None
+    plan: Plan | None = None
+    instances: dict[str, InstanceSnapshot] = field(default_factory=dict)
+
+
+def preview_plan(session: LabSession, commit_id: str, observation: Observation | None = None,
+                 base: DesiredState | None = None, memo: PreviewMemo | None = None) -> tuple[DesiredState, Plan]:
     """The plan applying this commit would run now (fetch, load, render, observe, diff; no gate).
 
-    A caller that just observed (the MCP server, proposing several changes in a row) may pass that
-    observation; otherwise the providers are observed now. Raises DesiredStateError or PlanError.
+    Without an observation the providers are observed now and every resource is planned. A caller that
+    holds a fresh observation (the MCP server, proposing several changes in a row) passes it with the base
+    state and a memo: main's plan against that observation is computed once, and only the resources the
+    commit adds, changes or removes are planned again; the other resources' changes are main's, which is
+    exactly what they would be after the merge. Raises DesiredStateError or PlanError.
     """
     state = load(session, fetch(session, commit_id))
-    renders = render_all(session, state)
+    if observation is None or base is None or memo is None:
+        _check_renders(session, state, None)
+        observed = observation if observation is not None else observe_all(session, state)
+        return state, plan_lab(session, state, observed, load_instances(session.db, state.lab_name))
+    if memo.revision != base.revision or memo.observation is not observation or memo.plan is None:
+        memo.instances = load_instances(session.db, state.lab_name)
+        memo.plan = plan_lab(session, base, observation, memo.instances)
+        memo.revision, memo.observation = base.revision, observation
+    changed = {n for n, r in state.effective.items() if base.effective.get(n) != r}
+    removed = set(base.effective) - set(state.effective)
+    # Unchanged resources render as they do on main; only the changed ones are rendered and planned again.
+    _check_renders(session, state, changed)
+    renamed = {r.renamed_from for n, r in state.effective.items() if n in changed and r.renamed_from}
+    involved = changed | removed | renamed
+    narrow = Observation(inventories={name: inv.model_copy(update={"resources": [r for r in inv.resources
+                                                                                 if r.name in involved]})
+                                      for name, inv in observation.inventories.items()},
+                         unavailable=dict(observation.unavailable))
+    partial = plan_lab(session, replace(state, effective={n: state.effective[n] for n in changed}), narrow,
+                       memo.instances)
+    kept = [c for c in memo.plan.changes if c.resource not in changed and c.resource not in removed]
+    fresh = [c for c in partial.changes if c.resource in changed or c.resource in removed]
+    declared = set(state.effective)
+
+    def order(c: Change) -> tuple[bool, str, str]:  # build_plan's order: declared by name, then deletions
+        undeclared = c.resource not in declared
+        return (undeclared, c.provider if undeclared else "", c.resource)
+
+    plan = Plan(lab=state.lab_name, revision=state.revision, changes=sorted(kept + fresh, key=order),
+                unmanaged=memo.plan.unmanaged, warnings=partial.warnings)
+    return state, plan
+
+
+def _check_renders(session: LabSession, state: DesiredState, names: set[str] | None) -> None:
+    renders = render_all(session, state, names=names)
     if renders.errors:
         raise PlanError("rendering failed:\n" + "\n".join(f"  {e}" for e in renders.errors))
-    observed = observation if observation is not None else observe_all(session, state)
-    plan = plan_lab(session, state, observed, load_instances(session.db, state.lab_name))
-    return state, plan
 
 
 def plan_preview(plan: Plan) -> dict[str, Any]:
