@@ -1,8 +1,8 @@
 """Benchmark: a no-op observe + diff cycle of the aws provider over 200 managed instances on moto.
 
-Starts its own `moto_server` on 127.0.0.1, creates N instances through the provider's api executor
-(security group, tags, EBS root volume each), then times observe() and the pure diff of every
-resource against its desired fields, and counts the AWS API calls one cycle makes.
+Starts its own `moto_server` on 127.0.0.1, creates N managed instances (tags and an EBS root volume
+each; `--via-provider` creates them through apply()), then times observe() plus the pure diff of
+every resource against its desired fields, and counts the AWS API calls one cycle makes.
 
     .venv/bin/python bench/aws_observe.py [--count 200] [--cycles 5]
 """
@@ -31,6 +31,7 @@ from reconciler.models.plan import Change, Op  # noqa: E402
 from reconciler.models.resource import Deployment, NetworkSpec, Requirements, ServiceSpec  # noqa: E402
 from reconciler.plan.diff import diff_fields  # noqa: E402
 from reconciler.providers.aws import AwsProvider  # noqa: E402
+from reconciler.providers.aws.fields import ownership_tags  # noqa: E402
 from reconciler.providers.base import ProviderContext  # noqa: E402
 
 
@@ -101,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--via-provider", action="store_true", help="create the instances through apply()")
     args = parser.parse_args()
     os.environ.update({"BENCH_AWS_KEY": "AKIABENCHKEY00000001", "BENCH_AWS_SECRET": "bench-secret"})
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,20 +122,57 @@ def main() -> None:
             ami = sorted(i["ImageId"] for i in images["Images"] if i.get("Platform") != "windows")[0]
             resources = [resource(f"vm-{i:03d}", ami) for i in range(args.count)]
             started = time.perf_counter()
-            for res in resources:
-                desired = provider.desired_fields(res)
-                change = Change(
-                    op=Op.create,
-                    resource=res.name,
-                    provider="cloud",
-                    provider_type="aws",
-                    reason="bench",
-                    desired=desired,
-                )
-                provider.apply(change, res, None)
+            if args.via_provider:
+                for res in resources:
+                    change = Change(
+                        op=Op.create,
+                        resource=res.name,
+                        provider="cloud",
+                        provider_type="aws",
+                        reason="bench",
+                        desired=provider.desired_fields(res),
+                    )
+                    provider.apply(change, res, None)
+            else:
+                # One RunInstances per instance with the tags and root volume the api executor would set
+                # (the no-op diff below proves they match); the provider's own create path re-reads
+                # the growing inventory on every call, which costs minutes on moto (--via-provider).
+                root = ec2.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
+                for res in resources:
+                    desired = provider.desired_fields(res)
+                    tags = [
+                        {"Key": k, "Value": v}
+                        for k, v in {**desired["tags"], **ownership_tags("bench", res.name)}.items()
+                    ]
+                    ec2.run_instances(
+                        ImageId=ami,
+                        InstanceType=desired["instance_type"],
+                        MinCount=1,
+                        MaxCount=1,
+                        BlockDeviceMappings=[{"DeviceName": root, "Ebs": {"VolumeSize": 10, "VolumeType": "gp3"}}],
+                        TagSpecifications=[
+                            {"ResourceType": "instance", "Tags": tags},
+                            {
+                                "ResourceType": "volume",
+                                "Tags": [{"Key": k, "Value": v} for k, v in ownership_tags("bench", res.name).items()],
+                            },
+                        ],
+                    )
             setup_s = time.perf_counter() - started
             setup_calls = len(provider.clients.calls)
 
+            call_seconds: dict[str, float] = {}
+            pending: dict[str, float] = {}
+
+            def before(model: Any, **_: Any) -> None:
+                pending[model.name] = time.perf_counter()
+
+            def after(model: Any, **_: Any) -> None:
+                spent = time.perf_counter() - pending.pop(model.name, time.perf_counter())
+                call_seconds[model.name] = call_seconds.get(model.name, 0.0) + spent
+
+            ec2.meta.events.register("before-call", before)
+            ec2.meta.events.register("after-call", after)
             timings, calls, diffs = [], [], []
             for _ in range(args.cycles):
                 before = len(provider.clients.calls)
@@ -159,6 +198,7 @@ def main() -> None:
                 "noop_cycle_api_calls": calls[-1],
                 "noop_cycle_calls_by_operation": per_op,
                 "noop_cycle_seconds_median": round(statistics.median(timings), 3),
+                "seconds_per_call_mean": {k: round(v / args.cycles, 3) for k, v in sorted(call_seconds.items())},
                 "noop_cycle_seconds_min": round(min(timings), 3),
                 "noop_cycle_seconds_max": round(max(timings), 3),
                 "resources_with_changes": max(diffs),
