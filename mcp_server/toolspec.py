@@ -155,7 +155,8 @@ def audit_call(app: HomeportApp, caller: Caller, tool: str, arguments: dict[str,
     except Exception:  # an invalid lab is still audited under the folder's name
         lab = app.lab_dir.name
     proposal_id = result.get("proposal_id") if isinstance(result.get("proposal_id"), str) else None
-    who = {"token_id": caller.token_id, "token": caller.token_name, "owner": caller.owner, "client": caller.client}
+    # "label", not "token": the audit log redacts values under secret-looking keys.
+    who = {"token_id": caller.token_id, "label": caller.token_name, "owner": caller.owner, "client": caller.client}
     with app.session.db.session() as s:
         append_audit(s, lab=lab, entity_type="mcp-tool", entity_id=tool, action="tool-call", actor=caller.actor,
                      actor_kind=caller.kind, tool=tool, arguments=_bounded(arguments),

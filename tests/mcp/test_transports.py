@@ -156,11 +156,24 @@ def test_http_scopes_per_token_and_audit(app: HomeportApp, http: HttpServer) -> 
     deploy = next(r for r in rows if r.tool == "deploy-with-intelligence")
     assert deploy.actor == "ann via token claude" and deploy.outcome == "ok" and deploy.proposal_id == pid
     assert deploy.result["caller"]["token_id"] == agent_info.id and deploy.duration_ms is not None
+    assert deploy.result["caller"]["label"] == "claude" and deploy.result["caller"]["owner"] == "ann"
+    assert deploy.result["caller"]["client"]
     assert agent not in json.dumps([r.arguments for r in rows] + [r.result for r in rows])
     assert next(r for r in rows if r.tool == "approve-proposal" and r.outcome == "refused").actor.endswith("claude")
     out = subprocess.run([str(BIN / "homeport"), "audit", "verify", "--lab", str(app.lab_dir)], capture_output=True,
                          text=True, check=False)
     assert out.returncode == 0 and "intact" in out.stdout, out.stdout + out.stderr
+
+
+def test_startup_errors_are_one_line(tmp_path: Path) -> None:
+    """A folder that is no lab, or an unknown toolset: a clear message and a non-zero exit, no traceback."""
+    nolab = subprocess.run([str(BIN / "homeport-mcp"), "--lab", str(tmp_path)], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert nolab.returncode != 0 and "not inside a Git repository" in nolab.stderr
+    assert "Traceback" not in nolab.stderr
+    toolset = subprocess.run([str(BIN / "homeport-mcp"), "--lab", str(tmp_path), "--toolsets", "read,root"],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert toolset.returncode != 0 and "unknown toolset(s) root" in toolset.stderr
 
 
 def _inspector(lab: Path, tmp: Path, *args: str) -> Any:
