@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.plan import Change, Op, Plan
@@ -22,6 +24,7 @@ from reconciler.plan.diff import diff_fields
 from reconciler.providers.base import ApplyResult, Provider, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.render.errors import ChartError, RenderError
+from reconciler.store.instances import mark_applied, mark_deleted
 from reconciler.store.intents import begin_intent, finish_intent, idempotency_key, pending_intents
 
 APPLY_OPS = (Op.create, Op.update, Op.replace, Op.rename)
@@ -92,7 +95,8 @@ def _prepare(session: LabSession, state: DesiredState, change: Change, run_id: s
                 "reason": change.reason + " (found existing; converging it)"})
     key = idempotency_key(lab, state.revision, change.resource, change.op.value, change.desired)
     intent = begin_intent(session.db, lab=lab, run_id=run_id, resource=change.resource, provider=change.provider,
-                          op=change.op.value, key=key, change=change.model_dump(mode="json"))
+                          op=change.op.value, key=key,
+                          change={**change.model_dump(mode="json"), "revision": state.revision})
     crash_point("intent-written")
     audit_base = {
         "lab": lab, "entity_type": "resource", "entity_id": change.resource, "actor": session.actor,
@@ -129,7 +133,15 @@ def _attempt(session: LabSession, p: _Prepared, max_attempts: int) -> ApplyOutco
     except Exception as exc:  # an unmapped vendor error: recorded as permanent so others go on
         return _fail(session, p, started, f"{type(exc).__name__}: {exc}", "error", "permanent")
     crash_point("provider-applied")
-    finish_intent(session.db, p.intent, status="done", result=result.model_dump(mode="json"), audit={
+    lab = p.audit_base["lab"]
+
+    def applied(s: Session) -> None:
+        if p.change.op is Op.delete:
+            mark_deleted(s, lab, p.change.resource, session.clock())
+        else:
+            mark_applied(s, lab, p.change.resource, p.change.desired, p.audit_base["arguments"]["revision"])
+
+    finish_intent(session.db, p.intent, status="done", result=result.model_dump(mode="json"), also=applied, audit={
         **p.audit_base, "action": p.change.op.value, "outcome": "ok",
         "result": {"message": result.message, "provider_id": result.provider_id, "node": result.node,
                    "hosts": [h.model_dump() for h in result.hosts]},
@@ -235,5 +247,9 @@ def resume_intents(session: LabSession, state: DesiredState) -> list[str]:
             "arguments": {"op": intent.op, "intent": intent.id},
             "result": {"message": f"unfinished {intent.op} found "
                                   f"{'complete' if done else 'not done; the plan redoes it'}"}})
+        if done and intent.op == "delete":
+            mark_deleted(session.db, lab, intent.resource, session.clock())
+        elif done and isinstance(intent.change.get("desired"), dict):
+            mark_applied(session.db, lab, intent.resource, intent.change["desired"], intent.change.get("revision"))
         notes.append(f"{intent.resource}: unfinished {intent.op} {status}")
     return notes

@@ -97,3 +97,33 @@ def retry_after(db: Database, lab: str) -> dict[str, datetime]:
         if isinstance(retry, dict) and retry.get("next_at"):
             out[name] = datetime.fromisoformat(str(retry["next_at"]))
     return out
+
+
+def mark_deleted(db: Database | Session, lab: str, name: str, when: datetime) -> None:
+    """Record that a resource is gone (in the caller's transaction when given a Session)."""
+    stmt = (update(DeploymentInstanceRow)
+            .where(DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.name == name)
+            .values(status="deleted", destroyed_at=when, deviation_detected=False, deviation_details=[],
+                    error_message=None))
+    if isinstance(db, Session):
+        db.execute(stmt)
+        return
+    with db.session() as s:
+        s.execute(stmt)
+
+
+def mark_applied(db: Database | Session, lab: str, name: str, desired: dict[str, Any], revision: str | None) -> None:
+    """Record what a finished change applied (in the caller's transaction when given a Session).
+
+    Rows not recorded yet (a first create) are left to the record phase.
+    """
+    values: dict[str, Any] = {"last_applied_state": desired, "expected_state": desired}
+    if revision:
+        values["last_applied_revision"] = revision
+    stmt = (update(DeploymentInstanceRow)
+            .where(DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.name == name).values(**values))
+    if isinstance(db, Session):
+        db.execute(stmt)
+        return
+    with db.session() as s:
+        s.execute(stmt)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from reconciler.store.audit import append_audit
 from reconciler.store.database import Database
@@ -55,9 +57,12 @@ def finish_intent(
     result: dict[str, Any] | None = None,
     error: str | None = None,
     audit: dict[str, Any] | None = None,
+    also: Callable[[Session], None] | None = None,
 ) -> None:
-    """Mark an intent done, failed or verified; with `audit`, append its audit row in the same transaction."""
+    """Mark an intent done, failed or verified; `audit` and `also` are written in the same transaction."""
     with db.session() as s:
+        if also is not None:
+            also(s)
         row = s.get(ApplyIntentRow, intent_id)
         if row is not None:
             row.status = status

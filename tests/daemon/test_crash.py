@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from reconciler.phases.crashpoints import BOUNDARIES, CRASH_ENV
 from reconciler.store.database import open_database
+from reconciler.store.instances import list_instances
 from reconciler.store.provider_state import DbProviderState
 from reconciler.store.tables import ApplyIntentRow, AuditLogRow, ReconcileRunRow
 from tests.daemon.labrepo import LabRepo, lab_files, resource_yaml
@@ -86,6 +87,22 @@ def converge_with_crashes(lab: Path, db_url: str, boundary_index: int,
     raise AssertionError("the daemon never finished a run")
 
 
+def _instance_status(db_url: str) -> dict[str, str]:
+    db = open_database(db_url)
+    try:
+        return {i.name: i.status for i in list_instances(db, "home")}
+    finally:
+        db.dispose()
+
+
+def _last_applied_cpu(db_url: str) -> dict[str, object]:
+    db = open_database(db_url)
+    try:
+        return {i.name: (i.last_applied_state or {}).get("cpu") for i in list_instances(db, "home")}
+    finally:
+        db.dispose()
+
+
 def ok_changes(db_url: str) -> Counter[tuple[str, str]]:
     db = open_database(db_url)
     try:
@@ -117,6 +134,9 @@ def test_kill_minus_9_at_every_intent_boundary(tmp_path: Path, db_url: str) -> N
     machines = _machines(db_url)
     assert sorted(machines) == ["vm-0", "vm-1"]
     assert (machines["vm-0"]["fields"]["cpu"], machines["vm-1"]["fields"]["cpu"]) == (2, 3)  # type: ignore[index]
+    assert _instance_status(db_url) == {"vm-0": "running", "vm-1": "running", "vm-2": "deleted"}
+    applied = _last_applied_cpu(db_url)
+    assert (applied["vm-0"], applied["vm-1"]) == (2, 3), "last applied state follows a change finished by a killed run"
     assert ok_changes(db_url) == Counter({("vm-0", "create"): 1, ("vm-1", "create"): 1, ("vm-2", "create"): 1,
                                            ("vm-0", "update"): 1, ("vm-1", "update"): 1, ("vm-2", "delete"): 1})
     assert kills + more >= 6
