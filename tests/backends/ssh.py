@@ -1,5 +1,8 @@
 """Real sshd test hosts on loopback addresses 127.0.0.11-13, port 2222 (the Ansible configure step's backend).
 
+When another test session on this machine holds 2222, the next port free on all three addresses is used:
+tests take the port from `SshHost.port`, never assume 2222.
+
 `ssh_hosts` (session scope) starts one OpenSSH server per address, each with its own host key,
 all accepting one client key (ed25519, made for the session) for the current user; public-key
 login only. The servers stop at the end of the session. Missing openssh-server fails the test with
@@ -65,10 +68,27 @@ def _listening(address: str, port: int) -> bool:
         return False
 
 
-def _config(root: Path, address: str, host_key: Path, authorized: Path) -> Path:
+def _bindable(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """2222, or the next port free on all three addresses (another test session on this machine may hold it)."""
+    for port in range(PORT, PORT + 100):
+        if all(_bindable(a, port) for a in ADDRESSES):
+            return port
+    raise RuntimeError(f"no free port in {PORT}-{PORT + 99} on {', '.join(ADDRESSES)}")
+
+
+def _config(root: Path, address: str, host_key: Path, authorized: Path, port: int) -> Path:
     cfg = root / f"sshd_{address}.conf"
     cfg.write_text(
-        f"ListenAddress {address}:{PORT}\n"
+        f"ListenAddress {address}:{port}\n"
         f"HostKey {host_key}\n"
         f"PidFile {root / f'sshd_{address}.pid'}\n"
         f"AuthorizedKeysFile {authorized}\n"
@@ -82,9 +102,7 @@ def start_ssh_hosts(root: Path) -> SshHosts:
     """Start the sshd test hosts under root (keys, configs, pid files); raise with a remedy if impossible."""
     if not SSHD.exists() or shutil.which("ssh-keygen") is None:
         raise RuntimeError(f"OpenSSH server is not installed ({SSHD} missing); {FIX_HINT}")
-    busy = [a for a in ADDRESSES if _listening(a, PORT)]
-    if busy:
-        raise RuntimeError(f"something already listens on {', '.join(busy)} port {PORT}; stop it first")
+    port = free_port()
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # privilege separation dir sshd insists on
     client_key = root / "id_ed25519"
     _keygen(client_key, "homeport-test")
@@ -96,14 +114,14 @@ def start_ssh_hosts(root: Path) -> SshHosts:
         for address in ADDRESSES:
             host_key = root / f"host_{address}"
             _keygen(host_key, f"host-{address}")
-            cfg = _config(root, address, host_key, authorized)
+            cfg = _config(root, address, host_key, authorized, port)
             host_public = Path(f"{host_key}.pub").read_text().strip()
             proc = subprocess.Popen(
                 [str(SSHD), "-D", "-e", "-f", str(cfg)],
                 stdout=subprocess.DEVNULL,
                 stderr=(root / f"sshd_{address}.log").open("wb"),
             )
-            hosts.append(SshHost(address, PORT, host_public, proc))
+            hosts.append(SshHost(address, port, host_public, proc))
         deadline = time.monotonic() + START_TIMEOUT
         for host in hosts:
             while not _listening(host.address, host.port):

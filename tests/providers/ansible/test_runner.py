@@ -87,7 +87,8 @@ def test_a_changed_host_key_is_refused(ssh_hosts: SshHosts, tmp_path: Path) -> N
     known = tmp_path / "ansible" / "known_hosts"
     known.parent.mkdir(parents=True)
     other_host_key = ssh_hosts.hosts[1].host_public_key.split()
-    known.write_text(f"[127.0.0.11]:2222 {other_host_key[0]} {other_host_key[1]}\n")
+    port = ssh_hosts.hosts[0].port
+    known.write_text(f"[127.0.0.11]:{port} {other_host_key[0]} {other_host_key[1]}\n")
     result = run_playbook(
         PLAYBOOK,
         _targets(ssh_hosts)[:1],

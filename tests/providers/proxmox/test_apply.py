@@ -210,7 +210,7 @@ def test_configure_runs_the_playbook_and_a_failure_leaves_it_to_the_next_plan(
     markers.mkdir()
     playbook = (Path(__file__).parents[1] / "ansible" / "playbooks" / "site.yml").read_text()
     arts = RenderedArtifacts(chart="test", files={"playbook.yml": playbook})
-    props = {"ssh_port": 2222, "ansible_python_interpreter": ssh_hosts.python}
+    props = {"ssh_port": ssh_hosts.hosts[1].port, "ansible_python_interpreter": ssh_hosts.python}
     ok = resource("web", network={"ipv4": "127.0.0.12/8"}, properties=props)
     ok = ok.model_copy(update={"configuration_vars": {"out_dir": str(markers)}})
     result = prov.apply(change(prov, ok), ok, arts)

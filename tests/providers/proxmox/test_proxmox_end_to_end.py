@@ -3,7 +3,7 @@
 
 The lab is a real Git repository; plan and apply go through the `homeport` CLI, the unattended
 runs through the reconcile phases as the daemon runs them. The guest's static cloud-init address
-points at an sshd test host (127.0.0.11:2222), so the chart's rendered playbook (proxmox-compute)
+points at an sshd test host (127.0.0.11, port 2222 unless taken), so the chart's rendered playbook (proxmox-compute)
 configures it over SSH with the same code path a real guest takes. fakepve's seeded guests are
 not homeport's: listed as unmanaged, never touched.
 """
@@ -62,7 +62,7 @@ spec:
   properties:
     storage_pool: local-lvm
     network_bridge: vmbr0
-    ssh_port: 2222
+    ssh_port: {ssh.hosts[0].port}
     ansible_python_interpreter: {ssh.python}
     ansible_become_method: su
 """)
@@ -183,7 +183,12 @@ def test_plan_apply_configure_noop_drift_deviation_self_heal(
     assert [c["op"] for c in final["changes"]] == ["noop"]
     [status] = cli("status", "--lab", str(lab))["instances"]
     assert (status["provider"], status["node"], status["provider_id"], status["status"], status["matches"]) == (
-        "pve", "pve1", str(vm.vmid), "running", True)
+        "pve",
+        "pve1",
+        str(vm.vmid),
+        "running",
+        True,
+    )
     assert [h["host"] for h in status["configuration"]["hosts"]] == ["web"]
     assert [vm.vmid for vm in pve.pve.vms if vm.name == "web"] == [vm.vmid]
     assert unmanaged(pve) == untouched
