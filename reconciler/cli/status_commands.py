@@ -184,7 +184,9 @@ def history(
     for r in rows:
         detail = r.result.get("message") or r.result.get("reason") or r.result.get("error") or ""
         fields = r.arguments.get("fields") if isinstance(r.arguments, dict) else None
-        if isinstance(fields, list) and fields and r.outcome == "ok":
+        if not detail and isinstance(r.arguments, dict) and r.arguments.get("title"):
+            detail = str(r.arguments["title"])
+        if isinstance(fields, list) and fields and r.outcome == "ok" and r.action not in ("create", "delete"):
             detail = f"{detail}; {_field_text(fields)}" if detail else _field_text(fields)
         rev = r.arguments.get("revision") if isinstance(r.arguments, dict) else None
         colour = {"ok": "green", "error": "red", "refused": "red", "transient-error": "red",

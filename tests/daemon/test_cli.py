@@ -45,7 +45,7 @@ def test_daemon_once_status_history_and_drift(cli_lab: Path, db_url: str) -> Non
     text = _ok("status", "--lab", str(cli_lab))
     assert "1 drifted, 2 running" in text and "vm-1 cpu: declared 1, live 4" in text and "Recent runs" in text
     history = _ok("history", "vm-1", "--lab", str(cli_lab))
-    assert "create vm-1" in history and "cpu None -> 1" in history and "update-skipped vm-1" in history
+    assert "create vm-1" in history and "vm-1 created on" in history and "update-skipped vm-1" in history
     runs = json.loads(_ok("history", "--runs", "--lab", str(cli_lab), "-o", "json"))
     assert len(runs) == 2 and runs[0]["summary"]["drifted"] == 1
     assert "vm-1 cpu: declared 1, live 4" in _ok("drift", "list", "--lab", str(cli_lab))
