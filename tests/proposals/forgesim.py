@@ -1,4 +1,5 @@
-"""A small HTTP server answering the GitHub REST calls homeport makes (open and merge a pull request).
+"""A small HTTP server answering the GitHub REST (or Gitea API v1) calls homeport makes: open and merge
+a pull request.
 
 It records every request (method, path, headers, JSON body) so tests can check what homeport sent.
 """
@@ -14,7 +15,8 @@ from typing import Any
 class ForgeSim:
     """GitHub-shaped endpoints on 127.0.0.1: POST /api/v3/repos/{o}/{r}/pulls, PUT .../pulls/{n}/merge."""
 
-    def __init__(self, repo: str, token: str, *, fail_with: int | None = None) -> None:
+    def __init__(self, repo: str, token: str, *, fail_with: int | None = None, flavour: str = "github") -> None:
+        self.flavour = flavour
         self.repo = repo
         self.token = token
         self.fail_with = fail_with
@@ -42,10 +44,13 @@ class ForgeSim:
                 if sim.fail_with:
                     self._reply(sim.fail_with, {"message": "Bad credentials"})
                     return
-                if self.headers.get("Authorization") != f"Bearer {sim.token}":
+                scheme = "Bearer" if sim.flavour == "github" else "token"
+                if self.headers.get("Authorization") != f"{scheme} {sim.token}":
                     self._reply(401, {"message": "Requires authentication"})
                     return
-                base = f"/api/v3/repos/{sim.repo}/pulls"
+                api = "/api/v3" if sim.flavour == "github" else "/api/v1"
+                base = f"{api}/repos/{sim.repo}/pulls"
+                merge_method = "PUT" if sim.flavour == "github" else "POST"
                 if self.command == "POST" and self.path == base:
                     if not all(k in body for k in ("title", "head", "base", "body")):
                         self._reply(422, {"message": "Validation Failed"})
@@ -55,15 +60,23 @@ class ForgeSim:
                         return
                     number = len(sim.pulls) + 1
                     sim.pulls[number] = {**body, "state": "open"}
-                    self._reply(201, {"number": number, "html_url": f"https://github.example/{sim.repo}/pull/{number}",
+                    host = "github.example" if sim.flavour == "github" else "gitea.example"
+                    word = "pull" if sim.flavour == "github" else "pulls"
+                    self._reply(201, {"number": number, "html_url": f"https://{host}/{sim.repo}/{word}/{number}",
                                       "state": "open"})
                     return
-                if self.command == "PUT" and self.path.startswith(base + "/") and self.path.endswith("/merge"):
+                if self.command == merge_method and self.path.startswith(base + "/") and self.path.endswith("/merge"):
                     number = int(self.path[len(base) + 1:].split("/")[0])
                     if number not in sim.pulls:
                         self._reply(404, {"message": "Not Found"})
                         return
                     sim.pulls[number]["state"] = "merged"
+                    if sim.flavour == "gitea":  # Gitea answers an empty 200 and needs {"Do": "merge"}
+                        if body.get("Do") != "merge":
+                            self._reply(422, {"message": "Do is required"})
+                            return
+                        self._reply(200, {})
+                        return
                     self._reply(200, {"sha": "f" * 40, "merged": True, "message": "Pull Request successfully merged"})
                     return
                 self._reply(404, {"message": "Not Found"})

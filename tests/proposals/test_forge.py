@@ -24,7 +24,7 @@ TOKEN = "ghp_testtoken_" + "x" * 20
 POOL = "/infrastructure/on-premise/sim/compute"
 
 
-def _forge_lab(tmp: Path, url: str) -> Path:
+def _forge_lab(tmp: Path, url: str, kind: str = "github") -> Path:
     lab = make_lab(tmp / "lab")
     pygit2.init_repository(str(tmp / "forge.git"), bare=True)
     repo = pygit2.Repository(str(lab))
@@ -33,7 +33,7 @@ def _forge_lab(tmp: Path, url: str) -> Path:
     try:
         state = load(session, fetch(session, None))
         path, data = object_edit(repo, state, "Lab", "home", lambda d: set_path(
-            d, ["spec", "proposals", "forge"], {"type": "github", "repo": "me/homelab", "url": url,
+            d, ["spec", "proposals", "forge"], {"type": kind, "repo": "me/homelab", "url": url,
                                                 "token_env": "HP_TEST_FORGE_TOKEN"}))
     finally:
         session.close()
@@ -100,6 +100,24 @@ def test_forge_refusal_keeps_the_proposal_local(tmp_path: Path, monkeypatch: pyt
             with session.db.session() as s:
                 row = s.execute(select(AuditLogRow).where(AuditLogRow.action == "forge-failed")).scalar_one()
             assert "401" in row.result["error"] and TOKEN not in row.result["error"]
+        finally:
+            session.close()
+
+
+def test_gitea_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gitea: /api/v1, `token` authorization, POST .../merge with Do=merge."""
+    monkeypatch.setenv("HP_TEST_FORGE_TOKEN", TOKEN)
+    with ForgeSim("me/homelab", TOKEN, flavour="gitea") as forge:
+        lab = _forge_lab(tmp_path, forge.url, "gitea")
+        session = LabSession.open(lab, actor="agent:claude", actor_kind="agent")
+        try:
+            p = propose(session, _draft(session))
+            assert p.forge_url == "https://gitea.example/me/homelab/pulls/1"
+            assert forge.requests[0]["headers"]["Authorization"] == f"token {TOKEN}"
+            merged = approve(session, p.id, reviewer="human:ann")
+            last = forge.requests[-1]
+            assert (last["method"], last["path"]) == ("POST", "/api/v1/repos/me/homelab/pulls/1/merge")
+            assert last["body"]["Do"] == "merge" and merged.proposal.status == "merged"
         finally:
             session.close()
 
