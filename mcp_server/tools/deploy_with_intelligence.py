@@ -62,13 +62,18 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 
         raise AgentError(refusal(caller, "propose", SPEC.name) + " (dry_run=true needs only 'read')")
     state = app.state()
-    doc = retarget(state, as_document(args.universal_definition, args.instance_name), args.preferred_provider)
+    doc = as_document(args.universal_definition, args.instance_name)
+    asked_pool = (doc.get("spec") or {}).get("pool")
+    doc = retarget(state, doc, args.preferred_provider)
     name = doc["metadata"]["name"]
     if name in state.resources:
         raise AgentError(f"a resource named {name!r} already exists; choose another instance_name, or change it "
                          "with update-resource-dimensions")
     spec = doc.setdefault("spec", {})
     decisions: list[str] = []
+    if doc["spec"].get("pool") != asked_pool:
+        decisions.append(f"pool = {doc['spec']['pool']}: a pool of the preferred provider {args.preferred_provider}"
+                         + (f" (instead of {asked_pool})" if asked_pool else ""))
     evidence = dict(args.evidence)
     for ptype, values in args.helm_chart_overrides.items():
         spec.setdefault("overrides", {}).setdefault(ptype, {}).update(values)
