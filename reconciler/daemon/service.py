@@ -131,7 +131,10 @@ class Daemon:
                 session = self._open_session()
                 started = self.clock()
                 result = reconcile(session, mode=Mode.auto, trigger=trigger)
-                self._after_run(session, result, trigger, started)
+                try:
+                    self._after_run(session, result, trigger, started)
+                finally:
+                    self.last_result = result
                 self.last_error = None
                 return result
             except Exception as exc:  # the daemon outlives every error; the next cycle tries again
@@ -141,7 +144,6 @@ class Daemon:
                 return None
 
     def _after_run(self, session: LabSession, result: RunResult, trigger: str, started: datetime) -> None:
-        self.last_result = result
         lab = self._refresh_lab(session)
         deviations = list_open_deviations(session.db, lab) if lab else []
         self.metrics.observe_run(result, trigger, len(deviations), self.clock().timestamp())

@@ -103,3 +103,25 @@ def test_worker_runs_startup_cycle_and_scheduled_snapshots(tmp_path: Path) -> No
         reopened.close()
     assert [s.snapshot_type for s in snaps] == ["scheduled"]
     assert sorted(snaps[0].snapshot_data["desired_resources"]) == ["vm-0", "vm-1"]
+
+
+def test_schedule_follows_reconcile_interval_with_jitter(tmp_path: Path) -> None:
+    from tests.daemon.labrepo import lab_yaml
+
+    lab = LabRepo(tmp_path / "lab", bare=False)
+    lab.commit(lab_files(1, interval="2m"), "lab")
+    daemon = Daemon(DaemonSettings(lab_dir=lab.path, database_url=f"sqlite:///{tmp_path / 's.db'}", port=0), env={})
+    try:
+        daemon.start()
+        deadline = time.monotonic() + 120
+        while daemon.last_result is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert daemon._scheduler is not None
+        job = daemon._scheduler.get_job("reconcile")
+        assert job.trigger.interval.total_seconds() == 120 and job.trigger.jitter == 12
+        lab.commit({"homeport.yaml": lab_yaml(interval="1h").encode()})
+        daemon.cycle("test")
+        job = daemon._scheduler.get_job("reconcile")
+        assert job.trigger.interval.total_seconds() == 3600 and job.trigger.jitter == 360
+    finally:
+        daemon.stop()
