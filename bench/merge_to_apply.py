@@ -1,6 +1,6 @@
 """Seconds from a pushed commit (announced by a signed webhook) to applied on sim, through a real daemon process.
 
-Usage: python bench/merge_to_apply.py [--pushes 5] [--database-url URL]
+Usage: python bench/merge_to_apply.py [--pushes 5] [--database-url URL | --postgres]
 A bare repository stands in for the forge; `homeport daemon --repo` mirrors it (SQLite in its state dir
 unless --database-url). Each push adds one machine; the clock stops when /healthz reports a run at the new
 revision and the machine is live. Target: <= 5 s. Figures are printed, never asserted.
@@ -55,7 +55,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pushes", type=int, default=5)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL 15 cluster")
     args = parser.parse_args()
+    if args.postgres and not args.database_url:
+        from bench.pgcluster import postgres_database
+
+        with postgres_database(None) as url:
+            args.database_url = url
+            run(args)
+        return
+    run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Start a daemon on a forge, push, measure."""
     with tempfile.TemporaryDirectory(prefix="homeport-merge-") as tmp:
         forge = LabRepo(Path(tmp) / "forge.git", bare=True)
         forge.commit(lab_files(5), "lab")
