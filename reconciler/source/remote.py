@@ -112,7 +112,7 @@ class LabMirror:
         except GitSourceError:
             raise
         except (pygit2.GitError, KeyError, OSError) as exc:
-            raise GitSourceError(f"cannot reach {redact_remote(self.url)}: {exc}") from None
+            raise GitSourceError(redact_remote(f"cannot reach {self.url}: {exc}")) from None
         wanted = f"refs/heads/{self.branch}"
         for head in heads:
             if head.name == wanted:
@@ -130,5 +130,5 @@ class LabMirror:
         except GitSourceError:
             raise
         except (pygit2.GitError, OSError) as exc:
-            raise GitSourceError(f"cannot fetch {redact_remote(self.url)}: {exc}") from None
+            raise GitSourceError(redact_remote(f"cannot fetch {self.url}: {exc}")) from None
         return FetchResult(self.local_head() or head, fetched=True)

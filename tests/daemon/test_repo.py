@@ -138,3 +138,10 @@ def test_daemon_poll_queues_a_cycle_only_when_the_forge_moved(forge: LabRepo, tm
         assert 'homeport_repo_polls_total{result="changed"}' in text
     finally:
         daemon.stop()
+
+
+def test_credentials_in_a_url_never_reach_the_error(tmp_path: Path) -> None:
+    mirror = LabMirror("http://user:hunter2@127.0.0.1:9/lab.git", tmp_path / "m.git", env={})
+    with pytest.raises(GitSourceError) as caught:
+        mirror.remote_head()
+    assert "hunter2" not in str(caught.value) and "cannot reach http://***@127.0.0.1:9/lab.git" in str(caught.value)
