@@ -138,6 +138,32 @@ class CfnExecutor:
     waiter_delay: int = 5
     waiter_attempts: int = 360
     sleep: Callable[[float], None] = time.sleep
+    ec2: Any = None
+
+    def lost_instance(self, stack: str) -> str | None:
+        """The id of the stack's instance when it no longer runs (terminated out of band), else None.
+
+        CloudFormation does not notice; an update would report "no changes" and leave it missing.
+        """
+        if self.ec2 is None or self.stack_status(stack) in (None, "REVIEW_IN_PROGRESS"):
+            return None
+        listing = aws_call("describe stack resources", self.cfn.describe_stack_resources, StackName=stack)
+        ids = [
+            r["PhysicalResourceId"]
+            for r in listing.get("StackResources", [])
+            if r.get("ResourceType") == "AWS::EC2::Instance" and r.get("PhysicalResourceId")
+        ]
+        if not ids:
+            return None
+        try:
+            found = self.ec2.describe_instances(InstanceIds=ids)
+        except botocore.exceptions.ClientError as exc:
+            if "NotFound" in str(exc.response.get("Error", {}).get("Code", "")):
+                return str(ids[0])
+            raise map_error(exc, "describe stack instance") from exc
+        states = [i["State"]["Name"] for r in found.get("Reservations", []) for i in r.get("Instances", [])]
+        gone = not states or all(state in ("shutting-down", "terminated") for state in states)
+        return str(ids[0]) if gone else None
 
     def stack_status(self, stack: str) -> str | None:
         """The stack's status, or None when it does not exist (or is fully deleted)."""
@@ -170,8 +196,7 @@ class CfnExecutor:
                 "the next run if the resource is marked for replacement) and look at its events for the cause"
             )
         parameters = template_parameters(body, desired)
-        change_set = self._change_set_name(body, parameters, kind)
-        existing = self._describe(stack, change_set)
+        change_set, existing = self._free_change_set(stack, self._change_set_name(body, parameters, kind))
         if existing is None:
             tags = [{"Key": key, "Value": value} for key, value in ownership_tags(self.lab, name).items()]
             try:
@@ -199,6 +224,37 @@ class CfnExecutor:
             except botocore.exceptions.BotoCoreError as exc:
                 raise map_error(exc, "create change set") from exc
         return self._wait_change_set(stack, change_set)
+
+    def _free_change_set(self, stack: str, base: str) -> tuple[str, dict[str, Any] | None]:
+        """A change set name to use: the one a crashed run left ready (reused), or a fresh one.
+
+        Names derive from the template, so a rerun finds its own change set; one already executed,
+        or left from an earlier stack of the same name, gets a numbered successor instead.
+        """
+        stack_id = self._stack_id(stack)
+        for n in range(1, 50):
+            name = base if n == 1 else f"{base}-{n}"
+            existing = self._describe(stack, name)
+            if existing is None:
+                return name, None
+            same_stack = stack_id is None or existing.get("StackId") == stack_id
+            if (
+                same_stack
+                and existing.get("ExecutionStatus", "AVAILABLE") == "AVAILABLE"
+                and existing.get("Status") in ("CREATE_PENDING", "CREATE_IN_PROGRESS", "CREATE_COMPLETE")
+            ):
+                return name, existing
+        raise PermanentProviderError(f"stack {stack}: too many change sets named {base}-N; delete old ones")
+
+    def _stack_id(self, stack: str) -> str | None:
+        try:
+            response = self.cfn.describe_stacks(StackName=stack)
+        except botocore.exceptions.ClientError as exc:
+            if "does not exist" in str(exc.response.get("Error", {}).get("Message", "")):
+                return None
+            raise map_error(exc, "describe stack") from exc
+        stacks = response.get("Stacks", [])
+        return str(stacks[0]["StackId"]) if stacks and stacks[0].get("StackStatus") != "DELETE_COMPLETE" else None
 
     def _describe(self, stack: str, change_set: str) -> dict[str, Any] | None:
         try:
@@ -315,5 +371,13 @@ class CfnExecutor:
                 "is a delete of the old resource and a create of the new one"
             )
         body = template_body(artifacts, change.resource)
+        if change.op is Op.create:
+            lost = self.lost_instance(stack_name(self.lab, change.resource))
+            if lost is not None:
+                # The stack outlived its instance: only a new stack brings it back.
+                removed = self.delete(change.resource)
+                created = self.deploy(change.resource, body, change.desired)
+                created.message = f"instance {lost} was gone; {removed.message}; {created.message}"
+                return created
         # create, update and replace are all one change set: CloudFormation decides what it replaces.
         return self.deploy(change.resource, body, change.desired)

@@ -111,7 +111,12 @@ class AwsProvider(Provider):
         )
 
     def _cfn(self, region: str) -> CfnExecutor:
-        return CfnExecutor(self.clients.client("cloudformation", region), self.ctx.lab, waiter_delay=self.waiter_delay)
+        return CfnExecutor(
+            self.clients.client("cloudformation", region),
+            self.ctx.lab,
+            waiter_delay=self.waiter_delay,
+            ec2=self.ec2(region),
+        )
 
     def _region_for(self, change: Change, resource: EffectiveResource | None) -> str:
         if change.desired.get("region"):

@@ -157,3 +157,19 @@ def test_cloudformation_without_the_chart_template_says_what_to_do(
     resource = cfn_resource(ami, root_device)
     with pytest.raises(PermanentProviderError, match=r"aws-ec2 chart's template\.yaml"):
         provider.apply(change_for(provider, Op.create, resource), resource, None)
+
+
+def test_an_instance_terminated_out_of_band_brings_a_new_stack(
+    provider: AwsProvider, cfn: Any, ec2: Any, ami: str, root_device: str
+) -> None:
+    resource = cfn_resource(ami, root_device)
+    artifacts = rendered(resource)
+    first = provider.apply(change_for(provider, Op.create, resource), resource, artifacts)
+    ec2.terminate_instances(InstanceIds=[first.provider_id])
+    assert provider.observe().owned(LAB) == {}
+    # The planner now sees nothing and asks for a create; the stack still exists.
+    again = provider.apply(change_for(provider, Op.create, resource), resource, artifacts)
+    assert f"instance {first.provider_id} was gone" in again.message
+    observed = provider.observe().owned(LAB)["web"]
+    assert observed.id == again.provider_id != first.provider_id
+    assert cfn.describe_stacks(StackName="homeport-home-web")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"

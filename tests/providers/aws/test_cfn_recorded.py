@@ -101,6 +101,7 @@ def test_update_creates_an_update_change_set_executes_it_and_reports_it(cfn: Any
     update = recorded("describe_change_set_update.json")
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack("CREATE_COMPLETE"), {"StackName": STACK})
+        stub.add_response("describe_stacks", stack("CREATE_COMPLETE"), {"StackName": STACK})
         stub.add_client_error("describe_change_set", "ChangeSetNotFound", "ChangeSet does not exist", 404)
         stub.add_response(
             "create_change_set",
@@ -150,6 +151,7 @@ def test_update_with_nothing_to_change_deletes_the_empty_change_set(cfn: Any) ->
     )
     with Stubber(cfn) as stub:
         stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+        stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
         stub.add_client_error("describe_change_set", "ChangeSetNotFound", "ChangeSet does not exist", 404)
         stub.add_response("create_change_set", {"Id": "arn:cs", "StackId": STACK_ID})
         stub.add_response("describe_change_set", recorded("describe_change_set_no_changes.json"))
@@ -174,3 +176,20 @@ def test_a_busy_or_rolled_back_stack_is_reported_not_updated(cfn: Any) -> None:
         stub.add_response("describe_stacks", stack("ROLLBACK_COMPLETE"))
         with pytest.raises(PermanentProviderError, match="rolled back"):
             executor.apply(change, artifacts)
+
+
+def test_a_change_set_already_executed_is_not_reused(cfn: Any) -> None:
+    """Change set names derive from the template: going A -> B -> A -> B needs a fresh name for B."""
+    executor = CfnExecutor(cfn, "home", waiter_delay=0, sleep=lambda _s: None)
+    executed = {
+        **recorded("describe_change_set_update.json"),
+        "ExecutionStatus": "EXECUTE_COMPLETE",
+        "StackId": STACK_ID,
+    }
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+        stub.add_response("describe_change_set", executed)
+        stub.add_client_error("describe_change_set", "ChangeSetNotFound", "ChangeSet does not exist", 404)
+        name, existing = executor._free_change_set(STACK, "homeport-update-0123456789abcdef")
+        stub.assert_no_pending_responses()
+    assert (name, existing) == ("homeport-update-0123456789abcdef-2", None)
