@@ -135,3 +135,28 @@ def choose_instance_type(requirements: Requirements, region: str) -> str:
         return (usd, spec.vcpu, spec.memory_gb, spec.name)
 
     return min(found, key=rank).name
+
+
+class Offer(BaseModel):
+    """An instance type that fits a workload, with its cited price in a region (None: unknown there)."""
+
+    instance_type: InstanceType
+    region: str
+    price: Price | None = None
+
+
+def offers(requirements: Requirements, region: str) -> list[Offer]:
+    """Every fitting type with its price in region, cheapest first; types without a known price last."""
+    found = [
+        Offer(instance_type=spec, region=region, price=on_demand_price(spec.name, region))
+        for spec in candidate_types(requirements)
+    ]
+    return sorted(
+        found,
+        key=lambda o: (
+            o.price is None,
+            o.price.usd_per_hour if o.price else 0.0,
+            o.instance_type.vcpu,
+            o.instance_type.name,
+        ),
+    )

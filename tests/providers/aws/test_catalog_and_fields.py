@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.models.resource import Disk, Port, Requirements
-from reconciler.providers.aws.catalog import choose_instance_type, load_catalog, on_demand_price
+from reconciler.providers.aws.catalog import choose_instance_type, load_catalog, offers, on_demand_price
 from reconciler.providers.aws.fields import client_token, desired_fields
 from reconciler.providers.errors import PermanentProviderError
 from tests.providers.aws.conftest import make_resource, provider_config
@@ -122,3 +122,11 @@ def test_the_aws_ec2_chart_table_agrees_with_the_provider_table() -> None:
             spec.gpus,
             spec.gpu_model,
         )
+
+
+def test_offers_for_the_advisor_are_priced_and_ordered_or_say_unknown() -> None:
+    gpu = offers(Requirements(cpu=4, memory_gb=16, gpu=True), "us-east-1")
+    assert [o.instance_type.name for o in gpu][:3] == ["g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge"]
+    assert all(o.price is not None and o.price.source.url for o in gpu)
+    elsewhere = offers(Requirements(cpu=4, memory_gb=16, gpu=True), "eu-central-1")
+    assert elsewhere and all(o.price is None for o in elsewhere)
