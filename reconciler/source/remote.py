@@ -4,6 +4,8 @@ Credentials come from the environment or a secrets file, never from the URL writ
 `HOMEPORT_GIT_TOKEN` / `HOMEPORT_GIT_TOKEN_FILE` (HTTPS, sent as the password of user
 `HOMEPORT_GIT_USERNAME`, default `git`), or `HOMEPORT_GIT_SSH_KEY` (a private key file, with
 `HOMEPORT_GIT_SSH_KEY_PASSPHRASE_FILE` if it has a passphrase) for ssh:// and scp-style URLs.
+SSH host keys are verified against `~/.ssh/known_hosts` of the user running homeport; an unknown or
+changed key is refused (libgit2 alone would let it pass).
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ class _Credentials(pygit2.RemoteCallbacks):
         super().__init__()
         self.env = env
         self.tries = 0
+        self.refused_host: str | None = None
+
+    def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
+        """Trust only what the TLS library or ~/.ssh/known_hosts vouches for."""
+        if not valid:
+            self.refused_host = host.decode(errors="replace")
+        return bool(valid)
 
     def credentials(self, url: str, username_from_url: str | None,
                     allowed_types: int) -> pygit2.Username | pygit2.UserPass | pygit2.Keypair:
@@ -63,6 +72,13 @@ class _Credentials(pygit2.RemoteCallbacks):
             return pygit2.UserPass(user, token)
         raise GitSourceError(f"{redact_remote(url)} asks for credentials: set {TOKEN_ENV} (or {TOKEN_FILE_ENV}) "
                              f"for HTTPS, or {SSH_KEY_ENV} for SSH")
+
+
+def _host_hint(callbacks: _Credentials) -> str:
+    if callbacks.refused_host is None:
+        return ""
+    return (f" (the host key of {callbacks.refused_host} is not in ~/.ssh/known_hosts of this user: check it and add "
+            f"it, e.g. with ssh-keyscan)")
 
 
 @dataclass(frozen=True)
@@ -107,12 +123,13 @@ class LabMirror:
 
     def remote_head(self) -> str:
         """The branch's commit on the forge, by ls-remote (no objects are transferred)."""
+        callbacks = self._callbacks()
         try:
-            heads = self.repo.remotes["origin"].list_heads(callbacks=self._callbacks())
+            heads = self.repo.remotes["origin"].list_heads(callbacks=callbacks)
         except GitSourceError:
             raise
         except (pygit2.GitError, KeyError, OSError) as exc:
-            raise GitSourceError(redact_remote(f"cannot reach {self.url}: {exc}")) from None
+            raise GitSourceError(redact_remote(f"cannot reach {self.url}: {exc}{_host_hint(callbacks)}")) from None
         wanted = f"refs/heads/{self.branch}"
         for head in heads:
             if head.name == wanted:
@@ -124,11 +141,12 @@ class LabMirror:
         head = known_head or self.remote_head()
         if head == self.local_head():
             return FetchResult(head, fetched=False)
+        callbacks = self._callbacks()
         try:
-            self.repo.remotes["origin"].fetch(["+refs/heads/*:refs/heads/*"], callbacks=self._callbacks(),
+            self.repo.remotes["origin"].fetch(["+refs/heads/*:refs/heads/*"], callbacks=callbacks,
                                               prune=pygit2.enums.FetchPrune.PRUNE)
         except GitSourceError:
             raise
         except (pygit2.GitError, OSError) as exc:
-            raise GitSourceError(redact_remote(f"cannot fetch {self.url}: {exc}")) from None
+            raise GitSourceError(redact_remote(f"cannot fetch {self.url}: {exc}{_host_hint(callbacks)}")) from None
         return FetchResult(self.local_head() or head, fetched=True)
