@@ -7,6 +7,7 @@ from typing import Any
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.plan import Change, Op
+from reconciler.providers.aws.apply_cfn import TEMPLATE_FILES, template_user_data
 from reconciler.providers.aws.errors import aws_call
 from reconciler.providers.aws.fields import (
     DISK_TAG,
@@ -24,8 +25,16 @@ from reconciler.providers.aws.observe import (
     owned_filters,
     tag_dict,
 )
-from reconciler.providers.base import RESOURCE_LABEL, ApplyResult, ProviderState
+from reconciler.providers.base import RESOURCE_LABEL, ApplyResult, ProviderState, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """Launch-time settings that are not compared fields: SSH key pair and cloud-init user data."""
+
+    key_name: str | None = None
+    user_data: str | None = None
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -148,7 +157,7 @@ class ApiExecutor:
             )
         return mappings
 
-    def create(self, name: str, desired: dict[str, Any], key_name: str | None = None) -> ApplyResult:
+    def create(self, name: str, desired: dict[str, Any], launch: LaunchOptions | None = None) -> ApplyResult:
         """Launch the instance unless it already exists; the ClientToken makes a retried call safe."""
         existing = self.find_instance(name)
         if existing is not None:
@@ -173,8 +182,11 @@ class ApiExecutor:
         }
         if desired.get("subnet_id"):
             kwargs["SubnetId"] = desired["subnet_id"]
-        if key_name:
-            kwargs["KeyName"] = key_name
+        launch = launch or LaunchOptions()
+        if launch.key_name:
+            kwargs["KeyName"] = launch.key_name
+        if launch.user_data:
+            kwargs["UserData"] = launch.user_data
         if not kwargs["BlockDeviceMappings"]:
             del kwargs["BlockDeviceMappings"]
         zones = sorted({vol["AvailabilityZone"] for vol in kept.values()})
@@ -260,12 +272,12 @@ class ApiExecutor:
         )
         return sorted(str(disks[vid]) for vid in ours)
 
-    def replace(self, name: str, desired: dict[str, Any], key_name: str | None = None) -> ApplyResult:
+    def replace(self, name: str, desired: dict[str, Any], launch: LaunchOptions | None = None) -> ApplyResult:
         """Terminate and launch anew, keeping homeport's data disks: detached first, reattached after."""
         instance = self.find_instance(name)
         kept = self.detach_data_disks(instance) if instance is not None else []
         removed = self.delete(name, keep_detached=True)
-        created = self.create(name, desired, key_name)
+        created = self.create(name, desired, launch)
         note = f"kept data disks {', '.join(kept)}; " if kept else ""
         created.message = f"{note}{removed.message}; {created.message}"
         return created
@@ -438,33 +450,42 @@ class ApiExecutor:
         return ApplyResult(provider_id=instance_id, message="; ".join(done) or f"{name} was already absent")
 
     # -- dispatch -------------------------------------------------------------------------
-    def apply(self, change: Change, resource: EffectiveResource | None) -> ApplyResult:
-        """Carry out one change: create, update, replace (terminate then launch) or delete."""
+    def apply(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None = None
+    ) -> ApplyResult:
+        """Carry out one change: create, update, replace (terminate then launch) or delete.
+
+        When the aws-ec2 chart was rendered, its cloud-init user data is used at launch too.
+        """
         key_name = None
         if resource is not None:
             key_name = resource.overrides.get("key_name") or resource.properties.get("key_name")
+        body = next((artifacts.files[f] for f in TEMPLATE_FILES if artifacts and f in artifacts.files), None)
+        launch = LaunchOptions(
+            key_name=str(key_name) if key_name else None, user_data=template_user_data(body) if body else None
+        )
         if change.op is Op.create:
-            return self.create(change.resource, change.desired, key_name)
+            return self.create(change.resource, change.desired, launch)
         if change.op is Op.update:
             instance = self.find_instance(change.resource)
             if instance is None:
-                return self.create(change.resource, change.desired, key_name)
+                return self.create(change.resource, change.desired, launch)
             return self.converge(instance, change.desired)
         if change.op is Op.replace:
-            return self.replace(change.resource, change.desired, key_name)
+            return self.replace(change.resource, change.desired, launch)
         if change.op is Op.delete:
             return self.delete(change.resource)
         if change.op is Op.rename:
-            return self.rename(change.previous_name or "", change.resource, change.desired)
+            return self.rename(change.previous_name or "", change.resource, change.desired, launch)
         return ApplyResult(provider_id=change.provider_id, message=change.reason)
 
-    def rename(self, old: str, new: str, desired: dict[str, Any]) -> ApplyResult:
+    def rename(self, old: str, new: str, desired: dict[str, Any], launch: LaunchOptions | None = None) -> ApplyResult:
         """Move the resource tags from old to new (instance, volumes, security group), then converge."""
         instance = self.find_instance(new)
         if instance is None:
             instance = self.find_instance(old)
             if instance is None:
-                return self.create(new, desired)
+                return self.create(new, desired, launch)
             tagged = [instance["InstanceId"]]
             tagged += [m["Ebs"]["VolumeId"] for m in instance.get("BlockDeviceMappings", []) if m.get("Ebs")]
             tagged += list(list_security_groups(self.ec2, owned_filters(self.lab, old)))

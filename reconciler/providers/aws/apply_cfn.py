@@ -115,13 +115,27 @@ def template_body(artifacts: RenderedArtifacts | None, resource: str) -> str:
     )
 
 
-def template_parameters(body: str, desired: dict[str, Any]) -> list[dict[str, str]]:
-    """Parameters the template declares that homeport fills from desired fields."""
+def _template(body: str) -> dict[str, Any]:
     try:
         document = yaml.load(body, Loader=_CfnLoader)
     except yaml.YAMLError:
         document = json.loads(body)
-    declared = (document or {}).get("Parameters", {}) or {}
+    return document if isinstance(document, dict) else {}
+
+
+def template_user_data(body: str) -> str | None:
+    """The instance's literal user data (`UserData: {Fn::Base64: "..."}`) in a template, if any."""
+    for item in (_template(body).get("Resources") or {}).values():
+        if isinstance(item, dict) and item.get("Type") == "AWS::EC2::Instance":
+            user_data = (item.get("Properties") or {}).get("UserData")
+            if isinstance(user_data, dict) and isinstance(user_data.get("Fn::Base64"), str):
+                return str(user_data["Fn::Base64"])
+    return None
+
+
+def template_parameters(body: str, desired: dict[str, Any]) -> list[dict[str, str]]:
+    """Parameters the template declares that homeport fills from desired fields."""
+    declared = _template(body).get("Parameters", {}) or {}
     return [
         {"ParameterKey": key, "ParameterValue": str(desired[field])}
         for key, field in PARAMETER_FIELDS.items()

@@ -142,10 +142,10 @@ class AwsProvider(Provider):
             old = self.find(change.resource)
             if old is not None and old.node and old.node != region:
                 removed = self._api(old.node).delete(change.resource)
-                created = self._api(region).apply(change.model_copy(update={"op": Op.create}), resource)
+                created = self._api(region).apply(change.model_copy(update={"op": Op.create}), resource, artifacts)
                 created.message = f"{removed.message} in {old.node}; {created.message}"
                 return created
-        return self._api(region).apply(change, resource)
+        return self._api(region).apply(change, resource, artifacts)
 
     def preview_change_set(
         self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None

@@ -300,3 +300,17 @@ def test_rename_moves_the_tags_and_keeps_the_instance(provider: AwsProvider, ec2
     owned = provider.observe().owned(LAB)
     assert list(owned) == ["new-name"]
     assert diff_fields(provider.desired_fields(renamed), owned["new-name"].fields, None, provider.diff_rules) == []
+
+
+def test_the_chart_cloud_init_user_data_is_used_at_launch(provider: AwsProvider, ec2: Any, ami: str) -> None:
+    import base64
+
+    from tests.providers.aws.test_cfn_executor import rendered
+
+    resource = make_resource("web", ami, disks=[Disk(name="data", size=20)])
+    artifacts = rendered(resource)
+    created = provider.apply(change_for(provider, Op.create, resource), resource, artifacts)
+    attribute = ec2.describe_instance_attribute(InstanceId=created.provider_id, Attribute="userData")
+    user_data = base64.b64decode(attribute["UserData"]["Value"]).decode()
+    assert user_data.startswith("#cloud-config") and "hostname: web" in user_data
+    assert "/srv/data" in user_data
