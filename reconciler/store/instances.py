@@ -90,9 +90,10 @@ def retry_after(db: Database, lab: str) -> dict[str, datetime]:
     out: dict[str, datetime] = {}
     with db.session() as s:
         rows = s.execute(
-            select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters).where(DeploymentInstanceRow.lab == lab)
+            select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters).where(
+                DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.status.in_(("failed", "pending")))
         ).all()
-    for name, params in rows:
+    for name, params in rows:  # a backing-off resource is `failed`, or `pending` while its create waits
         retry = (params or {}).get(RETRY_KEY)
         if isinstance(retry, dict) and retry.get("next_at"):
             out[name] = datetime.fromisoformat(str(retry["next_at"]))
