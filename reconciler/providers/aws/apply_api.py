@@ -310,8 +310,14 @@ class ApiExecutor:
             WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": self.waiter_attempts},
         )
 
-    def converge(self, instance: dict[str, Any], desired: dict[str, Any]) -> ApplyResult:
-        """Bring a live instance to the desired fields in place: tags, volumes, ingress, type, state."""
+    def converge(
+        self, instance: dict[str, Any], desired: dict[str, Any], removed: list[str] | None = None
+    ) -> ApplyResult:
+        """Bring a live instance to the desired fields in place: tags, volumes, ingress, type, state.
+
+        `removed`: field paths the plan drops since the last apply ('tags.team', 'volumes[/dev/sdg]'):
+        such tags are deleted, such disks detached (kept, reattached if the disk comes back).
+        """
         instance_id = instance["InstanceId"]
         name = tag_dict(instance.get("Tags")).get(RESOURCE_LABEL, instance_id)
         region = desired["region"]
@@ -330,6 +336,7 @@ class ApiExecutor:
             done.append("ingress " + ", ".join(desired.get("ingress", [])))
 
         done.extend(self._converge_volumes(instance_id, name, current, desired))
+        done.extend(self._remove(instance_id, current, removed or []))
 
         wanted_state = desired.get("state", "running")
         state = current["state"]
@@ -354,6 +361,26 @@ class ApiExecutor:
             done.append("stopped")
         message = "; ".join(done) if done else f"instance {instance_id} already matches"
         return ApplyResult(provider_id=instance_id, node=region, message=message)
+
+    def _remove(self, instance_id: str, current: dict[str, Any], removed: list[str]) -> list[str]:
+        done = []
+        tags = sorted(path.removeprefix("tags.") for path in removed if path.startswith("tags."))
+        tags = [key for key in tags if key in current["tags"]]
+        if tags:
+            aws_call(
+                "untag instance", self.ec2.delete_tags, Resources=[instance_id], Tags=[{"Key": key} for key in tags]
+            )
+            done.append(f"removed tags {', '.join(tags)}")
+        by_device = {v["device"]: v for v in current["volumes"]}
+        for path in removed:
+            if not (path.startswith("volumes[") and path.endswith("]")):
+                continue
+            live = by_device.get(path[len("volumes[") : -1])
+            if live is None or live["device"] == ROOT_DEVICE or not live.get("volume_id"):
+                continue
+            aws_call("detach volume", self.ec2.detach_volume, VolumeId=live["volume_id"], InstanceId=instance_id)
+            done.append(f"detached {live['device']} (volume {live['volume_id']} kept)")
+        return done
 
     def _converge_volumes(
         self, instance_id: str, name: str, current: dict[str, Any], desired: dict[str, Any]
@@ -470,7 +497,8 @@ class ApiExecutor:
             instance = self.find_instance(change.resource)
             if instance is None:
                 return self.create(change.resource, change.desired, launch)
-            return self.converge(instance, change.desired)
+            removed = [f.path for f in change.fields if f.new is None and f.old is not None]
+            return self.converge(instance, change.desired, removed)
         if change.op is Op.replace:
             return self.replace(change.resource, change.desired, launch)
         if change.op is Op.delete:

@@ -314,3 +314,24 @@ def test_the_chart_cloud_init_user_data_is_used_at_launch(provider: AwsProvider,
     user_data = base64.b64decode(attribute["UserData"]["Value"]).decode()
     assert user_data.startswith("#cloud-config") and "hostname: web" in user_data
     assert "/srv/data" in user_data
+
+
+def test_dropped_tags_are_removed_and_dropped_disks_detached_but_kept(
+    provider: AwsProvider, ec2: Any, ami: str
+) -> None:
+    before = make_resource(
+        "web", ami, disks=[Disk(name="data", size=10), Disk(name="logs", size=5)], labels={"app": "web", "team": "ops"}
+    )
+    provider.apply(change_for(provider, Op.create, before), before, None)
+    last_applied = provider.desired_fields(before)
+    after = make_resource("web", ami, disks=[Disk(name="data", size=10)], labels={"app": "web"})
+    observed = provider.observe().owned(LAB)["web"]
+    fields = diff_fields(provider.desired_fields(after), observed.fields, last_applied, provider.diff_rules)
+    assert {f.path for f in fields} == {"tags.team", "volumes[/dev/sdg]"}
+    change = change_for(provider, Op.update, after)
+    change.fields = fields
+    provider.apply(change, after, None)
+    observed = provider.observe().owned(LAB)["web"]
+    assert diff_fields(provider.desired_fields(after), observed.fields, last_applied, provider.diff_rules) == []
+    kept = ec2.describe_volumes(Filters=[{"Name": "tag:homeport.disk", "Values": ["logs"]}])["Volumes"]
+    assert [v["State"] for v in kept] == ["available"]
