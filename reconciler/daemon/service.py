@@ -264,7 +264,7 @@ class Daemon:
                 pending.discard("snapshot")
                 self.snapshot()
             if pending:
-                order = ("webhook", "poll", "schedule", "startup")
+                order = ("webhook", "signal", "poll", "schedule", "startup")
                 self.cycle(next((t for t in order if t in pending), sorted(pending)[0]))
 
     def _reschedule(self) -> None:
@@ -308,7 +308,13 @@ class Daemon:
                          health=self.health, metrics=self.metrics.render)
 
     def serve_forever(self) -> None:
-        """Run until SIGTERM/SIGINT: scheduler + worker, and the HTTP endpoint when a port is set."""
+        """Run until SIGTERM/SIGINT: scheduler + worker, and the HTTP endpoint when a port is set.
+
+        SIGHUP (`systemctl reload homeport`) asks for a run now.
+        """
+        import signal as signals
+
+        signals.signal(signals.SIGHUP, lambda *_: self.request("signal"))
         self.start()
         try:
             if self.settings.port:

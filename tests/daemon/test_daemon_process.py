@@ -74,6 +74,12 @@ def test_webhook_push_to_a_daemon_process_applies_the_commit(tmp_path: Path) -> 
         assert 'homeport_changes_applied_total{op="create"} 3.0' in metrics
         assert 'homeport_runs_total{status="ok",trigger="webhook"} 1.0' in metrics
         assert 'homeport_webhooks_total{result="refused"} 1.0' in metrics
+        proc.send_signal(signal.SIGHUP)  # `systemctl reload`: a run now
+        _wait_health(base, lambda h: h.get("cycles", 0) >= 3, proc, log)
+        deadline = time.monotonic() + 60
+        while 'trigger="signal"} 1.0' not in httpx.get(f"{base}/metrics").text and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert 'homeport_runs_total{status="ok",trigger="signal"} 1.0' in httpx.get(f"{base}/metrics").text
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
