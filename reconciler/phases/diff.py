@@ -68,6 +68,8 @@ def plan_lab(
         if change.op is Op.create and inst is not None and inst.last_applied_state and inst.status != "deleted":
             change.drift = True
             change.reason = f"missing: applied at {str(inst.last_applied_revision)[:12]} but no longer found; recreate"
+    for name, inventory in sorted(observation.inventories.items()):
+        plan.warnings.extend(f"provider {name}: {error}" for error in inventory.errors)
     for name, reason in sorted(observation.unavailable.items()):
         if any(r.provider == name for r in state.effective.values()):
             plan.warnings.append(reason)

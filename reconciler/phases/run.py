@@ -17,6 +17,7 @@ from reconciler.phases.fetch import Revision, fetch
 from reconciler.phases.gate import Mode, PruneFacts, gate
 from reconciler.phases.load import load
 from reconciler.phases.observe import Observation, observe_all
+from reconciler.phases.preflight import preflight
 from reconciler.phases.prune import prune
 from reconciler.phases.record import index_desired_state, record_results
 from reconciler.phases.render import RenderSet, render_all
@@ -79,6 +80,8 @@ def compute_plan(
     with _timed(timings, "gate"):
         facts = _prune_facts(session, state, observation)
         gate(plan, state, mode=mode, now=session.clock(), prune=facts, backoff=retry_after(session.db, state.lab_name))
+    with _timed(timings, "preflight"):
+        preflight(session, state, plan)
     return PlanResult(revision, state, renders, observation, instances, plan, timings)
 
 
