@@ -6,7 +6,7 @@ from typing import Any
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.resource import Requirements
-from reconciler.providers.aws.catalog import choose_instance_type, on_demand_price
+from reconciler.providers.aws.catalog import choose_instance_type, offers, on_demand_price
 
 HOURS_PER_MONTH = 730  # 365 days x 24 h / 12, the convention AWS's pricing calculator uses
 
@@ -37,7 +37,13 @@ def aws_estimate(requirements: Requirements, region: str) -> dict[str, Any]:
     if price is None:
         return {"instance_type": itype, "monthly_usd": None,
                 "note": f"no published price for {itype} in {region} in homeport's catalog (unknown, not guessed)"}
-    return {"instance_type": itype, "usd_per_hour": price.usd_per_hour,
+    alternatives = [{"instance_type": o.instance_type.name, "vcpu": o.instance_type.vcpu,
+                     "memory_gb": o.instance_type.memory_gb,
+                     "monthly_usd": round(o.price.usd_per_hour * HOURS_PER_MONTH, 2) if o.price else None,
+                     "source": ({"url": o.price.source.url, "date": o.price.source.date,
+                                 "checked": o.price.source.checked} if o.price else "no published price: unknown")}
+                    for o in offers(requirements, region)[:5] if o.instance_type.name != itype]
+    return {"instance_type": itype, "usd_per_hour": price.usd_per_hour, "alternatives": alternatives,
             "monthly_usd": round(price.usd_per_hour * HOURS_PER_MONTH, 2),
             "basis": f"{HOURS_PER_MONTH} h/month on-demand, Linux",
             "source": {"title": price.source.title, "url": price.source.url, "date": price.source.date,
