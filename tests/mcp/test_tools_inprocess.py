@@ -44,7 +44,9 @@ CASES: list[tuple[str, dict[str, Any], Check]] = [
     ("discover-proxmox-resources", {},
      lambda r: r["providers"] == ["pve"] and "disabled" in r["unavailable"]["pve"]),
     ("find-best-provider-for-workload", {"workload_type": "web-app", "requirements": {"cpu": 2, "memory_gb": 4}},
-     lambda r: r["recommended_provider"] == "lab" and r["provider_comparison"]),
+     lambda r: r["recommended_provider"] == "lab"
+     and any(o["provider"] == "aws" and o["monthly_cost"]["source"]["url"] and not o["viable"]
+             for o in r["provider_comparison"])),
     ("analyze-resource-requirements", {"workload_type": "jenkins"},
      lambda r: (r["recommended_config"]["memory_gb"] == 4.0 and "cpu" in r["sizing"]["unknown"]
                 and r["sizing"]["sources"][0]["url"].startswith("https://www.jenkins.io/"))),
