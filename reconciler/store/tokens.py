@@ -14,6 +14,7 @@ from reconciler.store.tables import ApiTokenRow, new_id, now_utc
 
 SCOPES: tuple[str, ...] = ("read", "propose", "approve", "admin")
 TOKEN_PREFIX = "hpt_"
+TOUCH_INTERVAL_S = 60
 
 
 class TokenError(ValueError):
@@ -74,7 +75,7 @@ def create_token(db: Database, lab: str, *, name: str, owner: str, scopes: tuple
 
 
 def verify_token(db: Database, secret: str, *, touch: bool = True) -> TokenInfo | None:
-    """The record of a valid (known, unrevoked, unexpired) token, else None."""
+    """The record of a valid (known, unrevoked, unexpired) token, else None; last_used_at kept to the minute."""
     digest = hash_token(secret)
     with db.session() as s:
         row = s.execute(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest)).scalar_one_or_none()
@@ -84,7 +85,11 @@ def verify_token(db: Database, secret: str, *, touch: bool = True) -> TokenInfo 
         expires = row.expires_at
         if expires is not None and (expires.replace(tzinfo=now.tzinfo) if expires.tzinfo is None else expires) < now:
             return None
-        if touch:
+        last = row.last_used_at
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=now.tzinfo)
+        # Recorded at most once a minute: a write per request would cost more than the request.
+        if touch and (last is None or (now - last).total_seconds() >= TOUCH_INTERVAL_S):
             row.last_used_at = now
         return TokenInfo.from_row(row)
 

@@ -73,6 +73,7 @@ def test_token_create_list_revoke(lab: Path) -> None:
         s.close()
     listed = runner.invoke(app, ["token", "list", "--lab", str(lab), "-o", "json"])
     assert secret not in listed.stdout and json.loads(listed.stdout)[0]["name"] == "claude"
+    assert json.loads(listed.stdout)[0]["last_used_at"] is not None
     bad = runner.invoke(app, ["token", "create", "x", "--scopes", "read,root", "--lab", str(lab)])
     assert bad.exit_code == 1 and "unknown scope(s) root" in bad.stderr
     revoked = runner.invoke(app, ["token", "revoke", "claude", "--lab", str(lab)])
