@@ -12,6 +12,7 @@ from reconciler.providers.aws.errors import aws_call
 from reconciler.providers.aws.fields import (
     DISK_TAG,
     ROOT_DEVICE,
+    aws_settings,
     client_token,
     ownership_tags,
     security_group_name,
@@ -48,7 +49,7 @@ class ApiExecutor:
     ec2: Any
     lab: str
     state: ProviderState
-    ingress_cidr: str = "0.0.0.0/0"
+    ingress_cidr: str = "10.0.0.0/8"
     waiter_delay: int = 5
     waiter_attempts: int = 120
 
@@ -92,6 +93,11 @@ class ApiExecutor:
             }
             if vpc_filters:
                 subnets = aws_call("describe subnets", self.ec2.describe_subnets, Filters=vpc_filters)
+                if not subnets.get("Subnets"):
+                    raise PermanentProviderError(
+                        f"{name}: subnet {desired['subnet_id']} does not exist in {desired.get('region')}; "
+                        "fix subnet_id in the pool's properties or the resource's overrides.aws"
+                    )
                 kwargs["VpcId"] = subnets["Subnets"][0]["VpcId"]
             created = aws_call("create security group", self.ec2.create_security_group, **kwargs)
             group = {"GroupId": created["GroupId"], "IpPermissions": []}
@@ -125,11 +131,35 @@ class ApiExecutor:
                 IpPermissions=perms(add),
             )
         if remove:
+            # Revoke the rules exactly as they exist (their own address ranges), not as we would write them.
+            existing = [
+                perm
+                for perm in group.get("IpPermissions", [])
+                if f"{perm.get('IpProtocol')}:{perm.get('FromPort')}" in remove
+                and perm.get("FromPort") == perm.get("ToPort")
+            ]
             aws_call(
                 "revoke ingress",
                 self.ec2.revoke_security_group_ingress,
                 GroupId=group["GroupId"],
-                IpPermissions=perms(remove),
+                IpPermissions=[
+                    {
+                        k: v
+                        for k, v in perm.items()
+                        if k
+                        in (
+                            "IpProtocol",
+                            "FromPort",
+                            "ToPort",
+                            "IpRanges",
+                            "Ipv6Ranges",
+                            "UserIdGroupPairs",
+                            "PrefixListIds",
+                        )
+                        and v != []
+                    }
+                    for perm in existing
+                ],
             )
 
     # -- create ---------------------------------------------------------------------------
@@ -486,7 +516,10 @@ class ApiExecutor:
         """
         key_name = None
         if resource is not None:
-            key_name = resource.overrides.get("key_name") or resource.properties.get("key_name")
+            settings = aws_settings(resource)
+            key_name = settings.get("key_name")
+            if settings.get("ingress_cidr"):
+                self.ingress_cidr = str(settings["ingress_cidr"])
         body = next((artifacts.files[f] for f in TEMPLATE_FILES if artifacts and f in artifacts.files), None)
         launch = LaunchOptions(
             key_name=str(key_name) if key_name else None, user_data=template_user_data(body) if body else None

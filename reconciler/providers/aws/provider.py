@@ -36,7 +36,7 @@ class AwsProvider(Provider):
         self.clients = AwsClients(ctx.config)
         options = ctx.config.options
         self.waiter_delay = int(str(options.get("poll_seconds", 5)))
-        self.ingress_cidr = str(options.get("ingress_cidr", "0.0.0.0/0"))
+        self.ingress_cidr = str(options.get("ingress_cidr", "10.0.0.0/8"))
         self.include_unmanaged = bool(options.get("observe_all_instances", False))
 
     # -- regions --------------------------------------------------------------------------

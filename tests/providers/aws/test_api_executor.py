@@ -335,3 +335,21 @@ def test_dropped_tags_are_removed_and_dropped_disks_detached_but_kept(
     assert diff_fields(provider.desired_fields(after), observed.fields, last_applied, provider.diff_rules) == []
     kept = ec2.describe_volumes(Filters=[{"Name": "tag:homeport.disk", "Values": ["logs"]}])["Volumes"]
     assert [v["State"] for v in kept] == ["available"]
+
+
+def test_ingress_rules_are_revoked_as_they_exist_and_added_with_the_resource_cidr(
+    provider: AwsProvider, ec2: Any, ami: str
+) -> None:
+    resource = make_resource("web", ami, ports=[Port(name="ssh", port=22), Port(name="http", port=80)])
+    resource.properties["ingress_cidr"] = "192.168.0.0/16"
+    provider.apply(change_for(provider, Op.create, resource), resource, None)
+    changed = make_resource("web", ami, ports=[Port(name="http", port=80), Port(name="dns", port=53, protocol="udp")])
+    changed.properties["ingress_cidr"] = "172.16.0.0/12"
+    provider.apply(change_for(provider, Op.update, changed), changed, None)
+    [group] = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["homeport-home-web"]}])[
+        "SecurityGroups"
+    ]
+    rules = sorted(
+        (p["IpProtocol"], p["FromPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in group["IpPermissions"]
+    )
+    assert rules == [("tcp", 80, ["192.168.0.0/16"]), ("udp", 53, ["172.16.0.0/12"])]
