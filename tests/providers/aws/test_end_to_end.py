@@ -176,6 +176,21 @@ def test_plan_apply_noop_drift_and_self_heal(tmp_path: Path, moto_endpoint: str,
     assert after["State"]["Name"] == "running"
     assert actionable(run_json(lab, "plan")) == []
     assert run_json(lab, "status")["deviations"] == []
+    assert_no_credentials(lab, [homeport(lab, "history", "-o", "json"), homeport(lab, "audit", "list", "-o", "json")])
+
+
+def assert_no_credentials(lab: Path, outputs: list[subprocess.CompletedProcess[str]]) -> None:
+    """Neither the fake key id nor the secret is in the database, rendered files or command output."""
+    for path in [p for p in (lab / ".homeport").rglob("*") if p.is_file()] + list(
+        (lab / "rendered-configs").rglob("*")
+    ):
+        if path.is_file():
+            data = path.read_bytes()
+            assert FAKE_ACCESS_KEY.encode() not in data and FAKE_SECRET_KEY.encode() not in data, path
+    for done in outputs:
+        assert done.returncode == 0, done.stderr
+        for text in (done.stdout, done.stderr):
+            assert FAKE_ACCESS_KEY not in text and FAKE_SECRET_KEY not in text
 
 
 def test_a_crash_right_after_run_instances_makes_no_second_instance(lab: Path, ec2: Any) -> None:
