@@ -78,33 +78,26 @@ def compute_plan(
     with _timed(timings, "diff"):
         plan = plan_lab(session, state, observation, instances)
     with _timed(timings, "gate"):
-        facts = _prune_facts(session, state, observation)
-        gate(plan, state, mode=mode, now=session.clock(), prune=facts, backoff=retry_after(session.db, state.lab_name))
+        facts = _prune_facts(state, observation, instances)
+        gate(plan, state, mode=mode, now=session.clock(), prune=facts, backoff=retry_after(instances))
     with _timed(timings, "preflight"):
         preflight(session, state, plan)
     return PlanResult(revision, state, renders, observation, instances, plan, timings)
 
 
-def _prune_facts(session: LabSession, state: DesiredState, observation: Observation) -> PruneFacts:
-    from sqlalchemy import select
-
-    from reconciler.store.tables import DeploymentInstanceRow
-
+def _prune_facts(state: DesiredState, observation: Observation, instances: dict[str, InstanceSnapshot]) -> PruneFacts:
+    """Prune guards' facts from the instance rows already loaded for the diff (no further query)."""
     stateful: set[str] = set()
     allowed: set[str] = set()
     prune_override: dict[str, bool] = {}
-    with session.db.session() as s:
-        for name, params in s.execute(
-            select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters).where(
-                DeploymentInstanceRow.lab == state.lab_name
-            )
-        ):
-            if params and params.get("stateful"):
-                stateful.add(name)
-            if params and params.get("allow_delete_stateful"):
-                allowed.add(name)
-            if params and isinstance(params.get("prune"), bool):
-                prune_override[name] = params["prune"]
+    for name, snap in instances.items():
+        params = snap.parameters or {}
+        if params.get("stateful"):
+            stateful.add(name)
+        if params.get("allow_delete_stateful"):
+            allowed.add(name)
+        if isinstance(params.get("prune"), bool):
+            prune_override[name] = params["prune"]
     owned = sum(len(inv.owned(state.lab_name)) for inv in observation.inventories.values())
     return PruneFacts(owned_total=owned, stateful=frozenset(stateful), allow_delete_stateful=frozenset(allowed),
                       prune_override=prune_override)

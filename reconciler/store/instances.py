@@ -85,16 +85,11 @@ def new_instance(lab: str, name: str, provider: str, provider_type: str) -> Depl
 RETRY_KEY = "retry"
 
 
-def retry_after(db: Database, lab: str) -> dict[str, datetime]:
+def retry_after(instances: dict[str, InstanceSnapshot]) -> dict[str, datetime]:
     """Resources in transient-error backoff and when each may be tried again (from `parameters.retry`)."""
     out: dict[str, datetime] = {}
-    with db.session() as s:
-        rows = s.execute(
-            select(DeploymentInstanceRow.name, DeploymentInstanceRow.parameters).where(
-                DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.status.in_(("failed", "pending")))
-        ).all()
-    for name, params in rows:  # a backing-off resource is `failed`, or `pending` while its create waits
-        retry = (params or {}).get(RETRY_KEY)
+    for name, snap in instances.items():
+        retry = (snap.parameters or {}).get(RETRY_KEY)
         if isinstance(retry, dict) and retry.get("next_at"):
             out[name] = datetime.fromisoformat(str(retry["next_at"]))
     return out
