@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,19 +69,22 @@ class AwsClients:
     session: boto3.session.Session | None = None
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    # boto3 sessions are not thread-safe while creating clients; the clients themselves are.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def client(self, service: str, region: str) -> Any:
         """The boto3 client for service in region (cached); every API call is recorded in `calls`."""
         key = (service, region)
-        if key not in self._clients:
-            if self.session is None:
-                self.session = build_session(self.config)
-            client = self.session.client(
-                service, region_name=region, endpoint_url=endpoint_url(self.config), config=_BOTO_CONFIG
-            )
-            client.meta.events.register("before-call", self._count)
-            self._clients[key] = client
-        return self._clients[key]
+        with self._lock:
+            if key not in self._clients:
+                if self.session is None:
+                    self.session = build_session(self.config)
+                client = self.session.client(
+                    service, region_name=region, endpoint_url=endpoint_url(self.config), config=_BOTO_CONFIG
+                )
+                client.meta.events.register("before-call", self._count)
+                self._clients[key] = client
+            return self._clients[key]
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls.append(f"{model.service_model.service_name}:{model.name}")
