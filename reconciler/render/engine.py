@@ -149,6 +149,8 @@ def render_chart(chart: Chart, resource: EffectiveResource, *, known_good: set[s
         if text.strip():
             files[name.removesuffix(".j2")] = text
     out = RenderOutput(chart=chart.name, files=files, values=document, key=key)
+    if len(_CACHE) >= _MAX_BY_RESOURCE:
+        _CACHE.clear()  # bounded, so a daemon rendering new revisions for months stays flat
     _CACHE[key] = out
     if len(_BY_RESOURCE) >= _MAX_BY_RESOURCE:
         _BY_RESOURCE.clear()
