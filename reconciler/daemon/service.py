@@ -70,6 +70,7 @@ class Daemon:
         self.last_error: str | None = None
         self.repo_error: str | None = None
         self.cycles = 0
+        self._branch_warned = False
         self._queue: queue.Queue[str] = queue.Queue()
         self._cycle_lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
@@ -168,6 +169,11 @@ class Daemon:
         except Exception:  # an invalid commit: keep the last known name and interval
             return self.lab
         self.lab = state.lab_name
+        if state.lab.spec.main_branch != self.settings.branch and not self._branch_warned:
+            self._branch_warned = True
+            log.warning("homeport.yaml applies branch %s but the daemon watches %s (--branch): pushes to %s "
+                        "will not trigger runs", state.lab.spec.main_branch, self.settings.branch,
+                        state.lab.spec.main_branch)
         if self.settings.interval_override is None:
             interval = float(duration_seconds(state.lab.spec.reconcile.interval))
             if interval != self.interval:
