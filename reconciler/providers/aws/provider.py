@@ -10,6 +10,7 @@ from reconciler.models.inventory import Inventory, ObservedResource
 from reconciler.models.plan import Change, Op
 from reconciler.providers.aws.apply_api import ApiExecutor
 from reconciler.providers.aws.apply_cfn import CfnExecutor, ChangeSetPreview, template_body
+from reconciler.providers.aws.errors import aws_call
 from reconciler.providers.aws.fields import DIFF_RULES, desired_fields, executor_for, resource_region
 from reconciler.providers.aws.observe import (
     list_security_groups,
@@ -157,14 +158,55 @@ class AwsProvider(Provider):
         return self._cfn(region).preview(change.resource, template_body(artifacts, change.resource), change.desired)
 
     def preflight(self, changes: list[Change]) -> list[str]:
-        """Problems found before applying: no region, credential variables that are not set."""
-        problems = []
+        """Problems found before applying: no region or credentials, an AMI or type the region lacks."""
         try:
             default_region(self.ctx.config)
             build_session(self.ctx.config)
         except ProviderError as exc:
-            problems.append(str(exc))
+            return [str(exc)]
+        problems = []
+        for change in changes:
+            desired = change.desired
+            if change.op not in (Op.create, Op.replace, Op.update) or not desired.get("region"):
+                continue
+            region = str(desired["region"])
+            launching = change.op in (Op.create, Op.replace)
+            if launching and desired.get("ami"):
+                problem = self._missing_ami(region, str(desired["ami"]))
+                if problem:
+                    problems.append(problem)
+            retyped = launching or any(f.path == "instance_type" for f in change.fields)
+            if retyped and desired.get("instance_type"):
+                problem = self._unoffered_type(region, str(desired["instance_type"]))
+                if problem:
+                    problems.append(problem)
         return problems
+
+    def _missing_ami(self, region: str, ami: str) -> str | None:
+        try:
+            found = aws_call("describe image", self.ec2(region).describe_images, ImageIds=[ami])
+        except PermanentProviderError as exc:
+            found = {"Images": [], "error": str(exc)}
+        if found.get("Images"):
+            return None
+        return (
+            f"AMI {ami} does not exist in {region} (AMI ids are per region): set `ami` to an image of "
+            f"{region} in the pool's properties or the resource's overrides.aws"
+        )
+
+    def _unoffered_type(self, region: str, instance_type: str) -> str | None:
+        offered = aws_call(
+            "describe instance type offerings",
+            self.ec2(region).describe_instance_type_offerings,
+            LocationType="region",
+            Filters=[{"Name": "instance-type", "Values": [instance_type]}],
+        )
+        if offered.get("InstanceTypeOfferings"):
+            return None
+        return (
+            f"instance type {instance_type} is not offered in {region}: pick another with "
+            "overrides.aws.instance_type, or drop it to let homeport choose from its table"
+        )
 
     def close(self) -> None:
         """Close the clients' connection pools."""

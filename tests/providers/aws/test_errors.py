@@ -166,3 +166,36 @@ def executor_token(generation: int) -> str:
     from reconciler.providers.aws.fields import client_token
 
     return client_token("home", "web", "us-east-1", "ami-0123456789abcdef0", generation)
+
+
+def test_preflight_catches_an_ami_of_another_region_and_an_unoffered_type(
+    moto_endpoint: str, tmp_path: Path, ami: str
+) -> None:
+    provider = make_provider(moto_endpoint, tmp_path)
+    good = make_resource("web", ami)
+    change = Change(
+        op=Op.create,
+        resource="web",
+        provider="cloud",
+        provider_type="aws",
+        reason="x",
+        desired=provider.desired_fields(good),
+    )
+    assert provider.preflight([change]) == []
+
+    elsewhere = make_resource("web", "ami-0000000000000dead", overrides={"instance_type": "t3.gigantic"})
+    bad = Change(
+        op=Op.create,
+        resource="web",
+        provider="cloud",
+        provider_type="aws",
+        reason="x",
+        desired=provider.desired_fields(elsewhere),
+    )
+    problems = provider.preflight([bad])
+    assert problems == [
+        "AMI ami-0000000000000dead does not exist in us-east-1 (AMI ids are per region): set `ami` to an image "
+        "of us-east-1 in the pool's properties or the resource's overrides.aws",
+        "instance type t3.gigantic is not offered in us-east-1: pick another with overrides.aws.instance_type, "
+        "or drop it to let homeport choose from its table",
+    ]
