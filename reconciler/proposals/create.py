@@ -84,7 +84,7 @@ def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = N
         except DesiredStateError:
             base_state = None
     try:
-        head_state, plan = preview_plan(session, str(head_oid), observation, base_state, memo)
+        head_state, plan = preview_plan(session, str(head_oid), observation, base_state, memo, draft.edits)
     except DesiredStateError as exc:
         raise ProposalRefused("the change would make the desired state invalid, so no proposal was made:\n"
                               + "\n".join(f"  {i}" for i in exc.issues)) from None

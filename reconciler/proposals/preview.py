@@ -6,6 +6,8 @@ import difflib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pygit2
+
 from reconciler.models.desired import DesiredState
 from reconciler.models.plan import Change, Op, Plan
 from reconciler.phases.context import LabSession
@@ -15,6 +17,7 @@ from reconciler.phases.load import load
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.render import render_all
 from reconciler.phases.run import PlanError
+from reconciler.proposals.trial import trial_state
 from reconciler.store.instances import InstanceSnapshot, load_instances
 
 MAX_DIFF_CHARS = 200_000
@@ -31,16 +34,21 @@ class PreviewMemo:
 
 
 def preview_plan(session: LabSession, commit_id: str, observation: Observation | None = None,
-                 base: DesiredState | None = None, memo: PreviewMemo | None = None) -> tuple[DesiredState, Plan]:
+                 base: DesiredState | None = None, memo: PreviewMemo | None = None,
+                 edits: dict[str, bytes | None] | None = None) -> tuple[DesiredState, Plan]:
     """The plan applying this commit would run now (fetch, load, render, observe, diff; no gate).
 
     Without an observation the providers are observed now and every resource is planned. A caller that
     holds a fresh observation (the MCP server, proposing several changes in a row) passes it with the base
     state and a memo: main's plan against that observation is computed once, and only the resources the
     commit adds, changes or removes are planned again; the other resources' changes are main's, which is
-    exactly what they would be after the merge. Raises DesiredStateError or PlanError.
+    exactly what they would be after the merge; with `edits` (the files the commit changes on top of base)
+    its state is derived from base's (see trial.trial_state). Raises DesiredStateError or PlanError.
     """
-    state = load(session, fetch(session, commit_id))
+    if base is not None and edits is not None and memo is not None:
+        state = trial_state(session, base, session.repo[commit_id].peel(pygit2.Commit), edits)
+    else:
+        state = load(session, fetch(session, commit_id))
     if observation is None or base is None or memo is None:
         _check_renders(session, state, None)
         observed = observation if observation is not None else observe_all(session, state)
