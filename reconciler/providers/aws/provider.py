@@ -36,17 +36,25 @@ class AwsProvider(Provider):
         super().__init__(ctx)
         self.clients = AwsClients(ctx.config)
         options = ctx.config.options
-        self.waiter_delay = int(str(options.get("poll_seconds", 5)))
+        poll = options.get("poll_seconds", 5)
+        if not isinstance(poll, int) or isinstance(poll, bool) or poll < 0:
+            raise PermanentProviderError(
+                f"aws provider {ctx.name}: options.poll_seconds must be a whole number of seconds, not {poll!r}"
+            )
+        regions = options.get("regions", [])
+        if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+            raise PermanentProviderError(
+                f"aws provider {ctx.name}: options.regions must be a list of region names, e.g. [us-west-2]"
+            )
+        self.waiter_delay = poll
+        self.extra_regions = list(regions)
         self.ingress_cidr = str(options.get("ingress_cidr", "10.0.0.0/8"))
         self.include_unmanaged = bool(options.get("observe_all_instances", False))
 
     # -- regions --------------------------------------------------------------------------
     def regions(self) -> list[str]:
         """Regions to observe: the provider's, `options.regions`, and every region homeport created in."""
-        found = {default_region(self.ctx.config)}
-        extra = self.ctx.config.options.get("regions") or []
-        if isinstance(extra, list):
-            found.update(str(region) for region in extra)
+        found = {default_region(self.ctx.config), *self.extra_regions}
         found.update(self.ctx.state.get(REGIONS_KEY) or [])
         return sorted(found)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,15 @@ def test_preflight_catches_an_ami_of_another_region_and_an_unoffered_type(
         "instance type t3.gigantic is not offered in us-east-1: pick another with overrides.aws.instance_type, "
         "or drop it to let homeport choose from its table",
     ]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"poll_seconds": "5s"}, "options.poll_seconds must be a whole number of seconds, not '5s'"),
+        ({"regions": "us-west-2"}, "options.regions must be a list of region names"),
+    ],
+)
+def test_bad_provider_options_are_named(tmp_path: Path, options: dict[str, Any], message: str) -> None:
+    with pytest.raises(PermanentProviderError, match=re.escape(message)):
+        make_provider("http://127.0.0.1:9", tmp_path, **options)
