@@ -89,16 +89,18 @@ class ProposalSummary(BaseModel):
 
 def trial_state(app: Any, edits: dict[str, bytes | None]) -> tuple[DesiredState, str]:
     """The desired state main would have with these edits (an unreferenced commit; no ref moves)."""
-    from reconciler.proposals.create import main_commit
+    import pygit2
+
+    from reconciler.proposals.trial import trial_state as derive_state
     from reconciler.source.errors import DesiredStateError
     from reconciler.source.gitrepo import commit_tree_changes
-    from reconciler.source.loader import load_commit
 
     session = app.session
-    base = main_commit(session)
-    oid = commit_tree_changes(session.repo, base, edits, "homeport trial (never referenced)")
+    base_state = app.state()
+    oid = commit_tree_changes(session.repo, session.repo[base_state.revision], edits,
+                              "homeport trial (never referenced)")
     try:
-        state = load_commit(session.repo, session.repo[oid], session.cache)
+        state = derive_state(session, base_state, session.repo[oid].peel(pygit2.Commit), edits)
     except DesiredStateError as exc:
         raise AgentError("the definition does not fit the lab: " + "; ".join(str(i) for i in exc.issues)) from None
     return state, str(oid)
