@@ -41,8 +41,11 @@ def node_facts(provider: str, config: ProviderConfig, machines: dict[str, dict[s
     from reconciler.models.inventory import Gpu
 
     facts = []
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for m in machines.values():
+        by_node.setdefault(str(m.get("node")), []).append(m)
     for name, size in sorted(node_specs(config).items()):
-        placed = [m for m in machines.values() if m.get("node") == name]
+        placed = by_node.get(name, [])
         gpu_users = [m["name"] for m in placed if int(m.get("fields", {}).get("gpu", 0) or 0) > 0]
         gpus = [
             Gpu(
