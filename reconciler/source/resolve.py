@@ -14,7 +14,7 @@ from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.pool import ResourcePool
 from reconciler.models.profiles import profile_requirements
-from reconciler.models.resource import Deployment, NetworkSpec, Requirements, ServiceSpec, UniversalResource
+from reconciler.models.resource import Requirements, ServiceSpec, UniversalResource
 from reconciler.source.errors import SourceIssue
 
 Locate = Callable[[str, str, list[str | int]], SourceIssue]
@@ -159,7 +159,7 @@ def effective_resource(
     provider_type = provider_cfg.type if provider_cfg else "unknown"
     if not nodes and provider_cfg is not None:
         nodes = list(provider_cfg.nodes)
-    deployment = Deployment.model_validate(spec.deployment.model_dump())
+    deployment = spec.deployment.model_copy()
     svc = ServiceSpec.model_validate(service)
     workload = spec.workload_type
     stateful = (
@@ -184,7 +184,7 @@ def effective_resource(
         candidate_nodes=[n for n in nodes if n not in spec.placement.avoid_nodes],
         requirements=Requirements.model_validate(requirements),
         deployment=deployment,
-        network=NetworkSpec.model_validate(spec.network.model_dump()),
+        network=spec.network.model_copy(deep=True),
         service=svc,
         properties=properties,
         dimensions=dimensions,
