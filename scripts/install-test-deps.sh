@@ -27,6 +27,9 @@ apt_install postgresql-15
 # Ansible configure step: real sshd test hosts on 127.0.0.11-13:2222 (tests/backends/ssh.py).
 apt_install openssh-server
 
+# Daemon: forge mirrors over smart HTTP (git http-backend) and SSH (git-upload-pack on the sshd hosts).
+apt_install git
+
 # VMware provider: vcsim built from Debian's govmomi sources (scripts/build-vcsim.sh, GOPATH mode, offline).
 apt_install golang-go golang-github-vmware-govmomi-dev
 
