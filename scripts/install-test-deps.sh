@@ -29,6 +29,8 @@ apt_install openssh-server
 
 # Daemon: forge mirrors over smart HTTP (git http-backend) and SSH (git-upload-pack on the sshd hosts).
 apt_install git
+# Daemon: the shipped unit file is checked with systemd-analyze verify.
+apt_install systemd
 
 # VMware provider: vcsim built from Debian's govmomi sources (scripts/build-vcsim.sh, GOPATH mode, offline).
 apt_install golang-go golang-github-vmware-govmomi-dev
