@@ -30,6 +30,7 @@ ARGS: dict[str, dict[str, Any]] = {
     "update-resource-dimensions": {"resource_id": "web-frontend", "resource_type": "instance",
                                    "dimensions": {"owner": "me"}},
     "compare-expected-vs-actual-state": {"check_all_instances": True, "auto_correct_minor_deviations": True},
+    "propose-drift-resolution": {"resource": "web-frontend", "resolution": "adopt"},
     "generate-template-from-instance": {"instance_id": "web-frontend", "template_name": "t1"},
     "create-infrastructure-snapshot": {"snapshot_name": "s"},
     "plan-migration-from-snapshot": {"snapshot_id": "0" * 32, "target_node": "sim-1"},
@@ -83,7 +84,7 @@ def test_tool_by_scope(served: HomeportApp, scope: str) -> None:
 
 @pytest.mark.parametrize("scope", SCOPES)
 def test_tools_list_by_scope(served: HomeportApp, scope: str) -> None:
-    """tools/list shows the tools whose declared scope the caller holds (admin: all 24)."""
+    """tools/list shows the tools whose declared scope the caller holds (admin: all 25)."""
 
     async def go() -> list[str]:
         async with Client(server_for(served, scope)) as client:

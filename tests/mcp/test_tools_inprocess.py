@@ -148,9 +148,10 @@ def test_compare_proposes_self_heal_for_drift(app: HomeportApp) -> None:
 def test_every_tool_is_covered() -> None:
     """The tables above (plus the proposing and approve tests) name every registered tool."""
     covered = {c[0] for c in CASES} | {"update-resource-dimensions", "generate-template-from-instance",
-                                       "plan-migration-from-snapshot", "get-proposal", "approve-proposal"}
+                                       "plan-migration-from-snapshot", "get-proposal", "approve-proposal",
+                                       "propose-drift-resolution"}  # tests/daemon/test_mcp_drift_tool.py
     assert covered == {s.name for s in ALL_TOOLS}
-    assert len(ALL_TOOLS) == 24
+    assert len(ALL_TOOLS) == 25
 
 
 def test_sop_resources_and_prompts(served: HomeportApp) -> None:
