@@ -35,11 +35,20 @@ def plan(
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when none")
     ] = False,
     auto: Annotated[bool, typer.Option("--as-daemon", help="Gate as the daemon would (policy, windows, risk)")] = False,
+    provider_preview: Annotated[
+        bool,
+        typer.Option(
+            "--provider-preview",
+            help="Also ask providers for their own preview (a CloudFormation change set: created, never executed)",
+        ),
+    ] = False,
 ) -> None:
     """Show what applying would change; read only."""
     session = open_session(lab)
     try:
-        result = compute_plan(session, ref=ref, mode=Mode.auto if auto else Mode.manual)
+        result = compute_plan(
+            session, ref=ref, mode=Mode.auto if auto else Mode.manual, provider_previews=provider_preview
+        )
     finally:
         session.close()
     if output is Output.json:

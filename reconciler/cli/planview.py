@@ -35,6 +35,10 @@ def print_change(console: Console, change: Change, *, verbose: bool = True) -> N
     )
     if change.blocked and change.op is not Op.noop:
         console.print(f"      [bold yellow]held back:[/] {escape(change.blocked)}")
+    if change.preview:
+        console.print(f"      [cyan]{escape(str(change.preview.get('kind', 'provider preview')))}[/]:")
+        for line in change.preview.get("lines", []):
+            console.print(f"        {escape(str(line))}")
     if verbose and change.op in (Op.update, Op.replace, Op.rename):
         for f in change.fields:
             mark = " [magenta](forces replacement)[/]" if f.forces_replacement else ""

@@ -79,6 +79,10 @@ class Change(BaseModel):
     provider_id: str | None = None
     desired: dict[str, Any] = Field(default_factory=dict, description="Desired provider fields")
     blocked: str | None = Field(default=None, description="Why the gate holds this change back")
+    preview: dict[str, Any] | None = Field(
+        default=None,
+        description="The provider's own preview, e.g. a CloudFormation change set (plan --provider-preview)",
+    )
 
     @property
     def forces_replacement(self) -> bool:

@@ -18,6 +18,7 @@ from reconciler.phases.gate import Mode, PruneFacts, gate
 from reconciler.phases.load import load
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.preflight import preflight
+from reconciler.phases.preview import preview_changes
 from reconciler.phases.prune import prune
 from reconciler.phases.record import index_desired_state, record_results
 from reconciler.phases.render import RenderSet, render_all
@@ -55,7 +56,12 @@ def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
 
 
 def compute_plan(
-    session: LabSession, *, ref: str | None = None, mode: Mode = Mode.manual, timings: dict[str, float] | None = None
+    session: LabSession,
+    *,
+    ref: str | None = None,
+    mode: Mode = Mode.manual,
+    timings: dict[str, float] | None = None,
+    provider_previews: bool = False,
 ) -> PlanResult:
     """Phases fetch to gate; raises DesiredStateError, GitSourceError or PlanError with clear messages."""
     timings = {} if timings is None else timings
@@ -82,6 +88,9 @@ def compute_plan(
         gate(plan, state, mode=mode, now=session.clock(), prune=facts, backoff=retry_after(instances))
     with _timed(timings, "preflight"):
         preflight(session, state, plan)
+    if provider_previews:
+        with _timed(timings, "preview"):
+            preview_changes(session, state, plan)
     return PlanResult(revision, state, renders, observation, instances, plan, timings)
 
 
@@ -99,8 +108,12 @@ def _prune_facts(state: DesiredState, observation: Observation, instances: dict[
         if isinstance(params.get("prune"), bool):
             prune_override[name] = params["prune"]
     owned = sum(len(inv.owned(state.lab_name)) for inv in observation.inventories.values())
-    return PruneFacts(owned_total=owned, stateful=frozenset(stateful), allow_delete_stateful=frozenset(allowed),
-                      prune_override=prune_override)
+    return PruneFacts(
+        owned_total=owned,
+        stateful=frozenset(stateful),
+        allow_delete_stateful=frozenset(allowed),
+        prune_override=prune_override,
+    )
 
 
 @dataclass

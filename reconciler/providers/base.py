@@ -122,6 +122,13 @@ class Provider(ABC):
         """Fill in fields the cheap listing left out (called only when the diff needs them)."""
         return resource
 
+    def preview(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> dict[str, Any] | None:
+        """The provider's own preview of a change (e.g. a CloudFormation change set, created but never
+        executed), with a "lines" list for people; None when the provider has none."""
+        return None
+
     def preflight(self, changes: list[Change]) -> list[str]:
         """Problems that would make these changes fail, each with its remedy. Empty when fine."""
         return []

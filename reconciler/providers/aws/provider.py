@@ -165,6 +165,23 @@ class AwsProvider(Provider):
         region = self._region_for(change, resource)
         return self._cfn(region).preview(change.resource, template_body(artifacts, change.resource), change.desired)
 
+    def preview(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> dict[str, Any] | None:
+        """The cloudformation executor's change set as the plan preview (created, not executed)."""
+        found = self.preview_change_set(change, resource, artifacts)
+        if found is None:
+            return None
+        return {
+            "kind": "cloudformation-change-set",
+            "stack": found.stack,
+            "change_set": found.change_set,
+            "status": found.status,
+            "empty": found.empty,
+            "lines": found.lines() or [found.status_reason or found.status],
+            "changes": [c.model_dump(mode="json") for c in found.changes],
+        }
+
     def preflight(self, changes: list[Change]) -> list[str]:
         """Problems found before applying: no region or credentials, an AMI or type the region lacks."""
         try:

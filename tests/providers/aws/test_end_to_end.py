@@ -212,6 +212,15 @@ def test_cloudformation_executor_end_to_end_create_noop_and_prune(
     lab = tmp_path / "lab"
     # A second resource, so removing `web` is a prune and not "the desired state declares nothing".
     repo.commit({"resources/keep.yaml": resource("keep", ports=False).encode()}, "add keep")
+    # The plan can show CloudFormation's own change set for each stack (created, never executed)...
+    previewed = {c["resource"]: c for c in run_json(lab, "plan", "--provider-preview")["changes"]}
+    preview = previewed["web"]["preview"]
+    assert preview["kind"] == "cloudformation-change-set" and preview["stack"] == "homeport-home-web"
+    assert any("AWS::EC2::Instance" in line and line.startswith("Add") for line in preview["lines"]), preview
+    assert live_instances(ec2) == [], "a preview never executes the change set"
+    plain = {c["resource"]: c for c in run_json(lab, "plan")["changes"]}
+    assert plain["web"]["preview"] is None  # opt-in only
+    # ...and applying reuses it.
     applied = run_json(lab, "apply", "--auto-approve")
     assert applied["status"] == "ok", applied
     outcomes = {o["resource"]: o for o in applied["outcomes"]}
