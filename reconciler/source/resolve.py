@@ -159,7 +159,7 @@ def effective_resource(
     provider_type = provider_cfg.type if provider_cfg else "unknown"
     if not nodes and provider_cfg is not None:
         nodes = list(provider_cfg.nodes)
-    deployment = spec.deployment.model_copy()
+    deployment = spec.deployment  # shared, never mutated: one object per resource, not two
     svc = ServiceSpec.model_validate(service)
     workload = spec.workload_type
     stateful = (
@@ -184,7 +184,7 @@ def effective_resource(
         candidate_nodes=[n for n in nodes if n not in spec.placement.avoid_nodes],
         requirements=Requirements.model_validate(requirements),
         deployment=deployment,
-        network=spec.network.model_copy(deep=True),
+        network=spec.network,
         service=svc,
         properties=properties,
         dimensions=dimensions,
