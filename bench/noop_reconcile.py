@@ -120,9 +120,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="homeport-bench-") as tmp:
         for n in [int(s) for s in args.sizes.split(",")]:
             lab = make_lab(Path(tmp), n)
-            url = args.database_url
-            if url and "postgresql" in url:
-                url = url  # one database per size would be cleaner; the lab name is the same, so reset it
+            url = args.database_url  # each size's lab has its own folder; a shared PostgreSQL keeps both labs
             t = time.perf_counter()
             from reconciler.phases.context import LabSession
             from reconciler.phases.gate import Mode
