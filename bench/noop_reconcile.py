@@ -22,7 +22,7 @@ from pathlib import Path
 LAB = """\
 apiVersion: homelab.ai/v1
 kind: Lab
-metadata: {{name: bench}}
+metadata: {{name: bench-{n}}}
 spec:
   providers:
     lab:
@@ -62,7 +62,7 @@ def make_lab(root: Path, n: int) -> Path:
     nodes = ", ".join(
         f"node-{k}: {{cpu: 2000, memory_gb: 4000, storage_gb: 100000, gpu: 0}}" for k in range(n // 500 + 1)
     )
-    (lab / "homeport.yaml").write_text(LAB.format(nodes=nodes))
+    (lab / "homeport.yaml").write_text(LAB.format(nodes=nodes, n=n))
     (lab / "pools" / "compute.yaml").write_text(POOL)
     for i in range(n):
         (lab / "resources" / f"svc-{i:05d}.yaml").write_text(RESOURCE.format(i=i, port=8000 + i % 1000))
@@ -120,7 +120,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="homeport-bench-") as tmp:
         for n in [int(s) for s in args.sizes.split(",")]:
             lab = make_lab(Path(tmp), n)
-            url = args.database_url  # each size's lab has its own folder; a shared PostgreSQL keeps both labs
+            url = args.database_url  # each size is its own lab (bench-N), so one PostgreSQL holds both apart
             t = time.perf_counter()
             from reconciler.phases.context import LabSession
             from reconciler.phases.gate import Mode
