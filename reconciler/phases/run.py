@@ -140,29 +140,36 @@ def reconcile(
     approve: Callable[[Plan], bool] | None = None,
 ) -> RunResult:
     """One run under the lab's lock; every outcome, including refusals, is recorded."""
+    lab = _lab_name(session)
     try:
-        with lab_lock(session.db, _lab_name(session), lock_dir=session.state_dir / "locks"):
-            return _run_locked(session, mode=mode, trigger=trigger, ref=ref, approve=approve)
+        with lab_lock(session.db, lab, lock_dir=session.state_dir / "locks"):
+            return _run_locked(session, lab, mode=mode, trigger=trigger, ref=ref, approve=approve)
     except LabBusyError as exc:
-        lab = _lab_name(session)
         run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
         finish_run(session.db, run_id, status="skipped", revision=None, phase_timings={}, summary={}, error=str(exc))
-        with session.db.session() as s:
-            append_audit(
-                s,
-                lab=lab,
-                entity_type="lab",
-                entity_id=lab,
-                action="run-skipped",
-                actor=session.actor,
-                actor_kind=session.actor_kind,
-                tool="reconcile",
-                run_id=run_id,
-                outcome="skipped",
-                result={"reason": str(exc)},
-                arguments={"trigger": trigger},
-            )
+        _audit_run(session, lab, run_id, trigger, action="run-skipped", outcome="skipped", result={"reason": str(exc)})
         return RunResult(run_id, "skipped", None, error=str(exc))
+
+
+def _audit_run(
+    session: LabSession, lab: str, run_id: str, trigger: str, *, action: str, outcome: str, result: dict[str, Any]
+) -> None:
+    """One lab-level audit row about a whole run (skipped, invalid)."""
+    with session.db.session() as s:
+        append_audit(
+            s,
+            lab=lab,
+            entity_type="lab",
+            entity_id=lab,
+            action=action,
+            actor=session.actor,
+            actor_kind=session.actor_kind,
+            tool="reconcile",
+            run_id=run_id,
+            outcome=outcome,
+            arguments={"trigger": trigger},
+            result=result,
+        )
 
 
 def _lab_name(session: LabSession) -> str:
@@ -175,10 +182,15 @@ def _lab_name(session: LabSession) -> str:
 
 
 def _run_locked(
-    session: LabSession, *, mode: Mode, trigger: str, ref: str | None, approve: Callable[[Plan], bool] | None
+    session: LabSession,
+    lab: str,
+    *,
+    mode: Mode,
+    trigger: str,
+    ref: str | None,
+    approve: Callable[[Plan], bool] | None,
 ) -> RunResult:
     timings: dict[str, float] = {}
-    lab = _lab_name(session)
     # We hold the lab's lock, so a run still marked running was killed before it could finish.
     close_interrupted_runs(session.db, lab)
     previous = last_finished_run(session.db, lab)
@@ -197,21 +209,9 @@ def _run_locked(
         )
         repeated = previous is not None and previous.status == "invalid" and previous.error == str(exc)
         if not repeated:  # the same broken commit every interval is one audit row, not thousands
-            with session.db.session() as s:
-                append_audit(
-                    s,
-                    lab=lab,
-                    entity_type="lab",
-                    entity_id=lab,
-                    action="run-invalid",
-                    actor=session.actor,
-                    actor_kind=session.actor_kind,
-                    tool="reconcile",
-                    run_id=run_id,
-                    outcome="error",
-                    arguments={"trigger": trigger},
-                    result={"error": str(exc)[:4000]},
-                )
+            _audit_run(
+                session, lab, run_id, trigger, action="run-invalid", outcome="error", result={"error": str(exc)[:4000]}
+            )
         return RunResult(run_id, "invalid", getattr(exc, "revision", None), error=str(exc), timings=timings)
     state, plan = result.state, result.plan
     if not result.revision.on_main:
@@ -219,7 +219,6 @@ def _run_locked(
             f"{result.revision.ref} is not on the {state.lab.spec.main_branch} branch: only merged commits are "
             "applied (approve the proposal to merge it)"
         )
-        error: str | None = refusal
         finish_run(
             session.db,
             run_id,
@@ -227,9 +226,9 @@ def _run_locked(
             revision=state.revision,
             phase_timings=timings,
             summary={},
-            error=error,
+            error=refusal,
         )
-        return RunResult(run_id, "invalid", state.revision, plan=plan, error=error, timings=timings)
+        return RunResult(run_id, "invalid", state.revision, plan=plan, error=refusal, timings=timings)
     notes = resume_intents(session, state)
     if approve is not None and plan.has_changes and not approve(plan):
         finish_run(
