@@ -19,6 +19,7 @@ from reconciler.cli.common import (
     print_json,
     user_errors,
 )
+from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load
 from reconciler.store.audit import recent_audit, resource_audit, verify_chain
@@ -27,12 +28,8 @@ from reconciler.store.instances import list_instances
 from reconciler.store.runs import recent_runs
 
 
-def _lab_name(lab: Path) -> str:
-    session = open_session(lab)
-    try:
-        return load(session, fetch(session, None)).lab_name
-    finally:
-        session.close()
+def _lab_name(session: LabSession) -> str:
+    return load(session, fetch(session, None)).lab_name
 
 
 def _duration(run: Any) -> str:
@@ -70,9 +67,9 @@ def _run_counts(r: Any) -> str:
 def status(lab: LabOption = Path("."), output: OutputOption = Output.text,
            runs: Annotated[int, typer.Option(help="How many recent runs to show")] = 5) -> None:
     """Each managed resource with provider, node, id, state and whether it matches; open deviations; last runs."""
-    name = _lab_name(lab)
     session = open_session(lab)
     try:
+        name = _lab_name(session)
         instances = list_instances(session.db, name)
         deviations = list_open_deviations(session.db, name)
         recent = recent_runs(session.db, name, limit=runs)
@@ -154,9 +151,9 @@ def history(
     runs: Annotated[bool, typer.Option("--runs", help="List reconcile runs instead of audit entries")] = False,
 ) -> None:
     """What changed when: applies (with the fields they changed), skips and failures, or the runs themselves."""
-    name = _lab_name(lab)
     session = open_session(lab)
     try:
+        name = _lab_name(session)
         run_rows = recent_runs(session.db, name, limit=limit) if runs else []
         rows = [] if runs else (resource_audit(session.db, name, resource, limit) if resource
                                 else recent_audit(session.db, name, limit=limit))
