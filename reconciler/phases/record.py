@@ -104,7 +104,7 @@ def record_results(
                     and row.status == "running"
                     and not row.deviation_detected
                     and name not in devs_by_resource
-                    and not _parameters_changed(row, state.effective.get(name))
+                    and not _params_differ(row.parameters or {}, state.effective.get(name))
                 ):
                     continue
             if row is None:
@@ -208,12 +208,8 @@ def record_results(
     return counts
 
 
-def _parameters_changed(row: DeploymentInstanceRow, eff: EffectiveResource | None) -> bool:
-    """Whether the policy recorded on the instance differs from the definition's (e.g. a new allowance)."""
-    return _params_differ(row.parameters or {}, eff)
-
-
 def _params_differ(params: dict[str, Any], eff: EffectiveResource | None) -> bool:
+    """Whether the policy recorded on the instance differs from the definition's (e.g. a new allowance)."""
     if eff is None:
         return False
     return bool(
