@@ -68,6 +68,18 @@ class _Serving:
                 self.loop.close()
 
 
+PVE_POOL = """\
+apiVersion: homelab.ai/v1
+kind: ResourcePool
+metadata: {name: proxmox}
+spec:
+  path: /infrastructure/proxmox
+  provider: pve
+  nodes: [pve1, pve2, pve3]
+"""
+PVE_POOL_WITH_DEFAULTS = PVE_POOL + "  properties: {storage_pool: local-lvm, network_bridge: vmbr0}\n"
+
+
 @dataclass
 class PveBackend:
     """A started fake PVE and what a homeport provider config needs to reach it."""
@@ -78,6 +90,17 @@ class PveBackend:
     cafile: str
     token_secret: str
     root_password: str
+
+    def lab_yaml(self, reconcile: str | None = None, *, nodes: bool = True) -> str:
+        """homeport.yaml of a lab `home` with one provider `pve` on this server (reconcile: a flow mapping)."""
+        node_line = "      nodes: [pve1, pve2, pve3]\n" if nodes else ""
+        policy = f"  reconcile: {reconcile}\n" if reconcile else ""
+        return (
+            "apiVersion: homelab.ai/v1\nkind: Lab\nmetadata: {name: home}\nspec:\n  providers:\n    pve:\n"
+            f'      type: proxmox\n      endpoint: "{self.url}"\n      ca_file: "{self.cafile}"\n{node_line}'
+            f"      credentials: {{token_id_env: {TOKEN_ID_ENV}, token_secret_env: {TOKEN_SECRET_ENV}}}\n"
+            f"      options: {{task_poll: 0.05, task_timeout: 30}}\n{policy}"
+        )
 
     def provider_config(self, **options: Any) -> dict[str, Any]:
         """A homeport.yaml provider entry (as a dict) pointing at this server, token from the environment."""

@@ -9,37 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from tests.backends.pve import TOKEN_ID_ENV, TOKEN_SECRET_ENV, PveBackend
+from tests.backends.pve import PVE_POOL_WITH_DEFAULTS, PveBackend
 from tests.daemon.labrepo import LabRepo
 from tests.daemon.test_crash import converge_with_crashes, ok_changes, run_daemon
 
 
 def _lab(pve: PveBackend, cpu: int) -> dict[str, bytes | None]:
-    lab = f"""\
-apiVersion: homelab.ai/v1
-kind: Lab
-metadata: {{name: home}}
-spec:
-  providers:
-    pve:
-      type: proxmox
-      endpoint: "{pve.url}"
-      ca_file: "{pve.cafile}"
-      nodes: [pve1, pve2, pve3]
-      credentials: {{token_id_env: {TOKEN_ID_ENV}, token_secret_env: {TOKEN_SECRET_ENV}}}
-      options: {{task_poll: 0.05, task_timeout: 30}}
-  reconcile: {{auto_apply: true, self_heal: false, prune: false, max_auto_risk: high}}
-"""
-    pool = """\
-apiVersion: homelab.ai/v1
-kind: ResourcePool
-metadata: {name: proxmox}
-spec:
-  path: /infrastructure/proxmox
-  provider: pve
-  nodes: [pve1, pve2, pve3]
-  properties: {storage_pool: local-lvm, network_bridge: vmbr0}
-"""
+    lab = pve.lab_yaml("{auto_apply: true, self_heal: false, prune: false, max_auto_risk: high}")
+    pool = PVE_POOL_WITH_DEFAULTS
     files: dict[str, bytes | None] = {"homeport.yaml": lab.encode(), "pools/proxmox.yaml": pool.encode()}
     for i in range(2):
         files[f"resources/guest-{i}.yaml"] = (

@@ -10,7 +10,7 @@ from mcp import Client
 
 from mcp_server.app import HomeportApp
 from reconciler.source.gitrepo import commit_worktree
-from tests.backends.pve import TOKEN_ID_ENV, TOKEN_SECRET_ENV, PveBackend
+from tests.backends.pve import PVE_POOL, PveBackend
 from tests.mcp.conftest import server_for
 
 
@@ -19,29 +19,8 @@ def _lab(root: Path, pve: PveBackend) -> Path:
 
     lab = root / "lab"
     (lab / "pools").mkdir(parents=True)
-    (lab / "homeport.yaml").write_text(f"""\
-apiVersion: homelab.ai/v1
-kind: Lab
-metadata: {{name: home}}
-spec:
-  providers:
-    pve:
-      type: proxmox
-      endpoint: "{pve.url}"
-      ca_file: "{pve.cafile}"
-      nodes: [pve1, pve2, pve3]
-      credentials: {{token_id_env: {TOKEN_ID_ENV}, token_secret_env: {TOKEN_SECRET_ENV}}}
-      options: {{task_poll: 0.05, task_timeout: 30}}
-""")
-    (lab / "pools" / "proxmox.yaml").write_text("""\
-apiVersion: homelab.ai/v1
-kind: ResourcePool
-metadata: {name: proxmox}
-spec:
-  path: /infrastructure/proxmox
-  provider: pve
-  nodes: [pve1, pve2, pve3]
-""")
+    (lab / "homeport.yaml").write_text(pve.lab_yaml())
+    (lab / "pools" / "proxmox.yaml").write_text(PVE_POOL)
     repo = pygit2.init_repository(str(lab), initial_head="main")
     commit_worktree(repo, "lab")
     return lab

@@ -12,37 +12,17 @@ from reconciler.phases.run import RunResult, reconcile
 from reconciler.source.scaffold import create_lab
 from reconciler.store.instances import list_instances
 from reconciler.store.tables import DeploymentInstanceRow
-from tests.backends.pve import TOKEN_ID_ENV, TOKEN_SECRET_ENV, PveBackend
+from tests.backends.pve import PVE_POOL_WITH_DEFAULTS, PveBackend
 
 
 def write_lab(source: Path, pve: PveBackend) -> None:
     """One Proxmox provider (fakepve), self-heal on, one VM on pve1 without configuration."""
     for folder in ("pools", "resources"):
         (source / folder).mkdir(parents=True, exist_ok=True)
-    (source / "homeport.yaml").write_text(f"""\
-apiVersion: homelab.ai/v1
-kind: Lab
-metadata: {{name: home}}
-spec:
-  providers:
-    pve:
-      type: proxmox
-      endpoint: "{pve.url}"
-      ca_file: "{pve.cafile}"
-      credentials: {{token_id_env: {TOKEN_ID_ENV}, token_secret_env: {TOKEN_SECRET_ENV}}}
-      options: {{task_poll: 0.05, task_timeout: 30}}
-  reconcile: {{auto_apply: true, self_heal: true, prune: false, max_auto_risk: medium}}
-""")
-    (source / "pools" / "proxmox.yaml").write_text("""\
-apiVersion: homelab.ai/v1
-kind: ResourcePool
-metadata: {name: proxmox}
-spec:
-  path: /infrastructure/proxmox
-  provider: pve
-  nodes: [pve1, pve2, pve3]
-  properties: {storage_pool: local-lvm, network_bridge: vmbr0}
-""")
+    (source / "homeport.yaml").write_text(
+        pve.lab_yaml("{auto_apply: true, self_heal: true, prune: false, max_auto_risk: medium}", nodes=False)
+    )
+    (source / "pools" / "proxmox.yaml").write_text(PVE_POOL_WITH_DEFAULTS)
     (source / "resources" / "web.yaml").write_text("""\
 apiVersion: homelab.ai/v1
 kind: UniversalResource
