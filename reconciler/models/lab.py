@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from reconciler.models.identity import IdentityConfig
 from reconciler.models.meta import KindBase, StrictModel
 from reconciler.models.plan import Risk
 
@@ -138,6 +139,8 @@ class LabSpec(StrictModel):
     notifications: list[NotificationTarget] = Field(default_factory=list)
     electricity_cost_per_kwh: float | None = Field(default=None, ge=0, description="For cost advice")
     currency: str = "USD"
+    identity: IdentityConfig = Field(default_factory=IdentityConfig,
+                                     description="OIDC provider and public URL (docs/identity.md)")
 
 
 class Lab(KindBase):
