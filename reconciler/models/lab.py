@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from croniter import croniter
+from pydantic import Field, field_validator, model_validator
 
 from reconciler.models.identity import IdentityConfig
 from reconciler.models.meta import KindBase, StrictModel
@@ -16,14 +19,36 @@ PROVIDER_TYPES: tuple[str, ...] = ("sim", "proxmox", "docker", "lxd", "kubernete
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION_SECONDS = 366 * 86400
 
 
 def duration_seconds(text: str) -> int:
-    """Seconds in a duration such as '30s', '5m', '4h' or '1d'."""
+    """Seconds in a duration such as '30s', '5m', '4h' or '1d' (at most 366 days)."""
     match = _DURATION.match(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a duration: write a number and a unit, e.g. 30s, 5m, 4h, 1d")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"{text!r} is longer than a year (366d)")
+    return seconds
+
+
+def check_cron(expr: str) -> str:
+    """Refuse a cron expression croniter cannot run, or one that never fires (e.g. 30 February)."""
+    try:
+        croniter(expr, datetime(2024, 1, 1, tzinfo=timezone.utc)).get_next(datetime)
+    except Exception as exc:  # croniter raises several unrelated types for bad expressions
+        raise ValueError(f"{expr!r} is not a cron expression that ever fires ({exc}); e.g. '0 1 * * *'") from None
+    return expr
+
+
+def check_timezone(name: str) -> str:
+    """Refuse a time zone the IANA database on this machine does not know."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known time zone: use an IANA name such as UTC or Europe/Berlin") from None
+    return name
 
 
 class Credentials(StrictModel):
@@ -74,8 +99,25 @@ class SyncWindow(StrictModel):
     @field_validator("duration")
     @classmethod
     def _duration(cls, value: str) -> str:
-        duration_seconds(value)
+        if duration_seconds(value) < 1:
+            raise ValueError("a window lasts at least 1s")
         return value
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else check_cron(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SyncWindow:
+        if (self.allow is None) == (self.deny is None):
+            raise ValueError("a window sets exactly one of allow or deny (a cron expression)")
+        return self
 
 
 class ReconcilePolicy(StrictModel):
@@ -93,7 +135,8 @@ class ReconcilePolicy(StrictModel):
     @field_validator("interval")
     @classmethod
     def _interval(cls, value: str) -> str:
-        duration_seconds(value)
+        if duration_seconds(value) < 1:
+            raise ValueError("the interval is at least 1s (0s would reconcile without pause)")
         return value
 
 

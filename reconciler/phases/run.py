@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +29,9 @@ from reconciler.store.audit import append_audit
 from reconciler.store.instances import InstanceSnapshot, load_instances, retry_after
 from reconciler.store.locks import LabBusyError, lab_lock
 from reconciler.store.runs import close_interrupted_runs, finish_run, last_finished_run, start_run
+from reconciler.store.tables import ReconcileRunRow
+
+_log = logging.getLogger(__name__)
 
 
 class PlanError(Exception):
@@ -195,6 +200,41 @@ def _run_locked(
     close_interrupted_runs(session.db, lab)
     previous = last_finished_run(session.db, lab)
     run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
+    try:
+        return _run_started(
+            session, lab, run_id, previous, timings, mode=mode, trigger=trigger, ref=ref, approve=approve
+        )
+    except Exception as exc:  # a run never stays running: any failure closes it; intents stay for the next run
+        error = describe_failure(exc)
+        _log.debug("run %s failed", run_id, exc_info=True)
+        finish_run(session.db, run_id, status="failed", revision=None, phase_timings=timings, summary={}, error=error)
+        _audit_run(session, lab, run_id, trigger, action="run-failed", outcome="error", result={"error": error})
+        return RunResult(run_id, "failed", None, error=error, timings=timings)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """An unexpected error as one line: its type, message and the innermost homeport frame (no traceback)."""
+    where = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        package = next((p for p in ("/reconciler/", "/mcp_server/") if p in frame.filename), None)
+        if package is not None:
+            where = f" (at {package[1:]}{frame.filename.rsplit(package, 1)[1]}:{frame.lineno})"
+            break
+    return f"{type(exc).__name__}: {exc}"[:3900] + where
+
+
+def _run_started(
+    session: LabSession,
+    lab: str,
+    run_id: str,
+    previous: ReconcileRunRow | None,
+    timings: dict[str, float],
+    *,
+    mode: Mode,
+    trigger: str,
+    ref: str | None,
+    approve: Callable[[Plan], bool] | None,
+) -> RunResult:
     try:
         result = compute_plan(session, ref=ref, mode=mode, timings=timings)
     except (DesiredStateError, GitSourceError, PlanError) as exc:

@@ -15,10 +15,12 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.models.desired import DesiredState, SourceRef
 from reconciler.models.lab import Lab
+from reconciler.models.limits import current_limits
 from reconciler.models.meta import API_VERSION
 from reconciler.models.pool import ResourcePool
 from reconciler.models.resource import UniversalResource
 from reconciler.models.template import DeploymentTemplate
+from reconciler.models.yaml12 import YamlLimitExceeded, load_documents
 from reconciler.source.errors import DesiredStateError, SourceIssue
 from reconciler.source.gitrepo import LAB_FILE, iter_desired_blobs, read_blob
 from reconciler.source.resolve import resolve
@@ -30,12 +32,6 @@ KINDS: dict[str, type[BaseModel]] = {
     "DeploymentTemplate": DeploymentTemplate,
     "UniversalResource": UniversalResource,
 }
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
-
 
 @dataclass
 class ParsedBlob:
@@ -109,13 +105,19 @@ class LoadCache:
 
 def parse_blob(path: str, data: bytes, docs: list[Any] | None = None) -> ParsedBlob:
     """YAML -> typed kinds; every issue with file, line and field. `docs`: already parsed documents."""
+    limits = current_limits()
+    if len(data) > limits.yaml_file_bytes:
+        return ParsedBlob([], [SourceIssue(path, str(YamlLimitExceeded("yaml_file_bytes", limits.yaml_file_bytes,
+                                                                       f"the file has {len(data):,} bytes")))])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return ParsedBlob([], [SourceIssue(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})")])
     try:
         if docs is None:
-            docs = list(yaml.load_all(text, Loader=_Loader))
+            docs = load_documents(text, limits)
+    except YamlLimitExceeded as exc:
+        return ParsedBlob([], [SourceIssue(path, str(exc), line=exc.line)])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         return ParsedBlob(
