@@ -60,7 +60,8 @@ def main() -> None:
         except YamlLimitExceeded as exc:
             outcome = f"refused ({exc.name})"
         took = time.perf_counter() - started
-        print(f"billion laughs, {levels} lines ({len(text)} bytes, 10^{levels} values): {outcome} in {took * 1000:.2f} ms")
+        print(f"billion laughs, {levels} lines ({len(text)} bytes, 10^{levels} values): {outcome} "
+              f"in {took * 1000:.2f} ms")
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     print(f"peak memory growth over both alias bombs: {grown:.1f} MB")
     files = [RESOURCE.format(i=i, a=i // 250, b=i % 250) for i in range(10_000)]

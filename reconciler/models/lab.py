@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,7 +36,7 @@ def duration_seconds(text: str) -> int:
 def check_cron(expr: str) -> str:
     """Refuse a cron expression croniter cannot run, or one that never fires (e.g. 30 February)."""
     try:
-        croniter(expr, datetime(2024, 1, 1, tzinfo=timezone.utc)).get_next(datetime)
+        croniter(expr, datetime(2024, 1, 1, tzinfo=UTC)).get_next(datetime)
     except Exception as exc:  # croniter raises several unrelated types for bad expressions
         raise ValueError(f"{expr!r} is not a cron expression that ever fires ({exc}); e.g. '0 1 * * *'") from None
     return expr

@@ -16,7 +16,7 @@ from reconciler.proposals.yamledit import edit_document, new_document, set_path
 from reconciler.source.loader import parse_blob
 from reconciler.source.yamlpos import line_index
 from reconciler.store.tables import ApplyIntentRow, ReconcileRunRow, ResourceDimensionRow
-from tests.foundation.labkit import commit, homeport, new_mini_lab, resource
+from tests.foundation.labkit import homeport, new_mini_lab, resource
 
 # Every plain scalar shape YAML 1.1 reads as something other than the text written.
 YAML11_SPECIAL = [
@@ -82,7 +82,9 @@ def test_a_proposal_keeps_every_scalar_type(text: str) -> None:
            "spec": {"dimensions": {"value": text, "key": 1}}}
     written = new_document(doc)
     assert load_documents(written.decode())[0] == doc
-    edited = edit_document(written, "UniversalResource", "r", lambda d: set_path(d, ["spec", "dimensions", "again"], text))
+    edited = edit_document(
+        written, "UniversalResource", "r", lambda d: set_path(d, ["spec", "dimensions", "again"], text)
+    )
     assert load_documents(edited.decode())[0]["spec"]["dimensions"] == {"value": text, "key": 1, "again": text}
 
 
