@@ -81,7 +81,7 @@ def main() -> None:
     from mcp_server.app import HomeportApp
     from mcp_server.auth import Caller
     from mcp_server.server import build_server, http_app
-    from reconciler.phases.gate import Mode
+    from reconciler.models.plan import Mode
     from reconciler.phases.run import reconcile
     from reconciler.store.tokens import create_token
 

@@ -81,8 +81,8 @@ def make_lab(root: Path, n: int) -> Path:
 
 def measure(lab: Path, database_url: str | None, warm_runs: int) -> dict[str, object]:
     """In this (fresh) process: one cold no-op reconcile, then warm ones; peak RSS."""
+    from reconciler.models.plan import Mode
     from reconciler.phases.context import LabSession
-    from reconciler.phases.gate import Mode
     from reconciler.phases.run import reconcile
 
     started = time.perf_counter()
@@ -122,8 +122,8 @@ def main() -> None:
             lab = make_lab(Path(tmp), n)
             url = args.database_url  # each size is its own lab (bench-N), so one PostgreSQL holds both apart
             t = time.perf_counter()
+            from reconciler.models.plan import Mode
             from reconciler.phases.context import LabSession
-            from reconciler.phases.gate import Mode
             from reconciler.phases.run import reconcile
 
             session = LabSession.open(lab, database_url=url, actor="bench", actor_kind="system")

@@ -11,8 +11,7 @@ from mcp_server.auth import Caller, refusal
 from mcp_server.tools.submit import submit_proposal
 from mcp_server.tools.universal import ProposalSummary
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.models.plan import Op, Risk
-from reconciler.phases.gate import Mode
+from reconciler.models.plan import Mode, Op, Risk
 from reconciler.phases.run import compute_plan
 from reconciler.proposals.edits import object_edit
 from reconciler.proposals.yamledit import set_path

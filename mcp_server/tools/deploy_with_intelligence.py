@@ -14,7 +14,7 @@ from mcp_server.tools.requirements_input import requirements_from
 from mcp_server.tools.submit import submit_proposal
 from mcp_server.tools.universal import ProposalSummary, as_document, resource_doc_edit, retarget, trial_state
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.phases.gate import Mode
+from reconciler.models.plan import Mode
 from reconciler.phases.render import chart_for, render_one
 from reconciler.phases.run import compute_plan
 from reconciler.proposals.names import check_text

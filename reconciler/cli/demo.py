@@ -14,7 +14,7 @@ from reconciler.cli.lab_commands import init, validate
 from reconciler.cli.plan_commands import apply, plan, print_run
 from reconciler.cli.sim_commands import drift
 from reconciler.cli.status_commands import history, status
-from reconciler.phases.gate import Mode
+from reconciler.models.plan import Mode
 from reconciler.phases.run import reconcile
 
 DemoStep = Callable[[Path], None]

@@ -19,8 +19,7 @@ from reconciler.cli.common import (
     user_errors,
 )
 from reconciler.cli.planview import plan_json, print_plan
-from reconciler.models.plan import Plan
-from reconciler.phases.gate import Mode
+from reconciler.models.plan import Mode, Plan
 from reconciler.phases.run import RunResult, compute_plan, reconcile
 
 RefOption = Annotated[str | None, typer.Option(help="Branch or commit to plan (default: main)")]

@@ -8,9 +8,9 @@ from reconciler.cli.common import Output, console, open_session
 from reconciler.cli.demo import EXTRA_STEPS
 from reconciler.cli.plan_commands import print_run
 from reconciler.cli.proposal_commands import print_proposal
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import fetch
-from reconciler.phases.gate import Mode
 from reconciler.phases.load import load
 from reconciler.phases.run import reconcile
 from reconciler.proposals.create import ProposalDraft, propose

@@ -25,9 +25,9 @@ from reconciler.daemon.reposync import PollSchedule, RepoPoller
 from reconciler.daemon.settings import DaemonSettings, webhook_secret
 from reconciler.daemon.webhook import PushEvent
 from reconciler.models.lab import duration_seconds
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import fetch
-from reconciler.phases.gate import Mode
 from reconciler.phases.load import load
 from reconciler.phases.run import RunResult, reconcile
 from reconciler.phases.snapshot import take_snapshot

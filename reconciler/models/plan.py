@@ -6,7 +6,7 @@ from collections import Counter
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 
 class Risk(StrEnum):
@@ -42,6 +42,13 @@ class Risk(StrEnum):
         return self.rank > other.rank
 
 
+class Mode(StrEnum):
+    """Who asked for a run: a person approving this plan, or the daemon acting under policy."""
+
+    manual = "manual"
+    auto = "auto"
+
+
 class Op(StrEnum):
     """What a change does."""
 
@@ -51,6 +58,41 @@ class Op(StrEnum):
     delete = "delete"
     rename = "rename"
     noop = "noop"
+
+
+class BlockKind(StrEnum):
+    """Why a change is held back, by what would release it."""
+
+    policy = "policy"  # reconcile policy: paused, auto_apply off, self_heal off, risk above max_auto_risk
+    window = "window"  # outside every sync window
+    prune = "prune"  # a prune guard (prune off, too many deletes, stateful)
+    backoff = "backoff"  # transient provider error: waiting before retrying
+    dependency = "dependency"  # waiting on another resource of the lab
+    capacity = "capacity"  # no node of the pool has room
+    unavailable = "unavailable"  # the provider could not be observed
+    preflight = "preflight"  # a provider check before applying failed
+
+
+class BlockReason(BaseModel):
+    """A typed reason a change is not applied now: its kind and the message people read."""
+
+    model_config = {"frozen": True}
+
+    kind: BlockKind
+    message: str
+
+
+def _legacy_block_kind(message: str) -> BlockKind:
+    """The kind of a block stored as text only (plans recorded before block reasons were typed)."""
+    text = message.lower()
+    for prefix, kind in (("no capacity", BlockKind.capacity), ("waiting on a dependency", BlockKind.dependency),
+                         ("waiting: transient", BlockKind.backoff), ("preflight", BlockKind.preflight),
+                         ("refusing to prune", BlockKind.prune), ("prune is off", BlockKind.prune),
+                         ("stateful resource", BlockKind.prune), ("outside", BlockKind.window),
+                         ("provider ", BlockKind.unavailable)):
+        if text.startswith(prefix):
+            return kind
+    return BlockKind.policy
 
 
 class FieldChange(BaseModel):
@@ -78,11 +120,32 @@ class Change(BaseModel):
     previous_name: str | None = None
     provider_id: str | None = None
     desired: dict[str, Any] = Field(default_factory=dict, description="Desired provider fields")
-    blocked: str | None = Field(default=None, description="Why the gate holds this change back")
+    block: BlockReason | None = Field(default=None, description="Why this change is held back (kind and message)")
     preview: dict[str, Any] | None = Field(
         default=None,
         description="The provider's own preview, e.g. a CloudFormation change set (plan --provider-preview)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _block_from_text(cls, data: Any) -> Any:
+        """Accept `blocked: "text"` (plans stored before block reasons were typed) as a block reason."""
+        if isinstance(data, dict) and "blocked" in data:
+            data = dict(data)
+            text = data.pop("blocked")
+            if text and data.get("block") is None:
+                data["block"] = {"kind": _legacy_block_kind(str(text)), "message": str(text)}
+        return data
+
+    @computed_field(description="Why the gate holds this change back (the block reason's message)")  # type: ignore[prop-decorator]
+    @property
+    def blocked(self) -> str | None:
+        """The block reason's message, or None when the change may be applied."""
+        return self.block.message if self.block is not None else None
+
+    def hold(self, kind: BlockKind, message: str) -> None:
+        """Hold this change back for a reason of this kind."""
+        self.block = BlockReason(kind=kind, message=message)
 
     @property
     def forces_replacement(self) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
-from reconciler.models.plan import Change, Op, Plan
+from reconciler.models.plan import BlockKind, Change, Op, Plan
 from reconciler.phases.context import LabSession
 from reconciler.phases.crashpoints import crash_point
 from reconciler.phases.gate import dependency_order
@@ -165,7 +165,8 @@ def execute_changes(session: LabSession, state: DesiredState, changes: list[Chan
         waiting_on = [d for d in state.resources[change.resource].spec.depends_on if d in not_ready] \
             if change.resource in state.resources else []
         if waiting_on:
-            change.blocked = f"waiting on a dependency: {waiting_on[0]} {not_ready[waiting_on[0]]} in this run"
+            change.hold(BlockKind.dependency,
+                        f"waiting on a dependency: {waiting_on[0]} {not_ready[waiting_on[0]]} in this run")
             not_ready[change.resource] = "is waiting on a dependency"
             continue
         prepared = _prepare(session, state, change, run_id, rng)

@@ -7,20 +7,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.lab import ReconcilePolicy
-from reconciler.models.plan import Change, Op, Plan
+from reconciler.models.plan import BlockKind, Change, Mode, Op, Plan
 from reconciler.plan.windows import applying_allowed
-
-
-class Mode(StrEnum):
-    """Who asked: a person approving this plan, or the daemon acting under policy."""
-
-    manual = "manual"
-    auto = "auto"
 
 
 @dataclass(frozen=True)
@@ -96,45 +88,45 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
             continue
         if change.op is Op.delete:
             if prune_block:
-                change.blocked = prune_block
+                change.hold(BlockKind.prune, prune_block)
                 continue
             override = (prune.prune_override or {}).get(change.resource)
             if override is False:
-                change.blocked = "prune is off for this resource (sync.prune: false when it was last applied)"
+                change.hold(BlockKind.prune,
+                            "prune is off for this resource (sync.prune: false when it was last applied)")
                 continue
             if override is None and not policy.prune:
-                change.blocked = "prune is off (reconcile.prune: false in homeport.yaml)"
+                change.hold(BlockKind.prune, "prune is off (reconcile.prune: false in homeport.yaml)")
                 continue
             if change.resource in prune.stateful and change.resource not in prune.allow_delete_stateful:
-                change.blocked = (
-                    "stateful resource: deleting needs sync.allow_delete_stateful: true on it "
-                    "before it is removed from the desired state"
-                )
+                change.hold(BlockKind.prune,
+                            "stateful resource: deleting needs sync.allow_delete_stateful: true on it "
+                            "before it is removed from the desired state")
                 continue
         if mode is Mode.manual:
             continue
         if policy.paused:
-            change.blocked = "reconcile is paused (reconcile.paused: true)"
+            change.hold(BlockKind.policy, "reconcile is paused (reconcile.paused: true)")
             continue
         allowed, why = applying_allowed(policy.windows, now)
         if not allowed:
-            change.blocked = why
+            change.hold(BlockKind.window, why)
             continue
         if change.drift and not (_self_heal(state, change, policy) or _revert_approved(state, change)):
-            change.blocked = (
-                "drift: self_heal is off; revert or adopt it with `homeport drift propose`, or `homeport apply`"
-            )
+            change.hold(BlockKind.policy, "drift: self_heal is off; revert or adopt it with "
+                                          "`homeport drift propose`, or `homeport apply`")
             continue
         if not _auto_apply(state, change, policy):
-            change.blocked = "auto_apply is off: a person applies this with `homeport apply`"
+            change.hold(BlockKind.policy, "auto_apply is off: a person applies this with `homeport apply`")
             continue
         if change.risk > policy.max_auto_risk:
-            change.blocked = f"risk {change.risk.value} is above reconcile.max_auto_risk ({policy.max_auto_risk.value})"
+            change.hold(BlockKind.policy,
+                        f"risk {change.risk.value} is above reconcile.max_auto_risk ({policy.max_auto_risk.value})")
             continue
         retry_at = (backoff or {}).get(change.resource)
         if retry_at is not None and now < retry_at:
-            change.blocked = (f"waiting: transient provider error, backing off until "
-                              f"{retry_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+            change.hold(BlockKind.backoff, f"waiting: transient provider error, backing off until "
+                                           f"{retry_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
     wait_for_dependencies(plan, state)
     return plan
 
@@ -167,7 +159,7 @@ def wait_for_dependencies(plan: Plan, state: DesiredState) -> None:
                     why = f"waiting on a dependency: {dep} is held back ({other.blocked})"
                 else:
                     continue
-                change.blocked = why
+                change.hold(BlockKind.dependency, why)
                 changed = True
                 break
 

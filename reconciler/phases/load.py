@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconciler.models.desired import DesiredState
 from reconciler.phases.context import LabSession
-from reconciler.phases.fetch import Revision
+from reconciler.phases.fetch import Revision, fetch
 from reconciler.source.loader import load_commit
 
 
@@ -15,3 +15,11 @@ def load(session: LabSession, revision: Revision) -> DesiredState:
     """
     session.charts = session.charts_for(revision.commit)
     return load_commit(session.repo, revision.commit, session.cache)
+
+
+def load_main(session: LabSession) -> DesiredState:
+    """The desired state at the tip of the lab's main branch (`spec.main_branch`, `main` by default)."""
+    state = load(session, fetch(session, None))
+    if state.lab.spec.main_branch != "main":
+        state = load(session, fetch(session, None, main_branch=state.lab.spec.main_branch))
+    return state

@@ -4,7 +4,7 @@ storage content types, reachable engines, credentials); a change that would fail
 from __future__ import annotations
 
 from reconciler.models.desired import DesiredState
-from reconciler.models.plan import Op, Plan
+from reconciler.models.plan import BlockKind, Op, Plan
 from reconciler.phases.context import LabSession
 from reconciler.providers.errors import ProviderError
 
@@ -22,4 +22,4 @@ def preflight(session: LabSession, state: DesiredState, plan: Plan) -> None:
         except ProviderError as exc:
             problems = [str(exc)]
         if problems:
-            change.blocked = "preflight: " + "; ".join(problems)
+            change.hold(BlockKind.preflight, "preflight: " + "; ".join(problems))

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.models.desired import DesiredState
-from reconciler.models.plan import Op, Plan
+from reconciler.models.plan import Mode, Op, Plan
 from reconciler.phases.apply import ApplyOutcome, apply_changes, resume_intents
 from reconciler.phases.context import LabSession
 from reconciler.phases.diff import plan_lab
 from reconciler.phases.fetch import Revision, fetch
-from reconciler.phases.gate import Mode, PruneFacts, gate
+from reconciler.phases.gate import PruneFacts, gate
 from reconciler.phases.load import load
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.preflight import preflight

@@ -8,7 +8,7 @@ from typing import Any
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
-from reconciler.models.plan import Change, FieldChange, Op, Plan, Risk
+from reconciler.models.plan import BlockKind, BlockReason, Change, FieldChange, Op, Plan, Risk
 from reconciler.plan.diff import diff_fields, drifted
 from reconciler.plan.placement import PlacementDecision, Reservations, place
 from reconciler.plan.risk import change_risk
@@ -114,7 +114,7 @@ def plan_resource(
                 op=Op.create,
                 reason=f"not found; cannot place: {decision.reason}",
                 risk=Risk.medium,
-                blocked=f"no capacity: {decision.reason}",
+                block=BlockReason(kind=BlockKind.capacity, message=f"no capacity: {decision.reason}"),
                 **base,
             )
         fields = [FieldChange(path=k, old=None, new=v) for k, v in item.fields.items()]
@@ -179,7 +179,7 @@ def build_plan(inputs: PlanInput) -> Plan:
                     provider_type=res.provider_type,
                     risk=Risk.low,
                     reason=f"not planned: {inputs.unavailable[res.provider]}",
-                    blocked=inputs.unavailable[res.provider],
+                    block=BlockReason(kind=BlockKind.unavailable, message=inputs.unavailable[res.provider]),
                     desired=item.fields,
                 )
             )

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pygit2
 
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import reconcile
 from reconciler.source.scaffold import create_lab
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pygit2
 import pytest
 
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import fetch
-from reconciler.phases.gate import REVERT_ANNOTATION, Mode
+from reconciler.phases.gate import REVERT_ANNOTATION
 from reconciler.phases.load import load
 from reconciler.phases.run import reconcile
 from reconciler.proposals.create import ProposalRefused

@@ -8,7 +8,7 @@ from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.tools.propose_drift_resolution import SPEC
 from mcp_server.toolspec import AgentError
-from reconciler.phases.gate import Mode
+from reconciler.models.plan import Mode
 from reconciler.phases.run import reconcile
 from reconciler.providers.sim.drift import cause_drift
 from reconciler.store.provider_state import DbProviderState

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import reconcile
 from reconciler.providers.sim.drift import cause_drift
 from reconciler.store.deviations import list_open_deviations

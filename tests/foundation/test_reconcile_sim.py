@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import reconcile
 from reconciler.store.tables import AuditLogRow, StateDeviationRow
 from tests.foundation.labkit import GIT_ENV, commit, homeport, new_example_lab, new_mini_lab, resource

@@ -10,8 +10,8 @@ import pygit2
 from mcp import Client
 
 from mcp_server.app import HomeportApp
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import reconcile
 from reconciler.proposals.review import approve
 from tests.backends.homeport_lab import branches, main_tip

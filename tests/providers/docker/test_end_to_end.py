@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import reconcile
 from reconciler.store.deviations import list_open_deviations
 from tests.backends.dockerd import TEST_IMAGE, DockerEngine, free_port

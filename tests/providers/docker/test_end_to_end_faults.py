@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import reconcile
 from reconciler.store.instances import load_instances
 from reconciler.store.tables import DeploymentInstanceRow

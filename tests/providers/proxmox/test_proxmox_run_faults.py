@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import RunResult, reconcile
 from reconciler.source.scaffold import create_lab
 from reconciler.store.instances import list_instances
