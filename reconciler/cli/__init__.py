@@ -1,4 +1,4 @@
-"""The `homeport` command (Typer + Rich): thin over source, phases and store."""
+"""The `homeport` command (Typer + Rich): thin over reconciler.service."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from reconciler.cli import (
     lab_commands,
     plan_commands,
     proposal_commands,
-    proposal_demo,  # noqa: F401  (adds the proposal step to `homeport demo`)
     sim_commands,
     snapshot_commands,
     status_commands,

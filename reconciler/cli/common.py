@@ -13,12 +13,8 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from reconciler.phases.context import LabSession
-from reconciler.phases.run import PlanError
-from reconciler.providers.errors import ProviderError
-from reconciler.render.errors import ChartError, RenderError
-from reconciler.source.errors import DesiredStateError, GitSourceError
-from reconciler.store.database import DatabaseError
+from reconciler.service import LabService, ServiceError
+from reconciler.service.errors import cli_message, exit_code
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,17 +32,6 @@ LabOption = Annotated[
 ]
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text for people, json for scripts")]
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    DesiredStateError,
-    GitSourceError,
-    PlanError,
-    DatabaseError,
-    ProviderError,
-    RenderError,
-    ChartError,
-    ValueError,
-)
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -58,7 +43,10 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as exc:
+        except ServiceError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(cli_message(exc))}")
+            raise typer.Exit(exit_code(exc)) from None
+        except ValueError as exc:  # the CLI's own checks of its options
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
             raise typer.Exit(1) from None
 
@@ -72,15 +60,9 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-def open_session(lab: Path, *, actor: str = "cli") -> LabSession:
-    """Open the lab at path."""
-    import getpass
-
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in some containers
-        user = "unknown"
-    return LabSession.open(lab, actor=f"{actor}:{user}", actor_kind="human")
+def open_lab(lab: Path, *, actor: str = "cli") -> LabService:
+    """Open the lab at path for the person at this terminal (actor `cli:<user>`)."""
+    return LabService.open_for_cli(lab, command=actor)
 
 
 def print_json(data: Any) -> None:

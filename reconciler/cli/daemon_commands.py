@@ -13,7 +13,7 @@ from reconciler.cli.common import Output, OutputOption, console, escape, print_j
 from reconciler.daemon.service import Daemon
 from reconciler.daemon.settings import DaemonSettings
 from reconciler.models.lab import duration_seconds
-from reconciler.source.gitrepo import open_repo
+from reconciler.service.lab import check_lab_dir
 
 
 def _seconds(text: str | None, option: str) -> float | None:
@@ -54,7 +54,7 @@ def daemon(
                               interval_override=_seconds(interval, "--interval"),
                               snapshot_seconds=_seconds(snapshot_every, "--snapshot-every") or 0.0)
     if lab is not None:
-        open_repo(lab)  # a typo in --lab is a clear error now, not a failure every interval
+        check_lab_dir(lab)  # a typo in --lab is a clear error now, not a failure every interval
     service = Daemon(settings)
     if not once:
         console.print(f"homeport daemon: {escape(str(lab or repo))}" +

@@ -9,16 +9,14 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.common import Output, console, open_session, user_errors
+from reconciler.cli.common import Output, console, open_lab, user_errors
 from reconciler.cli.lab_commands import init, validate
 from reconciler.cli.plan_commands import apply, plan, print_run
+from reconciler.cli.proposal_demo import PROPOSAL_STEP, propose_merge_reconcile
 from reconciler.cli.sim_commands import drift
 from reconciler.cli.status_commands import history, status
 from reconciler.models.plan import Mode
-from reconciler.phases.run import reconcile
-
-DemoStep = Callable[[Path], None]
-EXTRA_STEPS: list[tuple[str, DemoStep]] = []  # other packages (proposals) add steps here
+from reconciler.service import commands
 
 
 def _step(title: str, command: str) -> None:
@@ -35,11 +33,8 @@ def _call(fn: Callable[[], None]) -> None:
 
 
 def _reconcile_as_daemon(lab: Path) -> None:
-    session = open_session(lab, actor="daemon")
-    try:
-        print_run(reconcile(session, mode=Mode.auto, trigger="demo"), Output.text)
-    finally:
-        session.close()
+    with open_lab(lab, actor="daemon") as service:
+        print_run(commands.apply(service, mode=Mode.auto, trigger="demo"), Output.text)
 
 
 @user_errors
@@ -59,9 +54,8 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
     _call(lambda: apply(lab, auto_approve=True))
     _step("5. A second plan shows only no-ops, each with its reason", f"homeport plan --lab {lab}")
     _call(lambda: plan(lab))
-    for title, run_step in EXTRA_STEPS:
-        _step(title, "")
-        run_step(lab)
+    _step(PROPOSAL_STEP, "")
+    propose_merge_reconcile(lab)
     _step("6. Status", f"homeport status --lab {lab}")
     _call(lambda: status(lab))
     _step(

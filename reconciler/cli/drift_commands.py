@@ -13,14 +13,11 @@ from reconciler.cli.common import (
     OutputOption,
     console,
     escape,
-    open_session,
+    open_lab,
     print_json,
     user_errors,
 )
-from reconciler.phases.fetch import fetch
-from reconciler.phases.load import load
-from reconciler.proposals.drift import propose_drift
-from reconciler.store.deviations import list_open_deviations
+from reconciler.service import commands, queries
 
 drift_app = typer.Typer(help="Drift: live resources that moved away from what was applied.", no_args_is_help=True)
 
@@ -29,22 +26,19 @@ drift_app = typer.Typer(help="Drift: live resources that moved away from what wa
 @user_errors
 def list_cmd(lab: LabOption = Path("."), output: OutputOption = Output.text) -> None:
     """Open deviations, field by field, with first and last seen."""
-    session = open_session(lab)
-    try:
-        devs = list_open_deviations(session.db, load(session, fetch(session, None)).lab_name)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        devs = queries.deviations(service)
     if output is Output.json:
-        print_json([{"resource": d.resource, "field": d.field_path, "declared": d.expected_value,
-                     "live": d.actual_value, "first_seen": d.detected_at, "last_seen": d.last_seen_at,
+        print_json([{"resource": d.resource, "field": d.field, "declared": d.expected,
+                     "live": d.actual, "first_seen": d.first_seen, "last_seen": d.last_seen,
                      "action": d.corrective_action} for d in devs])
         return
     if not devs:
         console.print("no open drift")
     for d in devs:
-        console.print(f"[red]{escape(d.resource)}[/] {escape(d.field_path)}: declared {escape(repr(d.expected_value))}"
-                      f", live {escape(repr(d.actual_value))} (first seen {d.detected_at:%Y-%m-%d %H:%M}, last "
-                      f"{d.last_seen_at:%Y-%m-%d %H:%M})")
+        console.print(f"[red]{escape(d.resource)}[/] {escape(d.field)}: declared {escape(repr(d.expected))}"
+                      f", live {escape(repr(d.actual))} (first seen {d.first_seen:%Y-%m-%d %H:%M}, last "
+                      f"{d.last_seen:%Y-%m-%d %H:%M})")
 
 
 @drift_app.command("propose")
@@ -56,11 +50,8 @@ def propose_cmd(resource: Annotated[str, typer.Argument(help="The drifted resour
     """Open a proposal resolving RESOURCE's drift; review and merge it with `homeport proposals approve`."""
     if adopt == revert:
         raise ValueError("say how to resolve the drift: --adopt (declare the live values) or --revert (restore)")
-    session = open_session(lab)
-    try:
-        proposal = propose_drift(session, resource, "adopt" if adopt else "revert")
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        proposal = commands.resolve_drift(service, resource, "adopt" if adopt else "revert")
     if output is Output.json:
         print_json(proposal.model_dump(mode="json"))
         return

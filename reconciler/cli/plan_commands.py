@@ -14,13 +14,14 @@ from reconciler.cli.common import (
     OutputOption,
     console,
     escape,
-    open_session,
+    open_lab,
     print_json,
     user_errors,
 )
 from reconciler.cli.planview import plan_json, print_plan
 from reconciler.models.plan import Mode, Plan
-from reconciler.phases.run import RunResult, compute_plan, reconcile
+from reconciler.service import commands
+from reconciler.service.views import RunReport
 
 RefOption = Annotated[str | None, typer.Option(help="Branch or commit to plan (default: main)")]
 
@@ -43,17 +44,13 @@ def plan(
     ] = False,
 ) -> None:
     """Show what applying would change; read only."""
-    session = open_session(lab)
-    try:
-        result = compute_plan(
-            session, ref=ref, mode=Mode.auto if auto else Mode.manual, provider_previews=provider_preview
-        )
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        result = commands.plan(service, ref=ref, mode=Mode.auto if auto else Mode.manual,
+                               provider_previews=provider_preview)
     if output is Output.json:
         print_json(plan_json(result.plan))
     else:
-        print_plan(console, result.plan, ref=result.revision.ref)
+        print_plan(console, result.plan, ref=result.ref)
         for w in result.plan.warnings:
             if "is disabled" in w:
                 continue
@@ -62,7 +59,7 @@ def plan(
         raise typer.Exit(2)
 
 
-def print_run(result: RunResult, output: Output) -> None:
+def print_run(result: RunReport, output: Output) -> None:
     """A run's outcome."""
     if output is Output.json:
         print_json(
@@ -76,8 +73,8 @@ def print_run(result: RunResult, output: Output) -> None:
                 "timings": result.timings,
                 "outcomes": [
                     {
-                        "resource": o.change.resource,
-                        "op": o.change.op.value,
+                        "resource": o.resource,
+                        "op": o.op,
                         "status": o.status,
                         "message": o.message,
                         "attempts": o.attempts,
@@ -91,7 +88,7 @@ def print_run(result: RunResult, output: Output) -> None:
         console.print(f"[dim]{escape(note)}[/]")
     for o in result.outcomes:
         colour = "green" if o.status == "applied" else "red"
-        console.print(f"  [{colour}]{o.status}[/] {o.change.op.value} {o.change.resource}: {escape(o.message)}")
+        console.print(f"  [{colour}]{o.status}[/] {o.op} {o.resource}: {escape(o.message)}")
     colour = {"ok": "green", "partial": "yellow", "declined": "yellow", "skipped": "yellow"}.get(result.status, "red")
     console.print(
         f"[{colour}]run {result.status}[/]"
@@ -118,11 +115,8 @@ def apply(
             return True
         return typer.confirm("Apply these changes?", default=False)
 
-    session = open_session(lab)
-    try:
-        result = reconcile(session, mode=Mode.manual, trigger="cli-apply", approve=approve)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        result = commands.apply(service, mode=Mode.manual, trigger="cli-apply", approve=approve)
     if result.plan is not None and not result.plan.has_changes and output is Output.text:
         console.print("Nothing to change.")
     print_run(result, output)

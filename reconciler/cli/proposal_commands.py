@@ -14,15 +14,12 @@ from reconciler.cli.common import (
     OutputOption,
     console,
     escape,
-    open_session,
+    open_lab,
     print_json,
     user_errors,
 )
-from reconciler.phases.fetch import fetch
-from reconciler.phases.load import load
-from reconciler.proposals.preview import counts_line
-from reconciler.proposals.records import ProposalView, get_proposal, list_proposals
-from reconciler.proposals.review import approve, reject
+from reconciler.service import commands, queries
+from reconciler.service.views import ProposalView, counts_line
 
 proposals_app = typer.Typer(help="Review proposals: branches with one commit and a plan preview.",
                             no_args_is_help=True)
@@ -52,12 +49,9 @@ def print_proposal(p: ProposalView, *, diff: bool = True) -> None:
 def list_cmd(lab: LabOption = Path("."), status: Annotated[str | None, typer.Option(
         help="open, merged or rejected")] = None, output: OutputOption = Output.text) -> None:
     """Proposals of the lab, newest first."""
-    session = open_session(lab)
-    try:
-        name = load(session, fetch(session, None)).lab_name
-        items = list_proposals(session.db, name, status)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        name = service.lab_name
+        items = queries.proposals(service, status=status)
     if output is Output.json:
         print_json([p.model_dump(mode="json", exclude={"rendered_diff"}) for p in items])
         return
@@ -74,11 +68,8 @@ def list_cmd(lab: LabOption = Path("."), status: Annotated[str | None, typer.Opt
 def show(proposal_id: Annotated[str, typer.Argument(help="id or branch")], lab: LabOption = Path("."),
          output: OutputOption = Output.text) -> None:
     """One proposal: summary, plan, rendered diff."""
-    session = open_session(lab)
-    try:
-        p = get_proposal(session.db, proposal_id)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        p = queries.proposal(service, proposal_id)
     if output is Output.json:
         print_json(p.model_dump(mode="json"))
     else:
@@ -90,11 +81,8 @@ def show(proposal_id: Annotated[str, typer.Argument(help="id or branch")], lab: 
 def approve_cmd(proposal_id: Annotated[str, typer.Argument(help="id or branch")], lab: LabOption = Path("."),
                 output: OutputOption = Output.text) -> None:
     """Merge the proposal into main; the next reconcile applies it."""
-    session = open_session(lab)
-    try:
-        result = approve(session, proposal_id)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        result = commands.approve(service, proposal_id)
     if output is Output.json:
         print_json({"proposal": result.proposal.model_dump(mode="json", exclude={"rendered_diff"}),
                     "merged_commit": result.merged_commit, "fast_forward": result.fast_forward,
@@ -111,9 +99,6 @@ def approve_cmd(proposal_id: Annotated[str, typer.Argument(help="id or branch")]
 def reject_cmd(proposal_id: Annotated[str, typer.Argument(help="id or branch")], lab: LabOption = Path("."),
                reason: Annotated[str | None, typer.Option(help="Why, for the record")] = None) -> None:
     """Close the proposal without merging."""
-    session = open_session(lab)
-    try:
-        p = reject(session, proposal_id, reason=reason)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        p = commands.reject(service, proposal_id, reason=reason)
     console.print(f"rejected proposal {p.id} ({escape(p.title)})")

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.cli.common import Output, console, open_session
-from reconciler.cli.demo import EXTRA_STEPS
+from reconciler.cli.common import Output, console, open_lab
 from reconciler.cli.plan_commands import print_run
 from reconciler.cli.proposal_commands import print_proposal
 from reconciler.models.plan import Mode
-from reconciler.phases.context import LabSession
-from reconciler.phases.fetch import fetch
-from reconciler.phases.load import load
-from reconciler.phases.run import reconcile
-from reconciler.proposals.create import ProposalDraft, propose
-from reconciler.proposals.edits import new_object_edit
-from reconciler.proposals.review import approve
+from reconciler.service import LabService, commands, edits
+
+PROPOSAL_STEP = ("5b. An agent proposes a change (a branch with one commit and a plan), a person merges it, "
+                 "the reconciler applies it")
 
 DEMO_SPEC = {
     "resource_type": "compute",
@@ -29,35 +25,22 @@ DEMO_SPEC = {
 
 def propose_merge_reconcile(lab: Path) -> None:
     """What an agent does through homeport-mcp (deploy-with-intelligence), then a person, then the daemon."""
-    agent = LabSession.open(lab, actor="agent:demo (homeport-mcp)", actor_kind="agent")
-    try:
-        state = load(agent, fetch(agent, None))
-        path, data = new_object_edit(state, "UniversalResource", "grafana", DEMO_SPEC, labels={"app": "grafana"},
-                                     header="Proposed by an agent through homeport-mcp: dashboards for the lab")
-        proposal = propose(agent, ProposalDraft(
+    with LabService.open(lab, actor="agent:demo (homeport-mcp)", actor_kind="agent") as agent:
+        state = agent.state()
+        path, data = edits.new_object(state, "UniversalResource", "grafana", DEMO_SPEC, labels={"app": "grafana"},
+                                      header="Proposed by an agent through homeport-mcp: dashboards for the lab")
+        proposal = commands.propose(agent, edits.ProposalDraft(
             title="Deploy grafana (web-app) on lab", edits={path: data},
             reason="The user asked for dashboards; 2 CPUs and 2 GiB fit on the sim pool.",
-            evidence={"tool": "deploy-with-intelligence"}))
-    finally:
-        agent.close()
+            evidence={"tool": "deploy-with-intelligence"}), auto_merge=False)
     console.print("[dim]$ (agent) deploy-with-intelligence {name: grafana, ...}  -> a proposal branch, "
                   "nothing applied[/]")
     print_proposal(proposal, diff=False)
     console.print(f"[dim]$ homeport proposals approve {proposal.id} --lab {lab}   (a person merges it)[/]")
-    person = open_session(lab)
-    try:
-        merged = approve(person, proposal.id)
-    finally:
-        person.close()
+    with open_lab(lab) as person:
+        merged = commands.approve(person, proposal.id)
     console.print(f"merged into main ({'fast-forward' if merged.fast_forward else 'merge commit'}, "
                   f"{merged.merged_commit[:12]}); {merged.note}")
     console.print("[dim]$ homeport daemon --once   (the reconciler applies what was merged)[/]")
-    daemon = open_session(lab, actor="daemon")
-    try:
-        print_run(reconcile(daemon, mode=Mode.auto, trigger="demo"), Output.text)
-    finally:
-        daemon.close()
-
-
-EXTRA_STEPS.append(("5b. An agent proposes a change (a branch with one commit and a plan), a person merges it, "
-                    "the reconciler applies it", propose_merge_reconcile))
+    with open_lab(lab, actor="daemon") as daemon:
+        print_run(commands.apply(daemon, mode=Mode.auto, trigger="demo"), Output.text)

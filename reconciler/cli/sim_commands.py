@@ -7,24 +7,10 @@ from typing import Annotated
 
 import typer
 
-from reconciler.cli.common import LabOption, console, escape, open_session, user_errors
-from reconciler.phases.fetch import fetch
-from reconciler.phases.load import load
-from reconciler.providers.sim.drift import cause_drift, delete_out_of_band, parse_assignment
-from reconciler.store.provider_state import DbProviderState
+from reconciler.cli.common import LabOption, console, escape, open_lab, user_errors
+from reconciler.service import authoring
 
 sim_app = typer.Typer(help="The built-in simulated provider.", no_args_is_help=True)
-
-
-def _sim_state(lab: Path, resource: str) -> DbProviderState:
-    session = open_session(lab)
-    state = load(session, fetch(session, None))
-    eff = state.effective.get(resource)
-    sims = [n for n, p in state.lab.spec.providers.items() if p.type == "sim"]
-    provider = eff.provider if eff is not None and eff.provider_type == "sim" else (sims[0] if sims else None)
-    if provider is None:
-        raise ValueError("this lab has no sim provider")
-    return DbProviderState(session.db, state.lab_name, provider)
 
 
 @sim_app.command("drift")
@@ -35,8 +21,9 @@ def drift(
     lab: LabOption = Path("."),
 ) -> None:
     """Change a simulated machine's live fields out of band, so drift shows on the next plan."""
-    changes = dict(parse_assignment(a) for a in assignments)
-    fields = cause_drift(_sim_state(lab, resource), resource, changes)
+    changes = dict(authoring.parse_assignment(a) for a in assignments)
+    with open_lab(lab) as service:
+        fields = authoring.sim_drift(service, resource, changes)
     console.print(f"drifted {resource}: " + ", ".join(f"{k}={escape(repr(fields.get(k)))}" for k in changes))
 
 
@@ -47,5 +34,6 @@ def delete(
     lab: LabOption = Path("."),
 ) -> None:
     """Delete a simulated machine out of band."""
-    delete_out_of_band(_sim_state(lab, resource), resource)
+    with open_lab(lab) as service:
+        authoring.sim_delete(service, resource)
     console.print(f"deleted {resource} out of band")

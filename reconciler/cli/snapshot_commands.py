@@ -14,14 +14,11 @@ from reconciler.cli.common import (
     OutputOption,
     console,
     escape,
-    open_session,
+    open_lab,
     print_json,
     user_errors,
 )
-from reconciler.phases.fetch import fetch
-from reconciler.phases.load import load
-from reconciler.phases.snapshot import take_snapshot
-from reconciler.store.snapshots import get_snapshot, list_snapshots
+from reconciler.service import commands, queries
 
 snapshot_app = typer.Typer(help="Snapshots of the observed infrastructure and desired state.", no_args_is_help=True)
 
@@ -32,13 +29,10 @@ def create(name: Annotated[str | None, typer.Option(help="A name (default: manua
            notes: Annotated[str | None, typer.Option(help="Free text kept with it")] = None,
            lab: LabOption = Path("."), output: OutputOption = Output.text) -> None:
     """Observe every enabled provider and store it with main's desired state (secrets left out)."""
-    session = open_session(lab)
-    try:
-        summary = take_snapshot(session, name=name, notes=notes)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        summary = commands.snapshot(service, name=name, notes=notes)
     if output is Output.json:
-        print_json(summary.__dict__)
+        print_json(summary.model_dump())
         return
     console.print(f"snapshot {summary.id[:12]} [bold]{escape(summary.name)}[/] at {summary.revision[:12]}: "
                   f"{summary.resources_desired} desired, {summary.resources_observed} observed"
@@ -51,14 +45,11 @@ def create(name: Annotated[str | None, typer.Option(help="A name (default: manua
 @user_errors
 def list_(lab: LabOption = Path("."), limit: int = 20, output: OutputOption = Output.text) -> None:
     """Newest snapshots first."""
-    session = open_session(lab)
-    try:
-        rows = list_snapshots(session.db, load(session, fetch(session, None)).lab_name, limit)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        rows = queries.snapshots(service, limit=limit, with_data=True)
     items: list[dict[str, Any]] = [{"id": r.id, "name": r.name, "type": r.snapshot_type, "revision": r.revision,
               "created_at": r.created_at, "created_by": r.created_by,
-              "resources": len(r.snapshot_data.get("observed_resources", []))} for r in rows]
+              "resources": len((r.data or {}).get("observed_resources", []))} for r in rows]
     if output is Output.json:
         print_json(items)
         return
@@ -74,13 +65,8 @@ def list_(lab: LabOption = Path("."), limit: int = 20, output: OutputOption = Ou
 def show(snapshot_id: Annotated[str, typer.Argument(help="Snapshot id or a unique prefix of it")],
          lab: LabOption = Path(".")) -> None:
     """The snapshot's full JSON document."""
-    session = open_session(lab)
-    try:
-        row = get_snapshot(session.db, load(session, fetch(session, None)).lab_name, snapshot_id)
-    finally:
-        session.close()
-    if row is None:
-        raise ValueError(f"no snapshot {snapshot_id!r} (or the prefix is not unique); see `homeport snapshot list`")
+    with open_lab(lab) as service:
+        row = queries.snapshot(service, snapshot_id)
     print_json({"id": row.id, "name": row.name, "type": row.snapshot_type, "revision": row.revision,
                 "created_at": row.created_at, "created_by": row.created_by, "notes": row.notes,
-                "data": json.loads(json.dumps(row.snapshot_data, default=str))})
+                "data": json.loads(json.dumps(row.data, default=str))})

@@ -15,27 +15,18 @@ from reconciler.cli.common import (
     OutputOption,
     console,
     escape,
-    open_session,
+    open_lab,
     print_json,
     user_errors,
 )
-from reconciler.phases.context import LabSession
-from reconciler.phases.fetch import fetch
-from reconciler.phases.load import load
-from reconciler.store.audit import recent_audit, resource_audit, verify_chain
-from reconciler.store.deviations import list_open_deviations
-from reconciler.store.instances import list_instances
-from reconciler.store.runs import recent_runs
+from reconciler.service import queries
+from reconciler.service.views import RunView
 
 
-def _lab_name(session: LabSession) -> str:
-    return load(session, fetch(session, None)).lab_name
-
-
-def _duration(run: Any) -> str:
-    if run.finished_at is None or run.started_at is None:
+def _duration(run: RunView) -> str:
+    seconds = run.duration_seconds
+    if seconds is None:
         return "-"
-    seconds = (run.finished_at - run.started_at).total_seconds()
     return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
@@ -51,52 +42,45 @@ def _ago(when: datetime | None, now: datetime) -> str:
     return f"{seconds}s ago"
 
 
-def _run_json(r: Any) -> dict[str, Any]:
+def _run_json(r: RunView) -> dict[str, Any]:
     return {"id": r.id, "status": r.status, "revision": r.revision, "trigger": r.trigger, "mode": r.mode,
             "started_at": r.started_at, "finished_at": r.finished_at, "phase_timings": r.phase_timings,
             "summary": r.summary, "error": r.error}
 
 
-def _run_counts(r: Any) -> str:
-    summary = r.summary or {}
-    parts = [f"{summary[k]} {k}" for k in ("applied", "failed", "blocked", "drifted") if summary.get(k)]
-    return ", ".join(parts) or ("no changes" if r.status == "ok" else "")
+def _run_counts(r: RunView) -> str:
+    return r.counts_text()
 
 
 @user_errors
 def status(lab: LabOption = Path("."), output: OutputOption = Output.text,
            runs: Annotated[int, typer.Option(help="How many recent runs to show")] = 5) -> None:
     """Each managed resource with provider, node, id, state and whether it matches; open deviations; last runs."""
-    session = open_session(lab)
-    try:
-        name = _lab_name(session)
-        instances = list_instances(session.db, name)
-        deviations = list_open_deviations(session.db, name)
-        recent = recent_runs(session.db, name, limit=runs)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        lab_status = queries.status(service, runs=runs)
+    name, instances, deviations, recent = lab_status.lab, lab_status.instances, lab_status.deviations, lab_status.runs
     if output is Output.json:
         print_json({
             "lab": name,
             "instances": [{
                 "name": i.name, "provider": i.provider, "provider_type": i.provider_type, "node": i.node,
                 "provider_id": i.provider_id, "status": i.status,
-                "matches": not i.deviation_detected and i.status == "running",
+                "matches": i.matches,
                 "last_applied_revision": i.last_applied_revision,
-                "last_attempted_revision": i.last_attempted_revision, "error": i.error_message,
+                "last_attempted_revision": i.last_attempted_revision, "error": i.error,
                 "state_last_checked": i.state_last_checked, "configuration": i.configuration,
-                "retry": (i.parameters or {}).get("retry"),
+                "retry": i.parameters.get("retry"),
             } for i in instances],
             "deviations": [{
-                "resource": d.resource, "field": d.field_path, "expected": d.expected_value,
-                "actual": d.actual_value, "first_seen": d.detected_at, "last_seen": d.last_seen_at,
+                "resource": d.resource, "field": d.field, "expected": d.expected,
+                "actual": d.actual, "first_seen": d.first_seen, "last_seen": d.last_seen,
                 "corrective_action": d.corrective_action,
             } for d in deviations],
             "runs": [_run_json(r) for r in recent],
         })
         return
     now = datetime.now(UTC)
-    live = [i for i in instances if i.status != "deleted"]
+    live = lab_status.live
     by_status: dict[str, int] = {}
     for i in live:
         key = "drifted" if i.deviation_detected else i.status
@@ -111,24 +95,24 @@ def status(lab: LabOption = Path("."), output: OutputOption = Output.text,
     for col in ("resource", "provider", "node", "id", "matches", "applied rev"):
         table.add_column(col)
     for i in live:
-        matches = ("[green]yes[/]" if i.status == "running" and not i.deviation_detected
+        matches = ("[green]yes[/]" if i.matches
                    else ("[red]drifted[/]" if i.deviation_detected else f"[yellow]{i.status}[/]"))
         applied = (i.last_applied_revision or "-")[:12]
         if i.last_attempted_revision and i.last_attempted_revision != i.last_applied_revision:
             applied += f" (tried {i.last_attempted_revision[:12]})"
         table.add_row(escape(i.name), i.provider, i.node or "-", i.provider_id or "-", matches, applied)
     console.print(table)
-    notes = [i for i in live if i.error_message]
+    notes = [i for i in live if i.error]
     if notes:
         console.print("[bold]Needs attention[/]")
         for i in notes:
-            console.print(f"  [yellow]{escape(i.name)}[/] ({i.status}): {escape(i.error_message or '')[:300]}")
+            console.print(f"  [yellow]{escape(i.name)}[/] ({i.status}): {escape(i.error or '')[:300]}")
     if deviations:
         console.print("[bold]Open deviations[/] (resolve with `homeport drift propose RESOURCE --adopt|--revert`)")
         for d in deviations:
-            console.print(f"  [red]{escape(d.resource)}[/] {escape(d.field_path)}: declared "
-                          f"{escape(repr(d.expected_value))}, live {escape(repr(d.actual_value))} "
-                          f"(first seen {_ago(d.detected_at, now)}, last seen {_ago(d.last_seen_at, now)})")
+            console.print(f"  [red]{escape(d.resource)}[/] {escape(d.field)}: declared "
+                          f"{escape(repr(d.expected))}, live {escape(repr(d.actual))} "
+                          f"(first seen {_ago(d.first_seen, now)}, last seen {_ago(d.last_seen, now)})")
     if recent:
         console.print("[bold]Recent runs[/]")
         for r in recent:
@@ -151,14 +135,9 @@ def history(
     runs: Annotated[bool, typer.Option("--runs", help="List reconcile runs instead of audit entries")] = False,
 ) -> None:
     """What changed when: applies (with the fields they changed), skips and failures, or the runs themselves."""
-    session = open_session(lab)
-    try:
-        name = _lab_name(session)
-        run_rows = recent_runs(session.db, name, limit=limit) if runs else []
-        rows = [] if runs else (resource_audit(session.db, name, resource, limit) if resource
-                                else recent_audit(session.db, name, limit=limit))
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        run_rows = queries.runs(service, limit=limit) if runs else []
+        rows = [] if runs else queries.audit(service, resource=resource, limit=limit)
     if runs:
         if output is Output.json:
             print_json([_run_json(r) for r in run_rows])
@@ -172,7 +151,7 @@ def history(
                           + (f"\n    [red]{escape((run.error or '')[:300])}[/]" if run.error else ""))
         return
     if output is Output.json:
-        print_json([{"seq": r.seq, "time": r.timestamp, "actor": r.actor, "action": r.action, "entity": r.entity_id,
+        print_json([{"seq": r.seq, "time": r.time, "actor": r.actor, "action": r.action, "entity": r.entity,
                      "outcome": r.outcome, "tool": r.tool, "run_id": r.run_id, "arguments": r.arguments,
                      "result": r.result} for r in rows])
         return
@@ -188,7 +167,7 @@ def history(
         rev = r.arguments.get("revision") if isinstance(r.arguments, dict) else None
         colour = {"ok": "green", "error": "red", "refused": "red", "transient-error": "red",
                   "skipped": "yellow"}.get(r.outcome, "dim")
-        console.print(f"{r.timestamp:%Y-%m-%d %H:%M:%S} [{colour}]{r.action}[/] {escape(r.entity_id)}"
+        console.print(f"{r.time:%Y-%m-%d %H:%M:%S} [{colour}]{r.action}[/] {escape(r.entity)}"
                       + (f" @{str(rev)[:12]}" if rev else "") + f" by {escape(r.actor)}: {escape(str(detail))[:200]}")
 
 
@@ -206,11 +185,8 @@ def audit_list(lab: LabOption = Path("."), limit: int = 50, output: OutputOption
 @user_errors
 def audit_verify(lab: LabOption = Path("."), output: OutputOption = Output.text) -> None:
     """Recompute the hash chain; exit 1 if any row was edited, removed or reordered."""
-    session = open_session(lab)
-    try:
-        report = verify_chain(session.db)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        report = queries.verify_audit(service)
     if output is Output.json:
         print_json(
             {"rows": report.rows, "ok": report.ok, "first_bad_seq": report.first_bad_seq, "problem": report.problem}

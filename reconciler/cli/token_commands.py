@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -15,23 +14,15 @@ from reconciler.cli.common import (
     OutputOption,
     console,
     escape,
-    open_session,
+    open_lab,
     print_json,
     user_errors,
 )
-from reconciler.phases.fetch import fetch
-from reconciler.phases.load import load
-from reconciler.store.tokens import create_token, list_tokens, parse_scopes, revoke_token
+from reconciler.service import commands, queries
+from reconciler.service.lab import local_user
 
 token_app = typer.Typer(help="Bearer tokens for homeport-mcp over HTTP (scopes: read, propose, approve, admin).",
                         no_args_is_help=True)
-
-
-def _owner() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "unknown"
 
 
 @token_app.command("create")
@@ -43,14 +34,11 @@ def create(name: Annotated[str, typer.Argument(help="What holds the token, e.g. 
            expires_days: Annotated[int | None, typer.Option(help="Expire after this many days")] = None,
            lab: LabOption = Path("."), output: OutputOption = Output.text) -> None:
     """Create a token; its secret is printed once and stored only as a hash."""
-    parsed = parse_scopes(scopes)
-    session = open_session(lab)
-    try:
-        lab_name = load(session, fetch(session, None)).lab_name
-        secret, info = create_token(session.db, lab_name, name=name, owner=owner or _owner(), scopes=parsed,
-                                    expires_in_days=expires_days)
-    finally:
-        session.close()
+    parsed = commands.parse_scopes(scopes)
+    with open_lab(lab) as service:
+        created = commands.create_token(service, name=name, owner=owner or local_user(), scopes=parsed,
+                                        expires_in_days=expires_days)
+    secret, info = created.secret, created.token
     if output is Output.json:
         print_json({"id": info.id, "name": info.name, "owner": info.owner, "scopes": list(info.scopes),
                     "token": secret, "expires_at": info.expires_at})
@@ -64,12 +52,9 @@ def create(name: Annotated[str, typer.Argument(help="What holds the token, e.g. 
 @user_errors
 def list_cmd(lab: LabOption = Path("."), output: OutputOption = Output.text) -> None:
     """Tokens of the lab (never their secrets)."""
-    session = open_session(lab)
-    try:
-        lab_name = load(session, fetch(session, None)).lab_name
-        tokens = list_tokens(session.db, lab_name)
-    finally:
-        session.close()
+    with open_lab(lab) as service:
+        lab_name = service.lab_name
+        tokens = queries.tokens(service)
     if output is Output.json:
         print_json([{"id": t.id, "name": t.name, "owner": t.owner, "scopes": list(t.scopes),
                      "created_at": t.created_at, "revoked_at": t.revoked_at, "last_used_at": t.last_used_at}
@@ -89,12 +74,6 @@ def list_cmd(lab: LabOption = Path("."), output: OutputOption = Output.text) -> 
 @user_errors
 def revoke(token: Annotated[str, typer.Argument(help="Token id or name")], lab: LabOption = Path(".")) -> None:
     """Revoke a token by id or name."""
-    session = open_session(lab)
-    try:
-        lab_name = load(session, fetch(session, None)).lab_name
-        count = revoke_token(session.db, lab_name, token)
-    finally:
-        session.close()
-    if not count:
-        raise ValueError(f"no active token {token!r}; see `homeport token list`")
+    with open_lab(lab) as service:
+        count = commands.revoke_token(service, token)
     console.print(f"revoked {count} token(s)")

@@ -133,8 +133,8 @@ def create_token(lab: LabService, *, name: str, scopes: str | list[str] | tuple[
                  owner: str | None = None, expires_in_days: int | None = None) -> CreatedToken:
     """A new API token; its secret is in the result once and stored only as a hash."""
     parsed = parse_scopes(list(scopes) if isinstance(scopes, tuple) else scopes)
-    if expires_in_days is not None and expires_in_days <= 0:
-        raise Invalid(f"expires_in_days must be a positive number of days, not {expires_in_days}")
+    if expires_in_days is not None and expires_in_days < 0:
+        raise Invalid(f"expires_in_days must not be negative (got {expires_in_days}); leave it out for no expiry")
     lab_name = lab.lab_name
     with engine_errors():
         secret, info = store_create_token(lab.session.db, lab_name, name=name, owner=owner or local_user(),

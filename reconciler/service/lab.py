@@ -24,6 +24,7 @@ from reconciler.phases.load import load, load_main
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.proposals.preview import PreviewMemo
 from reconciler.service.errors import engine_errors
+from reconciler.source.gitrepo import open_repo
 from reconciler.source.loader import LoadCache
 from reconciler.source.remote import LabMirror
 from reconciler.store.locks import lab_lock
@@ -171,6 +172,12 @@ class LabService:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_lab_dir(path: Path) -> None:
+    """Invalid unless path holds a Git repository (a typo in --lab is a clear error at once)."""
+    with engine_errors():
+        open_repo(path)
 
 
 def open_mirror(url: str, path: Path, *, branch: str = "main", env: dict[str, str] | None = None) -> LabMirror:

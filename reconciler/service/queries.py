@@ -94,8 +94,7 @@ def snapshot(lab: LabService, snapshot_id: str) -> SnapshotView:
     with engine_errors():
         row = get_snapshot(lab.session.db, lab.lab_name, snapshot_id)
         if row is None:
-            raise NotFound(f"no snapshot {snapshot_id!r} (or the prefix is not unique); list them with "
-                           "`homeport snapshot list`")
+            raise NotFound(f"no snapshot {snapshot_id!r} (or the prefix is not unique); see `homeport snapshot list`")
         return SnapshotView.from_row(row, with_data=True)
 
 

@@ -15,6 +15,7 @@ from reconciler.models.plan import Plan
 from reconciler.phases.apply import ApplyOutcome
 from reconciler.phases.run import RunResult
 from reconciler.phases.snapshot import SnapshotSummary
+from reconciler.proposals.preview import counts_line
 from reconciler.proposals.records import ProposalView
 from reconciler.proposals.review import MergeResult
 from reconciler.store.audit import ChainReport
@@ -43,6 +44,7 @@ __all__ = [
     "SnapshotCreated",
     "SnapshotView",
     "TokenView",
+    "counts_line",
 ]
 
 
