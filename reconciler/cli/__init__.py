@@ -10,6 +10,7 @@ from reconciler.cli import (
     lab_commands,
     plan_commands,
     proposal_commands,
+    serve_command,
     sim_commands,
     snapshot_commands,
     status_commands,
@@ -39,6 +40,7 @@ app.add_typer(sim_commands.sim_app, name="sim")
 app.add_typer(proposal_commands.proposals_app, name="proposals")
 app.add_typer(token_commands.token_app, name="token")
 app.command("daemon")(daemon_commands.daemon)
+app.command("serve")(serve_command.serve)
 app.add_typer(snapshot_commands.snapshot_app, name="snapshot")
 app.add_typer(drift_commands.drift_app, name="drift")
 

@@ -1,0 +1,360 @@
+"""Queries the web door needs beyond `queries`: where each effective value came from, a resource's YAML at
+main, its rendered files, the deviation timeline, keyset pages of runs and the audit log, node capacity.
+
+Added by the web door (issue 19) beside `queries.py`; every function takes an open `LabService`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from reconciler.models.desired import DesiredState
+from reconciler.models.pool import ResourcePool
+from reconciler.models.profiles import profile_requirements
+from reconciler.phases.render import render_one
+from reconciler.proposals.create import file_at_main
+from reconciler.service.errors import NotFound, engine_errors
+from reconciler.service.lab import LabService
+from reconciler.service.views import AuditEntry, DeviationView, InstanceView, RunView, instance_matches
+from reconciler.store.tables import AuditLogRow, DeploymentInstanceRow, ReconcileRunRow, StateDeviationRow
+
+
+class ValueOrigin(BaseModel):
+    """One effective value of a resource and the layer that set it (the last one to, in merge order)."""
+
+    path: str = Field(description="Dotted path in the effective resource, e.g. properties.storage_pool")
+    value: Any = None
+    source: str = Field(description="profile | template | pool | resource | override")
+    detail: str = Field(description="Which one: the template's or pool's name, the resource's file")
+
+
+class SourceFile(BaseModel):
+    """A desired-state file's text at main."""
+
+    path: str
+    revision: str
+    text: str
+
+
+class RenderedFiles(BaseModel):
+    """What a resource's chart renders at main."""
+
+    resource: str
+    chart: str | None = Field(default=None, description="None when no chart renders this provider and type")
+    files: dict[str, str] = Field(default_factory=dict)
+
+
+class NodeCapacity(BaseModel):
+    """One node: its size, what the lab's resources placed there ask for, and what the provider says is used."""
+
+    provider: str
+    node: str
+    status: str
+    cpu: float
+    cpu_allocated: float
+    cpu_used: float
+    memory_gb: float
+    memory_allocated_gb: float
+    memory_used_gb: float
+    gpus: int = 0
+    gpus_allocated: int = 0
+    resources: list[str] = Field(default_factory=list)
+
+
+class CapacityReport(BaseModel):
+    """Capacity per node of every provider that could be observed."""
+
+    nodes: list[NodeCapacity]
+    unavailable: dict[str, str] = Field(default_factory=dict)
+
+
+def _leaves(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_leaves(item, f"{prefix}.{key}"))
+        return out
+    return {prefix: value}
+
+
+def pool_chain(state: DesiredState, path: str) -> list[ResourcePool]:
+    """The pool at path and its ancestors, root first."""
+    chain: list[ResourcePool] = []
+    pool = state.pool_by_path(path)
+    while pool is not None and pool not in chain:
+        chain.append(pool)
+        parent = state.pool_parents.get(pool.metadata.name)
+        pool = state.pools.get(parent) if parent else None
+    return list(reversed(chain))
+
+
+def value_origins(state: DesiredState, name: str) -> list[ValueOrigin]:
+    """Where each inherited value of a resource came from (pure): later layers win, as in the merge."""
+    resource = state.resources.get(name)
+    effective = state.effective.get(name)
+    if resource is None or effective is None:
+        raise NotFound(f"no resource {name!r} is declared at main")
+    spec = resource.spec
+    origins: dict[str, ValueOrigin] = {}
+    ref = state.sources.get(("UniversalResource", name))
+    file = ref.file if ref else f"resources/{name}.yaml"
+
+    def layer(section: str, data: dict[str, Any], source: str, detail: str) -> None:
+        for path, value in _leaves(data, section).items():
+            if path != section:
+                origins[path] = ValueOrigin(path=path, value=value, source=source, detail=detail)
+
+    layer("requirements", profile_requirements(spec.workload_type), "profile", f"workload type {spec.workload_type}")
+    template = state.templates.get(spec.template) if spec.template else None
+    if template is not None:
+        detail = f"template {template.metadata.name}"
+        layer("properties", dict(template.spec.infrastructure.variables), "template", detail)
+        layer("dimensions", dict(template.spec.dimensions), "template", detail)
+        layer("requirements", template.spec.resources.requirements.model_dump(mode="json", exclude_unset=True),
+              "template", detail)
+        layer("service", dict(template.spec.service), "template", detail)
+    for pool in pool_chain(state, effective.pool):
+        detail = f"pool {pool.metadata.name}"
+        layer("properties", dict(pool.spec.properties), "pool", detail)
+        layer("dimensions", dict(pool.spec.dimensions), "pool", detail)
+        if pool.spec.provider and not spec.provider:
+            origins["provider"] = ValueOrigin(path="provider", value=pool.spec.provider, source="pool", detail=detail)
+    layer("dimensions", dict(spec.dimensions), "resource", file)
+    layer("requirements", spec.requirements.model_dump(mode="json", exclude_unset=True), "resource", file)
+    layer("service", spec.service.model_dump(mode="json", exclude_unset=True), "resource", file)
+    if spec.provider:
+        origins["provider"] = ValueOrigin(path="provider", value=spec.provider, source="resource", detail=file)
+    if spec.placement.node:
+        origins["node"] = ValueOrigin(path="node", value=spec.placement.node, source="resource", detail=file)
+    layer("overrides", dict(effective.overrides), "override", f"{file}: overrides.{effective.provider_type}")
+    return sorted(origins.values(), key=lambda o: o.path)
+
+
+def resource_origins(lab: LabService, name: str) -> list[ValueOrigin]:
+    """Where each effective value of a declared resource came from, at main."""
+    return value_origins(lab.state(), name)
+
+
+def source_file(lab: LabService, kind: str, name: str) -> SourceFile:
+    """The YAML file declaring an object at main (the text a person edits into a proposal)."""
+    state = lab.state()
+    ref = state.sources.get((kind, name))
+    if ref is None:
+        raise NotFound(f"no {kind} {name!r} is declared at main")
+    with engine_errors():
+        data = file_at_main(lab.session, ref.file)
+    if data is None:
+        raise NotFound(f"{ref.file} is not on main")
+    return SourceFile(path=ref.file, revision=state.revision, text=data.decode("utf-8", errors="replace"))
+
+
+def rendered_files(lab: LabService, name: str) -> RenderedFiles:
+    """A declared resource's rendered files at main (rendered now, in memory)."""
+    state = lab.state()
+    effective = state.effective.get(name)
+    if effective is None:
+        raise NotFound(f"no resource {name!r} is declared at main")
+    with engine_errors():
+        artifacts = render_one(lab.session, effective)
+    if artifacts is None:
+        return RenderedFiles(resource=name)
+    return RenderedFiles(resource=name, chart=artifacts.chart, files=dict(sorted(artifacts.files.items())))
+
+
+def deviation_timeline(lab: LabService, *, resource: str | None = None, limit: int = 500) -> list[DeviationView]:
+    """Every deviation, open and resolved, newest first (by first seen), optionally of one resource."""
+    name = lab.lab_name
+    stmt = select(StateDeviationRow).where(StateDeviationRow.lab == name)
+    if resource is not None:
+        stmt = stmt.where(StateDeviationRow.resource == resource)
+    stmt = stmt.order_by(StateDeviationRow.detected_at.desc(), StateDeviationRow.id).limit(limit)
+    with engine_errors(), lab.session.db.session() as s:
+        return [DeviationView.from_row(r) for r in s.execute(stmt).scalars()]
+
+
+def runs_page(lab: LabService, *, before: tuple[datetime, str] | None = None, limit: int = 50) -> list[RunView]:
+    """Runs newest first, older than the run `before` = (started_at, id) when given."""
+    name = lab.lab_name
+    stmt = select(ReconcileRunRow).where(ReconcileRunRow.lab == name)
+    if before is not None:
+        started, run_id = before
+        stmt = stmt.where((ReconcileRunRow.started_at < started)
+                          | ((ReconcileRunRow.started_at == started) & (ReconcileRunRow.id < run_id)))
+    stmt = stmt.order_by(ReconcileRunRow.started_at.desc(), ReconcileRunRow.id.desc()).limit(limit)
+    with engine_errors(), lab.session.db.session() as s:
+        return [RunView.from_row(r) for r in s.execute(stmt).scalars()]
+
+
+def run(lab: LabService, run_id: str) -> RunView:
+    """One run by id."""
+    name = lab.lab_name
+    with engine_errors(), lab.session.db.session() as s:
+        row = s.execute(select(ReconcileRunRow).where(ReconcileRunRow.lab == name, ReconcileRunRow.id == run_id)
+                        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"no run {run_id!r}; list them with GET /api/v1/runs (or `homeport status`)")
+        return RunView.from_row(row)
+
+
+def audit_page(lab: LabService, *, before_seq: int | None = None, entity: str | None = None,
+               limit: int = 50) -> list[AuditEntry]:
+    """Audit rows newest first, older than before_seq when given, optionally about one entity."""
+    name = lab.lab_name
+    stmt = select(AuditLogRow).where(AuditLogRow.lab == name)
+    if entity is not None:
+        stmt = stmt.where(AuditLogRow.entity_id == entity)
+    if before_seq is not None:
+        stmt = stmt.where(AuditLogRow.seq < before_seq)
+    stmt = stmt.order_by(AuditLogRow.seq.desc()).limit(limit)
+    with engine_errors(), lab.session.db.session() as s:
+        return [AuditEntry.from_row(r) for r in s.execute(stmt).scalars()]
+
+
+def capacity(lab: LabService, *, max_age: float = 10.0) -> CapacityReport:
+    """Per node: capacity, what the resources placed there ask for (allocated), and the provider's reported use."""
+    state = lab.state()
+    with engine_errors():
+        observation = lab.recent_observation(state, max_age=max_age)
+    placed: dict[tuple[str, str], list[str]] = {}
+    seen: set[str] = set()
+    for inventory in observation.inventories.values():
+        for res in inventory.owned(state.lab_name).values():
+            if res.node and res.name in state.effective:
+                placed.setdefault((inventory.provider, res.node), []).append(res.name)
+                seen.add(res.name)
+    for eff in state.effective.values():
+        if eff.node and eff.name not in seen:
+            placed.setdefault((eff.provider, eff.node), []).append(eff.name)
+    nodes: list[NodeCapacity] = []
+    for provider, inventory in sorted(observation.inventories.items()):
+        for node in sorted(inventory.nodes, key=lambda n: n.name):
+            names = sorted(placed.get((provider, node.name), []))
+            reqs = [state.effective[n].requirements for n in names]
+            nodes.append(NodeCapacity(
+                provider=provider, node=node.name, status=node.status, cpu=node.cpu,
+                cpu_allocated=float(sum(r.cpu or 0 for r in reqs)), cpu_used=node.cpu_used,
+                memory_gb=node.memory_gb, memory_allocated_gb=float(sum(r.memory_gb or 0 for r in reqs)),
+                memory_used_gb=node.memory_used_gb, gpus=len(node.gpus),
+                gpus_allocated=sum(r.gpu_count for r in reqs), resources=names))
+    return CapacityReport(nodes=nodes, unavailable=dict(observation.unavailable))
+
+
+class ResourceState(BaseModel):
+    """A declared resource at a glance: where it lives and whether it is in sync."""
+
+    name: str
+    pool: str
+    provider: str
+    provider_type: str
+    template: str | None = None
+    node: str | None = Field(default=None, description="Recorded node, else the pinned one")
+    status: str = Field(description="The instance's status, or 'not applied' when nothing is recorded yet")
+    in_sync: bool = Field(description="Running and no open deviation")
+    drifted: bool = False
+
+
+class PoolNode(BaseModel):
+    """A pool in the tree, with its child pools and the resources declared directly in it."""
+
+    name: str
+    path: str
+    provider: str | None = None
+    pool_type: str
+    nodes: list[str] = Field(default_factory=list)
+    children: list[PoolNode] = Field(default_factory=list)
+    resources: list[ResourceState] = Field(default_factory=list)
+
+
+class ProviderState(BaseModel):
+    """One provider of the lab and how its resources stand."""
+
+    name: str
+    type: str
+    enabled: bool
+    resources: int
+    in_sync: int
+    drifted: int
+    not_applied: int
+
+
+class LabTree(BaseModel):
+    """Pools ▸ resources with sync and drift status, and a summary per provider."""
+
+    lab: str
+    revision: str
+    pools: list[PoolNode]
+    providers: list[ProviderState]
+
+
+def instance_states(lab: LabService) -> dict[str, tuple[str, bool, str | None]]:
+    """(status, deviation detected, node) of every recorded instance by name: three columns, no JSON."""
+    name = lab.lab_name
+    stmt = select(DeploymentInstanceRow.name, DeploymentInstanceRow.status, DeploymentInstanceRow.deviation_detected,
+                  DeploymentInstanceRow.node).where(DeploymentInstanceRow.lab == name)
+    with engine_errors(), lab.session.db.session() as s:
+        return {row[0]: (row[1], bool(row[2]), row[3]) for row in s.execute(stmt)}
+
+
+def instance_named(lab: LabService, name: str) -> InstanceView:
+    """One recorded instance by resource name (one row read)."""
+    lab_name = lab.lab_name
+    with engine_errors(), lab.session.db.session() as s:
+        row = s.execute(select(DeploymentInstanceRow).where(DeploymentInstanceRow.lab == lab_name,
+                                                            DeploymentInstanceRow.name == name)).scalar_one_or_none()
+        if row is not None:
+            return InstanceView.from_row(row)
+    declared = name in lab.state().resources
+    raise NotFound(f"no recorded instance {name!r}; " + (
+        "it is declared in Git but not applied yet" if declared else "list them with GET /api/v1/instances"))
+
+
+def resource_states(lab: LabService) -> list[ResourceState]:
+    """Every declared resource at main with its recorded status, by name."""
+    state = lab.state()
+    recorded = instance_states(lab)
+    out = []
+    for name in sorted(state.effective):
+        eff = state.effective[name]
+        status, drifted, node = recorded.get(name, ("not applied", False, None))
+        out.append(ResourceState(name=name, pool=eff.pool, provider=eff.provider, provider_type=eff.provider_type,
+                                 template=eff.template, node=node or eff.node, status=status,
+                                 in_sync=instance_matches(status, drifted), drifted=drifted))
+    return out
+
+
+def lab_tree(lab: LabService) -> LabTree:
+    """The pool hierarchy with each pool's resources and their sync and drift status."""
+    state = lab.state()
+    by_pool: dict[str, list[ResourceState]] = {}
+    states = resource_states(lab)
+    for item in states:
+        by_pool.setdefault(item.pool, []).append(item)
+    nodes = {name: PoolNode(name=name, path=p.spec.path, provider=p.spec.provider, pool_type=p.spec.pool_type,
+                            nodes=list(p.spec.nodes), resources=by_pool.get(p.spec.path, []))
+             for name, p in state.pools.items()}
+    roots: list[PoolNode] = []
+    for name in sorted(nodes, key=lambda n: nodes[n].path):
+        parent = state.pool_parents.get(name)
+        (nodes[parent].children if parent in nodes else roots).append(nodes[name])
+    providers = []
+    for pname, config in sorted(state.lab.spec.providers.items()):
+        mine = [s for s in states if s.provider == pname]
+        providers.append(ProviderState(name=pname, type=str(config.type), enabled=config.enabled, resources=len(mine),
+                                       in_sync=sum(1 for s in mine if s.in_sync),
+                                       drifted=sum(1 for s in mine if s.drifted),
+                                       not_applied=sum(1 for s in mine if s.status == "not applied")))
+    return LabTree(lab=state.lab_name, revision=state.revision, pools=roots, providers=providers)
+
+
+def latest_finished_run(lab: LabService) -> RunView | None:
+    """The newest finished run (live updates watch it)."""
+    name = lab.lab_name
+    stmt = (select(ReconcileRunRow).where(ReconcileRunRow.lab == name, ReconcileRunRow.finished_at.is_not(None))
+            .order_by(ReconcileRunRow.finished_at.desc()).limit(1))
+    with engine_errors(), lab.session.db.session() as s:
+        row = s.execute(stmt).scalar_one_or_none()
+        return RunView.from_row(row) if row is not None else None
