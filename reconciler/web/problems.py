@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from reconciler.service.errors import ErrorCode, ServiceError, http_status
 
@@ -51,7 +52,7 @@ class Problem(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": TITLES[status],
              "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for status in (401, 403, 404, 409, 422, 503)
+    for status in (400, 401, 403, 404, 409, 422, 503)
 }
 
 
@@ -71,9 +72,21 @@ def service_problem(request: Request, exc: ServiceError) -> Response:
     return problem(http_status(exc), exc.message, code=exc.code, instance=request.url.path, hint=exc.hint)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers (a 405 names them all, not only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def http_problem(request: Request, exc: HTTPException) -> Response:
     """Starlette's HTTP errors (404 route, 405 method, our 401/403) as problems."""
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     return problem(exc.status_code, str(exc.detail), instance=request.url.path, headers=headers or None)
 
 

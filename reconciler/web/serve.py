@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
@@ -20,6 +22,7 @@ from reconciler.web.app import build_web_app
 from reconciler.web.context import WebContext
 from reconciler.web.health import health_routes
 from reconciler.web.hosts import HostCheckMiddleware
+from reconciler.web.problems import problem
 from reconciler.web.settings import WebSettings
 
 log = logging.getLogger("homeport.web")
@@ -45,6 +48,14 @@ def find_mcp_factory() -> McpFactory | None:
             factory: McpFactory = ep.load()
             return factory
     return None
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """A path no route takes (not even the pages' catch-all): a problem under /api, plain text elsewhere."""
+    status = getattr(exc, "status_code", 404)
+    if request.url.path.startswith("/api/"):
+        return problem(status, "no such API path; see /api/v1/openapi.json", instance=request.url.path)
+    return PlainTextResponse("Not found", status_code=status)
 
 
 @dataclass
@@ -91,5 +102,6 @@ def serve_lab(lab_dir: Path, *, settings: WebSettings, public_url: str, host: st
                 await stack.enter_async_context(sub.router.lifespan_context(sub))
             yield
 
-    top = Starlette(routes=[*own_routes, Mount("/", app=web)], lifespan=lifespan)
+    top = Starlette(routes=[*own_routes, Mount("/", app=web)], lifespan=lifespan,
+                    exception_handlers={404: not_found, 405: not_found})
     return ServedLab(app=HostCheckMiddleware(top, settings), context=ctx, closers=closers)
