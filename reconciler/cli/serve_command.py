@@ -22,8 +22,8 @@ def serve(
     allowed_host: Annotated[list[str], typer.Option("--allowed-host",
                                                     help="Extra Host header to answer, e.g. homeport.lan:8080 "
                                                          "(repeatable; loopback names always work)")] = [],  # noqa: B006
-    secure_cookies: Annotated[bool, typer.Option("--secure-cookies",
-                                                 help="Mark the session cookie Secure (behind an HTTPS proxy)")] = False,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies", help="Mark the session cookie Secure (behind an HTTPS proxy)")] = False,
 ) -> None:
     """Serve the web UI at /, the REST API at /api/v1 and MCP at /mcp; runs start on approval or "Run now"."""
     import uvicorn

@@ -47,7 +47,8 @@ def list_tokens(request: Request, limit: Limit = DEFAULT, cursor: Cursor = None)
 
 
 @router.post("/tokens", status_code=201, openapi_extra=scope_extra("admin"))
-def create_token(request: Request, body: TokenRequest, principal: Principal = Depends(requires("admin"))) -> CreatedToken:
+def create_token(request: Request, body: TokenRequest,
+                 principal: Principal = Depends(requires("admin"))) -> CreatedToken:
     """A new token; its secret is in this answer once and stored only as a hash."""
     ctx = context_of(request)
     return ctx.call(lambda: commands.create_token(ctx.lab, name=body.name, scopes=list(body.scopes),
