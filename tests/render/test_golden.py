@@ -55,7 +55,7 @@ def test_validating_many_at_once_gives_the_same_issues(example_state: DesiredSta
         chart = supporting_charts(library, resource)[0]
         files = dict(render_chart(chart, resource).files)
         if name == "webapp":
-            files["manifests.yaml"] = files["manifests.yaml"].replace("replicas: 3", "replica: 3")
+            files["deployment.yaml"] = files["deployment.yaml"].replace("replicas: 3", "replica: 3")
         batch[name] = (files, chart)
     together = validate_rendered_many(batch)
     one_by_one = {name: validate_rendered(files, chart) for name, (files, chart) in batch.items()}
