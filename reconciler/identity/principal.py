@@ -12,11 +12,15 @@ from reconciler.models.identity import OidcConfig
 
 SCOPES: tuple[str, ...] = ("read", "propose", "approve", "admin")
 
-Source = Literal["jwt", "introspection", "userinfo", "id_token"]
+Source = Literal["token", "jwt", "introspection", "userinfo", "id_token"]
 
 
 class Principal(BaseModel):
-    """A verified identity: subject, issuer, the homeport scopes it holds; never the token itself."""
+    """A verified identity: subject, issuer, the homeport scopes it holds; never the token itself.
+
+    source "token" is one of homeport's own tokens (subject = its owner, issuer "homeport"); the others name how
+    the identity provider's token was checked.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -28,6 +32,13 @@ class Principal(BaseModel):
     client_id: str | None = None
     audience: tuple[str, ...] = ()
     expires_at: int | None = None
+    token_id: str | None = None
+    token_name: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """The audit log's actor: the subject of a provider token, '<owner> via token <name>' for homeport's."""
+        return f"{self.subject} via token {self.token_name}" if self.source == "token" else self.subject
 
     def allows(self, scope: str) -> bool:
         """Whether this principal holds scope (admin holds every scope)."""
