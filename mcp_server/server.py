@@ -5,21 +5,21 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from mcp.server import MCPServer
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import ListToolsResult
 from starlette.applications import Starlette
 
 from mcp_server.app import HomeportApp
-from mcp_server.auth import Caller, HomeportTokenVerifier, current_caller
+from mcp_server.auth import Caller, current_caller, http_auth_for, install_http_auth, protect_tools
 from mcp_server.prompts import register_prompts
 from mcp_server.sop_resources import register_sop_resources
 from mcp_server.tools import ALL_TOOLS
-from mcp_server.toolspec import TOOLSETS, ToolSpec, build_tool
+from mcp_server.toolspec import TOOLSETS, ToolSpec, audit_call, build_tool
 from reconciler.store.tokens import parse_scopes
 
 INSTRUCTIONS = """homeport manages a homelab from desired-state YAML in Git. You read the lab and get advice
@@ -44,12 +44,14 @@ def build_server(app: HomeportApp, *, toolsets: tuple[str, ...] = TOOLSETS,
     tools = [build_tool(app, spec, local) for spec in specs]
     scope_of = {spec.name: spec.scope for spec in specs}
     kwargs: dict[str, Any] = {}
-    if http_auth:
-        kwargs["auth"] = AuthSettings(issuer_url=public_url, resource_server_url=f"{public_url}/mcp",
-                                      validate_token_resource=False)
-        kwargs["token_verifier"] = HomeportTokenVerifier(app.session.db)
+    auth = http_auth_for(app, public_url) if http_auth else None  # homeport tokens, then identity.oidc
+    if auth is not None:
+        kwargs["auth"], kwargs["token_verifier"] = auth.settings, auth.verifier
     server: MCPServer[Any] = MCPServer("homeport", title="homeport", instructions=INSTRUCTIONS,
                                        version="0.1.0", tools=tools, log_level="WARNING", **kwargs)
+    if auth is not None:
+        install_http_auth(server, auth, lambda caller, tool, message: audit_call(
+            app, caller, tool, {}, "refused", {"error": message}, time.perf_counter()))
 
     async def only_allowed_tools(ctx: Any, call_next: Any) -> Any:
         """tools/list shows only the tools the caller's scopes allow (agents handle ~20 tools well)."""
@@ -75,8 +77,8 @@ def http_app(server: MCPServer[Any], *, host: str, allowed_hosts: list[str]) -> 
     origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in allowed_hosts]
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
                                          allowed_origins=origins)
-    return server.streamable_http_app(transport_security=security, host=host, stateless_http=True,
-                                      json_response=True)
+    return protect_tools(server.streamable_http_app(transport_security=security, host=host, stateless_http=True,
+                                                    json_response=True), server)
 
 
 def _user() -> str:
