@@ -15,6 +15,7 @@ from reconciler.cli import (
     snapshot_commands,
     status_commands,
     token_commands,
+    version_command,
 )
 from reconciler.cli import demo as demo_module
 
@@ -23,9 +24,9 @@ app = typer.Typer(
     help="GitOps for a homelab: desired state in Git, plans you review, a reconciler that applies them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
 
+app.command("version")(version_command.version)
 app.command("init")(lab_commands.init)
 app.command("schema")(lab_commands.schema)
 app.command("validate")(lab_commands.validate)

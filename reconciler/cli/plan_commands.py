@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from reconciler.cli.common import (
     print_json,
     user_errors,
 )
+from reconciler.cli.plan_markdown import plan_markdown
 from reconciler.cli.planview import plan_json, print_plan
 from reconciler.models.plan import Mode, Plan
 from reconciler.service import commands
@@ -26,11 +28,21 @@ from reconciler.service.views import RunReport
 RefOption = Annotated[str | None, typer.Option(help="Branch or commit to plan (default: main)")]
 
 
+class PlanOutput(StrEnum):
+    """What `plan` prints: text for people, json for scripts, markdown for a pull-request comment."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
 @user_errors
 def plan(
     lab: LabOption = Path("."),
     ref: RefOption = None,
-    output: OutputOption = Output.text,
+    output: Annotated[PlanOutput, typer.Option("--output", "-o", help="text, json, or markdown (a PR comment)")] = (
+        PlanOutput.text
+    ),
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes, 0 when none")
     ] = False,
@@ -47,8 +59,10 @@ def plan(
     with open_lab(lab) as service:
         result = commands.plan(service, ref=ref, mode=Mode.auto if auto else Mode.manual,
                                provider_previews=provider_preview)
-    if output is Output.json:
+    if output is PlanOutput.json:
         print_json(plan_json(result.plan))
+    elif output is PlanOutput.markdown:
+        sys.stdout.write(plan_markdown(result.plan, ref=result.ref))
     else:
         print_plan(console, result.plan, ref=result.ref)
         for w in result.plan.warnings:

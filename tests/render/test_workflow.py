@@ -48,7 +48,10 @@ def test_workflow_matches_the_github_workflows_schema(tmp_path: Path) -> None:
 
 
 def test_workflow_validates_renders_and_posts_the_plan() -> None:
+    """The workflow runs the repository's own action, whose plan step validates, renders and plans."""
     text = WORKFLOW.read_text(encoding="utf-8")
     assert "pull_request:" in text and "pull_request_target" not in text
-    assert "homeport validate --render" in text
-    assert "homeport plan" in text and "GITHUB_STEP_SUMMARY" in text
+    assert "uses: ./" in text
+    plan_step = (ROOT / "scripts" / "action" / "plan.sh").read_text(encoding="utf-8")
+    assert "homeport validate" in plan_step and "--render" in plan_step
+    assert "homeport plan" in plan_step and "GITHUB_STEP_SUMMARY" in plan_step

@@ -1,0 +1,68 @@
+# homeport's container image: the reconciler daemon (web UI, REST API, MCP and webhook on one port).
+#   docker build -t homeport .                       # every provider extra
+#   docker build --build-arg EXTRAS=postgres,docker -t homeport:slim .
+# BASE_IMAGE must be a Debian bookworm image with python3.11 that has venv and pip (the official
+# python:3.11-slim-bookworm does); the tests pass one built offline with debootstrap.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS build
+ARG UV_VERSION=0.13.8
+ARG EXTRAS=all
+# pip and uv trust the image's CA store (add a proxy's CA there), not only their bundled roots.
+ENV UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN python3 -m venv /opt/uv && /opt/uv/bin/pip install --no-cache-dir "uv==${UV_VERSION}"
+WORKDIR /src
+# Dependencies first (cached while only the code changes), then the project itself, not editable.
+COPY pyproject.toml uv.lock README.md LICENSE ./
+RUN extras=$(printf -- '--extra %s ' $(echo "$EXTRAS" | tr ',' ' ')) && \
+    UV_PROJECT_ENVIRONMENT=/opt/homeport /opt/uv/bin/uv sync --frozen --no-dev --no-install-project \
+        --no-cache --python python3 $extras
+COPY reconciler reconciler
+COPY mcp_server mcp_server
+COPY charts charts
+COPY desired-state desired-state
+COPY migrations migrations
+COPY ansible ansible
+COPY terraform terraform
+# The asyncio copy of the Kubernetes client is not used at run time (homeport uses the sync one).
+RUN extras=$(printf -- '--extra %s ' $(echo "$EXTRAS" | tr ',' ' ')) && \
+    UV_PROJECT_ENVIRONMENT=/opt/homeport /opt/uv/bin/uv sync --frozen --no-dev --no-editable \
+        --no-cache --python python3 $extras && \
+    rm -rf /opt/homeport/lib/python3.11/site-packages/kubernetes/aio
+
+FROM ${BASE_IMAGE}
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="homeport" \
+      org.opencontainers.image.description="GitOps for a homelab, with an MCP front door for AI agents" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="https://github.com/homeport-lab/homeport" \
+      org.opencontainers.image.documentation="https://github.com/homeport-lab/homeport/blob/main/docs/quickstart.md"
+# ssh: Ansible's configure step and Docker engines over ssh://. Nothing else from apt.
+# A lab mounted from the host belongs to another user: /etc/gitconfig lets libgit2 read it.
+RUN apt-get update && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-client && \
+    rm -rf /var/lib/apt/lists/* && \
+    groupadd --system --gid 10001 homeport && \
+    useradd --system --uid 10001 --gid homeport --home-dir /var/lib/homeport --shell /usr/sbin/nologin homeport && \
+    install -d -o homeport -g homeport -m 0700 /var/lib/homeport && \
+    printf '[safe]\n\tdirectory = *\n' > /etc/gitconfig
+COPY --from=build /opt/homeport /opt/homeport
+COPY deploy/container/entrypoint.sh /usr/local/bin/homeport-entrypoint
+ENV PATH=/opt/homeport/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HOMEPORT_STATE_DIR=/var/lib/homeport \
+    HOMEPORT_PORT=9469
+USER homeport:homeport
+WORKDIR /var/lib/homeport
+VOLUME ["/var/lib/homeport"]
+EXPOSE 9469
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["python3", "-c", "import os,sys,urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HOMEPORT_PORT','9469'), timeout=2); sys.exit(0)"]
+ENTRYPOINT ["homeport-entrypoint"]
+CMD ["daemon"]
