@@ -31,6 +31,14 @@ class ProfileValue(BaseModel):
     note: str = ""
 
 
+class ProfileImage(BaseModel):
+    """The container image a workload type runs when a container provider's definition names none."""
+
+    name: str
+    source: str
+    note: str = ""
+
+
 class WorkloadProfile(BaseModel):
     """Sizing defaults of one workload type (fields it does not know stay None)."""
 
@@ -39,6 +47,7 @@ class WorkloadProfile(BaseModel):
     cpu: ProfileValue | None = None
     memory_gb: ProfileValue | None = None
     storage_gb: ProfileValue | None = None
+    image: ProfileImage | None = None
 
     def requirements(self) -> dict[str, Any]:
         """The defaults as a partial Requirements mapping (only the fields the profile sets)."""
@@ -68,6 +77,8 @@ def load_profiles(path: Path = PROFILES_FILE) -> ProfileTable:
             item = getattr(profile, field)
             if item is not None and item.source not in sources:
                 raise ValueError(f"{path}: {profile.name}.{field} cites unknown source {item.source!r}")
+        if profile.image is not None and profile.image.source not in sources:
+            raise ValueError(f"{path}: {profile.name}.image cites unknown source {profile.image.source!r}")
     return ProfileTable(sources=sources, profiles=profiles)
 
 
@@ -86,3 +97,9 @@ def profile_requirements(workload_type: str) -> dict[str, Any]:
     """The sizing defaults a workload type brings (empty when it has no profile)."""
     profile = profile_for(workload_type)
     return profile.requirements() if profile is not None else {}
+
+
+def profile_image(workload_type: str) -> str | None:
+    """The image a workload type's profile names, for docker and kubernetes definitions without one."""
+    profile = profile_for(workload_type)
+    return profile.image.name if profile is not None and profile.image is not None else None

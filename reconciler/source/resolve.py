@@ -13,13 +13,16 @@ from typing import Any
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.pool import ResourcePool
-from reconciler.models.profiles import profile_requirements
+from reconciler.models.profiles import profile_image, profile_requirements
 from reconciler.models.resource import Requirements, ServiceSpec, UniversalResource
 from reconciler.source.errors import SourceIssue
 
 Locate = Callable[[str, str, list[str | int]], SourceIssue]
 
 STATEFUL_WORKLOADS = frozenset({"database", "nextcloud", "storage", "file-server", "git-server", "media-server"})
+
+# Providers that run container images (their charts need service.image).
+CONTAINER_PROVIDER_TYPES = ("docker", "kubernetes")
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -161,6 +164,9 @@ def effective_resource(
         nodes = list(provider_cfg.nodes)
     deployment = spec.deployment  # shared, never mutated: one object per resource, not two
     svc = ServiceSpec.model_validate(service)
+    if svc.image is None and provider_type in CONTAINER_PROVIDER_TYPES and profile_image(spec.workload_type):
+        # A container needs an image: the workload profile's, when the definition names none.
+        svc = svc.model_copy(update={"image": profile_image(spec.workload_type)})
     workload = spec.workload_type
     stateful = (
         deployment.stateful
