@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, Field, ValidationError
 
+from reconciler.models.limits import LimitExceeded
+from reconciler.models.yaml12 import check_text_size, load_one
 from reconciler.render.errors import ChartError
 
 
@@ -60,11 +64,51 @@ class Chart:
         return "text"
 
 
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _read_text(path: Path) -> str:
+    try:
+        check_text_size(path.stat().st_size)
+        return path.read_text(encoding="utf-8")
+    except LimitExceeded as exc:
+        raise ChartError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ChartError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ChartError(f"{path}: cannot be read: {exc.strerror}") from None
 
 
 def _load_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    """One YAML document in homeport's dialect; ChartError naming the file and line otherwise."""
+    try:
+        return load_one(_read_text(path))
+    except LimitExceeded as exc:
+        line = getattr(exc, "line", None)
+        raise ChartError(f"{path}" + (f":{line}" if line else "") + f": {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f":{mark.line + 1}" if mark else ""
+        raise ChartError(f"{path}{where}: malformed YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ChartError(f"{path}: malformed YAML: {exc}") from None
+
+
+def _load_schema(path: Path) -> dict[str, Any]:
+    """values.schema.json: a JSON object that is itself a valid JSON Schema (draft 2020-12)."""
+    try:
+        schema = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ChartError(f"{path}: line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise ChartError(f"{path}: nested too deeply") from None
+    if not isinstance(schema, dict):
+        raise ChartError(f"{path}: a JSON Schema is a JSON object, not a {type(schema).__name__}")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise ChartError(f"{path}: not a valid JSON Schema at {where}: {exc.message}") from None
+    except RecursionError:
+        raise ChartError(f"{path}: nested too deeply") from None
+    return schema
 
 
 def load_chart(path: Path) -> Chart:
@@ -74,15 +118,16 @@ def load_chart(path: Path) -> Chart:
         raise ChartError(f"{path}: no Chart.yaml")
     try:
         meta = ChartMeta.model_validate(_load_yaml(meta_file))
-    except (yaml.YAMLError, ValidationError) as exc:
+    except ValidationError as exc:
         raise ChartError(f"{meta_file}: {exc}") from exc
     values_file = path / "values.yaml"
     defaults = _load_yaml(values_file) if values_file.is_file() else {}
+    if defaults is None:
+        defaults = {}
+    if not isinstance(defaults, dict):
+        raise ChartError(f"{values_file}: chart values are a mapping, not a {type(defaults).__name__}")
     schema_file = path / "values.schema.json"
-    try:
-        schema = json.loads(schema_file.read_text(encoding="utf-8")) if schema_file.is_file() else {}
-    except json.JSONDecodeError as exc:
-        raise ChartError(f"{schema_file}: line {exc.lineno}: {exc.msg}") from exc
+    schema = _load_schema(schema_file) if schema_file.is_file() else {}
     templates: dict[str, str] = {}
     tdir = path / "templates"
     digest = hashlib.sha256()
@@ -92,18 +137,18 @@ def load_chart(path: Path) -> Chart:
     if tdir.is_dir():
         for tpl in sorted(tdir.rglob("*.j2")):
             rel = tpl.relative_to(tdir).as_posix()
-            text = tpl.read_text(encoding="utf-8")
+            text = _read_text(tpl)
             templates[rel] = text
             digest.update(rel.encode() + b"\0" + text.encode())
     readme = path / "README.md"
     return Chart(
         meta=meta,
         path=path,
-        defaults=defaults or {},
+        defaults=defaults,
         schema=schema,
         templates=templates,
         digest=digest.hexdigest(),
-        readme=readme.read_text(encoding="utf-8") if readme.is_file() else "",
+        readme=_read_text(readme) if readme.is_file() else "",
     )
 
 
@@ -112,15 +157,29 @@ class ChartLibrary:
 
     def __init__(self, dirs: list[Path]) -> None:
         self.charts: dict[str, Chart] = {}
+        self.broken: dict[str, str] = {}  # chart folder name -> why it cannot be loaded
         for base in dirs:
             if not base.is_dir():
                 continue
             for sub in sorted(p for p in base.iterdir() if (p / "Chart.yaml").is_file()):
-                chart = load_chart(sub)
+                try:
+                    chart = load_chart(sub)
+                except ChartError as exc:  # a broken lab chart fails the resources it would render, by name
+                    self.broken[sub.name] = str(exc).replace(str(base), "charts")
+                    self.charts.pop(sub.name, None)
+                    continue
+                self.broken.pop(chart.name, None)
                 self.charts[chart.name] = chart
+
+    def check_broken(self) -> None:
+        """Raise ChartError naming every chart that could not be loaded (any resource might need one)."""
+        if self.broken:
+            raise ChartError("; ".join(self.broken[name] for name in sorted(self.broken)))
 
     def get(self, name: str) -> Chart:
         """The chart called name; ChartError listing the known ones otherwise."""
+        if name in self.broken:
+            raise ChartError(self.broken[name])
         try:
             return self.charts[name]
         except KeyError:
@@ -128,6 +187,7 @@ class ChartLibrary:
 
     def for_resource(self, provider_type: str, resource_type: str, workload_type: str | None = None) -> Chart | None:
         """The chart that renders this provider/resource type (workload-specific charts first)."""
+        self.check_broken()
         matches = [
             c
             for c in self.charts.values()

@@ -12,11 +12,12 @@ from typing import Any
 import jinja2
 import yaml
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from reconciler.models.effective import EffectiveResource
+from reconciler.models.limits import LimitExceeded, current_limits
 from reconciler.render.chart import Chart
 from reconciler.render.errors import RenderError
+from reconciler.render.sandbox import BoundedSandbox, RenderBudget, RenderTimeout, render_stream
 from reconciler.render.values import chart_values, check_values
 
 
@@ -63,9 +64,9 @@ def _fail(message: str) -> str:
     raise jinja2.TemplateRuntimeError(message)
 
 
-def make_environment(templates: dict[str, str]) -> ImmutableSandboxedEnvironment:
-    """A sandboxed environment over one chart's templates only (no filesystem access)."""
-    env = ImmutableSandboxedEnvironment(
+def make_environment(templates: dict[str, str]) -> BoundedSandbox:
+    """A sandboxed environment over one chart's templates only (no filesystem access), with render limits."""
+    env = BoundedSandbox(
         loader=jinja2.DictLoader(templates),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -82,6 +83,7 @@ def make_environment(templates: dict[str, str]) -> ImmutableSandboxedEnvironment
         b64encode=_b64,
     )
     env.globals.update(fail=_fail)
+    env.guard_filters()
     return env
 
 
@@ -96,7 +98,7 @@ class RenderOutput:
     checked_only: bool = False
 
 
-_ENVIRONMENTS: dict[str, ImmutableSandboxedEnvironment] = {}
+_ENVIRONMENTS: dict[str, BoundedSandbox] = {}
 _CACHE: dict[str, RenderOutput] = {}
 # (chart digest, resource JSON) -> full output. The values document is a pure function of both, so an
 # unchanged resource is found without building and hashing its document (re-render after one change).
@@ -132,22 +134,7 @@ def render_chart(chart: Chart, resource: EffectiveResource, *, known_good: set[s
     if env is None:
         env = make_environment(chart.templates)
         _ENVIRONMENTS[chart.digest] = env
-    files: dict[str, str] = {}
-    for name in sorted(chart.templates):
-        if name.rsplit("/", 1)[-1].startswith("_"):
-            continue
-        try:
-            text = env.get_template(name).render(document)
-        except SecurityError as exc:
-            raise RenderError(resource.name, chart.name, f"template refused by the sandbox: {exc}", file=name) from exc
-        except jinja2.UndefinedError as exc:
-            raise RenderError(
-                resource.name, chart.name, f"undefined value: {exc.message}", file=name, line=_template_line(exc)
-            ) from exc
-        except jinja2.TemplateError as exc:
-            raise RenderError(resource.name, chart.name, str(exc), file=name, line=_template_line(exc)) from exc
-        if text.strip():
-            files[name.removesuffix(".j2")] = text
+    files = _render_files(env, chart, resource.name, document)
     out = RenderOutput(chart=chart.name, files=files, values=document, key=key)
     if len(_CACHE) >= _MAX_BY_RESOURCE:
         _CACHE.clear()  # bounded, so a daemon rendering new revisions for months stays flat
@@ -158,7 +145,55 @@ def render_chart(chart: Chart, resource: EffectiveResource, *, known_good: set[s
     return out
 
 
-def _template_line(exc: Exception) -> int | None:
+def _render_files(env: BoundedSandbox, chart: Chart, resource: str, document: dict[str, Any]) -> dict[str, str]:
+    """Every non-partial template of a chart, within one time and size budget; every failure a RenderError."""
+    files: dict[str, str] = {}
+    used = 0
+    name = ""
+    budget = RenderBudget(current_limits())
+    try:
+        with budget:
+            for name in sorted(chart.templates):
+                if not name.rsplit("/", 1)[-1].startswith("_"):
+                    text = _render_template(env, chart, resource, name, document, budget, used)
+                    used += len(text)
+                    if text.strip():
+                        files[name.removesuffix(".j2")] = text
+    except RenderTimeout:
+        raise RenderError(resource, chart.name, str(budget.timeout()), file=name or None) from None
+    size = sum(len(text.encode("utf-8")) for text in files.values())
+    limit = budget.limits.render_output_bytes
+    if size > limit:
+        raise RenderError(resource, chart.name, str(LimitExceeded("render_output_bytes", limit, f"{size:,} bytes")))
+    return files
+
+
+def _render_template(
+    env: BoundedSandbox, chart: Chart, resource: str, name: str, document: dict[str, Any], budget: RenderBudget,
+    used: int,
+) -> str:
+    """One template; whatever goes wrong in template code comes back as a RenderError naming chart and file."""
+    try:
+        return render_stream(env.get_template(name), document, budget, used)
+    except Exception as exc:  # any error raised by template code is the chart's, and named as such
+        raise RenderError(resource, chart.name, _template_error(exc), file=name, line=_template_line(exc)) from None
+
+
+def _template_error(exc: Exception) -> str:
+    if isinstance(exc, SecurityError):
+        return f"template refused by the sandbox: {exc}"
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"undefined value: {exc.message}"
+    if isinstance(exc, jinja2.TemplateError | LimitExceeded):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "the template recurses without end (a macro calling itself?)"
+    if isinstance(exc, MemoryError):
+        return "the template ran out of memory"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _template_line(exc: BaseException) -> int | None:
     lineno = getattr(exc, "lineno", None)
     if isinstance(lineno, int):
         return lineno
