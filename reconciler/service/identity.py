@@ -8,6 +8,7 @@ and the lab's OpenID Connect provider (`identity.oidc` in homeport.yaml; docs/id
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 
 import anyio
@@ -20,7 +21,7 @@ from reconciler.identity.secret_refs import SecretWarning, literal_secret_warnin
 from reconciler.identity.verifier import OidcVerifier, resource_url
 from reconciler.models.identity import IdentityConfig
 from reconciler.service.commands import authenticate_token
-from reconciler.service.errors import Invalid
+from reconciler.service.errors import Invalid, ServiceError
 from reconciler.service.lab import LabService
 
 __all__ = [
@@ -36,11 +37,13 @@ __all__ = [
     "Principal",
     "SecretWarning",
     "TokenRejected",
+    "bearer_for",
     "complete_login",
     "credential_warnings",
     "login_routes",
 ]
 
+log = logging.getLogger("homeport.identity")
 MAX_HOMEPORT_TOKEN = 200
 
 
@@ -90,6 +93,15 @@ class BearerVerifier:
         if self.oidc is not None:
             return await self.oidc.try_verify(token)
         return None
+
+
+def bearer_for(lab: LabService, *, base_url: str) -> BearerVerifier:
+    """The lab's verifier; when main does not load, homeport tokens only (the door still serves, and says why)."""
+    try:
+        return BearerVerifier.for_lab(lab, base_url=base_url)
+    except ServiceError as exc:
+        log.warning("identity.oidc not used: %s", exc)
+        return BearerVerifier(lab, IdentityConfig(), base_url=base_url)
 
 
 def credential_warnings(lab: LabService, ref: str | None = None) -> list[SecretWarning]:

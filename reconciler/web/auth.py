@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from reconciler.service import commands
+from reconciler.service.identity import Principal as IdentityPrincipal
 from reconciler.web.context import WebContext, context_of
 from reconciler.web.principal import Principal, refusal
 from reconciler.web.sessions import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, BrowserSession, same_secret
@@ -30,13 +32,27 @@ def verify_secret(ctx: WebContext, secret: str, via: str = "bearer") -> Principa
                      via="session" if via == "session" else "bearer")
 
 
-def api_principal(request: Request,
-                  credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> Principal:
-    """The caller of an API request: a valid bearer token, else 401."""
+def from_identity(identity: IdentityPrincipal, via: Literal["bearer", "session"]) -> Principal:
+    """The web principal for a verified identity (a homeport token's, or the OIDC provider's subject)."""
+    if identity.source == "token":
+        return Principal(owner=identity.subject, token_name=identity.token_name or "", scopes=identity.scopes,
+                         token_id=identity.token_id, via=via)
+    return Principal(owner=identity.subject, token_name="oidc", scopes=identity.scopes, via=via, kind="oidc")
+
+
+async def api_principal(request: Request,
+                        credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> Principal:
+    """The caller of an API request: a valid bearer token (homeport's, or the lab's OIDC provider's), else 401."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "this API needs a bearer token: `Authorization: Bearer <token>` "
                                  "(create one with `homeport token create NAME --scopes read`)", headers=CHALLENGE)
-    principal = verify_secret(context_of(request), credentials.credentials)
+    ctx = context_of(request)
+    secret = credentials.credentials
+    if ctx.bearer is not None and len(secret) <= MAX_TOKEN and secret.isascii():
+        identity = await ctx.bearer.verify(secret)
+        principal = from_identity(identity, "bearer") if identity is not None else None
+    else:
+        principal = await anyio.to_thread.run_sync(lambda: verify_secret(ctx, secret))
     if principal is None:
         raise HTTPException(401, "the bearer token is unknown, revoked or expired", headers=CHALLENGE)
     return principal
@@ -73,7 +89,7 @@ def page_principal(request: Request) -> Principal:
     session = browser_session(request)
     if session is None:
         raise LoginRequired()
-    principal = verify_secret(ctx, session.secret, via="session")
+    principal = session.identity or verify_secret(ctx, session.secret, via="session")
     if principal is None:  # revoked or expired since login: the session ends with it
         ctx.session_store.end(session.id)
         raise LoginRequired()

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from starlette.requests import Request
 
+from reconciler.service.identity import BearerVerifier
 from reconciler.service.lab import LabService
 from reconciler.web.sessions import SessionStore
 from reconciler.web.settings import WebSettings
@@ -25,6 +26,7 @@ class WebContext:
     settings: WebSettings = field(default_factory=WebSettings)
     sessions: SessionStore | None = None
     trigger_run: Callable[[str], str] | None = None
+    bearer: BearerVerifier | None = None  # homeport tokens, then identity.oidc (docs/identity.md)
 
     def __post_init__(self) -> None:
         if self.sessions is None:

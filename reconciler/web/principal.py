@@ -22,10 +22,13 @@ class Principal:
     scopes: frozenset[str]
     token_id: str | None = None
     via: Literal["bearer", "session"] = "bearer"
+    kind: Literal["token", "oidc"] = "token"  # oidc: owner is the identity provider's subject (docs/identity.md)
 
     @property
     def actor(self) -> str:
-        """The audit log's `actor` for what this caller does."""
+        """The audit log's `actor` for what this caller does (an OIDC caller is its subject)."""
+        if self.kind == "oidc":
+            return self.owner
         return f"{self.owner} via token {self.token_name} (web)" if self.via == "session" else \
             f"{self.owner} via token {self.token_name} (api)"
 
@@ -37,6 +40,9 @@ class Principal:
 def refusal(principal: Principal, scope: str) -> str:
     """Why a request was refused for lack of a scope, and what to do."""
     held = ", ".join(sorted(principal.scopes)) or "none"
+    if principal.kind == "oidc":
+        return (f"this needs the '{scope}' scope ({SCOPE_HELP[scope]}); {principal.owner} has: {held}. Ask the lab "
+                "owner to map one of your identity provider groups to it (identity.oidc.groups in homeport.yaml)")
     return (f"this needs the '{scope}' scope ({SCOPE_HELP[scope]}); the token '{principal.token_name}' has: {held}. "
             f"Ask the lab owner for one with it: `homeport token create NAME --scopes "
             f"{'read' if scope == 'read' else 'read,' + scope}`")

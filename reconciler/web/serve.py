@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from reconciler.service import LabService
+from reconciler.service.identity import bearer_for
 from reconciler.web.app import build_web_app
 from reconciler.web.context import WebContext
 from reconciler.web.health import health_routes
@@ -81,7 +82,8 @@ def serve_lab(lab_dir: Path, *, settings: WebSettings, public_url: str, host: st
     """The app for one lab: `routes` first (the daemon's /webhook, /healthz, /metrics; without them, this
     module's /healthz and /metrics), then /mcp, then the UI and the API. Every request passes the Host check."""
     lab = LabService.open(lab_dir, database_url=database_url, actor="web", actor_kind="human", memory_cache=True)
-    ctx = WebContext(lab=lab, settings=settings, trigger_run=trigger_run)
+    ctx = WebContext(lab=lab, settings=settings, trigger_run=trigger_run,
+                     bearer=bearer_for(lab, base_url=public_url))
     web = build_web_app(ctx)
     closers: list[Callable[[], None]] = [lab.close]
     own_routes: list[BaseRoute] = list(routes) if routes is not None else health_routes(ctx)

@@ -15,6 +15,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from reconciler.web.principal import Principal
+
 SESSION_COOKIE = "homeport_session"
 LOGIN_CSRF_COOKIE = "homeport_login_csrf"
 CSRF_FIELD = "csrf_token"
@@ -30,6 +32,7 @@ class BrowserSession:
     secret: str = field(repr=False)
     csrf: str = field(repr=False)
     last_seen: float
+    identity: Principal | None = None  # an OIDC login: the verified person (no token secret to re-check)
 
 
 class SessionStore:
@@ -41,10 +44,10 @@ class SessionStore:
         self._sessions: OrderedDict[str, BrowserSession] = OrderedDict()
         self._lock = threading.Lock()
 
-    def create(self, secret: str) -> BrowserSession:
-        """A new session for a verified token secret."""
+    def create(self, secret: str, identity: Principal | None = None) -> BrowserSession:
+        """A new session for a verified token secret (or, with secret "", for a person logged in through OIDC)."""
         session = BrowserSession(id=secrets.token_urlsafe(32), secret=secret, csrf=secrets.token_urlsafe(32),
-                                 last_seen=self.clock())
+                                 last_seen=self.clock(), identity=identity)
         with self._lock:
             self._sessions[session.id] = session
             while len(self._sessions) > MAX_SESSIONS:

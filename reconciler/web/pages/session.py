@@ -12,6 +12,7 @@ from reconciler.service import commands
 from reconciler.web.auth import browser_session, csrf_checked, page_principal, verify_secret
 from reconciler.web.context import context_of
 from reconciler.web.events import run_events
+from reconciler.web.pages.oidc_login import oidc_enabled
 from reconciler.web.pages.rendering import render
 from reconciler.web.principal import Principal
 from reconciler.web.sessions import LOGIN_CSRF_COOKIE, SESSION_COOKIE, same_secret
@@ -32,7 +33,8 @@ def login_form(request: Request, next: Annotated[str | None, Query(max_length=50
     if browser_session(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", login_csrf=token, next=_safe_next(next), error=None)
+    response = render(request, "login.html", login_csrf=token, next=_safe_next(next), error=None,
+                      oidc=oidc_enabled(context_of(request)))
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login",
                         secure=context_of(request).settings.secure_cookies, max_age=3600)
     return response
