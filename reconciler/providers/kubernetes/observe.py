@@ -69,6 +69,10 @@ def observe_objects(api: KubeApi, lab: str, namespaces: list[str], served: dict[
             obs.missing_kinds.append(kind)
             continue
         for item in items:
+            if kind == "Secret":
+                # Values stay in the cluster: never in the inventory, snapshots or logs.
+                item.pop("data", None)
+                item.pop("stringData", None)
             labels = (item.get("metadata") or {}).get("labels") or {}
             if labels.get(LAB_LABEL) == lab and labels.get(RESOURCE_LABEL):
                 grouped[labels[RESOURCE_LABEL]].append(item)

@@ -123,7 +123,7 @@ class KubernetesProvider(Provider):
                 f"{change.resource}: Kubernetes objects cannot be renamed; delete {change.previous_name} and "
                 f"create {change.resource} instead"
             )
-        if not self._objects or change.op is Op.delete:
+        if not self._objects or change.op in (Op.delete, Op.replace):
             self.observe()
         if change.op is Op.delete:
             return self._delete(change.resource)
@@ -199,6 +199,13 @@ class KubernetesProvider(Provider):
             if change.op in (Op.noop, Op.delete):
                 continue
             namespace = str(change.desired.get("namespace") or self.settings.options.namespace)
+            watched = self.settings.options.namespaces
+            if watched and namespace not in watched:
+                problems.append(
+                    f"namespace {namespace} is not in options.namespaces ({', '.join(watched)}): homeport would "
+                    "not see what it applies there; add it"
+                )
+                continue
             try:
                 if not namespace_exists(self.api, namespace) and not self.settings.options.create_namespaces:
                     problems.append(

@@ -219,6 +219,10 @@ def test_preflight_names_an_unreachable_server_and_a_missing_namespace(
     res = workload("pre", ns)
     [problem] = strict.preflight([change(strict, res)])
     assert problem == f"namespace {ns} does not exist and options.create_namespaces is false: create it"
+    narrow = make_provider(kube_apiserver, tmp_path / "narrow", monkeypatch,
+                           token_config(kube_apiserver, namespaces=["elsewhere"]))
+    [problem] = narrow.preflight([change(narrow, res)])
+    assert problem.startswith(f"namespace {ns} is not in options.namespaces (elsewhere)")
 
     down = dict(token_config(kube_apiserver), endpoint="https://127.0.0.1:9")
     unreachable = make_provider(kube_apiserver, tmp_path / "down", monkeypatch, down)
@@ -301,4 +305,32 @@ def test_high_availability_rendering_applies_and_hands_replicas_to_the_autoscale
     deployment = objects_in(kube_apiserver, ns)["Deployment/ha"]
     assert deployment["spec"]["replicas"] == 6
     observed = provider.observe().owned(LAB)["ha"]
+    assert diff_fields(provider.desired_fields(res), observed.fields, None, provider.diff_rules) == []
+
+
+def test_secret_variables_reach_the_cluster_and_nothing_else(
+    kube_apiserver: KubeApiServer, provider: KubernetesProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from reconciler.models.resource import ServiceSpec
+
+    ns = fresh_namespace(kube_apiserver)
+    monkeypatch.setenv("HOMEPORT_TEST_DB_PASSWORD", "hunter2-not-in-git")
+    res = workload("withsecret", ns)
+    res.service = ServiceSpec.model_validate(
+        {**res.service.model_dump(), "secret_env": {"DB_PASSWORD": "HOMEPORT_TEST_DB_PASSWORD"}}
+    )
+    files = artifacts(res)
+    assert "hunter2" not in "".join(files.files.values())
+    result = provider.apply(change(provider, res), res, files)
+    assert "Secret/withsecret-secrets" in result.outputs["objects"] and "hunter2" not in result.message
+    secret = kube_apiserver.request("GET", f"/api/v1/namespaces/{ns}/secrets/withsecret-secrets")
+    assert base64.b64decode(secret["data"]["DB_PASSWORD"]) == b"hunter2-not-in-git"
+
+    inventory = provider.observe()
+    assert "hunter2" not in inventory.model_dump_json()
+    assert "aHVudGVyMi1ub3QtaW4tZ2l0" not in inventory.model_dump_json()
+    observed = inventory.owned(LAB)["withsecret"]
+    assert "Secret/withsecret-secrets" in observed.fields["objects"]
     assert diff_fields(provider.desired_fields(res), observed.fields, None, provider.diff_rules) == []
