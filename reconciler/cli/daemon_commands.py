@@ -43,6 +43,9 @@ def daemon(
     snapshot_every: Annotated[str | None, typer.Option("--snapshot-every",
                                                        help="Take a snapshot this often, e.g. 1d")] = None,
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit (0 ok/skipped, 2 otherwise)")] = False,
+    allowed_host: Annotated[list[str], typer.Option(
+        "--allowed-host", help="Extra Host header the web UI, API and MCP answer, e.g. homeport.lan:9469 "
+                               "(repeatable; loopback names always work)")] = [],  # noqa: B006
     output: OutputOption = Output.text,
 ) -> None:
     """Reconcile every reconcile.interval (with jitter), on pushes (webhook) and on polled changes."""
@@ -52,7 +55,8 @@ def daemon(
     settings = DaemonSettings(lab_dir=lab.resolve() if lab else None, repo_url=repo, state_dir=state_dir,
                               branch=branch, host=host, port=port, poll_seconds=_seconds(poll, "--poll") or 30.0,
                               interval_override=_seconds(interval, "--interval"),
-                              snapshot_seconds=_seconds(snapshot_every, "--snapshot-every") or 0.0)
+                              snapshot_seconds=_seconds(snapshot_every, "--snapshot-every") or 0.0,
+                              allowed_hosts=tuple(allowed_host))
     if lab is not None:
         check_lab_dir(lab)  # a typo in --lab is a clear error now, not a failure every interval
     service = Daemon(settings)

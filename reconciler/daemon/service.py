@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -75,21 +76,25 @@ class Daemon:
         self._cycle_lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
         self._worker: threading.Thread | None = None
+        self._served: Any = None  # the web door on the HTTP port (reconciler.web.serve.ServedLab)
 
     # -- one cycle -------------------------------------------------------------------------------
 
     def _lab_dir(self) -> Any:
         return self.settings.lab_dir if self.settings.lab_dir else self.settings.mirror_dir
 
+    def _database_url(self) -> str | None:
+        url = self.settings.database_url
+        env_url = (os.environ if self.env is None else self.env).get(DATABASE_URL_ENV)
+        if url is None and env_url is None and self.settings.repo_url:
+            # mirroring a forge: the default SQLite lives in the state dir, not inside the bare mirror
+            self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{(self.settings.state_dir / 'state.db').resolve()}"
+        return url or env_url
+
     def _open_session(self) -> LabSession:
         if self.session is None:
-            url = self.settings.database_url
-            env_url = (os.environ if self.env is None else self.env).get(DATABASE_URL_ENV)
-            if url is None and env_url is None and self.settings.repo_url:
-                # mirroring a forge: the default SQLite lives in the state dir, not inside the bare mirror
-                self.settings.state_dir.mkdir(parents=True, exist_ok=True)
-                url = f"sqlite:///{(self.settings.state_dir / 'state.db').resolve()}"
-            self.session = LabSession.open(self._lab_dir(), database_url=url or env_url, clock=self.clock,
+            self.session = LabSession.open(self._lab_dir(), database_url=self._database_url(), clock=self.clock,
                                            sleep=self.sleep, actor="daemon", actor_kind="system")
             self.notifier = Notifier(self.session.db, sleep=self.sleep, env=self.env)
         return self.session
@@ -304,9 +309,36 @@ class Daemon:
             self._worker.join(timeout=600)
         if self.notifier is not None:
             self.notifier.close()
+        if self._served is not None:
+            self._served.close()
+            self._served = None
         if self.session is not None:
             self.session.close()
             self.session = None
+
+    def http_app(self) -> Any:
+        """/webhook, /healthz and /metrics, plus the lab's web UI (/), REST API (/api/v1) and MCP (/mcp) on the
+        same port (reconciler.web). Approving in the UI or API queues a cycle."""
+        from reconciler.web.serve import serve_lab
+        from reconciler.web.settings import WebSettings
+
+        base = build_app(self.http_hooks())
+        try:
+            if self.poller is not None and self.poller.mirror.local_head() is None:
+                with self._cycle_lock:
+                    self._sync_repo()  # the web door opens the mirror, so it must exist first
+            self._served = serve_lab(
+                Path(self._lab_dir()), settings=WebSettings(allowed_hosts=list(self.settings.allowed_hosts)),
+                public_url=f"http://{self.settings.host}:{self.settings.port}", host=self.settings.host,
+                database_url=self._database_url(), routes=list(base.routes), trigger_run=self._web_run)
+        except Exception as exc:  # the daemon's own endpoint still serves; the web door says why it is missing
+            log.warning("web UI, REST API and MCP not served on this port: %s", exc)
+            return base
+        return self._served.app
+
+    def _web_run(self, actor: str) -> str:
+        self.request("web")
+        return "queued"
 
     def http_hooks(self) -> HttpHooks:
         """What the HTTP endpoint calls."""
@@ -321,9 +353,11 @@ class Daemon:
         import signal as signals
 
         signals.signal(signals.SIGHUP, lambda *_: self.request("signal"))
+        # Built before the worker starts: opening the lab migrates its database, one opener at a time.
+        app = self.http_app() if self.settings.port else None
         self.start()
         try:
-            if self.settings.port:
+            if app is not None:
                 import signal
 
                 import uvicorn
@@ -332,7 +366,7 @@ class Daemon:
                 # place that re-raise is harmless and the worker still finishes its run (below) before exit.
                 signal.signal(signal.SIGTERM, lambda *_: None)
                 signal.signal(signal.SIGINT, lambda *_: None)
-                config = uvicorn.Config(build_app(self.http_hooks()), host=self.settings.host, port=self.settings.port,
+                config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port,
                                         log_level="warning", access_log=False)
                 uvicorn.Server(config).run()
             else:

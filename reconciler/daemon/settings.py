@@ -25,6 +25,7 @@ class DaemonSettings:
     jitter: float = 0.1  # share of the interval added at random to each scheduled run
     snapshot_seconds: float = 0.0  # 0: no scheduled snapshots
     interval_override: float | None = None  # tests and benches: instead of reconcile.interval
+    allowed_hosts: tuple[str, ...] = ()  # extra Host headers the web UI, API and MCP answer (loopback always)
 
     @property
     def mirror_dir(self) -> Path:

@@ -240,7 +240,10 @@ def capacity(lab: LabService, *, max_age: float = 10.0) -> CapacityReport:
                 memory_gb=node.memory_gb, memory_allocated_gb=float(sum(r.memory_gb or 0 for r in reqs)),
                 memory_used_gb=node.memory_used_gb, gpus=len(node.gpus),
                 gpus_allocated=sum(r.gpu_count for r in reqs), resources=names))
-    return CapacityReport(nodes=nodes, unavailable=dict(observation.unavailable))
+    providers = state.lab.spec.providers
+    unavailable = {name: why for name, why in observation.unavailable.items()
+                   if name not in providers or providers[name].enabled}  # disabled on purpose: not a problem
+    return CapacityReport(nodes=nodes, unavailable=unavailable)
 
 
 class ResourceState(BaseModel):
@@ -252,7 +255,8 @@ class ResourceState(BaseModel):
     provider_type: str
     template: str | None = None
     node: str | None = Field(default=None, description="Recorded node, else the pinned one")
-    status: str = Field(description="The instance's status, or 'not applied' when nothing is recorded yet")
+    status: str = Field(description="The instance's status; 'not applied' when nothing is recorded yet, "
+                                    "'provider disabled' when its provider is off (enabled: false)")
     in_sync: bool = Field(description="Running and no open deviation")
     drifted: bool = False
 
@@ -316,10 +320,12 @@ def resource_states(lab: LabService) -> list[ResourceState]:
     """Every declared resource at main with its recorded status, by name."""
     state = lab.state()
     recorded = instance_states(lab)
+    providers = state.lab.spec.providers
     out = []
     for name in sorted(state.effective):
         eff = state.effective[name]
-        status, drifted, node = recorded.get(name, ("not applied", False, None))
+        enabled = eff.provider in providers and providers[eff.provider].enabled
+        status, drifted, node = recorded.get(name, ("not applied" if enabled else "provider disabled", False, None))
         out.append(ResourceState(name=name, pool=eff.pool, provider=eff.provider, provider_type=eff.provider_type,
                                  template=eff.template, node=node or eff.node, status=status,
                                  in_sync=instance_matches(status, drifted), drifted=drifted))
@@ -346,7 +352,8 @@ def lab_tree(lab: LabService) -> LabTree:
         providers.append(ProviderState(name=pname, type=str(config.type), enabled=config.enabled, resources=len(mine),
                                        in_sync=sum(1 for s in mine if s.in_sync),
                                        drifted=sum(1 for s in mine if s.drifted),
-                                       not_applied=sum(1 for s in mine if s.status == "not applied")))
+                                       not_applied=sum(1 for s in mine if s.status in ("not applied",
+                                                                                        "provider disabled"))))
     return LabTree(lab=state.lab_name, revision=state.revision, pools=roots, providers=providers)
 
 

@@ -24,14 +24,22 @@ def _latest(ctx: WebContext) -> tuple[str, str] | None:
                                "summary": run.counts_text()})
 
 
-async def run_events(request: Request, ctx: WebContext) -> AsyncIterator[str]:
-    """`event: run` each time a newer run has finished; a comment line as heartbeat. Ends when the client goes."""
-    seen = await anyio.to_thread.run_sync(_latest, ctx)
+async def run_events(request: Request, ctx: WebContext, after: str | None = None) -> AsyncIterator[str]:
+    """`event: run` each time a newer run has finished; a comment line as heartbeat. Ends when the client goes.
+
+    after: the newest finished run the client already shows (a page renders it), so a run that finishes
+    between rendering the page and opening the stream is still announced.
+    """
+    after = request.headers.get("last-event-id", "")[:64] or after  # a reconnecting EventSource says what it saw
+    seen: tuple[str, str] | None = (after, "") if after else await anyio.to_thread.run_sync(_latest, ctx)
+    first = True
     yield "retry: 3000\n\n"
     idle = 0.0
     while not await request.is_disconnected():
-        await asyncio.sleep(ctx.settings.poll_seconds)
-        idle += ctx.settings.poll_seconds
+        if not first:
+            await asyncio.sleep(ctx.settings.poll_seconds)
+            idle += ctx.settings.poll_seconds
+        first = False
         latest = await anyio.to_thread.run_sync(_latest, ctx)
         if latest is not None and (seen is None or latest[0] != seen[0]):
             seen = latest

@@ -66,7 +66,9 @@ def get_plan(request: Request,
             response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                              "description": "`event: run` with the finished run as JSON data"}})
-def events(request: Request) -> StreamingResponse:
-    """Server-sent events: one `run` event each time a reconcile run finishes."""
-    return StreamingResponse(run_events(request, context_of(request)), media_type="text/event-stream",
+def events(request: Request,
+           after: Annotated[str | None, Query(max_length=64, description="Newest run id already seen")] = None,
+           ) -> StreamingResponse:
+    """Server-sent events: one `run` event each time a reconcile run finishes (after `after`, when given)."""
+    return StreamingResponse(run_events(request, context_of(request), after or None), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store"})

@@ -11,6 +11,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from reconciler.service import browse
+from reconciler.service.errors import ServiceError
+from reconciler.web.context import WebContext
 from reconciler.web.principal import Principal
 from reconciler.web.sessions import CSRF_FIELD
 
@@ -59,16 +62,26 @@ def seconds(value: Any) -> str:
 TEMPLATES.env.filters.update(when=when, short=short, json=as_json, seconds=seconds)
 
 
+def _last_run_id(ctx: WebContext) -> str:
+    """The newest finished run, which the page shows: live updates announce runs after it."""
+    try:
+        run = ctx.call(lambda: browse.latest_finished_run(ctx.lab))
+    except ServiceError:
+        return ""
+    return run.id if run is not None else ""
+
+
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     """A page: the template with the caller, the CSRF token, the navigation and the lab's name."""
     principal: Principal | None = getattr(request.state, "principal", None)
     session = getattr(request.state, "session", None)
-    ctx = request.app.state.homeport
+    ctx: WebContext = request.app.state.homeport
     context = {
         "request": request, "principal": principal, "csrf_field": CSRF_FIELD,
         "csrf": session.csrf if session is not None else values.pop("login_csrf", ""),
-        "nav": NAV, "path": request.url.path, "lab_name": getattr(ctx, "lab_title", ""),
+        "nav": NAV, "path": request.url.path,
         "can_run": ctx.trigger_run is not None,
+        "last_run_id": _last_run_id(ctx) if principal is not None else "",
     }
     context.update(values)
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

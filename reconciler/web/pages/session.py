@@ -76,7 +76,8 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/events")
-def events(request: Request, principal: Principal = Depends(page_principal)) -> StreamingResponse:
-    """Server-sent events for the pages: `run` when a reconcile run finishes."""
-    return StreamingResponse(run_events(request, context_of(request)), media_type="text/event-stream",
+def events(request: Request, after: Annotated[str | None, Query(max_length=64)] = None,
+           principal: Principal = Depends(page_principal)) -> StreamingResponse:
+    """Server-sent events for the pages: `run` when a reconcile run finishes (after the one the page shows)."""
+    return StreamingResponse(run_events(request, context_of(request), after or None), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store"})

@@ -9,7 +9,8 @@
   var main = document.getElementById("main");
   if (!main || !main.hasAttribute("data-live-refresh") || !window.EventSource) { return; }
   var live = document.getElementById("live");
-  var source = new EventSource("/events");
+  var lastRun = document.body.getAttribute("data-last-run") || "";
+  var source = new EventSource("/events" + (lastRun ? "?after=" + encodeURIComponent(lastRun) : ""));
   function refresh() {
     if (window.htmx) {
       window.htmx.ajax("GET", window.location.pathname + window.location.search,
@@ -19,6 +20,7 @@
   source.addEventListener("run", function (event) {
     var run = {};
     try { run = JSON.parse(event.data); } catch (err) { run = {}; }
+    if (run.id) { document.body.setAttribute("data-last-run", run.id); }
     if (live) {
       live.textContent = "Run " + (run.status || "finished") + (run.summary ? ": " + run.summary : "");
       live.hidden = false;
