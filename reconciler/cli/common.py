@@ -13,6 +13,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from reconciler.models.text import visible_text
 from reconciler.service import LabService, ServiceError
 from reconciler.service.errors import cli_message, exit_code
 
@@ -54,10 +55,10 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def escape(text: str) -> str:
-    """Text safe to print through Rich markup."""
+    """Text safe to print through Rich markup, with bidi and control characters shown as escapes."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    return rich_escape(visible_text(text))
 
 
 def open_lab(lab: Path, *, actor: str = "cli") -> LabService:

@@ -25,11 +25,32 @@ USERNAME_ENV = "HOMEPORT_GIT_USERNAME"
 SSH_KEY_ENV = "HOMEPORT_GIT_SSH_KEY"
 SSH_PASSPHRASE_FILE_ENV = "HOMEPORT_GIT_SSH_KEY_PASSPHRASE_FILE"
 _USERINFO = re.compile(r"//[^/@]*@")
+_PASSWORD = re.compile(r"^(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:]*):(?P<password>[^/@]*)@")
 
 
 def redact_remote(url: str) -> str:
     """A remote URL safe to print: any user:password@ part replaced."""
     return _USERINFO.sub("//***@", url)
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """(the URL without a password, the password): only the first is ever written to Git config."""
+    match = _PASSWORD.match(url)
+    if match is None:
+        return url, None
+    user = match.group("user")
+    clean = match.group("head") + (f"{user}@" if user else "") + url[match.end():]
+    return clean, match.group("password")
+
+
+def restrict_tree(path: Path) -> None:
+    """The folder 0700 and its Git config 0600: state only its owner may read (the folder guards the rest)."""
+    try:
+        path.chmod(0o700)
+        if (path / "config").exists():
+            (path / "config").chmod(0o600)
+    except OSError:
+        pass  # not ours to change (e.g. a read-only mount): reading still works
 
 
 def _read_file(path: str) -> str:
@@ -42,9 +63,10 @@ def _read_file(path: str) -> str:
 class _Credentials(pygit2.RemoteCallbacks):
     """Answers libgit2's credential requests from the environment (never from stored config)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], url_password: str | None = None) -> None:
         super().__init__()
         self.env = env
+        self.url_password = url_password
         self.tries = 0
         self.refused_host: str | None = None
 
@@ -67,7 +89,7 @@ class _Credentials(pygit2.RemoteCallbacks):
             return pygit2.Keypair(user, key + ".pub" if Path(key + ".pub").exists() else None, key,
                                   _read_file(phrase_file) if phrase_file else "")
         token = self.env.get(TOKEN_ENV) or (_read_file(self.env[TOKEN_FILE_ENV]) if self.env.get(TOKEN_FILE_ENV)
-                                            else None)
+                                            else self.url_password)
         if allowed_types & pygit2.enums.CredentialType.USERPASS_PLAINTEXT and token:
             return pygit2.UserPass(user, token)
         raise GitSourceError(f"{redact_remote(url)} asks for credentials: set {TOKEN_ENV} (or {TOKEN_FILE_ENV}) "
@@ -93,14 +115,15 @@ class LabMirror:
     """A bare mirror of the lab repository's branches under `path`, cloned on first use."""
 
     def __init__(self, url: str, path: Path, *, branch: str = "main", env: dict[str, str] | None = None) -> None:
-        self.url = url
+        # A password in the URL is kept in memory for the credential callback, never in mirror.git/config.
+        self.url, self._url_password = split_password(url)
         self.path = path
         self.branch = branch
         self.env = dict(os.environ if env is None else env)
         self._repo: pygit2.Repository | None = None
 
     def _callbacks(self) -> _Credentials:
-        return _Credentials(self.env)
+        return _Credentials(self.env, self._url_password)
 
     @property
     def repo(self) -> pygit2.Repository:
@@ -109,11 +132,16 @@ class LabMirror:
             if (self.path / "HEAD").exists():
                 self._repo = pygit2.Repository(str(self.path))
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._repo = pygit2.init_repository(str(self.path), bare=True, initial_head=self.branch)
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                old_umask = os.umask(0o077)  # the mirror holds the lab's history: owner only
+                try:
+                    self._repo = pygit2.init_repository(str(self.path), bare=True, initial_head=self.branch)
+                finally:
+                    os.umask(old_umask)
                 self._repo.remotes.create("origin", self.url)
-            if self._repo.remotes["origin"].url != self.url:
+            if self._repo.remotes["origin"].url != self.url:  # also rewrites a password an older version stored
                 self._repo.remotes.set_url("origin", self.url)
+            restrict_tree(self.path)
         return self._repo
 
     def local_head(self) -> str | None:

@@ -99,11 +99,27 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """The SQLite file 0600 (created so, before SQLite opens it; its -wal and -shm files follow its mode)."""
+    if str(path) in ("", ":memory:"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        os.close(fd)
+        for suffix in ("", "-wal", "-shm"):
+            candidate = path.with_name(path.name + suffix)
+            if candidate.exists() and candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+    except OSError:
+        pass  # a read-only or foreign file: SQLite's own error says what is wrong
+
+
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """Open (and by default migrate to head) the database at url."""
     url = normalise_url(url)
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(Path(url.removeprefix("sqlite:///")))
     try:
         engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
     except Exception as exc:  # a bad URL or a missing driver
