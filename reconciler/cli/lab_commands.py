@@ -72,6 +72,8 @@ def validate(
         return
     for note in notes:
         console.print(f"[dim]note: {escape(note)}[/]")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if problems:
         console.print(f"[red]{len(problems)} problem(s)[/] at {report.revision[:12]}:")
         for p in problems:

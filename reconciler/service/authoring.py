@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from reconciler.identity.secret_refs import literal_secret_warnings
 from reconciler.phases.render import chart_for, render_all
 from reconciler.providers.sim.drift import cause_drift, delete_out_of_band
 from reconciler.providers.sim.drift import parse_assignment as sim_parse_assignment
@@ -30,6 +31,8 @@ class ValidationReport(BaseModel):
     without_chart: list[str] = Field(default_factory=list, description="Resources no chart renders")
     problems: list[str] = Field(default_factory=list, description="Blocking problems (the commit is not valid)")
     notes: list[str] = Field(default_factory=list, description="Validator notes that do not block")
+    warnings: list[str] = Field(default_factory=list, description="Fields of homeport.yaml that seem to hold a "
+                                "secret instead of naming where it is kept (docs/identity.md)")
 
     @property
     def valid(self) -> bool:
@@ -84,7 +87,8 @@ def validate(lab: LabService, *, ref: str | None = None, render_outputs: bool = 
     return ValidationReport(lab=state.lab_name, revision=state.revision, pools=len(state.pools),
                             templates=len(state.templates), resources=len(state.resources),
                             rendered=len(renders.artifacts), without_chart=list(renders.without_chart),
-                            problems=problems, notes=notes)
+                            problems=problems, notes=notes,
+                            warnings=[str(w) for w in literal_secret_warnings(state.lab)])
 
 
 def render(lab: LabService, *, ref: str | None = None, names: list[str] | None = None) -> RenderReport:

@@ -171,3 +171,17 @@ def test_introspection_of_opaque_tokens(key_server: KeyServer, monkeypatch: pyte
     assert principal.source == "introspection"
     assert "not active" in _refused(verifier, "revoked-or-unknown")
     assert "another audience" in _refused(verifier, "elsewhere")
+
+
+def test_refusals_are_logged_without_the_token(key_server: KeyServer, caplog: pytest.LogCaptureFixture) -> None:
+    """A refused token is logged by digest and reason; the token itself never reaches the log."""
+    verifier = OidcVerifier(_config(key_server))
+    token = key_server.mint(aud="https://grafana.test")
+
+    async def go() -> Principal | None:
+        return await verifier.try_verify(token)
+
+    with caplog.at_level("INFO", logger="homeport.identity"):
+        assert anyio.run(go) is None
+    assert "another audience" in caplog.text and token not in caplog.text
+    assert token.split(".")[1] not in caplog.text

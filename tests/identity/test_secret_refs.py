@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +15,7 @@ from reconciler.identity.errors import ConfigurationError
 from reconciler.identity.secret_refs import literal_secret_warnings, read_client_secret
 from reconciler.models.identity import OidcConfig
 from reconciler.models.lab import Lab
+from tests.backends.homeport_lab import make_lab
 
 
 def _lab(spec: dict[str, Any]) -> Lab:
@@ -102,3 +108,27 @@ def test_bad_identity_config_is_a_named_error(oidc: dict[str, Any], message: str
     with pytest.raises(ValueError) as info:
         _lab({"identity": {"oidc": oidc}})
     assert message in str(info.value)
+
+
+def test_homeport_validate_warns_without_printing_the_secret(tmp_path: Path) -> None:
+    """`homeport validate` on a lab whose homeport.yaml holds a pasted secret: a warning naming the field, exit 0
+    (a warning, not a problem), and the value appears nowhere in the output (text or JSON)."""
+    lab = make_lab(tmp_path / "lab", apply=False)
+    config = lab / "homeport.yaml"
+    pasted = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    config.write_text(config.read_text(encoding="utf-8").replace("token_secret_env: PVE_TOKEN_SECRET",
+                                                                 f"token_secret_env: {pasted}"), encoding="utf-8")
+    subprocess.run(["git", "-C", str(lab), "-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-qam",
+                    "oops"], check=True)
+    homeport = str(Path(sys.executable).parent / "homeport")
+    text = subprocess.run([homeport, "validate", "--lab", str(lab)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "COLUMNS": "400"})
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert "warning: homeport.yaml: spec.providers.pve.credentials.token_secret_env: should name an environment " \
+           "variable" in text.stdout
+    as_json = subprocess.run([homeport, "validate", "--lab", str(lab), "--output", "json"], capture_output=True,
+                             text=True, check=False)
+    assert as_json.returncode == 0
+    warnings = json.loads(as_json.stdout)["warnings"]
+    assert [w.split(":")[1].strip() for w in warnings] == ["spec.providers.pve.credentials.token_secret_env"]
+    assert pasted not in text.stdout + text.stderr + as_json.stdout + as_json.stderr
