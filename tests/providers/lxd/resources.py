@@ -77,7 +77,12 @@ def change(provider: LxdProvider, res: EffectiveResource, op: Op = Op.create, **
 def provider_config(daemon: LxdDaemon, **options: Any) -> ProviderConfig:
     """The homeport.yaml entry for the test daemon."""
     return ProviderConfig.model_validate(
-        {"type": "lxd", "endpoint": daemon.endpoint, "nodes": ["lxd1"], "options": {"operation_timeout": 120, **options}}
+        {
+            "type": "lxd",
+            "endpoint": daemon.endpoint,
+            "nodes": ["lxd1"],
+            "options": {"operation_timeout": 120, **options},
+        }
     )
 
 

@@ -54,7 +54,10 @@ def test_push_key_and_run_the_playbook_twice(lxd: LxdDaemon, tmp_path: Path) -> 
             assert lxd.config("app", "user.homeport.configured") == stamp
 
             [app] = provider.observe().resources
-            assert app.fields["configured"] == stamp and app.fields["nic"] == {"nictype": "physical", "parent": pair.inner}
+            assert app.fields["configured"] == stamp and app.fields["nic"] == {
+                "nictype": "physical",
+                "parent": pair.inner,
+            }
 
             second = provider.apply(change(provider, res, Op.update), res, render(res))
             assert [(h.host, h.changed, h.failed) for h in second.hosts] == [("app", 0, 0)]

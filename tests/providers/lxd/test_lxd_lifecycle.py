@@ -19,7 +19,14 @@ def test_create_observe_update_delete(provider: LxdProvider, lxd: LxdDaemon) -> 
     inventory = provider.observe()
     assert inventory.api_calls == 2  # the listing + the host's /1.0/resources (then cached)
     [web] = inventory.resources
-    assert (web.name, web.owned, web.lab, web.kind, web.status, web.node) == ("web", True, LAB, "container", "running", "lxd1")
+    assert (web.name, web.owned, web.lab, web.kind, web.status, web.node) == (
+        "web",
+        True,
+        LAB,
+        "container",
+        "running",
+        "lxd1",
+    )
     desired = provider.desired_fields(res)
     assert {k: web.fields.get(k) for k in desired} == desired
     [node] = inventory.nodes
