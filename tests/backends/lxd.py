@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -31,6 +32,7 @@ import pytest
 IMAGES = Path(os.environ.get("HOMEPORT_LXD_IMAGES", "/var/cache/homeport-test/lxd-images"))
 BUSYBOX = "homeport-test/busybox"
 DEBIAN = "homeport-test/debian"
+VM_SHAPE = "homeport-test/vm-shape"  # a virtual-machine image (metadata + a blank qcow2): LXD refuses VMs here
 LOCK = Path("/tmp/homeport-lxd.lock")
 FIX_HINT = "run `make test-deps` (scripts/install-test-deps.sh installs lxd and builds the test images)"
 PRESEED = """\
@@ -134,7 +136,23 @@ def start_daemon(base: Path) -> LxdDaemon:
         daemon.images[alias] = next(
             line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Fingerprint:")
         )
+    _import_vm_shape(daemon, base)
     return daemon
+
+
+def _import_vm_shape(daemon: LxdDaemon, base: Path) -> None:
+    """A split virtual-machine image: metadata.yaml and an empty qcow2 (v3 header, 1 MiB disk), never booted."""
+    folder = base / "vm-shape"
+    folder.mkdir()
+    (folder / "metadata.yaml").write_text(
+        'architecture: x86_64\ncreation_date: 1700000000\nproperties: {os: none, description: "homeport VM shape"}\n'
+    )
+    subprocess.run(["tar", "-C", str(folder), "-czf", str(folder / "meta.tar.gz"), "metadata.yaml"], check=True)
+    header = struct.pack(
+        ">4sIQIIQIIQQIIQQQQII", b"QFI\xfb", 3, 0, 0, 16, 1 << 20, 0, 1, 3 * 65536, 65536, 1, 0, 0, 0, 0, 0, 4, 104
+    )
+    (folder / "rootfs.img").write_bytes(header + bytes(4 * 65536 - len(header)))
+    daemon.lxc("image", "import", str(folder / "meta.tar.gz"), str(folder / "rootfs.img"), "--alias", VM_SHAPE)
 
 
 def stop_daemon(daemon: LxdDaemon) -> None:
