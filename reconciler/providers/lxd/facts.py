@@ -1,4 +1,4 @@
-"""Pure parsers of LXD API answers: instances (recursion=2), host resources, sizes, passwd entries.
+"""Pure parsers of LXD API answers: instances listings, host resources, sizes, passwd entries.
 
 Observed fields use the same vocabulary as `fields.desired_fields`:
 | field | LXD source |
@@ -14,6 +14,7 @@ Observed fields use the same vocabulary as `fields.desired_fields`:
 | nesting | `security.nesting` (containers) |
 | status | running, stopped, frozen, error |
 | configured | `user.homeport.configured`: stamp of the last clean configure run |
+| addresses | global IPv4s by interface (listings with recursion=2 only; reported, never compared) |
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
 
 
 class InstanceFacts(BaseModel):
-    """One instance from `GET /1.0/instances?recursion=2`."""
+    """One instance from `GET /1.0/instances?recursion=1` (or 2, which adds its state)."""
 
     name: str
     type: str = "container"
@@ -121,7 +122,7 @@ def _addresses(state: dict[str, Any] | None) -> dict[str, list[str]]:
 
 
 def parse_instance(item: dict[str, Any]) -> InstanceFacts:
-    """One instance of a recursion=2 listing (or GET /1.0/instances/<name> plus its state)."""
+    """One instance of a listing, or of GET /1.0/instances/<name>?recursion=1 (which includes its state)."""
     return InstanceFacts(
         name=str(item["name"]),
         type=str(item.get("type") or "container"),
@@ -140,7 +141,7 @@ def parse_instance(item: dict[str, Any]) -> InstanceFacts:
 
 
 def parse_instances(metadata: list[dict[str, Any]]) -> list[InstanceFacts]:
-    """Every instance of a recursion=2 listing, sorted by name."""
+    """Every instance of a listing, sorted by name."""
     return sorted((parse_instance(i) for i in metadata), key=lambda f: f.name)
 
 
@@ -192,6 +193,8 @@ def observed_fields(inst: InstanceFacts) -> dict[str, Any]:
         fields["nesting"] = config.get("security.nesting", "false").lower() == "true"
     if CONFIGURED_KEY in config:
         fields["configured"] = config[CONFIGURED_KEY]
+    if inst.addresses:  # only listings with recursion=2 carry state; never compared (nothing desires it)
+        fields["addresses"] = {k: list(v) for k, v in sorted(inst.addresses.items())}
     return fields
 
 

@@ -29,7 +29,7 @@ CONFIGURE_OPS = (Op.create, Op.update, Op.replace, Op.rename)
 
 
 class LxdProvider(Provider):
-    """LXD instances owned through user.homeport.* keys; observe is one recursion=2 listing per cycle."""
+    """LXD instances owned through user.homeport.* keys; observe is one instances listing per cycle."""
 
     type: ClassVar[str] = "lxd"
     diff_rules: ClassVar[DiffRules] = DIFF_RULES
@@ -64,6 +64,7 @@ class LxdProvider(Provider):
                 provider=self.name,
                 node_name=self.settings.node_name,
                 refresh=self.settings.resources_refresh,
+                recursion=self.settings.observe_recursion,
             )
         return self._observer
 
@@ -75,7 +76,7 @@ class LxdProvider(Provider):
         self.close()
 
     def observe(self) -> Inventory:
-        """One GET /1.0/instances?recursion=2 (host resources re-read every options.resources_refresh)."""
+        """One GET /1.0/instances (host resources re-read every options.resources_refresh)."""
         try:
             return self.observer.observe(self.ctx.clock())
         except TransientProviderError:

@@ -27,6 +27,11 @@ class LxdOptions(BaseModel):
     stop_timeout: float | str = Field(default="30s", description="Clean stop before a forced one")
     resources_refresh: float | str = Field(default="1h", description="How long host hardware facts are reused")
     address_timeout: float | str = Field(default="60s", description="Wait for an instance address to configure")
+    observe_recursion: Literal[1, 2] = Field(
+        default=1,
+        description="1: config, devices and status (fast); 2: also each instance's state and addresses (slow: "
+        "LXD gathers every running instance's state)",
+    )
     ssh_user: str = Field(default="root", description="The user the configure step logs in as")
     ssh_public_key_file: str | None = Field(default=None, description="Pushed to authorized_keys; default <key>.pub")
     ansible_roles_paths: list[str] = Field(default_factory=list, description="Extra role folders for playbooks")
@@ -48,6 +53,7 @@ class LxdSettings(BaseModel):
     stop_timeout: float
     resources_refresh: float
     address_timeout: float
+    observe_recursion: int = 1
     ssh_user: str
     ssh_key_file: str | None = None
     ssh_public_key_file: str | None = None
@@ -122,6 +128,7 @@ def load_settings(config: ProviderConfig, provider_name: str) -> LxdSettings:
         stop_timeout=_seconds(where, "stop_timeout", opts.stop_timeout),
         resources_refresh=_seconds(where, "resources_refresh", opts.resources_refresh),
         address_timeout=_seconds(where, "address_timeout", opts.address_timeout),
+        observe_recursion=opts.observe_recursion,
         ssh_user=opts.ssh_user,
         ssh_key_file=str(Path(key_file).expanduser()) if key_file else None,
         ssh_public_key_file=opts.ssh_public_key_file or (f"{key_file}.pub" if key_file else None),

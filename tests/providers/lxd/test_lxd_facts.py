@@ -64,6 +64,7 @@ def test_recorded_listing_parses_into_owned_unmanaged_and_other_labs() -> None:
         "nic": {"nictype": "p2p"},
         "nesting": False,
         "configured": "0123456789abcdef",
+        "addresses": {"eth0": ["10.203.7.5"]},  # the recorded listing is recursion=2
     }
     assert primary_address(instances[2]) == "10.203.7.5"
     stranger = by["stranger"]
