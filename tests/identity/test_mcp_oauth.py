@@ -260,3 +260,30 @@ def test_jwt_for_another_resource_is_refused_at_the_door(key_server: KeyServer, 
         passthrough = httpx.post(server.url, json=_rpc("tools/list"),
                                  headers={**MCP_HEADERS, "authorization": f"Bearer {theirs}"})
         assert passthrough.status_code == 401
+
+
+def test_step_up_is_tried_once_then_the_call_fails(served: McpServer, mock_provider: MockProvider) -> None:
+    """bob's client asks approve-proposal: 403 scope="approve" -> the SDK re-authorizes once for it -> the provider
+    still maps bob to read, propose -> the call fails; no loop, and nothing was merged."""
+    logins: list[str] = []
+
+    async def approve(client: Client) -> Any:
+        try:
+            return await client.call_tool("approve-proposal", {"proposal_id": "0123456789ab"})
+        except Exception as exc:  # the transport's error for the second 403
+            return exc
+
+    original = mock_provider.login
+
+    def counting_login(url: str, sub: str) -> str:
+        logins.append(parse_qs(urlsplit(url).query).get("scope", [""])[0])
+        return original(url, sub)
+
+    mock_provider.login = counting_login  # type: ignore[method-assign]
+    try:
+        outcome, _ = _sdk_client_flow(served, mock_provider, "bob", approve)
+    finally:
+        mock_provider.login = original  # type: ignore[method-assign]
+    assert len(logins) == 2 and "approve" in logins[1].split()  # first login, then one step-up for approve
+    assert isinstance(outcome, Exception) or getattr(outcome, "is_error", False)
+    assert not [r for r in served.audit() if r.tool == "approve-proposal" and r.outcome == "ok"]
