@@ -946,17 +946,17 @@ def _contains(have: Any, wanted: Any) -> bool:
     return bool(have == wanted)
 
 
-def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def _leaves(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
             if key not in WRITE_ONLY:
-                yield from _leaves(item, f"{prefix}.{key}" if prefix else key)
+                yield from _leaves(item, (*prefix, key))
     else:
         yield prefix, value
 
 
-def _lookup(value: Any, path: str) -> Any:
-    for part in path.split("."):
+def _lookup(value: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
         if not isinstance(value, dict) or part not in value:
             return None
         value = value[part]
@@ -980,7 +980,7 @@ def _what_if(arm: ArmServer, group: dict[str, Any], props: dict[str, Any]) -> li
         for path, wanted in _leaves({k: v for k, v in body.items() if k in ("tags", "properties", "sku")}):
             have = _lookup(current, path)
             if not _contains(have, wanted):
-                delta.append({"path": path, "propertyChangeType": "Modify" if have is not None else "Create",
+                delta.append({"path": ".".join(path), "propertyChangeType": "Modify" if have is not None else "Create",
                               "before": have, "after": wanted})
         changes.append({"resourceId": rid, "changeType": "Modify" if delta else "NoChange", "before": current,
                         "after": after, **({"delta": delta} if delta else {})})

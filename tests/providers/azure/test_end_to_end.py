@@ -191,8 +191,8 @@ def test_throttling_and_a_failed_operation_are_recorded_and_retried(tmp_path: Pa
     assert outcomes["web"]["attempts"] == 2 and outcomes["keep"]["attempts"] == 2, outcomes
     throttled = [c for c in server.state.calls if c.status == 429]
     assert len(throttled) == 1 and throttled[0].path.endswith("/virtualMachines/web")
-    failed = [c for c in server.state.calls if "/operations/" in c.path and c.status == 200]
-    assert failed, "the NSG's operation was polled"
+    failed = [op for op in server.state.operations.values() if op.error]
+    assert [(op.kind, op.error["code"] if op.error else "") for op in failed] == [("put", "InternalExecutionError")]
     assert sorted(server.vms()) == ["keep", "web"]
     assert actionable(run_json(lab, "plan")) == []
 
@@ -226,3 +226,22 @@ def test_kill_minus_9_after_the_provider_applied_then_apply(tmp_path: Path, arm_
     assert sorted(server.vms()) == ["keep", "web"]
     puts = [c for c in server.state.calls if c.method == "PUT" and "/virtualMachines/" in c.path]
     assert len(puts) == 2, [c.path for c in puts]
+
+
+def test_arm_executor_what_if_preview_then_deploy(tmp_path: Path, arm_server: ArmServer) -> None:
+    server = arm_server
+    make_lab(tmp_path / "lab", server, executor="arm")
+    lab = tmp_path / "lab"
+    previewed = {c["resource"]: c for c in run_json(lab, "plan", "--provider-preview")["changes"]}
+    preview = previewed["web"]["preview"]
+    assert preview["kind"] == "arm-what-if" and preview["deployment"] == "homeport-web"
+    assert "Create Microsoft.Compute/virtualMachines web" in preview["lines"], preview["lines"]
+    assert server.vms() == {}, "what-if never deploys"
+    assert run_json(lab, "plan")["changes"][0]["preview"] is None  # opt-in only
+
+    applied = run_json(lab, "apply", "--auto-approve")
+    assert applied["status"] == "ok", applied
+    assert sorted(server.vms()) == ["keep", "web"]
+    deployments = sorted(d["name"] for d in server.state.deployments.values())
+    assert deployments == ["homeport-keep", "homeport-web"]
+    assert actionable(run_json(lab, "plan")) == []
