@@ -17,3 +17,6 @@ class DiffRules(BaseModel):
     grow_only_fields: list[str] = Field(default_factory=list, description="Shrinking these is high risk")
     high_risk_fields: list[str] = Field(default_factory=list, description="e.g. GPU assignment")
     set_fields: list[str] = Field(default_factory=lambda: ["tags"], description="Lists compared as sets")
+    restart_fields: list[str] = Field(
+        default_factory=list, description="Changing these restarts the resource (the plan's reason says so)"
+    )

@@ -10,6 +10,7 @@ from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
 from reconciler.models.plan import BlockKind, BlockReason, Change, FieldChange, Op, Plan, Risk
 from reconciler.plan.diff import diff_fields, drifted
+from reconciler.plan.fieldpaths import matches
 from reconciler.plan.placement import PlacementDecision, Reservations, place
 from reconciler.plan.risk import change_risk
 
@@ -150,12 +151,14 @@ def plan_resource(
             **base,
         )
     prefix = "drifted from the declared state: " if is_drift else ""
+    restarts = [f.path for f in fields if matches(f.path, item.rules.restart_fields)]
+    suffix = f"; restarts it to change {', '.join(restarts)}" if restarts else ""
     return Change(
         op=Op.update,
         fields=fields,
         drift=is_drift,
         risk=change_risk(Op.update, fields),
-        reason=prefix + _fields_reason(fields),
+        reason=prefix + _fields_reason(fields) + suffix,
         **base,
     )
 

@@ -27,6 +27,7 @@ DIFF_RULES = DiffRules(
     grow_only_fields=["disks.size_gb", "os_disk_gb"],
     low_risk_fields=["tags", "tags.*"],
     set_fields=["ingress", "tags"],
+    restart_fields=["vm_size", "os_disk_gb"],
 )
 
 

@@ -148,6 +148,7 @@ def test_create_noop_resize_drift_self_heal_and_delete(tmp_path: Path, arm_serve
     assert change["resource"] == "web" and change["op"] == "update" and change["drift"] is True
     assert [(f["path"], f["old"], f["new"]) for f in change["fields"]] == [("vm_size", "Standard_B2ms",
                                                                             "Standard_B2s")]
+    assert change["reason"].endswith("; restarts it to change vm_size") and change["risk"] == "medium", change
 
     # The daemon with self-heal off records the deviation and leaves the VM alone.
     first = homeport(lab, "daemon", "--once", "--port", "0")
