@@ -106,10 +106,15 @@ def test_plan_apply_noop_conflict_deviation_self_heal_prune(
     write_lab(source, kube_apiserver, ns)
     create_lab(lab, example=source)
 
-    plan = cli("plan", "--lab", str(lab))
+    plan = cli("plan", "--lab", str(lab), "--provider-preview")
     assert sorted((c["op"], c["resource"]) for c in plan["changes"]) == [
         ("create", "extra"), ("create", "front"), ("create", "web"),
     ]
+    # The provider's preview is the API server's own dry run of each manifest.
+    [web_create] = [c for c in plan["changes"] if c["resource"] == "web"]
+    assert web_create["preview"]["lines"] == [f"ConfigMap/web-env: namespace {ns} will be created first",
+                                              f"Deployment/web: namespace {ns} will be created first",
+                                              f"Service/web: namespace {ns} will be created first"]
     run = cli("apply", "--lab", str(lab), "--auto-approve")
     assert run["status"] == "ok", run
     assert sorted((o["op"], o["status"]) for o in run["outcomes"]) == [("create", "applied")] * 3
@@ -121,8 +126,10 @@ def test_plan_apply_noop_conflict_deviation_self_heal_prune(
     assert {"PodDisruptionBudget/front", "HorizontalPodAutoscaler/front"} <= set(live)
     plain_config_map(kube_apiserver, ns, "not-homeports")
 
-    noop = cli("plan", "--lab", str(lab))
+    noop = cli("plan", "--lab", str(lab), "--provider-preview")
     assert [c["op"] for c in noop["changes"]] == ["noop"] * 3, noop
+    web_status = next(i for i in cli("status", "--lab", str(lab))["instances"] if i["name"] == "web")
+    assert web_status["matches"] is True
     assert noop["summary"]["has_changes"] is False
 
     scale_as(kube_apiserver, ns, "web", 5, manager="ops-script")

@@ -334,3 +334,30 @@ def test_secret_variables_reach_the_cluster_and_nothing_else(
     observed = inventory.owned(LAB)["withsecret"]
     assert "Secret/withsecret-secrets" in observed.fields["objects"]
     assert diff_fields(provider.desired_fields(res), observed.fields, None, provider.diff_rules) == []
+
+
+def test_a_stateful_workload_and_an_ingress_apply_and_match(
+    kube_apiserver: KubeApiServer, provider: KubernetesProvider
+) -> None:
+    from reconciler.models.resource import ServiceSpec
+
+    ns = fresh_namespace(kube_apiserver)
+    db = workload("db", ns, replicas=1, ports=[{"name": "pg", "port": 5432}], env={})
+    db.stateful = True
+    db.service = ServiceSpec.model_validate({**db.service.model_dump(), "volumes": [
+        {"name": "data", "path": "/var/lib/postgresql/data", "size_gb": 5}]})
+    provider.apply(change(provider, db), db, artifacts(db))
+    sts = kube_apiserver.request("GET", f"/apis/apps/v1/namespaces/{ns}/statefulsets/db")
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
+
+    web = workload("shop", ns, high_availability=True, overrides={"ingress_host": "shop.lab.example",
+                                                                  "ingress_class": "traefik"})
+    provider.apply(change(provider, web), web, artifacts(web))
+    ingress = kube_apiserver.request("GET", f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/shop")
+    assert ingress["spec"]["rules"][0]["host"] == "shop.lab.example"
+    assert objects_in(kube_apiserver, ns)["Service/shop"]["spec"]["type"] == "ClusterIP"
+
+    owned = provider.observe().owned(LAB)
+    assert owned["db"].kind == "statefulset"
+    for res in (db, web):
+        assert diff_fields(provider.desired_fields(res), owned[res.name].fields, None, provider.diff_rules) == []
