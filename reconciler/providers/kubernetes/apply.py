@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from reconciler.providers.errors import PermanentProviderError
+from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.providers.kubernetes.api import KubeApi, quoted
 from reconciler.providers.kubernetes.errors import FieldConflictError, NotFoundError
 from reconciler.providers.kubernetes.facts import (
@@ -52,12 +53,28 @@ class Target:
         return f"{collection_path(version, self.info.plural, self.namespace)}/{name}"
 
 
+CRD = "CustomResourceDefinition"
+CUSTOM_ORDER = 50  # custom resources after their CRDs and the built-in config, before Services
+# Shared by many resources, or deleting them would delete every object of their kind: never one resource's.
+SHARED_KINDS = ("Namespace", CRD)
+
+
 class Discovery:
     """Plural names and scope of kinds outside the built-in table, from /api(s)/<group>/<version>."""
 
     def __init__(self, api: KubeApi) -> None:
         self.api = api
         self.cache: dict[tuple[str, str], KindInfo] = {}
+
+    def define(self, crd: dict[str, Any]) -> None:
+        """Learn the kind a CustomResourceDefinition in the same manifests defines (not served yet)."""
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        for version in spec.get("versions") or []:
+            api_version = f"{spec.get('group')}/{version.get('name')}"
+            self.cache[(api_version, str(names.get("kind")))] = KindInfo(
+                api_version, str(names.get("plural")), spec.get("scope") == "Namespaced", CUSTOM_ORDER
+            )
 
     def info(self, api_version: str, kind: str) -> KindInfo:
         """Where a kind lives; PermanentProviderError when the server does not serve it."""
@@ -73,7 +90,9 @@ class Discovery:
                 answer = {}
             for item in answer.get("resources") or []:
                 if item.get("kind") == kind and "/" not in str(item.get("name", "")):
-                    self.cache[key] = KindInfo(api_version, str(item["name"]), bool(item.get("namespaced")), 50)
+                    self.cache[key] = KindInfo(
+                        api_version, str(item["name"]), bool(item.get("namespaced")), CUSTOM_ORDER
+                    )
                     break
             else:
                 raise PermanentProviderError(
@@ -110,12 +129,15 @@ def plan_targets(
     """Targets in apply order, each labelled as the resource's (namespaces: lab label only)."""
     targets = []
     for doc in docs:
+        if doc.get("kind") == CRD:
+            discovery.define(doc)
+    for doc in docs:
         manifest = copy.deepcopy(doc)
         info = discovery.info(str(manifest["apiVersion"]), str(manifest["kind"]))
         meta = manifest.setdefault("metadata", {})
         labels = meta.setdefault("labels", {})
-        if manifest["kind"] == "Namespace":
-            # Many resources share a namespace: it is never one resource's, so never pruned with one.
+        if manifest["kind"] in SHARED_KINDS:
+            # Never one resource's, so never pruned or deleted with one.
             labels.setdefault(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
         else:
             labels.update(owner_labels(lab, resource))
@@ -162,15 +184,20 @@ def ensure_namespaces(api: KubeApi, targets: list[Target], create: bool) -> list
     return created
 
 
+def kind_table(extra: dict[str, KindInfo]) -> dict[str, KindInfo]:
+    """The kinds a lab's resources are made of: the chart's, and custom ones applied before."""
+    return {**{k: KINDS[k] for k in OBSERVED_KINDS}, **extra}
+
+
 def live_objects(
-    api: KubeApi, lab: str, resource: str, namespaces: list[str], served: dict[str, str]
+    api: KubeApi, lab: str, resource: str, namespaces: list[str], served: dict[str, str], extra: dict[str, KindInfo]
 ) -> list[dict[str, Any]]:
     """The resource's objects now, found by its labels: one list per kind per namespace."""
     found: list[dict[str, Any]] = []
-    for kind in OBSERVED_KINDS:
-        version = served.get(kind, KINDS[kind].api_version)
+    for kind, info in kind_table(extra).items():
+        version = served.get(kind, info.api_version)
         for namespace in namespaces:
-            path = collection_path(version, KINDS[kind].plural, namespace)
+            path = collection_path(version, info.plural, namespace)
             try:
                 found.extend(api.list_all(path, resource_selector(lab, resource), what=f"list {kind} in {namespace}"))
             except NotFoundError:
@@ -208,8 +235,34 @@ def conflict_message(resource: str, exc: FieldConflictError) -> str:
     )
 
 
-def apply_targets(api: KubeApi, resource: str, targets: list[Target], *, force: bool) -> list[str]:
-    """Dry-run every target, then apply them in order; the Kind/name of each object applied."""
+def wait_established(api: KubeApi, name: str, sleep: Callable[[float], None], attempts: int = 150) -> None:
+    """Wait until a CustomResourceDefinition is served (its Established condition)."""
+    path = f"{collection_path('apiextensions.k8s.io/v1', 'customresourcedefinitions', None)}/{quoted(name)}"
+    for _ in range(attempts):
+        crd = api.get(path, what=f"CustomResourceDefinition {name}")
+        conditions = (crd.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+            return
+        sleep(0.2)
+    raise TransientProviderError(f"CustomResourceDefinition {name} is not established yet", delay=10.0)
+
+
+def apply_targets(
+    api: KubeApi, resource: str, targets: list[Target], *, force: bool, sleep: Callable[[float], None]
+) -> list[str]:
+    """CRDs first (applied and established), then dry-run every other target and apply them in order.
+
+    Returns the Kind/name of each object applied.
+    """
+    crds = [t for t in targets if t.manifest["kind"] == CRD]
+    applied = _dry_run_then_apply(api, resource, crds, force=force) if crds else []
+    for crd in crds:
+        wait_established(api, str(crd.manifest["metadata"]["name"]), sleep)
+    rest = [t for t in targets if t.manifest["kind"] != CRD]
+    return applied + _dry_run_then_apply(api, resource, rest, force=force)
+
+
+def _dry_run_then_apply(api: KubeApi, resource: str, targets: list[Target], *, force: bool) -> list[str]:
     problems = []
     for target in targets:
         try:
@@ -231,22 +284,25 @@ def apply_targets(api: KubeApi, resource: str, targets: list[Target], *, force: 
     return applied
 
 
-def object_path(obj: dict[str, Any], served: dict[str, str]) -> str:
+def object_path(obj: dict[str, Any], served: dict[str, str], kinds: dict[str, KindInfo]) -> str:
     """The REST path of a listed object."""
     kind = str(obj.get("kind"))
     meta = obj.get("metadata") or {}
-    info = KINDS[kind]
+    info = kinds[kind]
     version = str(obj.get("apiVersion") or served.get(kind) or info.api_version)
     namespace = meta.get("namespace") if info.namespaced else None
     return f"{collection_path(version, info.plural, namespace)}/{quoted(str(meta.get('name')))}"
 
 
-def delete_objects(api: KubeApi, objects: list[dict[str, Any]], served: dict[str, str]) -> list[str]:
+def delete_objects(
+    api: KubeApi, objects: list[dict[str, Any]], served: dict[str, str], extra: dict[str, KindInfo]
+) -> list[str]:
     """Delete listed objects in reverse apply order (already gone counts as deleted); their Kind/name."""
-    ordered = sorted(objects, key=lambda o: (-KINDS[str(o.get("kind"))].order, object_key(o)))
+    kinds = kind_table(extra)
+    ordered = sorted(objects, key=lambda o: (-kinds[str(o.get("kind"))].order, object_key(o)))
     deleted = []
     for obj in ordered:
         with contextlib.suppress(NotFoundError):  # already gone is deleted
-            api.delete(object_path(obj, served), what=f"delete {object_key(obj)}")
+            api.delete(object_path(obj, served, kinds), what=f"delete {object_key(obj)}")
         deleted.append(object_key(obj))
     return deleted

@@ -15,6 +15,7 @@ from reconciler.providers.kubernetes.facts import (
     LAB_LABEL,
     OBSERVED_KINDS,
     RESOURCE_LABEL,
+    KindInfo,
     collection_path,
     lab_selector,
     node_facts,
@@ -33,9 +34,10 @@ class Observation:
     errors: list[str] = field(default_factory=list)
 
 
-def list_kind(api: KubeApi, kind: str, api_version: str, namespaces: list[str], selector: str) -> list[dict[str, Any]]:
+def list_kind(
+    api: KubeApi, kind: str, info: KindInfo, api_version: str, namespaces: list[str], selector: str
+) -> list[dict[str, Any]]:
     """Every object of a kind matching the selector: one list per namespace, or one cluster-wide."""
-    info = KINDS[kind]
     out: list[dict[str, Any]] = []
     for namespace in namespaces or [None]:  # type: ignore[list-item]
         path = collection_path(api_version, info.plural, namespace)
@@ -50,17 +52,23 @@ FALLBACK_VERSIONS = {
 }
 
 
-def observe_objects(api: KubeApi, lab: str, namespaces: list[str], served: dict[str, str]) -> Observation:
-    """The lab's objects grouped by resource name; kinds the server lacks are noted, not fatal."""
+def observe_objects(
+    api: KubeApi, lab: str, namespaces: list[str], served: dict[str, str], extra: dict[str, KindInfo] | None = None
+) -> Observation:
+    """The lab's objects grouped by resource name; kinds the server lacks are noted, not fatal.
+
+    `extra`: kinds beyond the chart's that homeport applied for this lab before (custom resources).
+    """
     obs = Observation()
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     selector = lab_selector(lab)
-    for kind in OBSERVED_KINDS:
-        versions = [served.get(kind, KINDS[kind].api_version)]
+    kinds = {**{k: KINDS[k] for k in OBSERVED_KINDS}, **(extra or {})}
+    for kind, info in kinds.items():
+        versions = [served.get(kind, info.api_version)]
         versions += [v for v in FALLBACK_VERSIONS.get(kind, []) if v not in versions]
         for version in versions:
             try:
-                items = list_kind(api, kind, version, namespaces, selector)
+                items = list_kind(api, kind, info, version, namespaces, selector)
             except NotFoundError:
                 continue
             served[kind] = version

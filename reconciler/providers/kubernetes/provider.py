@@ -12,6 +12,7 @@ from reconciler.providers.base import ApplyResult, Provider, ProviderContext, Re
 from reconciler.providers.errors import PermanentProviderError, ProviderError
 from reconciler.providers.kubernetes.api import KubeApi, api_client
 from reconciler.providers.kubernetes.apply import (
+    CUSTOM_ORDER,
     Discovery,
     Target,
     apply_targets,
@@ -24,7 +25,7 @@ from reconciler.providers.kubernetes.apply import (
     strip_autoscaled_replicas,
 )
 from reconciler.providers.kubernetes.errors import FieldConflictError
-from reconciler.providers.kubernetes.facts import object_key
+from reconciler.providers.kubernetes.facts import KINDS, KindInfo, object_key
 from reconciler.providers.kubernetes.fields import DIFF_RULES, chart_values, desired_fields
 from reconciler.providers.kubernetes.observe import (
     observe_nodes,
@@ -34,6 +35,9 @@ from reconciler.providers.kubernetes.observe import (
 )
 from reconciler.providers.kubernetes.secrets import secret_manifest
 from reconciler.providers.kubernetes.settings import KubernetesSettings, load_settings
+
+# Provider state: kinds beyond the chart's this lab applied (kind -> api_version, plural), so observe lists them.
+EXTRA_KINDS_KEY = "kubernetes/extra-kinds"
 
 
 class KubernetesProvider(Provider):
@@ -65,7 +69,9 @@ class KubernetesProvider(Provider):
         """The lab's objects (one list per kind per namespace, or cluster-wide), nodes and their requests."""
         before = self.api_calls
         inventory = Inventory(provider=self.name, provider_type=self.type, observed_at=self.ctx.clock())
-        obs = observe_objects(self.api, self.ctx.lab, self.settings.options.namespaces, self._served)
+        obs = observe_objects(
+            self.api, self.ctx.lab, self.settings.options.namespaces, self._served, self._extra_kinds()
+        )
         self._objects = obs.objects
         inventory.resources = observed_resources(
             self.name, self.ctx.lab, obs.objects, self.settings.options.gpu_resource
@@ -79,6 +85,23 @@ class KubernetesProvider(Provider):
             inventory.errors.append(f"capacity unknown: {exc}")
         inventory.api_calls = self.api_calls - before
         return inventory
+
+    def _extra_kinds(self) -> dict[str, KindInfo]:
+        """Namespaced kinds beyond the chart's that this lab's resources were applied with (custom resources)."""
+        stored = self.ctx.state.get(EXTRA_KINDS_KEY) or {}
+        return {
+            kind: KindInfo(str(v["api_version"]), str(v["plural"]), True, CUSTOM_ORDER) for kind, v in stored.items()
+        }
+
+    def _remember_kinds(self, targets: list[Target]) -> None:
+        stored = dict(self.ctx.state.get(EXTRA_KINDS_KEY) or {})
+        new = {
+            str(t.manifest["kind"]): {"api_version": t.info.api_version, "plural": t.info.plural}
+            for t in targets
+            if t.info.namespaced and t.manifest["kind"] not in KINDS and t.manifest["kind"] not in stored
+        }
+        if new:
+            self.ctx.state.put(EXTRA_KINDS_KEY, {**stored, **new})
 
     def find(self, name: str) -> ObservedResource | None:
         """The resource's objects, if any exist."""
@@ -136,12 +159,14 @@ class KubernetesProvider(Provider):
         existing = {object_key(o) for o in self._objects.get(resource.name, [])}
         targets = strip_autoscaled_replicas(targets, existing)
         created = ensure_namespaces(self.api, targets, self.settings.options.create_namespaces)
-        applied = apply_targets(self.api, resource.name, targets, force=self._force(resource))
+        self._remember_kinds(targets)
+        applied = apply_targets(self.api, resource.name, targets, force=self._force(resource), sleep=self.ctx.sleep)
+        extra = self._extra_kinds()
         live = live_objects(
-            self.api, self.ctx.lab, resource.name, self._namespaces(resource.name, targets), self._served
+            self.api, self.ctx.lab, resource.name, self._namespaces(resource.name, targets), self._served, extra
         )
         stale = [o for o in live if object_key(o) not in applied]
-        pruned = delete_objects(self.api, stale, self._served)
+        pruned = delete_objects(self.api, stale, self._served, extra)
         self._objects[resource.name] = [o for o in live if object_key(o) in applied]
         workload = next((t for t in targets if t.manifest["kind"] in ("Deployment", "StatefulSet")), targets[0])
         message = f"{resource.name}: applied {len(applied)} object(s) server-side ({', '.join(applied)})"
@@ -159,7 +184,7 @@ class KubernetesProvider(Provider):
         objects = self._objects.get(name, [])
         if not objects:
             return ApplyResult(message=f"{name}: already gone")
-        deleted = delete_objects(self.api, objects, self._served)
+        deleted = delete_objects(self.api, objects, self._served, self._extra_kinds())
         self._objects.pop(name, None)
         return ApplyResult(message=f"{name}: deleted {', '.join(deleted)}")
 

@@ -361,3 +361,52 @@ def test_a_stateful_workload_and_an_ingress_apply_and_match(
     assert owned["db"].kind == "statefulset"
     for res in (db, web):
         assert diff_fields(provider.desired_fields(res), owned[res.name].fields, None, provider.diff_rules) == []
+
+
+WIDGET_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.lab.example}
+spec:
+  group: lab.example
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {type: object, properties: {size: {type: integer}}}
+"""
+
+
+def test_a_crd_and_its_custom_resources_in_one_resource(
+    kube_apiserver: KubeApiServer, provider: KubernetesProvider
+) -> None:
+    """A custom chart's CRD is applied and established before the objects of its kind, which are then
+    observed, pruned and deleted like the chart's own; the CRD itself is never deleted with a resource."""
+    from reconciler.providers.base import RenderedArtifacts
+
+    ns = fresh_namespace(kube_apiserver)
+    res = workload("widgets", ns)
+
+    def widgets(*names: str) -> RenderedArtifacts:
+        docs = [f"apiVersion: lab.example/v1\nkind: Widget\nmetadata: {{name: {n}, namespace: {ns}}}\n"
+                f"spec: {{size: 3}}\n" for n in names]
+        return RenderedArtifacts(chart="custom", files={"crd.yaml": WIDGET_CRD, "widgets.yaml": "---\n".join(docs)})
+
+    result = provider.apply(change(provider, res), res, widgets("w1", "w2"))
+    assert result.outputs["objects"] == ["CustomResourceDefinition/widgets.lab.example", "Widget/w1", "Widget/w2"]
+    observed = provider.observe().owned(LAB)["widgets"]
+    assert observed.fields["objects"] == ["Widget/w1", "Widget/w2"]
+
+    again = provider.apply(change(provider, res, Op.update), res, widgets("w1"))
+    assert "pruned Widget/w2" in again.message
+    provider.observe()
+    gone = provider.apply(change(provider, res, Op.delete), None, None)
+    assert gone.message == "widgets: deleted Widget/w1"
+    assert kube_apiserver.request("GET", f"/apis/lab.example/v1/namespaces/{ns}/widgets")["items"] == []
+    assert kube_apiserver.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.lab.example")
