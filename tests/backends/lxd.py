@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import tempfile
@@ -50,12 +51,23 @@ profiles:
 
 
 @dataclass
+class HttpsAccess:
+    """The daemon's HTTPS endpoint, its server certificate and a client certificate and key."""
+
+    endpoint: str
+    server_cert: Path
+    client_cert: Path
+    client_key: Path
+
+
+@dataclass
 class LxdDaemon:
     """One running daemon: its directory, socket and the test images' fingerprints by alias."""
 
     root: Path
     process: subprocess.Popen[bytes]
     images: dict[str, str]
+    https_address: str | None = None
 
     @property
     def socket(self) -> Path:
@@ -92,6 +104,42 @@ class LxdDaemon:
         """Delete every instance (between tests)."""
         for name in self.names():
             self.lxc("delete", "--force", name, check=False)
+
+    def https(self, folder: Path, *, trusted: bool = True) -> HttpsAccess:
+        """Listen on 127.0.0.1:<free port> over HTTPS and make a client certificate (trusted unless told)."""
+        if self.https_address is None:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            self.https_address = f"127.0.0.1:{port}"
+            self.lxc("config", "set", "core.https_address", self.https_address)
+        folder.mkdir(parents=True, exist_ok=True)
+        crt, key = folder / "client.crt", folder / "client.key"
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:secp384r1",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(crt),
+                "-days",
+                "2",
+                "-subj",
+                "/CN=homeport-test",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        if trusted:
+            self.lxc("config", "trust", "add", str(crt))
+        return HttpsAccess(f"https://{self.https_address}", self.root / "server.crt", crt, key)
 
     def log(self) -> str:
         """The tail of the daemon's log."""

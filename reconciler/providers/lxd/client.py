@@ -8,6 +8,7 @@ from typing import Any
 
 import pylxd
 import requests
+from pylxd.client import get_session_for_url
 
 from reconciler.providers.errors import TransientProviderError
 from reconciler.providers.lxd.errors import classify, lxd_errors
@@ -29,6 +30,12 @@ class LxdClient:
             if settings.client_cert_file and settings.client_key_file
             else None
         )
+        session = None
+        if settings.kind == "https":
+            # requests lets REQUESTS_CA_BUNDLE (set on many hosts) replace a session's verify, which would
+            # swap pylxd's pinned server certificate for the system bundle: this session ignores the environment.
+            session = get_session_for_url(settings.endpoint, verify=settings.verify, cert=cert)
+            session.trust_env = False
         with lxd_errors(f"connect to {settings.endpoint}"):
             self._client = pylxd.Client(
                 endpoint=settings.endpoint,
@@ -36,6 +43,7 @@ class LxdClient:
                 verify=settings.verify,
                 timeout=settings.http_timeout,
                 project=settings.project,
+                session=session,
             )
         self.calls += 1  # pylxd reads GET /1.0 when it connects
         self._client.api.session.hooks["response"].append(self._count)

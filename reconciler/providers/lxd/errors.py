@@ -11,6 +11,7 @@ from pylxd import exceptions as lxd_exc
 from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 
 RETRY_DELAY = 10.0
+TLS_TEXTS = ("SSLError", "CERTIFICATE_VERIFY_FAILED", "Fingerprints did not match", "certificate")
 
 # Texts of LXD refusals that a later attempt can get past (a busy instance, a locked storage volume).
 TRANSIENT_TEXTS = ("already running", "is busy", "locked", "try again", "timeout", "is being", "in progress")
@@ -40,6 +41,10 @@ def map_error(what: str, exc: Exception) -> ProviderError:
     if isinstance(exc, lxd_exc.LXDAPIException):
         status = getattr(exc.response, "status_code", None)
         return classify(what, None if status == 200 else status, str(exc))
+    if isinstance(exc, lxd_exc.ClientConnectionFailed) and any(s in str(exc) for s in TLS_TEXTS):
+        return PermanentProviderError(
+            f"lxd: {what}: TLS failed ({exc}); ca_file must be the server's certificate (or its CA)"
+        )
     if isinstance(exc, lxd_exc.ClientConnectionFailed):
         return TransientProviderError(f"lxd: {what}: cannot reach the LXD daemon: {exc}", RETRY_DELAY)
     if isinstance(exc, requests.exceptions.SSLError):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reconciler.models.plan import FieldChange, Op
+from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.lxd import LxdProvider
-from tests.backends.lxd import LxdDaemon
+from tests.backends.lxd import BUSYBOX, LxdDaemon
 from tests.providers.lxd.resources import LAB, change, render, resource
 
 
@@ -52,3 +55,37 @@ def test_create_observe_update_delete(provider: LxdProvider, lxd: LxdDaemon) -> 
     assert lxd.names() == []
     again = provider.apply(change(provider, res, Op.delete), None, None)
     assert again.message == "web is already gone"
+
+
+def test_a_gpu_the_host_lacks_and_a_name_a_stranger_holds_are_refused_before_anything_changes(
+    provider: LxdProvider, lxd: LxdDaemon
+) -> None:
+    lxd.lxc("init", BUSYBOX, "taken")
+    gpu = resource("ml", gpu=True)
+    taken = resource("taken")
+    problems = provider.preflight([change(provider, gpu), change(provider, taken)])
+    assert problems == [
+        "ml: asks for 1 GPU(s) but LXD host lxd1 has 0 free (/1.0/resources lists its cards); "
+        "drop gpu or place it on a host with one",
+        "taken: an instance of that name exists and homeport does not manage it; rename it or the resource",
+    ]
+    with pytest.raises(PermanentProviderError, match=r"an instance called taken exists and is managed by nobody"):
+        provider.apply(change(provider, taken), taken, render(taken))
+    assert lxd.names() == ["taken"] and lxd.config("taken", "user.homeport.lab") == ""
+    with pytest.raises(PermanentProviderError, match="managed by nobody"):
+        provider.apply(change(provider, taken, Op.delete), None, None)
+    assert lxd.names() == ["taken"]
+
+
+def test_rename_keeps_the_instance_and_moves_its_ownership_key(provider: LxdProvider, lxd: LxdDaemon) -> None:
+    old = resource("old-name")
+    provider.apply(change(provider, old), old, render(old))
+    uuid = lxd.config("old-name", "volatile.uuid")
+    new = resource("new-name")
+    done = provider.apply(change(provider, new, Op.rename, previous_name="old-name"), new, render(new))
+    assert "renamed from old-name" in done.outputs["actions"] and "started" in done.outputs["actions"]
+    assert lxd.names() == ["new-name"]
+    assert lxd.config("new-name", "volatile.uuid") == uuid
+    assert lxd.config("new-name", "user.homeport.resource") == "new-name"
+    [seen] = provider.observe().resources
+    assert (seen.name, seen.owned, seen.status) == ("new-name", True, "running")
