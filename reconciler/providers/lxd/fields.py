@@ -29,6 +29,9 @@ DIFF_RULES = DiffRules(
     high_risk_fields=["gpu_count"],
     set_fields=["tags"],
     low_risk_fields=["autostart", "configured", "profiles"],
+    # Only fields that need a restart whatever the instance type belong here (the rules are per provider);
+    # a VM's limits also restart it, which `plan --provider-preview` and the apply message say (RESTART_FIELDS).
+    restart_fields=["nesting"],
 )
 
 # What LXD applies to a running instance and what waits for a restart (LXD 5.0 instance options).

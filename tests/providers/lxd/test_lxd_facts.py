@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.models.inventory import ObservedResource
+from reconciler.models.plan import Op
+from reconciler.plan.placement import PlacementDecision
+from reconciler.plan.planner import DesiredItem, plan_resource
 from reconciler.providers.lxd.facts import (
     HostHardware,
     cpu_count,
@@ -22,6 +26,7 @@ from reconciler.providers.lxd.facts import (
     size_bytes,
 )
 from reconciler.providers.lxd.fields import (
+    DIFF_RULES,
     chart_defaults,
     desired_fields,
     instance_request,
@@ -190,3 +195,20 @@ def test_request_from_a_fingerprint_and_from_an_image_server() -> None:
     remote = instance_request(render(resource("web", properties={"image_server": "https://images.lxd.lan"})), "web")
     assert remote["source"]["server"] == "https://images.lxd.lan" and remote["source"]["protocol"] == "simplestreams"
     assert HostHardware().cpu_threads == 0
+
+
+def test_the_plan_says_a_nesting_change_restarts_the_container() -> None:
+    res = resource("web", properties={"nesting": True})
+    desired = desired_fields(res)
+    observed = ObservedResource(
+        name="web",
+        provider="lxd",
+        kind="container",
+        id="web",
+        owned=True,
+        lab="home",
+        fields={**desired, "nesting": False},
+    )
+    planned = plan_resource(DesiredItem(res, desired, DIFF_RULES), observed, desired, PlacementDecision("lxd1", "test"))
+    assert planned.op is Op.update
+    assert planned.reason.endswith("nesting False -> True; restarts it to change nesting"), planned.reason

@@ -89,3 +89,14 @@ def test_rename_keeps_the_instance_and_moves_its_ownership_key(provider: LxdProv
     assert lxd.config("new-name", "user.homeport.resource") == "new-name"
     [seen] = provider.observe().resources
     assert (seen.name, seen.owned, seen.status) == ("new-name", True, "running")
+
+
+def test_a_change_read_only_at_start_restarts_the_running_container(provider: LxdProvider, lxd: LxdDaemon) -> None:
+    plain = resource("box")
+    provider.apply(change(provider, plain), plain, render(plain))
+    nested = resource("box", properties={"nesting": True})
+    update = change(provider, nested, Op.update, fields=[FieldChange(path="nesting", old=False, new=True)])
+    done = provider.apply(update, nested, render(nested))
+    assert done.outputs["actions"] == ["updated in place", "restarted (nesting take effect at start)"]
+    assert lxd.config("box", "security.nesting") == "true"
+    assert lxd.lxc("list", "box", "-c", "s", "--format", "csv").stdout.strip() == "RUNNING"
