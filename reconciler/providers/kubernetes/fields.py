@@ -46,6 +46,8 @@ DIFF_RULES = DiffRules(
     grow_only_fields=[],
     high_risk_fields=["gpu", "workload", "namespace"],
     replace_fields=["namespace", "workload"],
+    # A new pod template rolls the pods (env comes from a ConfigMap: pods read it when they start).
+    restart_fields=["image", "cpu", "memory_mb", "gpu"],
 )
 
 # Chart value defaults (charts/kubernetes-workload/values.yaml) the vocabulary depends on.

@@ -122,3 +122,22 @@ def test_desired_fields_follow_the_chart() -> None:
         "PodDisruptionBudget/web", "Service/web",
     ]
     assert desired_fields(workload("web", "apps", high_availability=True))["service_type"] == "LoadBalancer"
+
+
+def test_a_new_pod_template_is_planned_as_a_restart() -> None:
+    from reconciler.models.inventory import ObservedResource
+    from reconciler.plan.placement import PlacementDecision
+    from reconciler.plan.planner import DesiredItem, plan_resource
+    from reconciler.providers.kubernetes.fields import DIFF_RULES
+
+    old = workload("web", "apps", image="registry.lan/web:1.0")
+    new = workload("web", "apps", image="registry.lan/web:1.1")
+    live = ObservedResource(name="web", provider="k8s", kind="deployment", owned=True, lab="prov",
+                            fields=desired_fields(old))
+    item = DesiredItem(resource=new, fields=desired_fields(new), rules=DIFF_RULES)
+    change = plan_resource(item, live, desired_fields(old), PlacementDecision(None, "the scheduler places pods"))
+    assert change.op.value == "update"
+    assert change.reason.endswith("restarts it to change image")
+    scaled = DesiredItem(resource=workload("web", "apps", replicas=5), fields=desired_fields(
+        workload("web", "apps", replicas=5)), rules=DIFF_RULES)
+    assert "restarts" not in plan_resource(scaled, live, None, PlacementDecision(None, "")).reason
