@@ -53,7 +53,7 @@ def create(name: Annotated[str, typer.Argument(help="What holds the token, e.g. 
 def list_cmd(lab: LabOption = Path("."), output: OutputOption = Output.text) -> None:
     """Tokens of the lab (never their secrets)."""
     with open_lab(lab) as service:
-        lab_name = service.lab_name
+        lab_name = service.lab_name_or_folder()
         tokens = queries.tokens(service)
     if output is Output.json:
         print_json([{"id": t.id, "name": t.name, "owner": t.owner, "scopes": list(t.scopes),

@@ -156,6 +156,11 @@ class ProposalPolicy(StrictModel):
 
     auto_merge_max_risk: Risk | None = None
     forge: ForgeConfig | None = None
+    allow_self_approval: bool = Field(
+        default=False,
+        description="Whether the identity (token, OIDC subject or terminal user) that proposed a change may also "
+        "approve it; off, someone else must review it",
+    )
 
 
 NotifyEvent = Literal["failure", "deviation", "applied"]

@@ -41,6 +41,15 @@ class MergeResult:
     note: str
 
 
+def _self_approval_allowed(session: LabSession) -> bool:
+    """The lab's proposals.allow_self_approval at main (no, when main cannot be read)."""
+    try:
+        main = session.repo.references["refs/heads/main"].peel(pygit2.Commit)
+        return load_commit(session.repo, main, session.cache).lab.spec.proposals.allow_self_approval
+    except (DesiredStateError, KeyError, pygit2.GitError):
+        return False
+
+
 def _merge_lock(repo: pygit2.Repository) -> FileLock:
     return FileLock(str(Path(repo.path) / "homeport-merge.lock"), timeout=60)
 
@@ -67,6 +76,9 @@ def approve(session: LabSession, proposal_id: str, *, reviewer: str | None = Non
     if proposal.status != "open":
         raise ReviewError(f"proposal {proposal.id} is {proposal.status}, not open; only open proposals can be "
                           "approved")
+    if proposal.author == reviewer and not _self_approval_allowed(session):
+        raise ReviewError(f"{reviewer} proposed {proposal.id} and may not also approve it: someone else must "
+                          "review it (a lab may allow it with proposals.allow_self_approval: true)")
     repo = session.repo
     ref_name = f"refs/heads/{proposal.branch}"
     if ref_name not in repo.references:

@@ -133,9 +133,7 @@ def create_token(lab: LabService, *, name: str, scopes: str | list[str] | tuple[
                  owner: str | None = None, expires_in_days: int | None = None) -> CreatedToken:
     """A new API token; its secret is in the result once and stored only as a hash."""
     parsed = parse_scopes(list(scopes) if isinstance(scopes, tuple) else scopes)
-    if expires_in_days is not None and expires_in_days < 0:
-        raise Invalid(f"expires_in_days must not be negative (got {expires_in_days}); leave it out for no expiry")
-    lab_name = lab.lab_name
+    lab_name = lab.lab_name_or_folder()
     with engine_errors():
         secret, info = store_create_token(lab.session.db, lab_name, name=name, owner=owner or local_user(),
                                           scopes=parsed, expires_in_days=expires_in_days)
@@ -143,8 +141,8 @@ def create_token(lab: LabService, *, name: str, scopes: str | list[str] | tuple[
 
 
 def revoke_token(lab: LabService, token: str) -> int:
-    """Revoke active tokens by id or name; NotFound when none matched. Returns how many were revoked."""
-    lab_name = lab.lab_name
+    """Revoke active tokens by id or name (main need not be valid); NotFound when none matched."""
+    lab_name = lab.lab_name_or_folder()
     with engine_errors():
         count = store_revoke_token(lab.session.db, lab_name, token)
     if not count:
@@ -155,7 +153,7 @@ def revoke_token(lab: LabService, token: str) -> int:
 def authenticate_token(lab: LabService, secret: str, *, touch: bool = True) -> TokenView | None:
     """The record of a valid (known, unrevoked, unexpired) token, else None; last use kept to the minute."""
     with engine_errors():
-        info = verify_token(lab.session.db, secret, touch=touch)
+        info = verify_token(lab.session.db, secret, lab=lab.lab_name_or_folder(), touch=touch)
     return TokenView.from_info(info) if info is not None else None
 
 

@@ -25,7 +25,7 @@ from reconciler.phases.observe import Observation, observe_all
 from reconciler.proposals.preview import PreviewMemo
 from reconciler.service.errors import engine_errors
 from reconciler.source.gitrepo import open_repo
-from reconciler.source.loader import LoadCache
+from reconciler.source.loader import LoadCache, lab_name_at
 from reconciler.source.remote import LabMirror
 from reconciler.store.locks import lab_lock
 
@@ -122,11 +122,11 @@ class LabService:
         return self.state().lab_name
 
     def lab_name_or_folder(self) -> str:
-        """The lab's name, or the folder's name when main cannot be loaded (for audit rows about failures)."""
+        """The lab's name, even when main does not load (homeport.yaml's name alone, else the folder's name)."""
         try:
             return self.lab_name
-        except Exception:  # an invalid lab is still named after its folder
-            return self.lab_dir.name
+        except Exception:  # an invalid lab keeps the name its homeport.yaml gives, else its folder's
+            return main_lab_name(self.session) or self.lab_dir.name
 
     # -- live state --------------------------------------------------------------------------------------
 
@@ -172,6 +172,14 @@ class LabService:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def main_lab_name(session: LabSession) -> str | None:
+    """The name homeport.yaml gives on main, read alone (None when even that cannot be read)."""
+    try:
+        return lab_name_at(session.repo, fetch(session, None).commit)
+    except Exception:  # no main, or no readable homeport.yaml: the caller falls back to the folder's name
+        return None
 
 
 def check_lab_dir(path: Path) -> None:

@@ -130,7 +130,7 @@ def verify_audit(lab: LabService) -> AuditChain:
 def tokens(lab: LabService) -> list[TokenView]:
     """Every API token of the lab (revoked ones too), oldest first; never a secret."""
     with engine_errors():
-        return [TokenView.from_info(t) for t in list_tokens(lab.session.db, lab.lab_name)]
+        return [TokenView.from_info(t) for t in list_tokens(lab.session.db, lab.lab_name_or_folder())]
 
 
 def pools(lab: LabService) -> list[ResourcePool]:

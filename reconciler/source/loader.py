@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from reconciler.models.desired import DesiredState, SourceRef
 from reconciler.models.lab import Lab
 from reconciler.models.limits import current_limits
-from reconciler.models.meta import API_VERSION
+from reconciler.models.meta import API_VERSION, check_dns_label
 from reconciler.models.pool import ResourcePool
 from reconciler.models.resource import UniversalResource
 from reconciler.models.template import DeploymentTemplate
@@ -261,6 +261,23 @@ def load_commit(repo: pygit2.Repository, commit: pygit2.Commit, cache: LoadCache
         raise DesiredStateError(resolve_issues, commit_id)
     cache.remember_state(commit_id, state)
     return state
+
+
+def lab_name_at(repo: pygit2.Repository, commit: pygit2.Commit) -> str | None:
+    """metadata.name of homeport.yaml at commit, read on its own: known even when other files are invalid."""
+    try:
+        data = read_blob(repo, str(commit.tree[LAB_FILE].id))
+        docs = load_documents(data.decode("utf-8"))
+    except (KeyError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+        return None
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("kind") == "Lab" and isinstance(doc.get("metadata"), dict):
+            name = doc["metadata"].get("name")
+            try:
+                return check_dns_label(name) if isinstance(name, str) else None
+            except ValueError:
+                return None
+    return None
 
 
 def _text_at(repo: pygit2.Repository, commit: pygit2.Commit, path: str) -> str:

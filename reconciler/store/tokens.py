@@ -15,6 +15,7 @@ from reconciler.store.tables import ApiTokenRow, new_id, now_utc
 SCOPES: tuple[str, ...] = ("read", "propose", "approve", "admin")
 TOKEN_PREFIX = "hpt_"
 TOUCH_INTERVAL_S = 60
+MAX_EXPIRES_DAYS = 3650
 
 
 class TokenError(ValueError):
@@ -63,8 +64,11 @@ def create_token(db: Database, lab: str, *, name: str, owner: str, scopes: tuple
     """A new token: (secret shown once, its record)."""
     if not name.strip() or len(name) > 100:
         raise TokenError("token name must be 1 to 100 characters, e.g. 'claude-desktop'")
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRES_DAYS:
+        raise TokenError(f"a token expires after 1 to {MAX_EXPIRES_DAYS} days (got {expires_in_days}); "
+                         "leave the expiry out for a token that lasts until it is revoked")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires = now_utc() + timedelta(days=expires_in_days) if expires_in_days else None
+    expires = now_utc() + timedelta(days=expires_in_days) if expires_in_days is not None else None
     row = ApiTokenRow(id=new_id(), lab=lab, name=name, owner=owner, token_hash=hash_token(secret),
                       scopes=list(scopes), created_at=now_utc(), expires_at=expires)
     with db.session() as s:
@@ -74,11 +78,16 @@ def create_token(db: Database, lab: str, *, name: str, owner: str, scopes: tuple
     return secret, info
 
 
-def verify_token(db: Database, secret: str, *, touch: bool = True) -> TokenInfo | None:
-    """The record of a valid (known, unrevoked, unexpired) token, else None; last_used_at kept to the minute."""
+def verify_token(db: Database, secret: str, *, lab: str, touch: bool = True) -> TokenInfo | None:
+    """The record of a valid (known, unrevoked, unexpired) token of this lab, else None; last use kept to the minute.
+
+    A token belongs to the lab name it was made for: on a shared database one lab's token never opens
+    another, and renaming a lab ends its tokens (what `token list` shows is exactly what is accepted).
+    """
     digest = hash_token(secret)
     with db.session() as s:
-        row = s.execute(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest)).scalar_one_or_none()
+        row = s.execute(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest,
+                                                  ApiTokenRow.lab == lab)).scalar_one_or_none()
         if row is None or row.revoked_at is not None:
             return None
         now = now_utc()

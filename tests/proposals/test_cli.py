@@ -67,7 +67,7 @@ def test_token_create_list_revoke(lab: Path) -> None:
     assert secret.encode() not in db_bytes
     s = LabSession.open(lab)
     try:
-        info = verify_token(s.db, secret)
+        info = verify_token(s.db, secret, lab=load(s, fetch(s, None)).lab_name)
         assert info is not None and info.scopes == ("read", "propose")
     finally:
         s.close()
@@ -80,6 +80,6 @@ def test_token_create_list_revoke(lab: Path) -> None:
     assert revoked.exit_code == 0
     s = LabSession.open(lab)
     try:
-        assert verify_token(s.db, secret) is None
+        assert verify_token(s.db, secret, lab=load(s, fetch(s, None)).lab_name) is None
     finally:
         s.close()
