@@ -11,8 +11,7 @@ from reconciler.cli import app
 from reconciler.proposals.create import ProposalDraft, propose
 from reconciler.proposals.edits import new_object_edit
 from reconciler.proposals.review import ReviewError, approve
-from reconciler.service import LabService
-from reconciler.service import commands, queries
+from reconciler.service import LabService, commands, queries
 from reconciler.store.tokens import TokenError, create_token
 from tests.foundation.labkit import SIM_ONLY_LAB, commit, new_mini_lab, resource
 
