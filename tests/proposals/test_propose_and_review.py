@@ -75,7 +75,7 @@ def test_fast_forward_approve_updates_a_clean_checkout(session: LabSession, lab:
     stored = get_proposal(session.db, p.id)
     assert stored.status == "merged" and stored.reviewed_by == "human:ann"
     with pytest.raises(ReviewError, match="is merged, not open"):
-        approve(session, p.id)
+        approve(session, p.id, reviewer="human:ann")
 
 
 def test_main_moved_elsewhere_gives_a_merge_commit(session: LabSession, lab: Path) -> None:
@@ -86,7 +86,7 @@ def test_main_moved_elsewhere_gives_a_merge_commit(session: LabSession, lab: Pat
                              lambda d: set_path(d, ["spec", "dimensions"], {"team": "web"}))
     _commit_on_main(session, path, data)
     moved = main_tip(lab)
-    merged = approve(session, p.id)
+    merged = approve(session, p.id, reviewer="human:ann")
     assert not merged.fast_forward
     commit = session.repo[merged.merged_commit]
     assert [str(x) for x in commit.parent_ids] == [moved, p.head_commit]
@@ -102,7 +102,7 @@ def test_conflicting_change_on_main_is_refused(session: LabSession, lab: Path) -
     _commit_on_main(session, path, data)
     tip = main_tip(lab)
     with pytest.raises(ReviewError, match=r"main changed the same lines .* resources/web-frontend.yaml"):
-        approve(session, p.id)
+        approve(session, p.id, reviewer="human:ann")
     assert main_tip(lab) == tip and get_proposal(session.db, p.id).status == "open"
 
 
@@ -111,7 +111,7 @@ def test_dirty_checkout_is_left_alone(session: LabSession, lab: Path) -> None:
     p = propose(session, _new(session, "grafana"))
     notes = lab / "resources" / "web-frontend.yaml"
     notes.write_text(notes.read_text() + "# my local edit\n")
-    merged = approve(session, p.id)
+    merged = approve(session, p.id, reviewer="human:ann")
     assert not merged.worktree_updated and "uncommitted changes" in merged.note
     assert main_tip(lab) == p.head_commit and notes.read_text().endswith("# my local edit\n")
     assert not (lab / "resources" / "grafana.yaml").exists()
@@ -124,11 +124,11 @@ def test_moved_branch_and_reject(session: LabSession, lab: Path) -> None:
     other = commit_tree_changes(session.repo, session.repo[ref.target], {"resources/extra.yaml": b"x: 1\n"}, "sneaky")
     ref.set_target(other)
     with pytest.raises(ReviewError, match="moved since the proposal was made"):
-        approve(session, p.id)
+        approve(session, p.id, reviewer="human:ann")
     q = propose(session, _new(session, "loki"))
     assert reject(session, q.id, reviewer="human:ann", reason="not now").status == "rejected"
     with pytest.raises(ReviewError, match="is rejected, not open"):
-        approve(session, q.id)
+        approve(session, q.id, reviewer="human:ann")
     with pytest.raises(ProposalNotFound, match="no proposal 'feedface00'"):
         approve(session, "feedface00")
 
