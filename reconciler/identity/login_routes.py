@@ -66,8 +66,7 @@ def login_routes(verifier: Callable[[], OidcVerifier | None], on_login: OnLogin,
         response = RedirectResponse(url, status_code=303, headers={"cache-control": "no-store"})
         # Lax, not Strict: the provider's redirect back is a cross-site navigation that must carry it.
         response.set_cookie(STATE_COOKIE, pending.state, max_age=600, path=LOGIN_PATH, httponly=True,
-                            samesite="lax", secure=url.startswith("https://") and callback_url(request).startswith(
-                                "https://"))
+                            samesite="lax", secure=pending.redirect_uri.startswith("https://"))
         return response
 
     async def callback(request: Request) -> Response:
