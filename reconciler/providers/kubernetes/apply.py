@@ -26,10 +26,12 @@ from reconciler.providers.kubernetes.facts import (
     WORKLOAD_KINDS,
     KindInfo,
     collection_path,
+    field_owners_all,
     object_key,
     owner_labels,
     resource_selector,
 )
+from reconciler.providers.kubernetes.settings import FIELD_MANAGER
 
 
 @dataclass(frozen=True)
@@ -205,23 +207,43 @@ def live_objects(
     return found
 
 
-def strip_autoscaled_replicas(targets: list[Target], existing: set[str]) -> list[Target]:
-    """Leave spec.replicas to the HorizontalPodAutoscaler once a workload it scales exists.
-
-    Kubernetes' server-side apply guide: omit replicas from the applied manifest so the autoscaler
-    owns the field; the first apply still sets the initial count.
-    """
+def autoscaled(targets: list[Target]) -> set[str]:
+    """Kind/name of the workloads a HorizontalPodAutoscaler among the targets scales."""
     scaled = set()
     for t in targets:
         if t.manifest["kind"] == "HorizontalPodAutoscaler":
             ref = (t.manifest.get("spec") or {}).get("scaleTargetRef") or {}
             scaled.add(f"{ref.get('kind')}/{ref.get('name')}")
+    return scaled
+
+
+def current_objects(api: KubeApi, targets: list[Target], keys: set[str]) -> dict[str, dict[str, Any]]:
+    """The live objects of the targets named (one GET each); absent ones are left out."""
+    out = {}
+    for t in targets:
+        if t.key in keys:
+            with contextlib.suppress(NotFoundError):
+                out[t.key] = api.get(t.path, what=f"read {t.key}")
+    return out
+
+
+def strip_autoscaled_replicas(targets: list[Target], existing: dict[str, dict[str, Any]]) -> list[Target]:
+    """Leave spec.replicas to the HorizontalPodAutoscaler once it has changed them.
+
+    While homeport still owns the field (the autoscaler has not acted) it keeps sending the HPA's
+    minimum, so replicas never drop; once another field manager owns it (the autoscaler scaled),
+    the applied manifest omits it, as Kubernetes' server-side apply guide recommends.
+    """
+    scaled = autoscaled(targets)
     out = []
     for t in targets:
-        if t.manifest["kind"] in WORKLOAD_KINDS and t.key in scaled and t.key in existing:
-            manifest = copy.deepcopy(t.manifest)
-            manifest.get("spec", {}).pop("replicas", None)
-            t = Target(manifest, t.info, t.namespace)
+        live = existing.get(t.key)
+        if t.manifest["kind"] in WORKLOAD_KINDS and t.key in scaled and live is not None:
+            owners = {m for path, m in field_owners_all(live) if path == "spec.replicas"}
+            if owners and FIELD_MANAGER not in owners:
+                manifest = copy.deepcopy(t.manifest)
+                manifest.get("spec", {}).pop("replicas", None)
+                t = Target(manifest, t.info, t.namespace)
         out.append(t)
     return out
 

@@ -146,6 +146,17 @@ def fields_v1_paths(tree: dict[str, Any], prefix: str = "") -> set[str]:
     return paths
 
 
+def field_owners_all(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    """(leaf path, field manager) for every manager of every leaf (a shared field appears once per manager)."""
+    pairs: list[tuple[str, str]] = []
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("operation") == "Update" and entry.get("subresource") == "status":
+            continue
+        manager = str(entry.get("manager", "?"))
+        pairs.extend((path, manager) for path in sorted(fields_v1_paths(entry.get("fieldsV1") or {})))
+    return pairs
+
+
 def field_owners(obj: dict[str, Any]) -> dict[str, str]:
     """Leaf path -> field manager, from an object's managedFields (the last listed owner wins)."""
     owners: dict[str, str] = {}

@@ -16,6 +16,8 @@ from reconciler.providers.kubernetes.apply import (
     Discovery,
     Target,
     apply_targets,
+    autoscaled,
+    current_objects,
     delete_objects,
     ensure_namespaces,
     live_objects,
@@ -156,8 +158,8 @@ class KubernetesProvider(Provider):
         if change.op is Op.replace:
             self._delete(resource.name)
             self._objects.pop(resource.name, None)
-        existing = {object_key(o) for o in self._objects.get(resource.name, [])}
-        targets = strip_autoscaled_replicas(targets, existing)
+        # Who owns an autoscaled workload's replicas right now decides whether homeport still sends them.
+        targets = strip_autoscaled_replicas(targets, current_objects(self.api, targets, autoscaled(targets)))
         created = ensure_namespaces(self.api, targets, self.settings.options.create_namespaces)
         self._remember_kinds(targets)
         applied = apply_targets(self.api, resource.name, targets, force=self._force(resource), sleep=self.ctx.sleep)

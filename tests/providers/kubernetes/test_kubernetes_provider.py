@@ -299,7 +299,10 @@ def test_high_availability_rendering_applies_and_hands_replicas_to_the_autoscale
     assert (live["HorizontalPodAutoscaler/ha"]["spec"]["minReplicas"],
             live["HorizontalPodAutoscaler/ha"]["spec"]["maxReplicas"]) == (3, 10)
 
-    # The autoscaler's controller (absent here) would change replicas: homeport no longer applies them.
+    # Until the autoscaler acts, homeport keeps the replicas at the HPA's minimum (they never drop).
+    provider.apply(change(provider, res, Op.update), res, artifacts(res))
+    assert objects_in(kube_apiserver, ns)["Deployment/ha"]["spec"]["replicas"] == 3
+    # The autoscaler's controller (absent here) changes replicas: from then on homeport leaves them to it.
     scale_as(kube_apiserver, ns, "ha", 6, manager="horizontal-pod-autoscaler")
     provider.apply(change(provider, res, Op.update), res, artifacts(res))
     deployment = objects_in(kube_apiserver, ns)["Deployment/ha"]
