@@ -25,11 +25,13 @@ COPY desired-state desired-state
 COPY migrations migrations
 COPY ansible ansible
 COPY terraform terraform
-# The asyncio copy of the Kubernetes client is not used at run time (homeport uses the sync one).
+COPY deploy/container deploy/container
+# Then what homeport never loads is dropped (deploy/container/trim-venv.sh says what and why).
 RUN extras=$(printf -- '--extra %s ' $(echo "$EXTRAS" | tr ',' ' ')) && \
     UV_PROJECT_ENVIRONMENT=/opt/homeport /opt/uv/bin/uv sync --frozen --no-dev --no-editable \
         --no-cache --python python3 $extras && \
-    rm -rf /opt/homeport/lib/python3.11/site-packages/kubernetes/aio
+    deploy/container/trim-venv.sh /opt/homeport && \
+    install -m 0755 deploy/container/entrypoint.sh /opt/homeport/bin/homeport-entrypoint
 
 FROM ${BASE_IMAGE}
 ARG VERSION=0.1.0
@@ -53,7 +55,6 @@ RUN apt-get update && \
     install -d -o homeport -g homeport -m 0700 /var/lib/homeport && \
     printf '[safe]\n\tdirectory = *\n' > /etc/gitconfig
 COPY --from=build /opt/homeport /opt/homeport
-COPY deploy/container/entrypoint.sh /usr/local/bin/homeport-entrypoint
 ENV PATH=/opt/homeport/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOMEPORT_STATE_DIR=/var/lib/homeport \
@@ -62,7 +63,7 @@ USER homeport:homeport
 WORKDIR /var/lib/homeport
 VOLUME ["/var/lib/homeport"]
 EXPOSE 9469
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+HEALTHCHECK --interval=3s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import os,sys,urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HOMEPORT_PORT','9469'), timeout=2); sys.exit(0)"]
 ENTRYPOINT ["homeport-entrypoint"]
 CMD ["daemon"]
