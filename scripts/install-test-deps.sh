@@ -59,3 +59,7 @@ command -v npm >/dev/null || apt_install nodejs npm
 # (busybox-static rootfs; a debootstrap'd Debian with sshd + python3) cached in /var/cache/homeport-test/lxd-images.
 apt_install lxd debootstrap busybox-static
 "${_as_root[@]}" "$(dirname "$0")/build-lxd-images.sh"
+
+# Container image tests: an offline Debian bookworm + python3.11 base (debootstrap; cached outside the repo).
+apt_install debootstrap
+"$(dirname "$0")/build-test-base-image.sh"
