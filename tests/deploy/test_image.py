@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import socket
 import subprocess
 import time
@@ -37,14 +38,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEngine]:
-    base = tmp_path_factory.mktemp("image-engine")
-    driver = "overlay2" if overlay_works(base) else "vfs"
-    eng = start_engine("image", base=base, storage_driver=driver)
+def engine() -> Iterator[DockerEngine]:
+    driver = "overlay2" if overlay_works() else "vfs"
+    eng = start_engine("image", storage_driver=driver)
     try:
         yield eng
     finally:
         eng.stop()
+        subprocess.run(["umount", str(eng.root / "exec" / "netns" / "default")], capture_output=True)
+        shutil.rmtree(eng.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
