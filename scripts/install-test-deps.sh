@@ -57,7 +57,7 @@ command -v npm >/dev/null || apt_install nodejs npm
 
 # LXD provider: Debian's lxd 5.0 (started by tests/backends/lxd.py, no systemd) and offline test images
 # (busybox-static rootfs; a debootstrap'd Debian with sshd + python3) cached in /var/cache/homeport-test/lxd-images.
-apt_install lxd debootstrap busybox-static
+apt_install lxd debootstrap busybox-static openssl iproute2
 "${_as_root[@]}" "$(dirname "$0")/build-lxd-images.sh"
 
 # Container image tests: an offline Debian bookworm + python3.11 base (debootstrap; cached outside the repo).

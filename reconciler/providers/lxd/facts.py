@@ -206,10 +206,12 @@ def primary_address(inst: InstanceFacts) -> str | None:
 
 
 class HostHardware(BaseModel):
-    """What /1.0/resources says about a host: threads, memory, storage-free facts and GPUs."""
+    """What /1.0/resources and the storage pools say about a host: threads, memory, pool space, GPUs."""
 
     cpu_threads: int = 0
     memory_bytes: int = 0
+    storage_bytes: int = 0
+    storage_used_bytes: int = 0
     gpus: list[Gpu] = Field(default_factory=list)
 
 
@@ -231,6 +233,13 @@ def parse_resources(metadata: dict[str, Any]) -> HostHardware:
     )
 
 
+def pool_space(answers: list[dict[str, Any]]) -> tuple[int, int]:
+    """(total, used) bytes over storage pools' /1.0/storage-pools/<name>/resources answers."""
+    total = sum(int(((a or {}).get("space") or {}).get("total") or 0) for a in answers)
+    used = sum(int(((a or {}).get("space") or {}).get("used") or 0) for a in answers)
+    return total, used
+
+
 def node_facts(name: str, provider: str, hardware: HostHardware, instances: list[InstanceFacts]) -> NodeFacts:
     """A host's capacity (from /1.0/resources) and allocation (the sum of its instances' limits).
 
@@ -249,6 +258,8 @@ def node_facts(name: str, provider: str, hardware: HostHardware, instances: list
         provider=provider,
         cpu=float(hardware.cpu_threads),
         memory_gb=round(hardware.memory_bytes / GIB, 3),
+        storage_gb=round(hardware.storage_bytes / GIB, 3),
+        storage_used_gb=round(hardware.storage_used_bytes / GIB, 3),
         cpu_used=float(cpu),
         memory_used_gb=round(memory / GIB, 3),
         gpus=gpus,

@@ -1,4 +1,4 @@
-"""Read-only side: one instances listing per cycle; host hardware from /1.0/resources, cached.
+"""Read-only side: one instances listing per cycle; host hardware (/1.0/resources, storage pools), cached.
 
 The listing is `GET /1.0/instances?recursion=1` by default: config, expanded config and devices, profiles,
 status and location of every instance, which is all the diff compares. `recursion=2` adds each instance's
@@ -23,6 +23,7 @@ from reconciler.providers.lxd.facts import (
     observed_fields,
     parse_instances,
     parse_resources,
+    pool_space,
 )
 
 HARDWARE_PREFIX = "hardware/"
@@ -78,6 +79,13 @@ class Observer:
             return HostHardware.model_validate(cached["facts"])
         params = {"target": member} if self.client.clustered else {}
         facts = parse_resources(self.client.get("resources", f"read host resources of {member}", **params) or {})
+        pools = [
+            str(url).rstrip("/").rsplit("/", 1)[-1] for url in self.client.get("storage-pools", "list pools") or []
+        ]
+        answers = [
+            self.client.get(f"storage-pools/{p}/resources", f"read pool {p} of {member}", **params) for p in pools
+        ]
+        facts.storage_bytes, facts.storage_used_bytes = pool_space([a for a in answers if isinstance(a, dict)])
         self.state.put(key, {"at": now.isoformat(), "facts": facts.model_dump(mode="json")})
         return facts
 

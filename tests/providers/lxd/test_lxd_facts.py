@@ -22,6 +22,7 @@ from reconciler.providers.lxd.facts import (
     parse_instances,
     parse_resources,
     passwd_entry,
+    pool_space,
     primary_address,
     size_bytes,
 )
@@ -212,3 +213,12 @@ def test_the_plan_says_a_nesting_change_restarts_the_container() -> None:
     planned = plan_resource(DesiredItem(res, desired, DIFF_RULES), observed, desired, PlacementDecision("lxd1", "test"))
     assert planned.op is Op.update
     assert planned.reason.endswith("nesting False -> True; restarts it to change nesting"), planned.reason
+
+
+def test_pool_space_sums_the_pools() -> None:
+    answers = [
+        {"space": {"used": 2 * 2**30, "total": 10 * 2**30}, "inodes": {}},
+        {"space": {"used": 0, "total": 2**30}},
+    ]
+    assert pool_space(answers) == (11 * 2**30, 2 * 2**30)
+    assert pool_space([]) == (0, 0)

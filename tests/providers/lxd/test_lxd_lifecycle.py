@@ -20,7 +20,8 @@ def test_create_observe_update_delete(provider: LxdProvider, lxd: LxdDaemon) -> 
     assert lxd.config("web", "user.homeport.lab") == LAB
 
     inventory = provider.observe()
-    assert inventory.api_calls == 2  # the listing + the host's /1.0/resources (then cached)
+    # the listing, then host facts (cached): /1.0/resources, the pool list, the default pool's space
+    assert inventory.api_calls == 4
     [web] = inventory.resources
     assert (web.name, web.owned, web.lab, web.kind, web.status, web.node) == (
         "web",
@@ -34,6 +35,7 @@ def test_create_observe_update_delete(provider: LxdProvider, lxd: LxdDaemon) -> 
     assert {k: web.fields.get(k) for k in desired} == desired
     [node] = inventory.nodes
     assert node.name == "lxd1" and node.cpu >= 1 and node.memory_gb > 0
+    assert 0 < node.storage_used_gb < node.storage_gb
     assert (node.cpu_used, node.memory_used_gb) == (1.0, 0.25)
     assert provider.observe().api_calls == 1
 
