@@ -253,3 +253,36 @@ def fresh_namespace(server: KubeApiServer, prefix: str = "t") -> str:
     """A namespace name no test used before in this server's life."""
     _counter[0] += 1
     return f"{prefix}-{os.getpid()}-{_counter[0]}-{secrets.token_hex(2)}"
+
+
+def main() -> None:
+    """Run etcd + kube-apiserver until interrupted, with a kubeconfig for it (for trying homeport by hand).
+
+        .venv/bin/python -m tests.backends.kubeapi /tmp/kube/kubeconfig
+    """
+    import sys
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # A background job ignores SIGINT: SIGTERM stops the servers cleanly too.
+    signal.signal(signal.SIGTERM, stop)
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "kubeconfig").resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="homeport-kube-"))
+    try:
+        with run_kube_apiserver(directory) as server:
+            server.kubeconfig(target, context="test")
+            print(f"kube-apiserver on {server.endpoint}; kubeconfig {target} (context test); Ctrl-C stops it",
+                  flush=True)
+            try:
+                while all(p.poll() is None for p in server.processes):
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
