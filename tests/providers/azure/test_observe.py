@@ -62,3 +62,34 @@ def test_observe_without_a_subscription_says_what_to_set(tmp_path: Path, arm_ser
     provider = make_provider(arm_server, tmp_path, subscription_id=None, resource_group=None)
     with pytest.raises(PermanentProviderError, match=r"options\.subscription_id_env"):
         provider.observe()
+
+
+def test_a_pool_of_its_own_resource_group_is_remembered_and_observed(tmp_path: Path, arm_server: ArmServer) -> None:
+    arm_server.add_resource_group("lab-west", "westus2")
+    arm_server.seed_subnet("lab-west", "west-vnet", "default")
+    subnet = arm_server.subnet_id.replace("/homelab/", "/lab-west/").replace("homelab-vnet", "west-vnet")
+    provider = make_provider(arm_server, tmp_path)
+    resource = make_resource(arm_server, "west", overrides={"resource_group": "lab-west", "location": "westus2",
+                                                            "vnet_subnet_id": subnet})
+    desired = provider.desired_fields(resource)
+    assert (desired["resource_group"], desired["location"], desired["vm_size"]) == ("lab-west", "westus2",
+                                                                                    "Standard_B2s")
+    change = Change(op=Op.create, resource="west", provider="cloud", provider_type="azure", reason="t",
+                    desired=desired)
+    assert provider.preflight([change]) == []
+    provider.apply(change, resource, None)
+    fresh = make_provider(arm_server, tmp_path)  # a new process: the place comes from the provider's state
+    inventory = fresh.observe()
+    assert inventory.owned("home")["west"].node == "westus2"
+    assert {n.name for n in inventory.nodes} == {"eastus", "westus2"}
+    found = fresh.find("west")
+    assert found is not None and found.fields["resource_group"] == "lab-west"
+
+
+def test_preflight_names_a_missing_resource_group(tmp_path: Path, arm_server: ArmServer) -> None:
+    provider = make_provider(arm_server, tmp_path)
+    resource = make_resource(arm_server, overrides={"resource_group": "nowhere"})
+    change = Change(op=Op.create, resource="web", provider="cloud", provider_type="azure", reason="t",
+                    desired=provider.desired_fields(resource))
+    [problem] = provider.preflight([change])
+    assert problem.startswith("resource group nowhere does not exist in subscription") and "az group create" in problem
