@@ -17,6 +17,8 @@ from reconciler.cli.common import (
     print_json,
     user_errors,
 )
+from reconciler.cli.progress import progress_bar
+from reconciler.models.progress import Stage
 from reconciler.service import authoring
 
 
@@ -62,7 +64,9 @@ def validate(
     output: OutputOption = Output.text,
 ) -> None:
     """Check the desired state at a commit: kinds, references, chart values (and rendered outputs)."""
-    with open_lab(lab) as service:
+    stages = (Stage.render, Stage.validate) if render else ()
+    with open_lab(lab) as service, progress_bar(console, *stages, enabled=output is Output.text) as shown, \
+            service.reporting(shown):
         report = authoring.validate(service, ref=ref, render_outputs=render)
     problems, notes = report.problems, report.notes
     if output is Output.json:
@@ -97,7 +101,8 @@ def render(
     output: OutputOption = Output.text,
 ) -> None:
     """Render every resource's chart into rendered-configs/<resource>/<chart>/."""
-    with open_lab(lab) as service:
+    with open_lab(lab) as service, progress_bar(console, Stage.render, enabled=output is Output.text) as shown, \
+            service.reporting(shown):
         renders = authoring.render(service, ref=ref, names=resource)
     if output is Output.json:
         print_json({n: a.model_dump() for n, a in renders.artifacts.items()} | {"errors": renders.errors})

@@ -21,7 +21,9 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.plan_markdown import plan_markdown
 from reconciler.cli.planview import plan_json, print_plan
+from reconciler.cli.progress import progress_bar
 from reconciler.models.plan import Mode, Plan
+from reconciler.models.progress import Stage
 from reconciler.service import commands
 from reconciler.service.views import RunReport
 
@@ -129,7 +131,8 @@ def apply(
             return True
         return typer.confirm("Apply these changes?", default=False)
 
-    with open_lab(lab) as service:
+    with open_lab(lab) as service, progress_bar(console, Stage.apply, enabled=output is Output.text) as shown, \
+            service.reporting(shown):
         result = commands.apply(service, mode=Mode.manual, trigger="cli-apply", approve=approve)
     if result.plan is not None and not result.plan.has_changes and output is Output.text:
         console.print("Nothing to change.")

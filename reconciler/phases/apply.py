@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.plan import BlockKind, Change, Op, Plan
+from reconciler.models.progress import Stage
 from reconciler.phases.context import LabSession
 from reconciler.phases.crashpoints import crash_point
 from reconciler.phases.gate import dependency_order
@@ -161,7 +162,11 @@ def execute_changes(session: LabSession, state: DesiredState, changes: list[Chan
     outcomes: dict[int, ApplyOutcome] = {}
     retry: list[tuple[int, _Prepared]] = []
     not_ready: dict[str, str] = {}  # resources of this batch that failed or still wait for a retry
+    total = len(changes)
+    if not total:
+        return []
     for index, change in enumerate(changes):
+        session.report(Stage.apply, len(outcomes), total, change.resource)
         waiting_on = [d for d in state.resources[change.resource].spec.depends_on if d in not_ready] \
             if change.resource in state.resources else []
         if waiting_on:
@@ -191,7 +196,9 @@ def execute_changes(session: LabSession, state: DesiredState, changes: list[Chan
                 still.append((index, p))
             else:
                 outcomes[index] = done
+            session.report(Stage.apply, len(outcomes), total, p.change.resource)
         retry = still
+    session.report(Stage.apply, total, total)
     return [outcomes[i] for i in sorted(outcomes)]
 
 

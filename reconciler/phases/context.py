@@ -14,6 +14,7 @@ import pygit2
 
 from reconciler.assets import asset_dir
 from reconciler.models.lab import ProviderConfig
+from reconciler.models.progress import Progress, ProgressCallback, Stage
 from reconciler.providers.base import Provider, ProviderContext, utc_now
 from reconciler.providers.registry import build_provider
 from reconciler.render.chart import ChartLibrary
@@ -39,6 +40,12 @@ class LabSession:
     providers: dict[str, Provider] = field(default_factory=dict)
     provider_configs: dict[str, ProviderConfig] = field(default_factory=dict)
     _chart_libraries: dict[str, ChartLibrary] = field(default_factory=dict)
+    progress: ProgressCallback | None = None  # told about each step of a long apply/render/validate
+
+    def report(self, stage: Stage, done: int, total: int, item: str = "") -> None:
+        """Tell the progress listener, if any, how far a long step is."""
+        if self.progress is not None:
+            self.progress(Progress(stage=stage, done=done, total=total, item=item))
 
     @classmethod
     def open(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
+from reconciler.models.progress import Stage
 from reconciler.phases.context import LabSession
 from reconciler.providers.base import RenderedArtifacts
 from reconciler.render.chart import Chart
@@ -61,9 +62,9 @@ def render_all(
     result = RenderSet()
     index = None if write or not use_index else load_render_index(session)
     before = len(index) if index is not None else 0
-    for name, resource in sorted(state.effective.items()):
-        if names is not None and name not in names:
-            continue
+    todo = [(n, r) for n, r in sorted(state.effective.items()) if names is None or n in names]
+    for done, (name, resource) in enumerate(todo):
+        session.report(Stage.render, done, len(todo), name)
         try:
             artifacts = render_one(session, resource, write=write, known_good=index)
         except (RenderError, ChartError) as exc:
@@ -73,6 +74,7 @@ def render_all(
             result.without_chart.append(name)
         else:
             result.artifacts[name] = artifacts
+    session.report(Stage.render, len(todo), len(todo))
     if index is not None and len(index) != before:
         save_render_index(session, index)
     return result

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from reconciler.identity.secret_refs import literal_secret_warnings
+from reconciler.models.progress import Stage
 from reconciler.phases.render import chart_for, render_all
 from reconciler.providers.sim.drift import cause_drift, delete_out_of_band
 from reconciler.providers.sim.drift import parse_assignment as sim_parse_assignment
@@ -77,13 +78,16 @@ def validate(lab: LabService, *, ref: str | None = None, render_outputs: bool = 
         problems = list(renders.errors)
         notes: list[str] = []
         if render_outputs:
-            for name, artifacts in sorted(renders.artifacts.items()):
+            rendered = sorted(renders.artifacts.items())
+            for done, (name, artifacts) in enumerate(rendered):
+                lab.session.report(Stage.validate, done, len(rendered), name)
                 chart = chart_for(lab.session, state.effective[name])
                 if chart is None:
                     continue
                 for issue in validate_rendered(artifacts.files, chart):
                     line = f"{name} ({artifacts.chart}): {issue}"
                     (problems if blocking([issue]) else notes).append(line)
+            lab.session.report(Stage.validate, len(rendered), len(rendered))
     return ValidationReport(lab=state.lab_name, revision=state.revision, pools=len(state.pools),
                             templates=len(state.templates), resources=len(state.resources),
                             rendered=len(renders.artifacts), without_chart=list(renders.without_chart),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from reconciler.models.desired import DesiredState
+from reconciler.models.progress import ProgressCallback
 from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load, load_main
@@ -49,6 +50,15 @@ class LabService:
         self._main: DesiredState | None = None
         self._recent: tuple[float, str, Observation] | None = None
         self.preview_memo = PreviewMemo()
+
+    @contextmanager
+    def reporting(self, callback: ProgressCallback | None) -> Iterator[None]:
+        """While the block runs, long steps (apply, render, validate) tell callback how far they are."""
+        previous, self.session.progress = self.session.progress, callback
+        try:
+            yield
+        finally:
+            self.session.progress = previous
 
     @classmethod
     def open(
