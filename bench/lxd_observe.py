@@ -3,7 +3,7 @@
 Starts Debian's lxd 5.0 by hand (tests/backends/lxd.py: private LXD_DIR, dir pool, offline busybox image),
 creates 100 homeport-owned busybox containers (running, 1 CPU / 64 MiB limits each) plus one unmanaged,
 then measures with the real provider:
-  1. a cold cycle: connect (GET /1.0), the instances listing, the host's /1.0/resources,
+  1. a cold cycle: connect (GET /1.0), the instances listing, the host's /1.0/resources and storage pools,
   2. no-op cycles: the steady state the reconciler pays every interval (target: 1 call, <= 0.3 s),
   3. the listing alone at recursion=1 (the provider's default) and recursion=2 (adds every instance's state),
   4. for contrast, reading the same facts instance by instance (GET instance + GET state each).
@@ -92,7 +92,7 @@ def main() -> None:
             cold_s = time.perf_counter() - t0
             owned = len(cold.owned(LAB))
             print(
-                f"cold cycle: {provider.client.calls} calls (connect + listing + /1.0/resources), "
+                f"cold cycle: {provider.client.calls} calls (connect, listing, /1.0/resources, pools), "
                 f"{cold_s * 1000:.0f} ms; {owned} owned, {len(cold.unmanaged(LAB))} unmanaged"
             )
             times, calls = [], []
