@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from reconciler.models.plan import Op
 from reconciler.models.template import Playbook
 from tests.backends.lxd import DEBIAN, LxdDaemon, veth_pair
@@ -22,6 +24,8 @@ def keypair(folder: Path) -> Path:
     return key
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_push_key_and_run_the_playbook_twice(lxd: LxdDaemon, tmp_path: Path) -> None:
     key = keypair(tmp_path)
     config = provider_config(lxd, ansible_roles_paths=[str(ROLES)])

@@ -16,6 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.backends.lxd import BUSYBOX, DEBIAN, LxdDaemon
 from tests.daemon.labrepo import LabRepo
 from tests.daemon.test_crash import converge_with_crashes, ok_changes, run_daemon
@@ -54,6 +56,8 @@ spec:
     return files
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_apply_killed_during_create_then_applied_again_makes_one_instance(lxd: LxdDaemon, tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'state.db'}"
     repo = LabRepo(tmp_path / "lab", bare=False)
@@ -83,6 +87,8 @@ def test_apply_killed_during_create_then_applied_again_makes_one_instance(lxd: L
     assert final.returncode == 0 and lxd.names() == ["web"]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_daemon_killed_at_every_intent_boundary_converges_without_duplicates(lxd: LxdDaemon, tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'state.db'}"
     repo = LabRepo(tmp_path / "lab", bare=False)

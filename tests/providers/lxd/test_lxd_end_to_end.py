@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
@@ -120,6 +121,8 @@ def stranger_view(lxd: LxdDaemon) -> tuple[str, str]:
     return status, config
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_plan_apply_configure_noop_drift_deviation_self_heal(lxd: LxdDaemon, tmp_path: Path) -> None:
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
