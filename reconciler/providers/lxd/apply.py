@@ -226,7 +226,7 @@ class Applier:
                 return address
             if self.clock() >= deadline:
                 raise TransientProviderError(
-                    f"lxd: {name} has no IPv4 address after {self.settings.address_timeout:.0f}s "
+                    f"lxd: {name} has no IPv4 address after {self.settings.address_timeout:g}s "
                     "(options.address_timeout); give it a static network.ipv4 or check its NIC",
                     30.0,
                 )

@@ -95,7 +95,7 @@ class LxdClient:
             left = deadline - self._clock()
             if left <= 0:
                 raise TransientProviderError(
-                    f"lxd: {what}: operation {op} still running after {self.settings.operation_timeout:.0f}s "
+                    f"lxd: {what}: operation {op} still running after {self.settings.operation_timeout:g}s "
                     "(options.operation_timeout); it goes on in LXD and the next run looks again",
                     30.0,
                 )

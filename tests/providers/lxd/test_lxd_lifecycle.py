@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from reconciler.models.plan import FieldChange, Op
-from reconciler.providers.errors import PermanentProviderError
+from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.providers.lxd import LxdProvider
-from tests.backends.lxd import BUSYBOX, LxdDaemon
-from tests.providers.lxd.resources import LAB, change, render, resource
+from tests.backends.lxd import BUSYBOX, DEBIAN, LxdDaemon
+from tests.providers.lxd.resources import LAB, change, make_provider, provider_config, render, resource
 
 
 def test_create_observe_update_delete(provider: LxdProvider, lxd: LxdDaemon) -> None:
@@ -102,3 +105,28 @@ def test_a_change_read_only_at_start_restarts_the_running_container(provider: Lx
     assert done.outputs["actions"] == ["updated in place", "restarted (nesting take effect at start)"]
     assert lxd.config("box", "security.nesting") == "true"
     assert lxd.lxc("list", "box", "-c", "s", "--format", "csv").stdout.strip() == "RUNNING"
+
+
+def test_an_operation_past_its_deadline_is_transient_and_the_next_attempt_converges(
+    lxd: LxdDaemon, tmp_path: Path
+) -> None:
+    hasty = make_provider(lxd, tmp_path, provider_config(lxd, operation_timeout=0.5))
+    res = resource("slow", image=DEBIAN, storage_gb=2)
+    with pytest.raises(TransientProviderError, match=r"create instance slow: operation .* still running after 0.5s"):
+        hasty.apply(change(hasty, res), res, render(res))  # unpacking the Debian image takes longer
+    hasty.close()
+    patient = make_provider(lxd, tmp_path)
+    try:
+        for _ in range(30):  # as the reconciler retries a transient error
+            try:
+                done = patient.apply(change(patient, res), res, render(res))
+                break
+            except TransientProviderError as exc:
+                assert "busy" in str(exc) or "still running" in str(exc), exc
+                time.sleep(2)
+        else:
+            raise AssertionError("never converged")
+        assert "created" not in done.outputs["actions"] and "started" in done.outputs["actions"]
+        assert lxd.names() == ["slow"]
+    finally:
+        patient.close()
