@@ -16,7 +16,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from reconciler.providers.errors import ProviderError
+from reconciler.providers.errors import PermanentProviderError, ProviderError
 from reconciler.providers.kubernetes.errors import (
     API_ERRORS,
     CONFIG_ERRORS,
@@ -108,7 +108,9 @@ class KubeApi:
         try:
             parsed = json.loads(data)
         except ValueError as exc:
-            raise ProviderError(f"{what}: the API server answered with something that is not JSON") from exc
+            raise PermanentProviderError(
+                f"{what}: the endpoint answered with something that is not JSON: is it a Kubernetes API server?"
+            ) from exc
         return parsed if isinstance(parsed, dict) else {"items": parsed}
 
     def get(self, path: str, query: dict[str, str] | None = None, what: str = "") -> dict[str, Any]:
