@@ -123,6 +123,12 @@ def test_another_field_manager_is_drift_and_only_self_heal_takes_it_back(
     assert objects_in(kube_apiserver, ns)["Deployment/scaled"]["spec"]["replicas"] == 5
 
     healing = workload("scaled", ns, replicas=2, self_heal=True)
+    # options.conflicts: never overrides the resource's consent ...
+    never = make_provider(kube_apiserver, tmp_path / "never", monkeypatch, token_config(kube_apiserver,
+                                                                                         conflicts="never"))
+    with pytest.raises(PermanentProviderError, match=r"\.spec\.replicas"):
+        never.apply(change(never, healing, Op.update), healing, artifacts(healing))
+    # ... and the resource's sync.self_heal: true takes the field back with a forced apply.
     provider.apply(change(provider, healing, Op.update), healing, artifacts(healing))
     deployment = objects_in(kube_apiserver, ns)["Deployment/scaled"]
     assert deployment["spec"]["replicas"] == 2
