@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mcp_server.advisor.costs import aws_estimate
+from mcp_server.advisor.costs import cloud_estimate
 from reconciler.models.desired import DesiredState
 from reconciler.models.inventory import Inventory
 from reconciler.models.resource import Requirements
@@ -52,9 +52,9 @@ def compare_providers(state: DesiredState, inventories: dict[str, Inventory], un
             opt.cons.append("no pool in the lab uses this provider, so nothing can be placed on it")
         if not cfg.enabled:
             opt.cons.append("disabled in homeport.yaml (enabled: false)")
-        if cfg.type == "aws":
-            region = cfg.region or "us-east-1"
-            opt.monthly_cost = aws_estimate(req, region)
+        if cfg.type in CLOUD_TYPES:
+            region = cfg.region or ("eastus" if cfg.type == "azure" else "us-east-1")
+            opt.monthly_cost = cloud_estimate(cfg.type, req, region)
             if opt.monthly_cost.get("monthly_usd") is not None:
                 opt.pros.append(f"{opt.monthly_cost['instance_type']} fits; on-demand "
                                 f"${opt.monthly_cost['monthly_usd']}/month in {region}")
@@ -63,9 +63,6 @@ def compare_providers(state: DesiredState, inventories: dict[str, Inventory], un
             else:
                 opt.cons.append(opt.monthly_cost.get("note", "price unknown"))
             opt.pros.append("capacity on demand; several availability zones for high availability")
-        elif cfg.type == "azure":
-            opt.monthly_cost = {"monthly_usd": None, "note": "homeport has no cited Azure price table: unknown"}
-            opt.pros.append("capacity on demand")
         inv = inventories.get(name)
         if cfg.type not in CLOUD_TYPES:
             if inv is None:
@@ -83,7 +80,7 @@ def compare_providers(state: DesiredState, inventories: dict[str, Inventory], un
             if cfg.type == "docker" and req.gpu_count:
                 opt.pros.append("GPU via device reservations (NVIDIA container toolkit on the host)")
         opt.viable = bool(cfg.enabled and pools and not any(
-            c.startswith(("no node", "high availability", "above", "no EC2")) for c in opt.cons) and (
+            c.startswith(("no node", "high availability", "above", "no EC2", "no Azure")) for c in opt.cons) and (
             cfg.type in CLOUD_TYPES or opt.fitting_nodes))
         options.append(opt)
 

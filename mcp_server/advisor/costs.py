@@ -6,7 +6,8 @@ from typing import Any
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.resource import Requirements
-from reconciler.providers.aws.catalog import choose_instance_type, offers, on_demand_price
+from reconciler.providers.aws import catalog as aws_catalog
+from reconciler.providers.azure import catalog as azure_catalog
 
 HOURS_PER_MONTH = 730  # 365 days x 24 h / 12, the convention AWS's pricing calculator uses
 
@@ -29,6 +30,14 @@ def lab_cost_notes(state: DesiredState) -> dict[str, Any]:
 
 def aws_estimate(requirements: Requirements, region: str) -> dict[str, Any]:
     """The instance type homeport would pick and its monthly on-demand price (or why it is unknown)."""
+    return cloud_estimate("aws", requirements, region)
+
+
+def cloud_estimate(provider_type: str, requirements: Requirements, region: str) -> dict[str, Any]:
+    """The instance type (AWS) or VM size (Azure) homeport would pick and its monthly price, with source."""
+    catalog: Any = azure_catalog if provider_type == "azure" else aws_catalog
+    choose_instance_type, offers, on_demand_price = catalog.choose_instance_type, catalog.offers, \
+        catalog.on_demand_price
     try:
         itype = choose_instance_type(requirements, region)
     except ValueError as exc:

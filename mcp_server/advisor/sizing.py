@@ -52,6 +52,86 @@ class SizingAdvice(BaseModel):
     sources: list[Source]
     unknown: list[str]
     alternatives: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    gpu_recommended: str | None = Field(default=None, description="Why a GPU is advised (with its source)")
+    hints_used: list[str] = Field(default_factory=list, description="How each sizing hint changed the advice")
+    to_measure: dict[str, str] = Field(default_factory=dict, description="For each field without a published "
+                                       "figure: what to measure to size it")
+
+
+# Workloads homeport treats as stateless services (replicas share nothing): high availability by replicas.
+STATELESS = {"web-app", "web", "api", "frontend"}
+GPU_WORKLOADS = {"llm-inference", "ai-inference", "ollama"}
+# What to measure when no source publishes a figure (the answer is never a bare "unknown").
+MEASURE = {
+    "cpu": "no published figure: start with 2 vCPU and watch CPU use at peak (and, for CI, the build queue "
+           "wait); add cores when it stays above 80%",
+    "memory_gb": "no published figure: watch resident memory at peak and keep 25% headroom",
+    "storage_gb": "no published figure: measure data growth per week and size for a year plus backups",
+}
+
+
+def profile_stateless(workload: str) -> bool:
+    """Whether the workload is a stateless service (its profile or its own name is in STATELESS)."""
+    profile = profile_for(workload)
+    return workload in STATELESS or (profile is not None and profile.name in STATELESS)
+
+
+def _model_params_billion(model: str) -> float | None:
+    """7 from 'llama2:7b', 13 from 'codellama:13b', None when the tag names no size."""
+    import re
+
+    found = re.search(r"(\d+(?:\.\d+)?)b\b", model.lower())
+    return float(found.group(1)) if found else None
+
+
+def _apply_hints(service: str | None, workload: str, hints: dict[str, Any],
+                 fields: dict[str, SizedField], used: set[str]) -> list[str]:
+    """Hints (developers, users, models, requests_per_second) turned into cited figures where a source has one."""
+    notes: list[str] = []
+    profile = profile_for(workload)
+    kind = service or (profile.name if profile else workload)
+    devs = hints.get("developers", hints.get("users"))
+    if kind in ("jenkins", "ci-server") and isinstance(devs, int | float):
+        if devs <= 10:
+            for name, value in (("memory_gb", 4.0), ("storage_gb", 50.0)):
+                if fields[name].basis != "user":
+                    fields[name] = SizedField(value=value, basis="hint", source="jenkins-install-linux",
+                                              note=f"{devs:g} developers is a small team: the vendor's small-team "
+                                                   "figure")
+            used.add("jenkins-install-linux")
+            notes.append(f"developers={devs:g}: Jenkins's 'small team' recommendation applies (4 GB+, 50 GB+); "
+                         "Jenkins publishes no CPU figure per developer: count concurrent builds x cores each")
+        else:
+            notes.append(f"developers={devs:g}: no published figure beyond 'a small team'; run builds on agents, "
+                         "not the controller, and size agents by measured build CPU x concurrent builds")
+    models = hints.get("models")
+    if kind in ("ollama", "llm-inference") and models:
+        names = [models] if isinstance(models, str) else [str(m) for m in models] if isinstance(models, list) \
+            else []
+        sizes = [p for p in (_model_params_billion(m) for m in names) if p]
+        if sizes:
+            biggest = max(sizes)
+            memory = 8.0 if biggest <= 8 else 16.0 if biggest <= 13 else 32.0 if biggest <= 34 else None
+            if memory is not None and fields["memory_gb"].basis != "user":
+                fields["memory_gb"] = SizedField(value=memory, basis="hint", source="ollama-readme",
+                                                 note=f"largest model {biggest:g}B")
+                used.add("ollama-readme")
+            weights = round(sum(p * 4.85 / 8 for p in sizes) + 4, 1)
+            if fields["storage_gb"].basis != "user":
+                fields["storage_gb"] = SizedField(value=weights, basis="hint", source="profile:model-memory-formula",
+                                                  note="the models at Q4 (params x 4.85 bits / 8) plus the OS's "
+                                                       "4 GB")
+                used.add("profile:model-memory-formula")
+            notes.append(f"models={names}: memory from Ollama's 7B/13B/33B table, disk from the Q4 size formula"
+                         + ("" if memory is not None else "; above 33B Ollama publishes no RAM figure: "
+                            "measure the loaded model's resident size"))
+        else:
+            notes.append(f"models={names}: no size in the tags (such as ':13b'); name the sizes to size memory")
+    for key in ("requests_per_second", "rps", "concurrent_users"):
+        if key in hints:
+            notes.append(f"{key}={hints[key]}: no published figure links it to cores or memory for "
+                         f"{kind}; load-test one replica, measure its peak rate at 70% CPU, divide")
+    return notes
 
 
 @cache
@@ -108,22 +188,30 @@ def advise_size(workload: str, tier: str = "standard", hints: dict[str, Any] | N
         hint = hints.get(name) if name != "cpu" else hints.get("cpu", hints.get("cores"))
         if isinstance(hint, int | float) and not isinstance(hint, bool):
             fields[name] = SizedField(value=float(hint), basis="user")
-        elif name in profile_fields:
-            value, src, note = profile_fields[name]
-            fields[name] = SizedField(value=value, basis="vendor", source=src, note=note or None)
-            used.add(src)
         elif name in tier_data:
             fields[name] = SizedField(value=float(tier_data[name]), basis="vendor", source=tier_data["source"],
                                       note=tier_data.get("note"))
             used.add(tier_data["source"])
+        elif name in profile_fields:
+            value, src, note = profile_fields[name]
+            fields[name] = SizedField(value=value, basis="vendor", source=src, note=note or None)
+            used.add(src)
         else:
             fields[name] = SizedField(value=None, basis="unknown",
-                                      note=f"no published {name} figure for {service or workload!r} at tier {tier}")
+                                      note=f"no published {name} figure for {service or workload!r} at tier "
+                                           f"{tier}; {MEASURE[name]}")
+    hints_used = _apply_hints(service, workload, hints, fields, used)
     alternatives = {t: {k: v for k, v in entry[t].items() if k in FIELDS or k == "note"}
                     for t in TIERS if t != tier and t in entry}
     for t in TIERS:
         if t in entry:
             used.add(entry[t]["source"])
     unknown = [n for n, f in fields.items() if f.value is None]
+    profile_name = profile.name if profile is not None else None
+    gpu_why = None
+    if workload in GPU_WORKLOADS or service in GPU_WORKLOADS or profile_name in GPU_WORKLOADS:
+        gpu_why = ("LLM inference is GPU-bound when a GPU is present; without one Ollama runs on CPU, several times "
+                   "slower (no published ratio: measure tokens/s with `ollama run --verbose` on both)")
     return SizingAdvice(service=service, tier=tier, fields=fields, gpu=gpu, sources=[source(s) for s in sorted(used)],
-                        unknown=unknown, alternatives=alternatives)
+                        unknown=unknown, alternatives=alternatives, gpu_recommended=gpu_why, hints_used=hints_used,
+                        to_measure={n: MEASURE[n] for n in unknown})

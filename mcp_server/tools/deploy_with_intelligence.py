@@ -7,28 +7,41 @@ from typing import Any
 from pydantic import Field
 
 from mcp_server.advisor.placement import advise_placement, pool_nodes
-from mcp_server.advisor.sizing import advise_size
+from mcp_server.advisor.sizing import advise_size, profile_stateless
+from mcp_server.advisor.target import choose_target, matches_target
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.tools.requirements_input import requirements_from
 from mcp_server.tools.submit import submit_proposal
-from mcp_server.tools.universal import ProposalSummary, as_document, resource_doc_edit, retarget, trial_state
+from mcp_server.tools.universal import ProposalSummary, as_document, check_pool, resource_doc_edit, trial_state
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.models.plan import Mode
+from reconciler.models.profiles import profile_image, profile_port
 from reconciler.phases.render import chart_for, render_one
 from reconciler.phases.run import compute_plan
 from reconciler.proposals.names import check_text
 from reconciler.proposals.preview import plan_preview
 
+REQUIREMENT_FIELDS = ("cpu", "memory_gb", "storage_gb", "gpu", "gpu_model", "high_availability")
+
 
 class Input(ToolInput):
-    """The definition and how to treat it."""
+    """The definition (or the workflow's short form) and how to treat it."""
 
-    universal_definition: dict[str, Any] = Field(description="A UniversalResource document, or its spec with "
-                                                 "`name`: resource_type, workload_type, pool, requirements, ...")
+    universal_definition: dict[str, Any] | None = Field(default=None, description="A UniversalResource document, "
+                                                        "or its spec with `name`; optional when workload_type "
+                                                        "and instance_name are given")
+    workload_type: str | None = Field(default=None, max_length=63, description="jenkins, ollama, web-app, ...")
     instance_name: str | None = Field(default=None, description="Name of the new resource (DNS-1123 label); "
                                       "overrides metadata.name")
-    preferred_provider: str | None = Field(default=None, description="Provider instance or type to deploy on")
+    user_requirements: dict[str, Any] = Field(default_factory=dict, description="cpu/cores, memory_gb, "
+                                              "storage_gb, gpu, and sizing hints (developers, users, models)")
+    provider: str | None = Field(default=None, description="Provider instance or type (as preferred_provider)")
+    deployment_target: str | None = Field(default=None, description="Provider instance or type (as provider)")
+    preferred_provider: str | None = Field(default=None, description="Provider instance or type to deploy on; "
+                                           "none: homeport chooses as find-best-provider-for-workload ranks")
+    high_availability: bool | None = Field(default=None, description="Replicas spread over nodes; default: the "
+                                           "definition's, or true for a stateless service on Kubernetes")
     auto_optimize: bool = Field(default=True, description="Fill unset cpu/memory/storage from published vendor "
                                 "figures and pin the node the placement advice picks (written into the YAML)")
     dry_run: bool = Field(default=False, description="true: render and plan only, no proposal")
@@ -57,43 +70,92 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Dry run: render and plan. Otherwise: open a proposal (a person merges it; the reconciler applies it)."""
     if args.reason:
         check_text(args.reason, "reason", multiline=True)
+    targets = {t for t in (args.preferred_provider, args.provider, args.deployment_target) if t}
+    if len(targets) > 1:
+        raise AgentError(f"provider, deployment_target and preferred_provider disagree ({', '.join(sorted(targets))})"
+                         "; send one")
     if not args.dry_run and not caller.allows("propose"):
         from mcp_server.auth import refusal
 
         raise AgentError(refusal(caller, "propose", SPEC.name) + " (dry_run=true needs only 'read')")
     state = app.state()
-    doc = as_document(args.universal_definition, args.instance_name)
-    asked_pool = (doc.get("spec") or {}).get("pool")
-    doc = retarget(state, doc, args.preferred_provider)
+    doc, target, hints = _definition(args)
     name = doc["metadata"]["name"]
     if name in state.resources:
         raise AgentError(f"a resource named {name!r} already exists; choose another instance_name, or change it "
                          "with update-resource-dimensions")
     spec = doc.setdefault("spec", {})
+    reqs = spec.setdefault("requirements", {})
+    if not isinstance(reqs, dict):
+        raise AgentError("spec.requirements must be a mapping such as {'cpu': 4, 'memory_gb': 8}")
     decisions: list[str] = []
-    if doc["spec"].get("pool") != asked_pool:
-        decisions.append(f"pool = {doc['spec']['pool']}: a pool of the preferred provider {args.preferred_provider}"
-                         + (f" (instead of {asked_pool})" if asked_pool else ""))
     evidence = dict(args.evidence)
     for ptype, values in args.helm_chart_overrides.items():
         spec.setdefault("overrides", {}).setdefault(ptype, {}).update(values)
+    workload = str(spec.get("workload_type") or name)
     if args.auto_optimize:
-        reqs = spec.setdefault("requirements", {})
-        if not isinstance(reqs, dict):
-            raise AgentError("spec.requirements must be a mapping such as {'cpu': 4, 'memory_gb': 8}")
-        sizing = advise_size(str(spec.get("workload_type") or name), "standard", reqs, bool(reqs.get("gpu")))
+        sizing = advise_size(workload, "standard", {**hints, **reqs}, bool(reqs.get("gpu")))
         for field, sized in sizing.fields.items():
-            if field not in reqs and sized.basis == "vendor" and sized.value is not None:
+            if field not in reqs and sized.value is not None and sized.basis in ("vendor", "hint"):
                 reqs[field] = max(1, round(sized.value)) if field == "cpu" else sized.value
-                src = next(s for s in sizing.sources if s.id == sized.source)
-                decisions.append(f"{field} = {reqs[field]} from {src.title} ({src.url}, read {src.date})")
+                src = next((s for s in sizing.sources if s.id == sized.source), None)
+                decisions.append(f"{field} = {reqs[field]}" + (f" from {src.title} ({src.url}, read {src.date})"
+                                                               if src else "") + (f": {sized.note}" if sized.note
+                                                                                  else ""))
+        for field in sizing.unknown:
+            if field not in reqs:
+                decisions.append(f"{field}: {sizing.to_measure[field]} (left to the engine's default)")
+        decisions.extend(f"hint {h}" for h in sizing.hints_used)
+        if "gpu" not in reqs and sizing.gpu_recommended:
+            reqs["gpu"] = True
+            decisions.append(f"gpu = true: {sizing.gpu_recommended}")
         if sizing.sources:
             evidence["sizing_sources"] = [s.model_dump() for s in sizing.sources]
-    pool = spec.get("pool")
-    if not isinstance(pool, str):
-        raise AgentError("spec.pool is required (a pool path from query-resource-pools), or pass preferred_provider")
-    if args.auto_optimize and not (spec.get("placement") or {}).get("node") and state.pool_by_path(pool):
-        provider_name = pool_nodes(state, pool)[0]
+    asked_pool = spec.get("pool")
+    if isinstance(asked_pool, str) and not target:
+        check_pool(state, asked_pool)
+    pool_known = isinstance(asked_pool, str) and state.pool_by_path(asked_pool) is not None
+    if not pool_known or target:
+        req = requirements_from({k: v for k, v in reqs.items() if k in ("cpu", "memory_gb", "storage_gb", "gpu")})
+        observation = app.observe(state)
+        ha_asked = bool(args.high_availability or reqs.get("high_availability"))
+        if pool_known and target and matches_target(state, pool_nodes(state, str(asked_pool))[0], target):
+            pass
+        else:
+            try:
+                choice = choose_target(state, observation.inventories, observation.unavailable, req,
+                                       high_availability=ha_asked, target=target)
+            except ValueError as exc:
+                raise AgentError(str(exc)) from None
+            spec["pool"] = choice.pool
+            decisions.extend(choice.decisions)
+            if isinstance(asked_pool, str):
+                decisions.append(f"(instead of the asked pool {asked_pool})")
+            evidence["provider_comparison"] = [o.model_dump() for o in choice.options]
+    pool = spec["pool"]
+    provider_name = pool_nodes(state, pool)[0]
+    ptype = state.lab.spec.providers[provider_name].type if provider_name in state.lab.spec.providers else ""
+    if args.high_availability is not None:
+        reqs["high_availability"] = args.high_availability
+    elif "high_availability" not in reqs and ptype == "kubernetes" and spec.get("resource_type", "service") in (
+            "service", "container") and profile_stateless(workload):
+        reqs["high_availability"] = True
+        decisions.append("high_availability = true: a stateless service on Kubernetes gets 3 replicas, a "
+                         "PodDisruptionBudget, pod anti-affinity, a LoadBalancer Service and an autoscaler "
+                         "(pass high_availability=false for one replica)")
+    if ptype in ("kubernetes", "docker") and "resource_type" not in spec:
+        spec["resource_type"] = "service"
+    image = profile_image(workload)
+    if ptype in ("kubernetes", "docker") and image and not (spec.get("service") or {}).get("image"):
+        decisions.append(f"image = {image}: the {workload} workload profile's image (cited in "
+                         "reconciler/models/workload_profiles.yaml)")
+        port = profile_port(workload)
+        service = spec.setdefault("service", {})
+        if port and isinstance(service, dict) and not service.get("ports"):
+            service["ports"] = [{"name": "http", "port": port}]
+            decisions.append(f"service port {port}: the port the profile's image serves on (same source)")
+    if args.auto_optimize and not (spec.get("placement") or {}).get("node") and ptype not in (
+            "kubernetes", "aws", "azure"):
         observation = app.observe(state, {provider_name})
         inv = observation.inventories.get(provider_name)
         if inv is not None and inv.nodes:
@@ -132,10 +194,35 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                   execution_results="proposed only: nothing runs until a person merges the proposal")
 
 
+def _definition(args: Input) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """(document, provider target, sizing hints) from universal_definition and/or the workflow's short form."""
+    if args.universal_definition is None:
+        if not args.workload_type or not args.instance_name:
+            raise AgentError("send universal_definition, or workload_type and instance_name (the workflow's "
+                             "short form), e.g. {'workload_type': 'jenkins', 'instance_name': 'jenkins-prod'}")
+        doc = as_document({"workload_type": args.workload_type}, args.instance_name)
+    else:
+        doc = as_document(args.universal_definition, args.instance_name)
+    spec = doc.setdefault("spec", {})
+    if args.workload_type:
+        spec.setdefault("workload_type", args.workload_type)
+    hints: dict[str, Any] = {}
+    reqs = spec.setdefault("requirements", {})
+    for key, value in args.user_requirements.items():
+        field = "cpu" if key == "cores" else key
+        if field in REQUIREMENT_FIELDS:
+            if isinstance(reqs, dict):
+                reqs.setdefault(field, value)
+        else:
+            hints[key] = value
+    target = args.preferred_provider or args.provider or args.deployment_target
+    return doc, target, hints
+
+
 SPEC = ToolSpec(name="deploy-with-intelligence", title="Deploy with intelligence (as a proposal)",
-                description="Sizes (published vendor figures, cited), places (the reconciler's deterministic "
-                            "placement) and renders a new resource, then opens a proposal branch with one "
-                            "commit and a plan preview. dry_run=true only renders and plans. Never changes live "
-                            "infrastructure: a person merges the proposal, then the reconciler applies it.",
+                description="Sizes (published vendor figures, cited), chooses provider and pool when none is "
+                            "given (as find-best-provider-for-workload), places and renders a new resource, then "
+                            "opens a proposal (one commit, plan preview). dry_run=true only renders and plans. Never "
+                            "changes live infrastructure: a person merges, then the reconciler applies it.",
                 scope="read", toolset="propose", input=Input, output=Output, run=run, read_only=False,
                 destructive=False, idempotent=False)

@@ -13,9 +13,41 @@ from reconciler.models.resource import UniversalResource
 from reconciler.proposals.names import check_resource_name
 from reconciler.proposals.records import ProposalView
 
+DOCUMENT_API_ALIASES = ("homelab.mcp/v1",)
+
+
+def map_document_fields(definition: dict[str, Any]) -> dict[str, Any]:
+    """The architecture document's spellings mapped to homeport's: apiVersion homelab.mcp/v1, requirements
+    `cores` (cpu) and `gpu_passthrough` (gpu), `resources.requirements` / `resources.pool_path`."""
+    doc = dict(definition)
+    if doc.get("apiVersion") in DOCUMENT_API_ALIASES:
+        doc["apiVersion"] = API_VERSION
+    spec = dict(doc["spec"]) if isinstance(doc.get("spec"), dict) else None
+    target = spec if spec is not None else doc
+    resources = target.pop("resources", None)
+    if isinstance(resources, dict):
+        if isinstance(resources.get("requirements"), dict):
+            target.setdefault("requirements", resources["requirements"])
+        if isinstance(resources.get("pool_path"), str):
+            target.setdefault("pool", resources["pool_path"])
+    reqs = target.get("requirements")
+    if isinstance(reqs, dict):
+        reqs = dict(reqs)
+        if "cores" in reqs:
+            reqs.setdefault("cpu", reqs.pop("cores"))
+            reqs.pop("cores", None)
+        if "gpu_passthrough" in reqs:
+            reqs.setdefault("gpu", bool(reqs.pop("gpu_passthrough")))
+            reqs.pop("gpu_passthrough", None)
+        target["requirements"] = reqs
+    if spec is not None:
+        doc["spec"] = spec
+    return doc
+
 
 def as_document(definition: dict[str, Any], name: str | None = None) -> dict[str, Any]:
     """A full UniversalResource document from either a document or a bare spec (+ name)."""
+    definition = map_document_fields(definition)
     if "spec" in definition or "kind" in definition:
         doc = dict(definition)
         doc.setdefault("apiVersion", API_VERSION)

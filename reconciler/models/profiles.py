@@ -37,6 +37,7 @@ class ProfileImage(BaseModel):
     name: str
     source: str
     note: str = ""
+    port: int | None = Field(default=None, ge=1, le=65535, description="The port the image serves on (same source)")
 
 
 class WorkloadProfile(BaseModel):
@@ -97,6 +98,12 @@ def profile_requirements(workload_type: str) -> dict[str, Any]:
     """The sizing defaults a workload type brings (empty when it has no profile)."""
     profile = profile_for(workload_type)
     return profile.requirements() if profile is not None else {}
+
+
+def profile_port(workload_type: str) -> int | None:
+    """The port a workload type's profile image serves on (None: not stated)."""
+    profile = profile_for(workload_type)
+    return profile.image.port if profile is not None and profile.image is not None else None
 
 
 def profile_image(workload_type: str) -> str | None:
