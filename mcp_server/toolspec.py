@@ -159,16 +159,9 @@ def audit_call(app: HomeportApp, caller: Caller, tool: str, arguments: dict[str,
     who = {"token_id": caller.token_id, "label": caller.token_name, "owner": caller.owner, "client": caller.client}
     with app.session.db.session() as s:
         append_audit(s, lab=lab, entity_type="mcp-tool", entity_id=tool, action="tool-call", actor=caller.actor,
-                     actor_kind=caller.kind, tool=tool, arguments=_bounded(arguments),
-                     result={**_bounded(result), "caller": who}, outcome=outcome, proposal_id=proposal_id,
+                     actor_kind=caller.kind, tool=tool, arguments=arguments,  # redacted, then bounded, by the store
+                     result={**result, "caller": who}, outcome=outcome, proposal_id=proposal_id,
                      duration_ms=round((time.perf_counter() - started) * 1000, 3))
-
-
-def _bounded(data: dict[str, Any], limit: int = 8000) -> dict[str, Any]:
-    text = json.dumps(data, default=str)
-    if len(text) <= limit:
-        return json.loads(text) if text else {}
-    return {"truncated": True, "preview": text[:limit]}
 
 
 def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller) -> Tool:

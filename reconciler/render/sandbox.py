@@ -259,7 +259,7 @@ def _guard_filter(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox plus the checks above; render through render_bounded()."""
+    """Jinja's immutable sandbox plus the checks above; render through render_stream() inside a RenderBudget."""
 
     code_generator_class = _BoundedCodeGenerator
     intercepted_binops = frozenset(_CHECKS)

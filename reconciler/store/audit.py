@@ -18,22 +18,112 @@ from reconciler.store.tables import AuditLogRow, new_id, now_utc
 GENESIS = "0" * 64
 AUDIT_LOCK_KEY = 0x686F6D65706F7274  # "homeport"
 _SECRET_KEY = re.compile(r"(secret|password|passwd|token|api[_-]?key|private[_-]?key|credential)", re.IGNORECASE)
+_REFERENCE_SUFFIXES = ("_env", "_file", "_id")
+# `password: x`, `token=x`, `"api_key": "x"` inside free text (YAML, env files, JSON sent as a string).
+_SECRET_IN_TEXT = re.compile(
+    r"""(?<![A-Za-z0-9_.-])(?P<key>["']?[A-Za-z0-9_.-]{0,24}?(?:secret|password|passwd|token|api[_-]?key|private[_-]?key|credential)"""
+    r"""[A-Za-z0-9_.-]{0,24}["']?[ \t]{0,8}[:=][ \t]{0,8})"""
+    r"""(?P<value>[\[{\\][^\n]{0,2000}|"[^"\n]{0,2000}"|'[^'\n]{0,2000}'|[^\s,}\]]{1,2000})""",
+    re.IGNORECASE,
+)
+_SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "credential")
+_HOMEPORT_TOKEN = re.compile(r"hpt_[A-Za-z0-9_-]{16,}")
+AUDIT_STRING_CHARS = 2_000
+AUDIT_LIST_ITEMS = 50
+AUDIT_DEPTH = 12
+AUDIT_FIELD_CHARS = 16_000
+JSON_TEXT_CHARS = 1_048_576
 
 
-def redact(value: Any) -> Any:
-    """A copy with values under secret-looking keys replaced by '***' (names ending in _env/_file are kept)."""
+def _secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key)) and not key.endswith(_REFERENCE_SUFFIXES)
+
+
+def redact_text(text: str) -> str:
+    """Free text with `key: value` secrets and homeport tokens replaced by '***' (references kept);
+    a mapping or list after a secret key is masked to the end of its line."""
+    parsed = _json_in(text)
+    if parsed is not None:
+        return json.dumps(redact(parsed), default=str)
+
+    def _value(match: re.Match[str]) -> str:
+        key = match.group("key").strip().rstrip(":=").strip().strip("\"'")
+        return match.group(0) if key.endswith(_REFERENCE_SUFFIXES) else match.group("key") + "***"
+
+    lowered = text.lower()
+    if any(word in lowered for word in _SECRET_WORDS):
+        text = _SECRET_IN_TEXT.sub(_value, text)
+    return _HOMEPORT_TOKEN.sub("hpt_***", text) if "hpt_" in text else text
+
+
+def _json_in(text: str) -> dict[str, Any] | list[Any] | None:
+    """A JSON object or array sent as a string (agents do), parsed; None for any other text."""
+    if text[:1] not in ("{", "[") or len(text) > JSON_TEXT_CHARS:
+        return None
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict | list) else None
+
+
+def redact(value: Any, depth: int = 0) -> Any:
+    """A copy with every value under a secret-looking key replaced by '***', whatever its shape (a mapping
+    or list under such a key goes whole), and secrets inside free text masked; names ending in _env,
+    _file and _id are references and kept."""
+    if depth > AUDIT_DEPTH:
+        return "*** (nested too deeply to record)"
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             k = str(key)
-            if _SECRET_KEY.search(k) and not k.endswith(("_env", "_file", "_id")) and not isinstance(item, dict | list):
-                out[k] = "***" if item not in (None, "") else item
+            if _secret_key(k):
+                out[k] = "***" if item not in (None, "", [], {}) else item
             else:
-                out[k] = redact(item)
+                out[k] = redact(item, depth + 1)
         return out
-    if isinstance(value, list):
-        return [redact(v) for v in value]
+    if isinstance(value, list | tuple):
+        return [redact(v, depth + 1) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
     return value
+
+
+def _kept(value: Any, depth: int = 0) -> Any:
+    """Redacted and bounded in one walk: JSON sent as text is redacted whole before it is cut, and
+    free text is cut before it is scanned (so scanning stays cheap)."""
+    if depth > AUDIT_DEPTH:
+        return "... (nested deeper than recorded)"
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in list(value.items())[:AUDIT_LIST_ITEMS]:
+            k = str(key)[:200]
+            out[k] = ("***" if item not in (None, "", [], {}) else item) if _secret_key(k) else _kept(item, depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        items = [_kept(v, depth + 1) for v in value[:AUDIT_LIST_ITEMS]]
+        if len(value) > AUDIT_LIST_ITEMS:
+            items.append(f"... {len(value) - AUDIT_LIST_ITEMS} more")
+        return items
+    if isinstance(value, str):
+        parsed = _json_in(value)
+        if parsed is not None:
+            value = json.dumps(_kept(parsed, depth + 1), default=str)
+            return value if len(value) <= AUDIT_STRING_CHARS else value[:AUDIT_STRING_CHARS] + "... (cut)"
+        if len(value) > AUDIT_STRING_CHARS:
+            return redact_text(value[:AUDIT_STRING_CHARS]) + f"... ({len(value):,} chars)"
+        return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _kept(str(value), depth)
+
+
+def audit_payload(value: dict[str, Any] | None) -> dict[str, Any]:
+    """What the audit log keeps of arguments or a result: redacted and bounded."""
+    kept = _kept(value or {})
+    if len(json.dumps(kept, default=str)) > AUDIT_FIELD_CHARS:
+        kept = {"truncated": True, "keys": sorted(kept)[:AUDIT_LIST_ITEMS] if isinstance(kept, dict) else []}
+    return kept if isinstance(kept, dict) else {"value": kept}
 
 
 def _row_hash(prev: str, fields: dict[str, Any]) -> str:
@@ -95,8 +185,8 @@ def append_audit(
         actor=actor,
         actor_kind=actor_kind,
         tool=tool,
-        arguments=redact(arguments or {}),
-        result=redact(result or {}),
+        arguments=audit_payload(arguments),
+        result=audit_payload(result),
         outcome=outcome,
         run_id=run_id,
         proposal_id=proposal_id,
