@@ -121,7 +121,7 @@ class ApiExecutor:
         deadline = self.settings.options.lro_timeout
         result = azure_call(action, poller.result, timeout=deadline)
         if not poller.done():
-            raise TransientProviderError(f"azure {action}: still running after {deadline:.0f} s; "
+            raise TransientProviderError(f"azure {action}: still running after {deadline:g} s; "
                                          "checked again on the next attempt", delay=60.0)
         return result
 

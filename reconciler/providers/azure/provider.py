@@ -46,8 +46,11 @@ class AzureProvider(Provider):
         return [found[key] for key in sorted(found)]
 
     def subscriptions(self) -> list[str]:
-        """Subscriptions to observe: the places' and options.subscriptions."""
-        return sorted({w.subscription for w in self.places()} | set(self.settings.options.subscriptions))
+        """Subscriptions to observe: the provider's, the places', and options.subscriptions."""
+        found = {w.subscription for w in self.places()} | set(self.settings.options.subscriptions)
+        if self.settings.subscription_id:
+            found.add(self.settings.subscription_id)
+        return sorted(found)
 
     def _remember(self, where: Where) -> None:
         known = list(self.ctx.state.get(PLACES_KEY) or [])

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.models.lab import Credentials, ProviderConfig
+from reconciler.models.plan import Change, Op
 from reconciler.providers.azure.clients import AzureClients
 from reconciler.providers.azure.errors import azure_call
 from reconciler.providers.azure.settings import load_settings
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from tests.backends.arm import RESOURCE_GROUP, SUBSCRIPTION, ArmServer
-from tests.providers.azure.conftest import make_provider, provider_config
+from tests.providers.azure.conftest import make_provider, make_resource, provider_config
 
 
 def _compute(server: ArmServer, tmp_path: Path) -> Any:
@@ -97,3 +99,21 @@ def test_a_subscription_from_an_environment_variable(monkeypatch: pytest.MonkeyP
     settings = load_settings(config, "cloud")
     assert (settings.subscription_id, settings.resource_group, settings.location) == (SUBSCRIPTION, "homelab",
                                                                                        "eastus")
+
+
+def test_a_long_running_operation_past_its_deadline_is_transient_then_converges(tmp_path: Path) -> None:
+    server = ArmServer(lro_polls=10**6, settle_seconds=1.0)
+    try:
+        provider = make_provider(server, tmp_path, lro_timeout=0.2, poll_seconds=0.05)
+        resource = make_resource(server)
+        change = Change(op=Op.create, resource="web", provider="cloud", provider_type="azure", reason="t",
+                        desired=provider.desired_fields(resource))
+        with pytest.raises(TransientProviderError, match=r"still running after 0\.2 s"):
+            provider.apply(change, resource, None)
+        time.sleep(1.2)  # the server settles the operation; the next attempt finds what was made
+        again = make_provider(server, tmp_path, poll_seconds=0)
+        message = again.apply(change, resource, None).message
+        assert "created VM web" in message or "already existed" in message, message
+        assert list(server.vms()) == ["web"]
+    finally:
+        server.stop()

@@ -93,3 +93,11 @@ def test_preflight_names_a_missing_resource_group(tmp_path: Path, arm_server: Ar
                     desired=provider.desired_fields(resource))
     [problem] = provider.preflight([change])
     assert problem.startswith("resource group nowhere does not exist in subscription") and "az group create" in problem
+
+
+def test_a_provider_without_a_default_resource_group_still_observes(tmp_path: Path, arm_server: ArmServer) -> None:
+    _create(arm_server, tmp_path, ["web"])
+    elsewhere = tmp_path / "fresh"  # no remembered places: only the provider's subscription to go on
+    elsewhere.mkdir()
+    provider = make_provider(arm_server, elsewhere, resource_group=None)
+    assert sorted(provider.observe().owned("home")) == ["web"]
