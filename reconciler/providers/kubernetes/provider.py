@@ -143,13 +143,10 @@ class KubernetesProvider(Provider):
         """Create/update/replace: server-side apply, then prune the resource's objects no longer rendered."""
         if change.op is Op.noop:
             return ApplyResult(provider_id=change.provider_id, message=change.reason)
-        if change.op is Op.rename:
-            raise PermanentProviderError(
-                f"{change.resource}: Kubernetes objects cannot be renamed; delete {change.previous_name} and "
-                f"create {change.resource} instead"
-            )
-        if not self._objects or change.op in (Op.delete, Op.replace):
+        if not self._objects or change.op in (Op.delete, Op.replace, Op.rename):
             self.observe()
+        if change.op is Op.rename:
+            return self._rename(change, resource, artifacts)
         if change.op is Op.delete:
             return self._delete(change.resource)
         if resource is None or artifacts is None:
@@ -181,6 +178,22 @@ class KubernetesProvider(Provider):
             message=message,
             outputs={"objects": applied, "namespace": workload.namespace},
         )
+
+    def _rename(
+        self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
+    ) -> ApplyResult:
+        """Kubernetes names are immutable: the new objects are applied, then the old name's are deleted."""
+        old = change.previous_name or ""
+        if resource is not None and resource.stateful and self._objects.get(old):
+            raise PermanentProviderError(
+                f"{change.resource}: a stateful workload's volume claims carry its name, so renaming "
+                f"{old} would start it on empty volumes; keep the name, or delete {old} and create "
+                f"{change.resource} once its data is saved"
+            )
+        created = self.apply(change.model_copy(update={"op": Op.create}), resource, artifacts)
+        removed = self._delete(old)
+        created.message += f"; renamed from {old}: {removed.message}"
+        return created
 
     def _delete(self, name: str) -> ApplyResult:
         objects = self._objects.get(name, [])

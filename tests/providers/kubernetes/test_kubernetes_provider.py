@@ -419,3 +419,26 @@ def test_a_crd_and_its_custom_resources_in_one_resource(
     assert gone.message == "widgets: deleted Widget/w1"
     assert kube_apiserver.request("GET", f"/apis/lab.example/v1/namespaces/{ns}/widgets")["items"] == []
     assert kube_apiserver.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.lab.example")
+
+
+def test_rename_applies_the_new_name_then_deletes_the_old_one(
+    kube_apiserver: KubeApiServer, provider: KubernetesProvider
+) -> None:
+    ns = fresh_namespace(kube_apiserver)
+    old = workload("before", ns)
+    provider.apply(change(provider, old), old, artifacts(old))
+    new = workload("after", ns)
+    result = provider.apply(change(provider, new, Op.rename, previous_name="before"), new, artifacts(new))
+    assert result.message.endswith("renamed from before: before: deleted Service/before, Deployment/before, "
+                                   "ConfigMap/before-env")
+    assert sorted(objects_in(kube_apiserver, ns)) == ["ConfigMap/after-env", "Deployment/after", "Service/after"]
+
+    stateful = workload("db2", ns, env={})
+    stateful.stateful = True
+    provider.apply(change(provider, stateful), stateful, artifacts(stateful))
+    moved = workload("db3", ns, env={})
+    moved.stateful = True
+    with pytest.raises(PermanentProviderError, match="empty volumes"):
+        provider.apply(change(provider, moved, Op.rename, previous_name="db2"), moved, artifacts(moved))
+    statefulsets = kube_apiserver.request("GET", f"/apis/apps/v1/namespaces/{ns}/statefulsets")["items"]
+    assert [s["metadata"]["name"] for s in statefulsets] == ["db2"]
