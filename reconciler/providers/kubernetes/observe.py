@@ -13,6 +13,8 @@ from reconciler.providers.kubernetes.errors import NotFoundError
 from reconciler.providers.kubernetes.facts import (
     KINDS,
     LAB_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
     OBSERVED_KINDS,
     RESOURCE_LABEL,
     KindInfo,
@@ -20,6 +22,7 @@ from reconciler.providers.kubernetes.facts import (
     lab_selector,
     node_facts,
     pod_requests,
+    rollout_status,
 )
 from reconciler.providers.kubernetes.fields import observed_fields, resource_status
 
@@ -111,6 +114,30 @@ def observed_resources(
             )
         )
     return out
+
+
+def unmanaged_workloads(api: KubeApi, lab: str, namespaces: list[str], provider: str) -> list[ObservedResource]:
+    """Deployments and StatefulSets this lab does not manage (reported, never touched): one list each."""
+    out = []
+    for kind in ("Deployment", "StatefulSet"):
+        for item in list_kind(api, kind, KINDS[kind], KINDS[kind].api_version, namespaces, ""):
+            meta = item.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            if labels.get(LAB_LABEL) == lab and labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE:
+                continue
+            other = labels.get(LAB_LABEL) if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE else None
+            out.append(
+                ObservedResource(
+                    name=f"{meta.get('namespace')}/{meta.get('name')}",
+                    provider=provider,
+                    kind=kind.lower(),
+                    id=f"{meta.get('namespace')}/{meta.get('name')}",
+                    owned=other is not None,
+                    lab=other,
+                    status=rollout_status(item),
+                )
+            )
+    return sorted(out, key=lambda r: r.name)
 
 
 def observe_nodes(api: KubeApi, provider: str, gpu_resource: str) -> list[NodeFacts]:

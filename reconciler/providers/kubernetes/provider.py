@@ -34,6 +34,7 @@ from reconciler.providers.kubernetes.observe import (
     observe_objects,
     observed_resources,
     server_version,
+    unmanaged_workloads,
 )
 from reconciler.providers.kubernetes.secrets import secret_manifest
 from reconciler.providers.kubernetes.settings import KubernetesSettings, load_settings
@@ -78,6 +79,10 @@ class KubernetesProvider(Provider):
         inventory.resources = observed_resources(
             self.name, self.ctx.lab, obs.objects, self.settings.options.gpu_resource
         )
+        if self.settings.options.report_unmanaged:
+            inventory.resources.extend(
+                unmanaged_workloads(self.api, self.ctx.lab, self.settings.options.namespaces, self.name)
+            )
         if obs.missing_kinds:
             inventory.errors.append(f"the API server serves none of: {', '.join(obs.missing_kinds)}")
         try:

@@ -35,6 +35,11 @@ class KubernetesOptions(BaseModel):
         "list per kind",
     )
     create_namespaces: bool = Field(default=True, description="Create a manifest's namespace when it is missing")
+    report_unmanaged: bool = Field(
+        default=False,
+        description="Also list Deployments and StatefulSets homeport does not manage (two more lists per cycle), "
+        "reported as unmanaged and never touched",
+    )
     request_timeout: float = Field(default=30.0, gt=0, description="Seconds per API request")
     gpu_resource: str = Field(default="nvidia.com/gpu", description="Extended resource counted as GPUs")
     conflicts: Literal["self_heal", "never", "always"] = Field(

@@ -442,3 +442,23 @@ def test_rename_applies_the_new_name_then_deletes_the_old_one(
         provider.apply(change(provider, moved, Op.rename, previous_name="db2"), moved, artifacts(moved))
     statefulsets = kube_apiserver.request("GET", f"/apis/apps/v1/namespaces/{ns}/statefulsets")["items"]
     assert [s["metadata"]["name"] for s in statefulsets] == ["db2"]
+
+
+def test_unmanaged_workloads_are_reported_on_request_and_never_touched(
+    kube_apiserver: KubeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ns = fresh_namespace(kube_apiserver)
+    provider = make_provider(kube_apiserver, tmp_path, monkeypatch,
+                             token_config(kube_apiserver, namespaces=[ns], report_unmanaged=True))
+    mine = workload("mine", ns)
+    provider.apply(change(provider, mine), mine, artifacts(mine))
+    foreign = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "hand-made"},
+               "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": {
+                   "metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "x", "image": "x"}]}}}}
+    kube_apiserver.request("POST", DEPLOYMENTS.format(ns=ns), foreign)
+    inventory = provider.observe()
+    assert sorted(inventory.owned(LAB)) == ["mine"]
+    assert [(r.name, r.kind, r.status) for r in inventory.unmanaged(LAB)] == [
+        (f"{ns}/hand-made", "deployment", "unknown")
+    ]
+    assert inventory.api_calls == 9 + 2 + 1
