@@ -58,6 +58,7 @@ COPY --from=build /opt/homeport /opt/homeport
 ENV PATH=/opt/homeport/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOMEPORT_STATE_DIR=/var/lib/homeport \
+    HOMEPORT_DATABASE_URL=sqlite:////var/lib/homeport/state.db \
     HOMEPORT_PORT=9469
 USER homeport:homeport
 WORKDIR /var/lib/homeport

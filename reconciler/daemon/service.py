@@ -36,7 +36,7 @@ from reconciler.providers.base import utc_now
 from reconciler.source.errors import GitSourceError
 from reconciler.source.remote import LabMirror
 from reconciler.store.audit import append_audit
-from reconciler.store.database import DATABASE_URL_ENV
+from reconciler.store.database import database_url_from_env
 from reconciler.store.deviations import list_open_deviations
 
 log = logging.getLogger("homeport.daemon")
@@ -85,7 +85,7 @@ class Daemon:
 
     def _database_url(self) -> str | None:
         url = self.settings.database_url
-        env_url = (os.environ if self.env is None else self.env).get(DATABASE_URL_ENV)
+        env_url = database_url_from_env(os.environ if self.env is None else self.env)
         if url is None and env_url is None and self.settings.repo_url:
             # mirroring a forge: the default SQLite lives in the state dir, not inside the bare mirror
             self.settings.state_dir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,18 +18,35 @@ from sqlalchemy.orm import Session, sessionmaker
 from reconciler.assets import asset_dir
 
 DATABASE_URL_ENV = "HOMEPORT_DATABASE_URL"
+DATABASE_URL_FILE_ENV = "HOMEPORT_DATABASE_URL_FILE"  # a file holding the URL (Compose/Kubernetes secrets)
 
 
 class DatabaseError(Exception):
     """The database cannot be opened or migrated; the message says why and what to do."""
 
 
-def default_database_url(lab_dir: Path) -> str:
-    """HOMEPORT_DATABASE_URL when set, else SQLite in the lab's .homeport folder."""
-    url = os.environ.get(DATABASE_URL_ENV)
+def database_url_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """HOMEPORT_DATABASE_URL when set and not empty, else the contents of the file HOMEPORT_DATABASE_URL_FILE
+    names, else None. The URL (it may hold a password) is never put into an error message."""
+    env = os.environ if env is None else env
+    url = env.get(DATABASE_URL_ENV)
     if url:
         return normalise_url(url)
-    return f"sqlite:///{(lab_dir / '.homeport' / 'state.db').resolve()}"
+    path = env.get(DATABASE_URL_FILE_ENV)
+    if not path:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise DatabaseError(f"{DATABASE_URL_FILE_ENV}: cannot read {path}: {exc.strerror}") from None
+    if not text:
+        raise DatabaseError(f"{DATABASE_URL_FILE_ENV}: {path} is empty; write the database URL into it")
+    return normalise_url(text)
+
+
+def default_database_url(lab_dir: Path) -> str:
+    """The URL from the environment (database_url_from_env), else SQLite in the lab's .homeport folder."""
+    return database_url_from_env() or f"sqlite:///{(lab_dir / '.homeport' / 'state.db').resolve()}"
 
 
 def normalise_url(url: str) -> str:

@@ -166,6 +166,19 @@ def test_compose_runs_the_daemon_which_reconciles_a_mounted_lab(
                     break
             time.sleep(1)
         assert runs, "no successful reconcile run was recorded"
+        # The CLI in the container reads the same database (the secret file) and the mirrored lab.
+        mirror = "/var/lib/homeport/mirror.git"
+        status = subprocess.run(["docker", "-H", engine.endpoint, "exec", container, "homeport", "status",
+                                 "--lab", mirror], capture_output=True, text=True, timeout=120)
+        assert "3 managed resources" in status.stdout, status.stdout + status.stderr
+        token = subprocess.run(["docker", "-H", engine.endpoint, "exec", container, "homeport", "token", "create",
+                                "me", "--scopes", "read", "--lab", mirror], capture_output=True, text=True,
+                               timeout=120).stdout.split()[-1]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/lab",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.load(response)["name"] == "home"
+        assert pg_url.split("@")[0] not in (status.stdout + status.stderr), "no database credentials printed"
         assert not (lab / ".homeport").exists(), "the mounted lab stays untouched"
     finally:
         subprocess.run([*compose, "down", "-v"], env=env, capture_output=True, timeout=120)
