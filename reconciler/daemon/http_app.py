@@ -11,9 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reconciler.daemon.webhook import PushEvent, WebhookRefused, verify_push
-
-MAX_BODY = 5 * 1024 * 1024
+from reconciler.daemon.webhook import PushEvent, ReplayGuard, WebhookRefused, read_body, verify_push
 
 
 @dataclass
@@ -30,14 +28,18 @@ class HttpHooks:
 def build_app(hooks: HttpHooks) -> Starlette:
     """The ASGI app."""
 
+    replays = ReplayGuard()
+
     async def webhook(request: Request) -> Response:
         client = request.client.host if request.client else "?"
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            hooks.on_refused("body larger than 5 MiB", client)
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        try:
-            event = verify_push(request.headers, body, hooks.secret())
+        try:  # size before reading, signature, depth and replay: nothing is trusted before all four pass
+            body = await read_body(request.headers, request.stream())
+            try:
+                secret = hooks.secret()
+            except ValueError as exc:  # e.g. HOMEPORT_WEBHOOK_SECRET_FILE unreadable
+                raise WebhookRefused(f"webhooks are off: {exc}", 503) from None
+            event = verify_push(request.headers, body, secret)
+            replays.check(event)
         except WebhookRefused as exc:
             hooks.on_refused(str(exc), client)
             return JSONResponse({"error": str(exc)}, status_code=exc.status)

@@ -24,7 +24,7 @@ from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.notifications import DeviationNote, run_message
 from reconciler.daemon.reposync import PollSchedule, RepoPoller
 from reconciler.daemon.settings import DaemonSettings, webhook_secret
-from reconciler.daemon.webhook import PushEvent
+from reconciler.daemon.webhook import PushEvent, RefusalLog
 from reconciler.models.lab import duration_seconds
 from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
@@ -59,6 +59,7 @@ class Daemon:
         self.sleep = sleep or time.sleep
         self.env = env
         self.metrics = DaemonMetrics()
+        self.refusals = RefusalLog()
         self.poller: RepoPoller | None = None
         if settings.repo_url:
             mirror = LabMirror(settings.repo_url, settings.mirror_dir, branch=settings.branch, env=env)
@@ -237,11 +238,15 @@ class Daemon:
         return "queued"
 
     def on_refused(self, reason: str, client: str) -> None:
-        """A refused webhook delivery: counted and recorded in the audit log."""
+        """A refused webhook delivery: counted; recorded in the audit log at most a few times a minute."""
         self.metrics.webhooks.labels("refused").inc()
+        suppressed = self.refusals.admit()
+        if suppressed is None:
+            return
         log.warning("webhook from %s refused: %s", client, reason)
         try:
-            self._audit("webhook-refused", "refused", {"reason": reason, "client": client})
+            self._audit("webhook-refused", "refused", {"reason": reason[:500], "client": client,
+                                                      "suppressed_before": suppressed})
         except Exception:
             log.exception("cannot record the refused webhook")
 
@@ -249,7 +254,13 @@ class Daemon:
         """/healthz: alive, last run, last errors."""
         worker_ok = self._worker is None or self._worker.is_alive()
         last = self.last_result
-        return {"ok": worker_ok, "lab": self.lab, "cycles": self.cycles, "interval_seconds": self.interval,
+        try:
+            webhook_secret(self.env)
+            webhook_error = None
+        except ValueError as exc:  # a secret file named but unreadable: say so here, not only per delivery
+            webhook_error = str(exc)
+        return {"ok": worker_ok and webhook_error is None, "lab": self.lab, "webhook_error": webhook_error,
+                "cycles": self.cycles, "interval_seconds": self.interval,
                 "last_run": None if last is None else {"id": last.run_id, "status": last.status,
                                                        "revision": last.revision},
                 "last_error": self.last_error, "repo_error": self.repo_error}
@@ -353,6 +364,10 @@ class Daemon:
         import signal as signals
 
         signals.signal(signals.SIGHUP, lambda *_: self.request("signal"))
+        try:
+            webhook_secret(self.env)
+        except ValueError as exc:  # reported at start-up and by /healthz, not first by a failing delivery
+            log.error("webhooks are off: %s", exc)
         # Built before the worker starts: opening the lab migrates its database, one opener at a time.
         app = self.http_app() if self.settings.port else None
         self.start()
