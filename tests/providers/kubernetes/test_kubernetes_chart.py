@@ -70,9 +70,9 @@ def test_the_documents_ollama_definition_renders_with_the_profiles_image(tmp_pat
     assert 'image: "jenkins/jenkins:lts-jdk21"' in jenkins
 
 
-def test_a_web_app_without_an_image_is_refused_with_the_field_to_set(tmp_path: Path) -> None:
-    state = load_lab(write(tmp_path, {"shop": resource("shop", "web-app")}))
+def test_a_workload_without_a_profile_image_is_refused_with_the_field_to_set(tmp_path: Path) -> None:
+    state = load_lab(write(tmp_path, {"batch": resource("batch", "general")}))
     chart = ChartLibrary([CHARTS]).get("kubernetes-workload")
     with pytest.raises(RenderError) as refused:
-        render_chart(chart, state.effective["shop"])
+        render_chart(chart, state.effective["batch"])
     assert "set service.image" in str(refused.value) and "resource.service" in str(refused.value)
