@@ -8,14 +8,19 @@ unless the caller says it prefers cloud. Cloud prices come from the cited catalo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from mcp_server.advisor.costs import cloud_estimate
+from mcp_server.advisor.placement import probe_resource
 from reconciler.models.desired import DesiredState
 from reconciler.models.inventory import Inventory
+from reconciler.models.placement import Demand
 from reconciler.models.resource import Requirements
+from reconciler.plan.placement import Ledger, judge
+from reconciler.providers.base import Provider
 
 CLOUD_TYPES = {"aws", "azure"}
 
@@ -33,16 +38,21 @@ class ProviderOption(BaseModel):
     pools: list[str] = Field(default_factory=list)
 
 
-def _fits(inv: Inventory, req: Requirements) -> list[str]:
-    cpu = float(req.cpu or 1)
-    mem = float(req.memory_gb or 1)
-    return sorted(n.name for n in inv.nodes if n.status in ("online", "running", "ready")
-                  and n.free_memory_gb >= mem and (not n.cpu or n.free_cpu >= cpu) and n.free_gpus >= req.gpu_count)
+def _fits(state: DesiredState, inv: Inventory, provider: Provider | None, pool: str, req: Requirements) -> list[str]:
+    """Nodes that fit now, judged by the planner's placement (allocation x ratio, constraints, GPUs)."""
+    probe = probe_resource(state, pool, req, [])
+    demand = (provider.demand(probe, provider.desired_fields(probe)) if provider is not None else
+              Demand.from_requirements(req, unset_cpu=0, unset_memory_gb=0, what="the workload"))
+    ledger = Ledger.of(inv.nodes)
+    wanted = set(probe.candidate_nodes)
+    return sorted(e.facts.name for e in ledger.nodes.values()
+                  if (not wanted or e.facts.name in wanted) and judge(e, demand, probe.placement_rules).fits)
 
 
 def compare_providers(state: DesiredState, inventories: dict[str, Inventory], unavailable: dict[str, str],
                       req: Requirements, *, high_availability: bool = False,
-                      prefer_on_premise: bool = True, max_monthly_cost: float | None = None) -> list[ProviderOption]:
+                      prefer_on_premise: bool = True, max_monthly_cost: float | None = None,
+                      providers: Mapping[str, Provider] | None = None) -> list[ProviderOption]:
     """Every provider of the lab judged for the requirements, best first (deterministic order)."""
     options: list[ProviderOption] = []
     for name, cfg in sorted(state.lab.spec.providers.items()):
@@ -69,12 +79,13 @@ def compare_providers(state: DesiredState, inventories: dict[str, Inventory], un
                 if cfg.enabled:
                     opt.cons.append(unavailable.get(name, "could not be observed"))
             else:
-                opt.fitting_nodes = _fits(inv, req)
+                opt.fitting_nodes = _fits(state, inv, (providers or {}).get(name), pools[0], req) if pools else []
                 if opt.fitting_nodes:
                     opt.pros.append(f"fits on {len(opt.fitting_nodes)} node(s) now: {', '.join(opt.fitting_nodes)}")
                     opt.pros.append("hardware already owned: no per-hour charge (power cost: see cost_analysis)")
                 else:
-                    opt.cons.append("no node has enough free CPU, memory and GPUs right now")
+                    opt.cons.append("no node has the CPU, memory and GPUs to allocate right now "
+                                    "(capacity x allocation ratio)")
                 if high_availability and len(opt.fitting_nodes) < 2:
                     opt.cons.append("high availability needs two fitting nodes")
             if cfg.type == "docker" and req.gpu_count:

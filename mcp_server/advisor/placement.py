@@ -1,4 +1,7 @@
-"""Placement advice: the node the reconciler's own deterministic placement would choose, and the others."""
+"""Placement advice: the node the reconciler's own deterministic placement would choose, and the others.
+
+The same capacity model, demand and rules as the planner (reconciler.plan.placement), so advice and plan agree.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,11 @@ from pydantic import BaseModel, Field
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory
-from reconciler.models.resource import Deployment, NetworkSpec, Requirements, ServiceSpec
-from reconciler.plan.placement import place
+from reconciler.models.placement import PlacementReport
+from reconciler.models.resource import Requirements, UniversalResource
+from reconciler.plan.placement import Ledger, place
+from reconciler.providers.base import Provider
+from reconciler.source.resolve import effective_resource, pool_chain
 
 
 class PlacementAdvice(BaseModel):
@@ -23,6 +29,7 @@ class PlacementAdvice(BaseModel):
     alternatives: list[str] = Field(default_factory=list)
     capacity_impact: dict[str, Any] = Field(default_factory=dict)
     backup_node: str | None = Field(default=None, description="For high availability: a second, different node")
+    placement: PlacementReport | None = Field(default=None, description="The planner's own placement explanation")
 
 
 def pool_nodes(state: DesiredState, pool_path: str) -> tuple[str, list[str]]:
@@ -45,26 +52,47 @@ def pool_nodes(state: DesiredState, pool_path: str) -> tuple[str, list[str]]:
     return provider, nodes
 
 
-def advise_placement(state: DesiredState, inv: Inventory, pool_path: str, req: Requirements,
-                     avoid: list[str], high_availability: bool) -> PlacementAdvice:
-    """Run the reconciler's placement for a hypothetical resource in the pool."""
-    provider, nodes = pool_nodes(state, pool_path)
+def probe_resource(state: DesiredState, pool_path: str, req: Requirements, avoid: list[str]) -> EffectiveResource:
+    """A hypothetical resource in the pool, resolved exactly as the planner resolves a declared one
+    (pool chain ratios, provider nodes), so advice and plan use the same rules."""
     pool = state.pool_by_path(pool_path)
-    assert pool is not None
-    candidates = [n for n in nodes if n not in avoid] or [n.name for n in inv.nodes if n.name not in avoid]
-    probe = EffectiveResource(name="placement-probe", lab=state.lab_name, resource_type="compute",
-                              workload_type="general", provider=provider, provider_type=inv.provider_type,
-                              pool=pool_path, pool_name=pool.name, candidate_nodes=candidates, requirements=req,
-                              deployment=Deployment(), network=NetworkSpec(), service=ServiceSpec())
-    decision = place(probe, inv.nodes)
+    if pool is None:
+        raise ValueError(f"no pool at {pool_path!r}")
+    doc = UniversalResource.model_validate({
+        "apiVersion": "homelab.ai/v1", "kind": "UniversalResource", "metadata": {"name": "placement-probe"},
+        "spec": {"pool": pool_path, "requirements": req.model_dump(mode="json", exclude_unset=True),
+                 "placement": {"avoid_nodes": avoid}},
+    })
+    return effective_resource(state, doc, pool_chain(state, state.pool_parents, pool.name))
+
+
+def advise_placement(state: DesiredState, inv: Inventory, provider: Provider, pool_path: str, req: Requirements,
+                     avoid: list[str], high_availability: bool) -> PlacementAdvice:
+    """Run the planner's placement (same demand, ratios, constraints, ledger) for a hypothetical resource."""
+    probe = probe_resource(state, pool_path, req, avoid)
+    if avoid and not probe.candidate_nodes:
+        probe.candidate_nodes = [n.name for n in inv.nodes if n.name not in avoid]
+    demand = provider.demand(probe, provider.desired_fields(probe))
+    ledger = Ledger.of(inv.nodes)
+    group = "placement-probe" if high_availability else None
+    rules = probe.placement_rules.model_copy(update={"anti_affinity_group": group})
+    report = place(probe.name, demand, rules, ledger, candidates=probe.candidate_nodes or None)
     impact: dict[str, Any] = {}
-    if decision.node:
-        node = next(n for n in inv.nodes if n.name == decision.node)
-        impact = {"node": node.name, "free_cpu_before": node.free_cpu,
-                  "free_cpu_after": node.free_cpu - float(req.cpu or 1),
-                  "free_memory_gb_before": node.free_memory_gb,
-                  "free_memory_gb_after": node.free_memory_gb - float(req.memory_gb or 1),
-                  "free_gpus_after": node.free_gpus - req.gpu_count}
-    backup = next(iter(decision.alternatives), None) if high_availability else None
-    return PlacementAdvice(pool=pool_path, provider=provider, best_node=decision.node, reason=decision.reason,
-                           alternatives=list(decision.alternatives), capacity_impact=impact, backup_node=backup)
+    if report.node:
+        verdict = report.nodes[0]
+        impact = {"node": report.node, "demand": demand.describe(),
+                  "cpu_allocated_before": verdict.cpu_allocated,
+                  "cpu_allocated_after": verdict.cpu_allocated + demand.cpu,
+                  "cpu_allocatable": verdict.cpu_allocatable,
+                  "memory_allocated_gb_before": verdict.memory_allocated_gb,
+                  "memory_allocated_gb_after": verdict.memory_allocated_gb + demand.memory_gb,
+                  "memory_allocatable_gb": verdict.memory_allocatable_gb,
+                  "cpu_allocation_ratio": rules.cpu_allocation_ratio,
+                  "memory_allocation_ratio": rules.memory_allocation_ratio}
+    backup = None
+    if high_availability and report.node:
+        replica = place(probe.name + "-replica", demand, rules, ledger, candidates=probe.candidate_nodes or None)
+        backup = replica.node if replica.node != report.node else None
+    return PlacementAdvice(pool=pool_path, provider=probe.provider, best_node=report.node, reason=report.reason,
+                           alternatives=list(report.alternatives), capacity_impact=impact, backup_node=backup,
+                           placement=report)

@@ -62,7 +62,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         if pool.spec.pool_type != "compute" or pool.spec.provider not in observation.inventories:
             continue
         inv = observation.inventories[pool.spec.provider]
-        result = advise_placement(state, inv, pool.spec.path, req, [], False)
+        name = pool.spec.provider
+        provider = app.session.provider(state.lab_name, name, state.lab.spec.providers[name])
+        result = advise_placement(state, inv, provider, pool.spec.path, req, [], False)
         if result.best_node:
             placements.append({"pool": pool.spec.path, "node": result.best_node, "reason": result.reason})
     summary = (f"{args.workload_type} ({args.performance_tier}): "

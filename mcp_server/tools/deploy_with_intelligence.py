@@ -159,7 +159,10 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         observation = app.observe(state, {provider_name})
         inv = observation.inventories.get(provider_name)
         if inv is not None and inv.nodes:
-            advice = advise_placement(state, inv, pool, requirements_from(spec.get("requirements") or {}), [], False)
+            provider_obj = app.session.provider(state.lab_name, provider_name,
+                                                state.lab.spec.providers[provider_name])
+            advice = advise_placement(state, inv, provider_obj, pool, requirements_from(spec.get("requirements") or {}),
+                                      [], False)
             if advice.best_node:
                 spec.setdefault("placement", {})["node"] = advice.best_node
                 decisions.append(f"placement.node = {advice.best_node}: {advice.reason}")

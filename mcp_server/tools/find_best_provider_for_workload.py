@@ -50,7 +50,10 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     options = compare_providers(state, observation.inventories, observation.unavailable, req,
                                 high_availability=ha,
                                 prefer_on_premise=bool(args.cost_constraints.get("prefer_on_premise", True)),
-                                max_monthly_cost=float(max_cost) if isinstance(max_cost, int | float) else None)
+                                max_monthly_cost=float(max_cost) if isinstance(max_cost, int | float) else None,
+                                providers={name: app.session.provider(state.lab_name, name, cfg)
+                                           for name, cfg in state.lab.spec.providers.items()
+                                           if name in observation.inventories})
     if args.data_locality:
         for o in options:
             cfg = state.lab.spec.providers[o.provider]

@@ -57,8 +57,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         inv = observation.inventories.get(provider or "")
         if inv is None:
             continue
-        results.append(advise_placement(state, inv, path, req, args.affinity_rules.get("avoid_nodes", []),
-                                        args.high_availability))
+        provider_obj = app.session.provider(state.lab_name, provider or "", state.lab.spec.providers[provider or ""])
+        results.append(advise_placement(state, inv, provider_obj, path, req,
+                                        args.affinity_rules.get("avoid_nodes", []), args.high_availability))
     prefer = set(args.affinity_rules.get("prefer_nodes", []))
     fitting = [r for r in results if r.best_node]
     fitting.sort(key=lambda r: (0 if r.best_node in prefer else 1, pools.index(r.pool)))

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.models.placement import PlacementRules
 from reconciler.models.resource import (
     Deployment,
     NetworkSpec,
@@ -37,6 +38,9 @@ class EffectiveResource(BaseModel):
     chart: str | None = Field(default=None, description="Chart name, when the template pins one")
     node: str | None = Field(default=None, description="Pinned or placed node; None until placed")
     candidate_nodes: list[str] = Field(default_factory=list)
+    placement_rules: PlacementRules = Field(
+        default_factory=PlacementRules, description="Allocation ratios, node constraints, anti-affinity group"
+    )
     requirements: Requirements
     deployment: Deployment
     network: NetworkSpec

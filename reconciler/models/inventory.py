@@ -18,35 +18,63 @@ class Gpu(BaseModel):
     in_use_by: str | None = None
 
 
+class StoragePool(BaseModel):
+    """A storage a node can put guest disks on, where the provider reports its size."""
+
+    name: str
+    total_gb: float = 0
+    used_gb: float = 0
+    shared: bool = False
+
+    @property
+    def free_gb(self) -> float:
+        """Space not yet used."""
+        return max(self.total_gb - self.used_gb, 0.0)
+
+
 class NodeFacts(BaseModel):
-    """A node's size and use."""
+    """A node's capacity, what is allocated to guests on it, and what is in use right now.
+
+    Capacity is the hardware (cores or threads, memory, GPUs, storage per pool where the provider knows it).
+    Allocation is the sum of the configured vCPUs and memory of every guest on the node, managed or not:
+    placement checks it against capacity x allocation ratio. Usage (cpu_used, memory_used_gb) is the current
+    load: a tie-breaker and a warning, never a reason to refuse.
+    """
 
     name: str
     provider: str
     status: str = "online"
-    cpu: float = 0
-    memory_gb: float = 0
+    cpu: float = Field(default=0, description="Cores (or threads) the node has; 0 when unknown")
+    memory_gb: float = Field(default=0, description="Memory the node has; 0 when unknown")
     storage_gb: float = 0
-    cpu_used: float = 0
-    memory_used_gb: float = 0
+    cpu_allocated: float = Field(default=0, description="Sum of the configured vCPUs of the guests on the node")
+    memory_allocated_gb: float = Field(default=0, description="Sum of the configured memory of the guests")
+    guests: int = Field(default=0, description="Guests counted in the allocation")
+    cpu_used: float = Field(default=0, description="Cores busy right now (usage, not allocation)")
+    memory_used_gb: float = Field(default=0, description="Memory in use right now")
     storage_used_gb: float = 0
+    storage: list[StoragePool] = Field(default_factory=list, description="Storage pools, where the provider knows")
     gpus: list[Gpu] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
 
     @property
     def free_cpu(self) -> float:
-        """CPUs not in use."""
+        """Cores not busy right now (usage)."""
         return max(self.cpu - self.cpu_used, 0.0)
 
     @property
     def free_memory_gb(self) -> float:
-        """Memory not in use."""
+        """Memory not in use right now (usage)."""
         return max(self.memory_gb - self.memory_used_gb, 0.0)
 
     @property
     def free_gpus(self) -> int:
         """GPUs not assigned to a guest."""
         return sum(1 for g in self.gpus if g.in_use_by is None)
+
+    def storage_pool(self, name: str) -> StoragePool | None:
+        """The storage pool called name, when the node reports it."""
+        return next((s for s in self.storage if s.name == name), None)
 
 
 class ObservedResource(BaseModel):

@@ -85,6 +85,12 @@ class ProviderConfig(StrictModel):
     nodes: list[str] = Field(default_factory=list, description="Nodes or engines this provider serves")
     executor: str | None = Field(default=None, description="Provider-specific executor (e.g. aws: api|cloudformation)")
     max_concurrent_tasks: int = Field(default=2, ge=1, le=64)
+    cpu_allocation_ratio: float | None = Field(
+        default=None, gt=0, le=64, description="vCPUs placeable per core on this provider's nodes (default 4.0)"
+    )
+    memory_allocation_ratio: float | None = Field(
+        default=None, gt=0, le=16, description="Memory placeable per GiB on this provider's nodes (default 1.0)"
+    )
     options: dict[str, object] = Field(default_factory=dict, description="Provider-specific settings")
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field, model_validator
 
+from reconciler.models.placement import PlacementReport
+
 
 class Risk(StrEnum):
     """How much a change can hurt: low (tags), medium (growth, restarts), high (replace, delete, shrink)."""
@@ -121,6 +123,9 @@ class Change(BaseModel):
     provider_id: str | None = None
     desired: dict[str, Any] = Field(default_factory=dict, description="Desired provider fields")
     block: BlockReason | None = Field(default=None, description="Why this change is held back (kind and message)")
+    placement: PlacementReport | None = Field(
+        default=None, description="For a new resource: the node picked, the runner-up, or why nothing fits"
+    )
     preview: dict[str, Any] | None = Field(
         default=None,
         description="The provider's own preview, e.g. a CloudFormation change set (plan --provider-preview)",

@@ -34,6 +34,12 @@ class PoolSpec(StrictModel):
     )
     nodes: list[str] = Field(default_factory=list, description="Nodes placement may use; inherited when absent")
     capacity: Capacity = Field(default_factory=Capacity)
+    cpu_allocation_ratio: float | None = Field(
+        default=None, gt=0, le=64, description="vCPUs placeable per core (overcommit); inherited; default 4.0"
+    )
+    memory_allocation_ratio: float | None = Field(
+        default=None, gt=0, le=16, description="Memory placeable per GiB of the node; inherited; default 1.0"
+    )
     properties: dict[str, Any] = Field(default_factory=dict, description="Inherited by children and resources")
     dimensions: dict[str, Any] = Field(default_factory=dict, description="Inherited by children and resources")
     description: str | None = None

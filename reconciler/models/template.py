@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from reconciler.models.meta import KindBase, StrictModel
+from reconciler.models.placement import CONSTRAINT_KEYS, NodeConstraints
 from reconciler.models.resource import Requirements
 
 
@@ -44,7 +45,20 @@ class TemplateValidation(StrictModel):
     """Rules a resource using the template must meet."""
 
     required_dimensions: list[dict[str, Any]] = Field(default_factory=list)
-    node_constraints: list[dict[str, Any]] = Field(default_factory=list)
+    node_constraints: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="What a node must offer, enforced by placement: has_gpu, gpu_model, min_memory_gb, "
+        "min_cpu (or min_cores), labels",
+    )
+
+    @field_validator("node_constraints")
+    @classmethod
+    def _known_constraints(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        unknown = sorted({str(k) for rule in value for k in rule} - set(CONSTRAINT_KEYS))
+        if unknown:
+            raise ValueError(f"unknown node constraint(s) {', '.join(unknown)}; known: {', '.join(CONSTRAINT_KEYS)}")
+        NodeConstraints.from_rules(value)
+        return value
 
 
 class TemplateSpec(StrictModel):

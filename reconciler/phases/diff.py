@@ -20,8 +20,11 @@ def desired_items(session: LabSession, state: DesiredState, observation: Observa
             items.append(DesiredItem(resource=resource, fields={}, rules=DiffRules()))
             continue
         provider = session.provider(state.lab_name, resource.provider, config)
+        fields = provider.desired_fields(resource)
         items.append(
-            DesiredItem(resource=resource, fields=provider.desired_fields(resource), rules=provider.diff_rules)
+            DesiredItem(
+                resource=resource, fields=fields, rules=provider.diff_rules, demand=provider.demand(resource, fields)
+            )
         )
     return items
 

@@ -8,10 +8,11 @@ from typing import Any
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
+from reconciler.models.placement import Demand, PlacementReport
 from reconciler.models.plan import BlockKind, BlockReason, Change, FieldChange, Op, Plan, Risk
 from reconciler.plan.diff import diff_fields, drifted
 from reconciler.plan.fieldpaths import matches
-from reconciler.plan.placement import PlacementDecision, Reservations, place
+from reconciler.plan.placement import Ledger, place
 from reconciler.plan.risk import change_risk
 
 
@@ -22,6 +23,15 @@ class DesiredItem:
     resource: EffectiveResource
     fields: dict[str, Any]
     rules: DiffRules
+    demand: Demand | None = None  # what the provider reserves for it; None: its requirements, unset = nothing
+
+    def placement_demand(self) -> Demand:
+        """The demand placement counts (the provider's, else the requirements with unset values reserving 0)."""
+        if self.demand is not None:
+            return self.demand
+        return Demand.from_requirements(
+            self.resource.requirements, unset_cpu=0, unset_memory_gb=0, what=f"a {self.resource.provider_type} guest"
+        )
 
 
 @dataclass
@@ -65,25 +75,37 @@ def _fields_reason(changes: list[FieldChange]) -> str:
 
 
 def _placement(
-    item: DesiredItem, observed: ObservedResource | None, inputs: PlanInput, reserved: Reservations
-) -> PlacementDecision:
+    item: DesiredItem, observed: ObservedResource | None, inputs: PlanInput, ledgers: dict[str, Ledger]
+) -> PlacementReport:
     res = item.resource
-    if res.node:
-        return PlacementDecision(res.node, f"pinned to {res.node} by the definition")
     if observed is not None and observed.node:
-        return PlacementDecision(observed.node, f"stays on {observed.node}, where it runs")
+        return PlacementReport(node=observed.node, source="observed", reason=f"stays on {observed.node}, where it runs")
     recorded = inputs.recorded_nodes.get(res.name)
-    if recorded:
-        return PlacementDecision(recorded, f"recorded on {recorded} by an earlier run")
-    inventory = inputs.inventories.get(res.provider)
-    return place(res, inventory.nodes if inventory else [], reserved)
+    if recorded and not res.node:
+        return PlacementReport(node=recorded, source="recorded", reason=f"recorded on {recorded} by an earlier run")
+    ledger = ledgers.get(res.provider)
+    if ledger is None:
+        inventory = inputs.inventories.get(res.provider)
+        ledger = ledgers[res.provider] = Ledger.of(inventory.nodes if inventory else [])
+    if not ledger.nodes:
+        if res.node:
+            return PlacementReport(node=res.node, source="pinned", reason=f"pinned to {res.node} by placement.node")
+        return PlacementReport(node=None, source="placed", reason="the provider reports no nodes: it places the guest")
+    return place(
+        res.name,
+        item.placement_demand(),
+        res.placement_rules,
+        ledger,
+        candidates=res.candidate_nodes or None,
+        pinned=res.node,
+    )
 
 
 def plan_resource(
     item: DesiredItem,
     observed: ObservedResource | None,
     last: dict[str, Any] | None,
-    decision: PlacementDecision,
+    decision: PlacementReport,
     previous: ObservedResource | None = None,
 ) -> Change:
     """The change for one desired resource (pure)."""
@@ -110,12 +132,13 @@ def plan_resource(
             **{**base, "node": previous.node or decision.node},
         )
     if observed is None:
-        if decision.node is None and res.candidate_nodes:
+        if decision.source == "refused":
             return Change(
                 op=Op.create,
                 reason=f"not found; cannot place: {decision.reason}",
                 risk=Risk.medium,
                 block=BlockReason(kind=BlockKind.capacity, message=f"no capacity: {decision.reason}"),
+                placement=decision,
                 **base,
             )
         fields = [FieldChange(path=k, old=None, new=v) for k, v in item.fields.items()]
@@ -125,6 +148,7 @@ def plan_resource(
             fields=fields,
             reason=f"does not exist yet; create{where}",
             risk=change_risk(Op.create, fields),
+            placement=decision,
             **base,
         )
     fields = diff_fields(item.fields, observed.fields, last, item.rules, ignore)
@@ -169,7 +193,14 @@ def build_plan(inputs: PlanInput) -> Plan:
     owned: dict[str, dict[str, ObservedResource]] = {
         name: inv.owned(inputs.lab) for name, inv in inputs.inventories.items()
     }
-    reserved = Reservations()
+    ledgers: dict[str, Ledger] = {
+        name: Ledger.of(inv.nodes) for name, inv in inputs.inventories.items() if name not in inputs.unavailable
+    }
+    for item in inputs.desired:  # members of a high_availability group already running hold their node
+        group = item.resource.placement_rules.anti_affinity_group
+        running = owned.get(item.resource.provider, {}).get(item.resource.name)
+        if group and running is not None and item.resource.provider in ledgers:
+            ledgers[item.resource.provider].join_group(group, running.node)
     renamed_sources: set[str] = set()
     for item in sorted(inputs.desired, key=lambda d: d.resource.name):
         res = item.resource
@@ -196,7 +227,7 @@ def build_plan(inputs: PlanInput) -> Plan:
         last = inputs.last_applied.get(res.name) or (
             inputs.last_applied.get(res.renamed_from or "") if previous else None
         )
-        decision = _placement(item, observed or previous, inputs, reserved)
+        decision = _placement(item, observed or previous, inputs, ledgers)
         plan.changes.append(plan_resource(item, observed, last, decision, previous))
     declared = {d.resource.name for d in inputs.desired}
     for provider, resources in sorted(owned.items()):

@@ -15,6 +15,7 @@ from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
 from reconciler.models.lab import ProviderConfig
+from reconciler.models.placement import Demand
 from reconciler.models.plan import Change
 
 OWNER_LABEL = "homeport.managed-by"
@@ -107,6 +108,13 @@ class Provider(ABC):
     @abstractmethod
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: the fields observe() would report once `resource` is applied."""
+
+    def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+        """Pure: what placing resource allocates on a node, from its desired fields. By default its
+        requirements, an unset cpu or memory reserving nothing (providers that give a default size say so)."""
+        return Demand.from_requirements(
+            resource.requirements, unset_cpu=0, unset_memory_gb=0, what=f"a {self.type} resource"
+        )
 
     @abstractmethod
     def apply(

@@ -6,15 +6,24 @@ Requirements start from the workload type's profile (reconciler/models/workload_
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
+from reconciler.models.lab import ProviderConfig
+from reconciler.models.placement import (
+    DEFAULT_CPU_ALLOCATION_RATIO,
+    DEFAULT_MEMORY_ALLOCATION_RATIO,
+    NodeConstraints,
+    PlacementRules,
+)
 from reconciler.models.pool import ResourcePool
 from reconciler.models.profiles import profile_image, profile_requirements
 from reconciler.models.resource import Requirements, ServiceSpec, UniversalResource
+from reconciler.models.template import DeploymentTemplate
 from reconciler.source.errors import SourceIssue
 
 Locate = Callable[[str, str, list[str | int]], SourceIssue]
@@ -125,6 +134,45 @@ def _set_fields(model: Any) -> dict[str, Any]:
     return dumped
 
 
+def anti_affinity_group(resource: UniversalResource) -> str | None:
+    """The high_availability group of a resource: its `app` label, else its template, else its name without a
+    trailing -<number> (web-1, web-2 -> web). None when it does not ask for high availability."""
+    if not resource.spec.requirements.high_availability:
+        return None
+    app = resource.metadata.labels.get("app")
+    if app:
+        return f"app={app}"
+    if resource.spec.template:
+        return f"template={resource.spec.template}"
+    return "name=" + re.sub(r"-\d+$", "", resource.metadata.name)
+
+
+def placement_rules(
+    resource: UniversalResource,
+    template: DeploymentTemplate | None,
+    chain: list[ResourcePool],
+    provider_cfg: ProviderConfig | None,
+    requirements: Requirements,
+) -> PlacementRules:
+    """Ratios (nearest pool, then provider, then default), the template's node constraints, the HA group."""
+    cpu_ratio = provider_cfg.cpu_allocation_ratio if provider_cfg else None
+    mem_ratio = provider_cfg.memory_allocation_ratio if provider_cfg else None
+    for pool in chain:
+        cpu_ratio = pool.spec.cpu_allocation_ratio or cpu_ratio
+        mem_ratio = pool.spec.memory_allocation_ratio or mem_ratio
+    constraints = (
+        NodeConstraints.from_rules(template.spec.validation.node_constraints) if template else NodeConstraints()
+    )
+    if requirements.gpu_model and not constraints.gpu_model and requirements.gpu_count:
+        constraints = constraints.model_copy(update={"gpu_model": requirements.gpu_model})
+    return PlacementRules(
+        cpu_allocation_ratio=cpu_ratio or DEFAULT_CPU_ALLOCATION_RATIO,
+        memory_allocation_ratio=mem_ratio or DEFAULT_MEMORY_ALLOCATION_RATIO,
+        constraints=constraints,
+        anti_affinity_group=anti_affinity_group(resource),
+    )
+
+
 def effective_resource(
     state: DesiredState, resource: UniversalResource, chain: list[ResourcePool]
 ) -> EffectiveResource:
@@ -174,6 +222,7 @@ def effective_resource(
         else (workload in STATEFUL_WORKLOADS or spec.resource_type in ("database", "storage") or bool(svc.volumes))
     )
     pool = chain[-1]
+    rules = placement_rules(resource, template, chain, provider_cfg, Requirements.model_validate(requirements))
     return EffectiveResource(
         name=resource.metadata.name,
         lab=state.lab.metadata.name,
@@ -188,6 +237,7 @@ def effective_resource(
         chart=chart,
         node=spec.placement.node,
         candidate_nodes=[n for n in nodes if n not in spec.placement.avoid_nodes],
+        placement_rules=rules,
         requirements=Requirements.model_validate(requirements),
         deployment=deployment,
         network=spec.network,

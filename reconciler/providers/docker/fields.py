@@ -28,6 +28,7 @@ from typing import Any
 
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
+from reconciler.models.placement import Demand
 from reconciler.providers.base import LAB_LABEL, OWNER_LABEL, OWNER_VALUE, RESOURCE_LABEL
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
@@ -220,3 +221,21 @@ def resource_status(fields: dict[str, Any]) -> str:
     if health in ("unhealthy", "starting"):
         return str(health)
     return "running"
+
+
+def container_demand(resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+    """Pure: what a compose project allocates on its engine. Docker's cpus and memory are limits (a cap, not a
+    reservation): a container without them reserves nothing, and the notes say so."""
+    replicas = max(int(resource.deployment.replicas), 1)
+    notes = []
+    if not fields.get("cpus"):
+        notes.append("cpu unset: a container without a cpu limit reserves no CPU")
+    if not fields.get("memory_mb"):
+        notes.append("memory unset: a container without a memory limit reserves no memory")
+    return Demand(
+        cpu=float(fields.get("cpus") or 0) * replicas,
+        memory_gb=float(fields.get("memory_mb") or 0) / 1024 * replicas,
+        gpus=resource.requirements.gpu_count,
+        gpu_model=resource.requirements.gpu_model,
+        notes=tuple(notes),
+    )

@@ -221,9 +221,10 @@ def observe_engine(engine: Engine, provider: str, cache: DetailCache, now: datet
     for key in sorted(grouped):
         obs.containers[f"{key[0]}/{key[1]}"] = grouped[key]
         obs.resources.append(observed_resource(provider, engine.node, key, grouped[key], cache, now))
-        if obs.resources[-1].owned:
-            facts.cpu_used += float(obs.resources[-1].fields.get("cpus") or 0)
-            facts.memory_used_gb += float(obs.resources[-1].fields.get("memory_mb") or 0) / 1024
+        if obs.resources[-1].owned:  # a limit is what a container may take; an unset limit reserves nothing
+            facts.cpu_allocated += float(obs.resources[-1].fields.get("cpus") or 0)
+            facts.memory_allocated_gb += float(obs.resources[-1].fields.get("memory_mb") or 0) / 1024
+            facts.guests += 1
 
     for volume in volumes:
         labels = volume.get("Labels") or {}

@@ -6,13 +6,20 @@ from typing import Any
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
+from reconciler.models.placement import Demand
 from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
 from reconciler.providers.docker.apply import Target, compose_down, compose_up
 from reconciler.providers.docker.compose import ComposeRunner
 from reconciler.providers.docker.config import DockerSettings, docker_settings
 from reconciler.providers.docker.engine import RETRY_DELAY, Engine
-from reconciler.providers.docker.fields import DIFF_RULES, REMOVE_VOLUMES_LABEL, desired_fields, project_name
+from reconciler.providers.docker.fields import (
+    DIFF_RULES,
+    REMOVE_VOLUMES_LABEL,
+    container_demand,
+    desired_fields,
+    project_name,
+)
 from reconciler.providers.docker.observe import (
     DetailCache,
     load_container_details,
@@ -78,6 +85,10 @@ class DockerProvider(Provider):
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: the fields observe() reports once the resource's project is up."""
         return desired_fields(resource)
+
+    def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+        """See fields.container_demand."""
+        return container_demand(resource, fields)
 
     def load_detail(self, resource: ObservedResource) -> ObservedResource:
         """Inspect the resource's containers whose cached detail is stale (at most one inspect each)."""

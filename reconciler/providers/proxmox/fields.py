@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
+from reconciler.models.placement import Demand
 
 OWNER_TAG = "homeport"
 DEFAULT_STORAGE = "local-lvm"
@@ -417,3 +418,25 @@ def config_params(
         if old is None or any(old.get(k) != v for k, v in nic.items()):
             params[nic["name"]] = nic_value(kind, nic, raw.get(nic["name"]))
     return params
+
+
+def guest_demand(resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+    """Pure: what a new guest allocates on its node (configured cores and memory, its GPUs, its disks on the
+    root disk's storage); PVE gives a guest without cpu or memory 1 core / 1 GiB, and the notes say so."""
+    req = resource.requirements
+    disks = fields.get("disks") or []
+    storage = str(disks[0]["storage"]) if disks else None
+    notes = []
+    if req.cpu is None:
+        notes.append(f"cpu unset: the guest is created with {fields.get('cores', 1)} core(s)")
+    if req.memory_gb is None:
+        notes.append(f"memory unset: the guest is created with {int(fields.get('memory_mb', 1024))} MiB")
+    return Demand(
+        cpu=float(fields.get("cores") or 1),
+        memory_gb=float(fields.get("memory_mb") or 1024) / 1024,
+        gpus=req.gpu_count,
+        gpu_model=req.gpu_model,
+        storage_gb=float(sum(float(d.get("size_gb") or 0) for d in disks if d.get("storage") == storage)),
+        storage_pool=storage,
+        notes=tuple(notes),
+    )

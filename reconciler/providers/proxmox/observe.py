@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
+from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource, StoragePool
 from reconciler.providers.base import ProviderState
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.proxmox.client import PveClient
@@ -59,6 +59,49 @@ def agent_address(client: PveClient, item: dict[str, Any]) -> str | None:
             if addr.get("ip-address-type") == "ipv4" and not ip.startswith(("127.", "169.254.")):
                 return ip
     return None
+
+
+def nodes_from_listing(provider: str, items: list[dict[str, Any]]) -> list[NodeFacts]:
+    """Pure: nodes from a /cluster/resources answer. Capacity is maxcpu/maxmem of the node; allocation sums
+    maxcpu/maxmem of every guest on it (managed or not, running or not; templates excluded); usage is
+    cpu x maxcpu and mem; storage per pool that holds guest disks (images or rootdir)."""
+    nodes: dict[str, NodeFacts] = {}
+    for item in items:
+        if item.get("type") != "node":
+            continue
+        maxcpu = float(item.get("maxcpu") or 0)
+        nodes[item["node"]] = NodeFacts(
+            name=item["node"],
+            provider=provider,
+            status=str(item.get("status") or "unknown"),
+            cpu=maxcpu,
+            cpu_used=round(float(item.get("cpu") or 0) * maxcpu, 3),
+            memory_gb=round(int(item.get("maxmem") or 0) / GIB, 3),
+            memory_used_gb=round(int(item.get("mem") or 0) / GIB, 3),
+        )
+    for item in items:
+        node = nodes.get(item.get("node", ""))
+        if node is None:
+            continue
+        kind = item.get("type")
+        if kind in ("qemu", "lxc") and not item.get("template"):
+            node.cpu_allocated += float(item.get("maxcpu") or 0)
+            node.memory_allocated_gb = round(node.memory_allocated_gb + int(item.get("maxmem") or 0) / GIB, 3)
+            node.guests += 1
+        content = str(item.get("content") or "")
+        if kind == "storage" and ("images" in content or "rootdir" in content):
+            total, used = int(item.get("maxdisk") or 0) / GIB, int(item.get("disk") or 0) / GIB
+            node.storage_gb = round(node.storage_gb + total, 3)
+            node.storage_used_gb = round(node.storage_used_gb + used, 3)
+            node.storage.append(
+                StoragePool(
+                    name=str(item.get("storage") or item.get("id", "").rsplit("/", 1)[-1]),
+                    total_gb=round(total, 3),
+                    used_gb=round(used, 3),
+                    shared=bool(item.get("shared")),
+                )
+            )
+    return [nodes[n] for n in sorted(nodes)]
 
 
 class Observer:
@@ -159,27 +202,9 @@ class Observer:
     def node_facts(
         self, items: list[dict[str, Any]], resources: list[ObservedResource], now: datetime
     ) -> list[NodeFacts]:
-        """Nodes with capacity, usage and GPUs (a GPU is in use when an owned guest's config names it)."""
-        nodes: dict[str, NodeFacts] = {}
-        for item in items:
-            if item.get("type") != "node":
-                continue
-            maxcpu = float(item.get("maxcpu") or 0)
-            nodes[item["node"]] = NodeFacts(
-                name=item["node"],
-                provider=self.provider,
-                status=str(item.get("status") or "unknown"),
-                cpu=maxcpu,
-                cpu_used=round(float(item.get("cpu") or 0) * maxcpu, 3),
-                memory_gb=round(int(item.get("maxmem") or 0) / GIB, 3),
-                memory_used_gb=round(int(item.get("mem") or 0) / GIB, 3),
-            )
-        for item in items:
-            node = nodes.get(item.get("node", ""))
-            content = str(item.get("content") or "")
-            if item.get("type") == "storage" and node and ("images" in content or "rootdir" in content):
-                node.storage_gb = round(node.storage_gb + int(item.get("maxdisk") or 0) / GIB, 3)
-                node.storage_used_gb = round(node.storage_used_gb + int(item.get("disk") or 0) / GIB, 3)
+        """Nodes with capacity, allocation, usage, storage and GPUs, all from the one /cluster/resources
+        listing (a GPU is in use when an owned guest's config names it)."""
+        nodes = {n.name: n for n in nodes_from_listing(self.provider, items)}
         if self.gpus is not None:
             online = [n for n, f in sorted(nodes.items()) if f.status == "online"]
             pci, mapped = self.gpus.load(online, now)

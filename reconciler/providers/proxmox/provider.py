@@ -11,6 +11,7 @@ from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
 from reconciler.models.lab import duration_seconds
+from reconciler.models.placement import Demand
 from reconciler.models.plan import Change, Op
 from reconciler.providers.ansible import playbook_path, run_playbook, target_for
 from reconciler.providers.base import ApplyResult, HostResult, Provider, ProviderContext, RenderedArtifacts
@@ -19,6 +20,7 @@ from reconciler.providers.proxmox import fields
 from reconciler.providers.proxmox.apply import Applier, GuestAccess
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.discover import ProxmoxDiscovery, discover
+from reconciler.providers.proxmox.fields import guest_demand
 from reconciler.providers.proxmox.gpus import GpuCache
 from reconciler.providers.proxmox.observe import CONFIGURED_PREFIX, Observer
 from reconciler.providers.proxmox.preflight import preflight
@@ -106,6 +108,10 @@ class ProxmoxProvider(Provider):
         if source:
             self._sources[resource.name] = str(source)
         return fields.desired_fields(resource)
+
+    def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+        """See fields.guest_demand."""
+        return guest_demand(resource, fields)
 
     def discover(self) -> ProxmoxDiscovery:
         """Nodes, guests, templates, storage and GPUs with capacity and usage (discover-proxmox-resources)."""

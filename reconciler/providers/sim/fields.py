@@ -6,6 +6,7 @@ from typing import Any
 
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
+from reconciler.models.placement import Demand
 
 SIM_DIFF_RULES = DiffRules(
     keyed_lists={"disks": "name", "ports": "name"},
@@ -38,3 +39,22 @@ def sim_desired_fields(resource: EffectiveResource) -> dict[str, Any]:
     if resource.service.env:
         fields["env"] = dict(resource.service.env)
     return fields
+
+
+def sim_demand(resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+    """Pure: a sim machine allocates its cpu and memory_gb fields (1 vCPU / 1 GiB when unset, said in notes)."""
+    req = resource.requirements
+    return Demand(
+        cpu=float(fields.get("cpu") or 0),
+        memory_gb=float(fields.get("memory_gb") or 0),
+        gpus=int(fields.get("gpu") or 0),
+        gpu_model=req.gpu_model,
+        notes=tuple(
+            note
+            for unset, note in (
+                (req.cpu is None, f"cpu unset: the sim machine gets {fields.get('cpu')} vCPU"),
+                (req.memory_gb is None, f"memory unset: the sim machine gets {fields.get('memory_gb')} GiB"),
+            )
+            if unset
+        ),
+    )

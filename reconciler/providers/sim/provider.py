@@ -7,10 +7,11 @@ from typing import Any, ClassVar
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
+from reconciler.models.placement import Demand
 from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ApplyResult, Provider, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
-from reconciler.providers.sim.fields import SIM_DIFF_RULES, sim_desired_fields
+from reconciler.providers.sim.fields import SIM_DIFF_RULES, sim_demand, sim_desired_fields
 from reconciler.providers.sim.store import load_machines, machine_key, node_facts, node_specs
 
 
@@ -68,6 +69,10 @@ class SimProvider(Provider):
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """See fields.sim_desired_fields."""
         return sim_desired_fields(resource)
+
+    def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+        """See fields.sim_demand."""
+        return sim_demand(resource, fields)
 
     def _fault(self, resource: str) -> None:
         faults = self.ctx.config.options.get("faults")

@@ -62,8 +62,11 @@ def node_facts(provider: str, config: ProviderConfig, machines: dict[str, dict[s
                 cpu=float(size["cpu"]),
                 memory_gb=float(size["memory_gb"]),
                 storage_gb=float(size["storage_gb"]),
-                cpu_used=float(sum(m.get("fields", {}).get("cpu", 0) for m in placed)),
-                memory_used_gb=float(sum(m.get("fields", {}).get("memory_gb", 0) for m in placed)),
+                cpu_allocated=float(sum(m.get("fields", {}).get("cpu", 0) for m in placed)),
+                memory_allocated_gb=float(sum(m.get("fields", {}).get("memory_gb", 0) for m in placed)),
+                guests=len(placed),
+                cpu_used=float(sum(m.get("fields", {}).get("cpu_load", 0) for m in placed)),
+                memory_used_gb=float(sum(m.get("fields", {}).get("memory_used_gb", 0) for m in placed)),
                 storage_used_gb=float(sum(m.get("fields", {}).get("storage_gb", 0) for m in placed)),
                 gpus=gpus,
             )

@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
+from reconciler.models.placement import Demand
 from reconciler.providers.base import LAB_LABEL, OWNER_LABEL, OWNER_VALUE, RESOURCE_LABEL
 from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.vmware.facts import VmFacts
@@ -220,4 +221,25 @@ def describe(fields: dict[str, Any]) -> str:
     return (
         f"{fields.get('num_cpus')} vCPU, {fields.get('memory_mb')} MiB, "
         f"{len(disks)} disk{'s' if len(disks) != 1 else ''}, {fields.get('power_state')}"
+    )
+
+
+def vm_demand(resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+    """Pure: what a new VM allocates on its host: configured vCPUs and memory (a VM without cpu or memory is
+    created with 1 vCPU / DEFAULT_MEMORY_MB, and the notes say so), its disks on the chosen datastore."""
+    req = resource.requirements
+    notes = []
+    if req.cpu is None:
+        notes.append(f"cpu unset: the VM is created with {fields.get('num_cpus', 1)} vCPU")
+    if req.memory_gb is None:
+        notes.append(f"memory unset: the VM is created with {fields.get('memory_mb', DEFAULT_MEMORY_MB)} MiB")
+    datastore = vm_options(resource).datastore
+    return Demand(
+        cpu=float(fields.get("num_cpus") or 1),
+        memory_gb=float(fields.get("memory_mb") or DEFAULT_MEMORY_MB) / 1024,
+        gpus=req.gpu_count,
+        gpu_model=req.gpu_model,
+        storage_gb=float(sum(float(d.get("size_gb") or 0) for d in fields.get("disks") or [])) if datastore else 0.0,
+        storage_pool=datastore,
+        notes=tuple(notes),
     )

@@ -7,14 +7,22 @@ from typing import Any, ClassVar
 
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
-from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
+from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource, StoragePool
+from reconciler.models.placement import Demand
 from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.providers.vmware.apply import VmApplier
 from reconciler.providers.vmware.connection import Connection
-from reconciler.providers.vmware.facts import Snapshot
-from reconciler.providers.vmware.fields import DIFF_RULES, desired_fields, vm_fields, vm_options, vm_ownership
+from reconciler.providers.vmware.facts import Snapshot, VmFacts
+from reconciler.providers.vmware.fields import (
+    DIFF_RULES,
+    desired_fields,
+    vm_demand,
+    vm_fields,
+    vm_options,
+    vm_ownership,
+)
 from reconciler.providers.vmware.observe import observe_snapshot
 from reconciler.providers.vmware.settings import VmwareSettings, load_settings
 from reconciler.providers.vmware.terraform import TerraformExecutor
@@ -25,7 +33,12 @@ GIB = 1024**3
 def inventory_from_snapshot(snapshot: Snapshot, lab: str, provider: str) -> Inventory:
     """Pure: hosts become nodes, VMs and templates become resources (owned or not)."""
     nodes = []
+    allocated: dict[str, list[VmFacts]] = {}
+    for vm in snapshot.vms.values():  # every VM's configuration counts, managed or not, powered on or not
+        if not vm.template and vm.host:
+            allocated.setdefault(vm.host, []).append(vm)
     for host in sorted(snapshot.hosts.values(), key=lambda h: h.name):
+        guests = allocated.get(host.name, [])
         mounted = [snapshot.datastores[d] for d in host.datastores if d in snapshot.datastores]
         compute = snapshot.computes.get(host.parent_moid or "")
         labels = {
@@ -47,6 +60,17 @@ def inventory_from_snapshot(snapshot: Snapshot, lab: str, provider: str) -> Inve
                 cpu_used=round(host.cpu_usage_mhz / host.cpu_mhz, 3) if host.cpu_mhz else 0.0,
                 memory_used_gb=round(host.memory_usage_mb / 1024, 3),
                 storage_used_gb=round(sum(d.capacity - d.free for d in mounted) / GIB, 3),
+                cpu_allocated=float(sum(vm.num_cpus for vm in guests)),
+                memory_allocated_gb=round(sum(vm.memory_mb for vm in guests) / 1024, 3),
+                guests=len(guests),
+                storage=[
+                    StoragePool(
+                        name=d.name,
+                        total_gb=round(d.capacity / GIB, 3),
+                        used_gb=round((d.capacity - d.free) / GIB, 3),
+                    )
+                    for d in sorted(mounted, key=lambda d: d.name)
+                ],
                 labels=labels,
             )
         )
@@ -119,6 +143,10 @@ class VmwareProvider(Provider):
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: what observe() reports once the resource is applied."""
         return desired_fields(resource)
+
+    def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
+        """See fields.vm_demand."""
+        return vm_demand(resource, fields)
 
     def apply(
         self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None
