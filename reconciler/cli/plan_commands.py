@@ -82,6 +82,11 @@ def print_run(result: RunReport, output: Output) -> None:
             {
                 "run_id": result.run_id,
                 "status": result.status,
+                "exit_code": apply_exit_code(result),
+                "held_back": [
+                    {"resource": c.resource, "op": c.op.value, "reason": c.blocked}
+                    for c in (result.plan.held_back if result.plan is not None else [])
+                ],
                 "revision": result.revision,
                 "counts": result.counts,
                 "error": result.error,
@@ -106,9 +111,11 @@ def print_run(result: RunReport, output: Output) -> None:
         colour = "green" if o.status == "applied" else "red"
         console.print(f"  [{colour}]{o.status}[/] {o.op} {o.resource}: {escape(o.message)}")
     colour = {"ok": "green", "partial": "yellow", "declined": "yellow", "skipped": "yellow"}.get(result.status, "red")
+    held = len(result.plan.held_back) if result.plan is not None and result.status != "declined" else 0
     console.print(
         f"[{colour}]run {result.status}[/]"
         + (f" at {result.revision[:12]}" if result.revision else "")
+        + (f": {held} held back, not applied" if held else "")
         + (f": {escape(result.error)}" if result.error else "")
     )
 
@@ -118,6 +125,14 @@ def apply(
     lab: LabOption = Path("."),
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking")] = False,
     output: OutputOption = Output.text,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            help="Seconds to wait for another run of the lab to finish (default 0: exit 5 at once)",
+        ),
+    ] = 0.0,
 ) -> None:
     """Apply the main branch's plan after you approve it (as `terraform apply`)."""
     interactive = sys.stdin.isatty()
@@ -133,9 +148,34 @@ def apply(
 
     with open_lab(lab) as service, progress_bar(console, Stage.apply, enabled=output is Output.text) as shown, \
             service.reporting(shown):
-        result = commands.apply(service, mode=Mode.manual, trigger="cli-apply", approve=approve)
+        result = commands.apply(
+            service, mode=Mode.manual, trigger="cli-apply", approve=approve, lock_timeout=lock_timeout
+        )
     if result.plan is not None and not result.plan.has_changes and output is Output.text:
         console.print("Nothing to change.")
     print_run(result, output)
-    if result.status in ("failed", "invalid", "partial"):
-        raise typer.Exit(1)
+    code = apply_exit_code(result)
+    if code:
+        raise typer.Exit(code)
+
+
+# `homeport apply` exit codes (README "The command line"), distinct as `terraform plan -detailed-exitcode`'s
+EXIT_APPLIED = 0  # everything the plan showed was applied, or there was nothing to do (or you declined)
+EXIT_ERROR = 1  # nothing was applied: invalid desired state, bad input, or every change failed
+EXIT_FAILED_PARTLY = 3  # some changes were applied and some failed
+EXIT_HELD_BACK = 4  # nothing failed, but changes were held back (no capacity, preflight, dependency, policy)
+EXIT_BUSY = 5  # another run holds the lab's lock: nothing was applied
+
+
+def apply_exit_code(result: RunReport) -> int:
+    """The exit code of `homeport apply` for a run."""
+    failed = [o for o in result.outcomes if o.status == "failed"]
+    if result.status == "skipped":
+        return EXIT_BUSY
+    if result.status in ("failed", "invalid"):
+        return EXIT_ERROR
+    if failed:
+        return EXIT_FAILED_PARTLY
+    if result.status == "partial" or (result.plan is not None and result.plan.held_back):
+        return EXIT_HELD_BACK
+    return EXIT_APPLIED

@@ -35,6 +35,9 @@ def print_change(console: Console, change: Change, *, verbose: bool = True) -> N
     )
     if change.blocked and change.op is not Op.noop:
         console.print(f"      [bold yellow]held back:[/] {escape(change.blocked)}")
+    if change.placement is not None and change.op is Op.create:
+        for note in change.placement.warnings:
+            console.print(f"      [dim]placement: {escape(note)}[/]")
     if change.preview:
         console.print(f"      [cyan]{escape(str(change.preview.get('kind', 'provider preview')))}[/]:")
         for line in change.preview.get("lines", []):
@@ -61,7 +64,7 @@ def print_plan(console: Console, plan: Plan, *, ref: str = "main") -> None:
     if plan.unmanaged:
         console.print(f"  [dim]unmanaged (reported, never touched): {escape(', '.join(plan.unmanaged))}[/]")
     counts = plan.counts()
-    held = sum(1 for c in plan.actionable if c.blocked)
+    held = counts["held_back"]
     console.print(
         f"[bold]Summary:[/] {counts['create']} to create, {counts['update']} to update, "
         f"{counts['replace']} to replace, "

@@ -185,9 +185,16 @@ class Plan(BaseModel):
         return max((c.risk for c in self.actionable), key=lambda r: r.rank, default=Risk.low)
 
     def counts(self) -> dict[str, int]:
-        """Changes per op."""
-        counter = Counter(c.op.value for c in self.changes)
-        return {op.value: counter.get(op.value, 0) for op in Op}
+        """Changes per op; a change held back is counted once, under held_back, not under its op."""
+        counter = Counter(c.op.value for c in self.changes if c.op is Op.noop or not c.blocked)
+        counts = {op.value: counter.get(op.value, 0) for op in Op}
+        counts["held_back"] = len(self.held_back)
+        return counts
+
+    @property
+    def held_back(self) -> list[Change]:
+        """Actionable changes the gate, placement or a check holds back: not applied by this run."""
+        return [c for c in self.actionable if c.blocked]
 
     @property
     def has_changes(self) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.models.desired import DesiredState
-from reconciler.models.plan import Mode, Op, Plan
+from reconciler.models.plan import BlockKind, Change, Mode, Op, Plan
 from reconciler.phases.apply import ApplyOutcome, apply_changes, resume_intents
 from reconciler.phases.context import LabSession
 from reconciler.phases.diff import plan_lab
@@ -119,6 +119,14 @@ def _prune_facts(state: DesiredState, observation: Observation, instances: dict[
         allow_delete_stateful=frozenset(allowed),
         prune_override=prune_override,
     )
+
+
+def held_back_not_by_policy(plan: Plan, mode: Mode) -> list[Change]:
+    """Changes held back that make a run partial: any, for a person's apply; for the daemon, those no policy
+    chose to hold (no capacity, a failed preflight), since waiting for a window or for approval is its job."""
+    if mode is Mode.manual:
+        return plan.held_back
+    return [c for c in plan.held_back if c.block is not None and c.block.kind in (BlockKind.capacity, BlockKind.preflight)]
 
 
 @dataclass
@@ -295,6 +303,8 @@ def _run_started(
         for c in plan.changes
     ):
         status = "partial" if status == "ok" else status
+    if status == "ok" and held_back_not_by_policy(plan, mode):
+        status = "partial"  # held back is not success: something the plan shows was not applied
     summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(result.observation.unavailable)}
     failures = "; ".join(f"{o.change.resource}: {o.message}" for o in failed)[:4000]
     error = failures or None

@@ -135,7 +135,7 @@ def plan_resource(
         if decision.source == "refused":
             return Change(
                 op=Op.create,
-                reason=f"not found; cannot place: {decision.reason}",
+                reason="does not exist yet; no node can take it",
                 risk=Risk.medium,
                 block=BlockReason(kind=BlockKind.capacity, message=f"no capacity: {decision.reason}"),
                 placement=decision,
@@ -185,6 +185,14 @@ def plan_resource(
         reason=prefix + _fields_reason(fields) + suffix,
         **base,
     )
+
+
+def unmanaged_label(provider: str, resource: ObservedResource) -> str:
+    """'aws/app1 (i-0abc, lab other)': provider/name, with the provider id and the lab that owns it, if any."""
+    details = [f"{resource.kind} {resource.id}" if resource.id and resource.id != resource.name else resource.kind]
+    if resource.lab:
+        details.append(f"owned by lab {resource.lab}")
+    return f"{provider}/{resource.name} ({', '.join(details)})"
 
 
 def build_plan(inputs: PlanInput) -> Plan:
@@ -248,5 +256,5 @@ def build_plan(inputs: PlanInput) -> Plan:
                 )
             )
     for name, inv in sorted(inputs.inventories.items()):
-        plan.unmanaged.extend(f"{name}/{r.name}" for r in inv.unmanaged(inputs.lab))
+        plan.unmanaged.extend(unmanaged_label(name, r) for r in inv.unmanaged(inputs.lab))
     return plan

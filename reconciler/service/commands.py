@@ -7,6 +7,8 @@ acts for the calling token, not for itself).
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -64,14 +66,20 @@ def plan(lab: LabService, *, ref: str | None = None, mode: Mode = Mode.manual,
 
 
 def apply(lab: LabService, *, mode: Mode = Mode.manual, trigger: str = "manual", ref: str | None = None,
-          approve: Callable[[Plan], bool] | None = None) -> RunReport:
+          approve: Callable[[Plan], bool] | None = None, lock_timeout: float = 0.0) -> RunReport:
     """One reconcile run under the lab's run lock; every outcome (refusals and skips too) is recorded.
 
     approve: asked with the plan before anything changes (a person at a terminal); False declines the run.
-    A run that finds another run holding the lock is recorded as `skipped`, not raised.
+    A run that finds another run holding the lock is recorded as `skipped`, not raised; with lock_timeout > 0
+    it tries again (once a second) until the lock is free or the time is up.
     """
+    deadline = time.monotonic() + lock_timeout
     with engine_errors():
-        return RunReport.from_result(reconcile(lab.session, mode=mode, trigger=trigger, ref=ref, approve=approve))
+        result = reconcile(lab.session, mode=mode, trigger=trigger, ref=ref, approve=approve)
+        while result.status == "skipped" and time.monotonic() < deadline:
+            time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
+            result = reconcile(lab.session, mode=mode, trigger=trigger, ref=ref, approve=approve)
+        return RunReport.from_result(result)
 
 
 def propose(lab: LabService, draft: ProposalDraft, *, author: str | None = None, author_kind: str | None = None,

@@ -221,7 +221,7 @@ def test_unmanaged_machines_are_reported_and_never_touched(tmp_path: Path) -> No
     finally:
         session.close()
     plan = plan_json(lab)
-    assert sorted(plan["unmanaged"]) == ["lab/a-twin", "lab/hand-made"]
+    assert sorted(plan["unmanaged"]) == ["lab/a-twin (machine sim-a-twin)", "lab/hand-made (machine sim-hand-made)"]
     assert "hand-made" not in ops(plan)  # prune is on, yet a machine homeport did not make is never deleted
     assert homeport("apply", "--lab", str(lab), "--auto-approve")[0] == 0
     session = LabSession.open(lab)

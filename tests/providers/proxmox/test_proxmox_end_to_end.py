@@ -136,7 +136,11 @@ def test_plan_apply_configure_noop_drift_deviation_self_heal(
     plan = cli("plan", "--lab", str(lab))
     [create] = plan["changes"]
     assert (create["op"], create["resource"], create["node"]) == ("create", "web", "pve1")
-    assert sorted(plan["unmanaged"]) == ["pve/debian-12-cloud", "pve/plex", "pve/scratch"]
+    assert sorted(plan["unmanaged"]) == [
+        "pve/debian-12-cloud (qemu 9000)",
+        "pve/plex (qemu 150)",
+        "pve/scratch (qemu 151)",
+    ]
 
     run = cli("apply", "--lab", str(lab), "--auto-approve")
     assert run["status"] == "ok", run

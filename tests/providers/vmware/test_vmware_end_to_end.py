@@ -125,7 +125,8 @@ def test_plan_apply_noop_drift_deviation_self_heal(
     [create] = plan["changes"]
     assert (create["op"], create["resource"], create["risk"]) == ("create", "web", "medium")
     assert create["node"] in {"DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"}
-    assert sorted(plan["unmanaged"]) == [f"vsphere/{n}" for n in UNMANAGED]
+    assert sorted(u.split(" (")[0] for u in plan["unmanaged"]) == [f"vsphere/{n}" for n in UNMANAGED]
+    assert all(" (vm vm-" in u for u in plan["unmanaged"]), plan["unmanaged"]
 
     run = cli("apply", "--lab", str(lab), "--auto-approve")
     assert run["status"] == "ok", run
