@@ -134,3 +134,34 @@ class PlacementReport(BaseModel):
         if self.source == "refused" and self.node is not None:
             raise ValueError("a refused placement names no node")
         return self
+
+
+class NodeCapacity(BaseModel):
+    """One node as `homeport capacity` shows it: capacity, allocated, ratio, usage and what is free to place."""
+
+    provider: str
+    node: str
+    status: str
+    cpu: float = Field(description="Cores (capacity)")
+    memory_gb: float
+    cpu_allocated: float
+    memory_allocated_gb: float
+    guests: int
+    cpu_allocation_ratio: float
+    memory_allocation_ratio: float
+    cpu_free_to_place: float = Field(description="cores x ratio - allocated (0 when full; capacity 0: unknown)")
+    memory_free_to_place_gb: float
+    cpu_used: float = Field(description="Cores busy now (usage: a warning, never a limit)")
+    memory_used_gb: float
+    gpus: int = 0
+    gpus_free: int = 0
+    gpu_models: list[str] = Field(default_factory=list)
+    storage: list[dict[str, Any]] = Field(default_factory=list, description="name, total_gb, used_gb, free_gb")
+    pools: list[str] = Field(default_factory=list, description="Pools whose resources may be placed here")
+
+
+class CapacityReport(BaseModel):
+    """Every observed node of the lab's enabled providers, and why other providers are missing."""
+
+    nodes: list[NodeCapacity] = Field(default_factory=list)
+    unavailable: dict[str, str] = Field(default_factory=dict)

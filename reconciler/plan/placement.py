@@ -30,6 +30,12 @@ class NodeLedger:
     memory_claimed_gb: float = 0.0
     gpus_claimed: list[str] = field(default_factory=list)
     storage_claimed_gb: dict[str, float] = field(default_factory=dict)
+    usage: float = 0.0  # usage_share(facts), computed once
+    has_free_gpu: bool = False
+
+    def __post_init__(self) -> None:
+        self.usage = usage_share(self.facts)
+        self.has_free_gpu = self.facts.free_gpus > 0
 
 
 @dataclass
@@ -62,8 +68,9 @@ class Ledger:
         self.join_group(group, node)
 
 
-def _tiebreak(resource: str, node: str) -> str:
-    return hashlib.sha256(f"{resource}\0{node}".encode()).hexdigest()
+def _tiebreak(resource: str, node: str) -> bytes:
+    # stable across processes (unlike hash()) and different per resource: same input = same node, ties spread
+    return hashlib.blake2b(f"{resource}\0{node}".encode(), digest_size=8).digest()
 
 
 def _gpu_matches(model: str, wanted: str | None) -> bool:
@@ -95,83 +102,97 @@ def _constraint_problem(facts: NodeFacts, rules: PlacementRules) -> str | None:
     return None
 
 
-def judge(entry: NodeLedger, demand: Demand, rules: PlacementRules) -> NodeVerdict:
-    """Whether one node fits the demand, with the limiting figure (pure)."""
+def assess(entry: NodeLedger, demand: Demand, rules: PlacementRules) -> tuple[Limit, float]:
+    """(limit, load): "ok" and the share of allocatable capacity allocated after placing, or the first rule the
+    node breaks (pure, numbers only: the explanation is written by judge() for the nodes a plan shows)."""
     f = entry.facts
+    if f.status not in ONLINE:
+        return "status", 0.0
+    if rules.constraints.any and _constraint_problem(f, rules):
+        return "constraint", 0.0
+    if f.cpu and demand.cpu > f.cpu:
+        return "cpu", 0.0
+    if f.memory_gb and demand.memory_gb > f.memory_gb:
+        return "memory", 0.0
+    cpu_after = f.cpu_allocated + entry.cpu_claimed + demand.cpu
+    mem_after = f.memory_allocated_gb + entry.memory_claimed_gb + demand.memory_gb
+    cpu_cap = f.cpu * rules.cpu_allocation_ratio
+    mem_cap = f.memory_gb * rules.memory_allocation_ratio
+    if f.cpu and cpu_after > cpu_cap + 1e-9:
+        return "cpu", 0.0
+    if f.memory_gb and mem_after > mem_cap + 1e-9:
+        return "memory", 0.0
+    if demand.gpus and _free_gpus(entry, demand.gpu_model) < demand.gpus:
+        return "gpu", 0.0
+    if demand.storage_pool and demand.storage_gb:
+        pool = f.storage_pool(demand.storage_pool)
+        if pool is not None and pool.free_gb - entry.storage_claimed_gb.get(pool.name, 0.0) + 1e-9 < demand.storage_gb:
+            return "storage", 0.0
+    cpu_share = cpu_after / cpu_cap if cpu_cap else 0.0
+    mem_share = mem_after / mem_cap if mem_cap else 0.0
+    return "ok", round(max(cpu_share, mem_share), 4)
+
+
+def usage_share(facts: NodeFacts) -> float:
+    """The busier of cpu and memory use right now, as a share of the node (the tie-breaker)."""
+    cpu = facts.cpu_used / facts.cpu if facts.cpu else 0.0
+    mem = facts.memory_used_gb / facts.memory_gb if facts.memory_gb else 0.0
+    return round(max(cpu, mem), 4)
+
+
+def judge(entry: NodeLedger, demand: Demand, rules: PlacementRules) -> NodeVerdict:
+    """Whether one node fits the demand, with the limiting figure for people (pure)."""
+    f = entry.facts
+    limit, load = assess(entry, demand, rules)
     cpu_alloc = f.cpu_allocated + entry.cpu_claimed
     mem_alloc = f.memory_allocated_gb + entry.memory_claimed_gb
     cpu_cap = f.cpu * rules.cpu_allocation_ratio
     mem_cap = f.memory_gb * rules.memory_allocation_ratio
-
-    def verdict(limit: Limit, figure: str, load: float = 0.0, usage: float = 0.0) -> NodeVerdict:
-        # model_construct: built 50,000 times in a big plan, from values computed right here
-        return NodeVerdict.model_construct(
-            node=f.name,
-            fits=limit == "ok",
-            limit=limit,
-            figure=figure,
-            cpu_allocated=round(cpu_alloc, 3),
-            cpu_allocatable=round(cpu_cap, 3),
-            memory_allocated_gb=round(mem_alloc, 3),
-            memory_allocatable_gb=round(mem_cap, 3),
-            load=load,
-            usage=usage,
+    if limit == "ok":
+        figure = (
+            f"cpu {cpu_alloc + demand.cpu:g}/{cpu_cap:g}, memory {mem_alloc + demand.memory_gb:g}/{mem_cap:g} GiB "
+            "allocated after placing"
+            if cpu_cap or mem_cap
+            else "capacity not reported by the provider"
         )
-
-    def refuse(limit: Limit, figure: str) -> NodeVerdict:
-        return verdict(limit, figure)
-
-    if f.status not in ONLINE:
-        return refuse("status", f"{f.name} is {f.status}")
-    problem = _constraint_problem(f, rules)
-    if problem:
-        return refuse("constraint", problem)
-    if f.cpu and demand.cpu > f.cpu:
-        return refuse("cpu", f"the guest asks {demand.cpu:g} vCPUs, more than the node's {f.cpu:g} cores")
-    if f.memory_gb and demand.memory_gb > f.memory_gb:
-        return refuse("memory", f"the guest asks {demand.memory_gb:g} GiB, more than the node's {f.memory_gb:g} GiB")
-    if f.cpu and cpu_alloc + demand.cpu > cpu_cap + 1e-9:
-        return refuse(
-            "cpu",
+    elif limit == "status":
+        figure = f"{f.name} is {f.status}"
+    elif limit == "constraint":
+        figure = _constraint_problem(f, rules) or "a node constraint is not met"
+    elif limit == "cpu" and demand.cpu > f.cpu:
+        figure = f"the guest asks {demand.cpu:g} vCPUs, more than the node's {f.cpu:g} cores"
+    elif limit == "memory" and demand.memory_gb > f.memory_gb:
+        figure = f"the guest asks {demand.memory_gb:g} GiB, more than the node's {f.memory_gb:g} GiB"
+    elif limit == "cpu":
+        figure = (
             f"cpu {cpu_alloc:g} allocated + {demand.cpu:g} > {cpu_cap:g} ({f.cpu:g} cores x "
-            f"{rules.cpu_allocation_ratio:g})",
+            f"{rules.cpu_allocation_ratio:g})"
         )
-    if f.memory_gb and mem_alloc + demand.memory_gb > mem_cap + 1e-9:
-        return refuse(
-            "memory",
+    elif limit == "memory":
+        figure = (
             f"memory {mem_alloc:g} GiB allocated + {demand.memory_gb:g} > {mem_cap:g} ({f.memory_gb:g} GiB x "
-            f"{rules.memory_allocation_ratio:g})",
+            f"{rules.memory_allocation_ratio:g})"
         )
-    if demand.gpus:
-        free = _free_gpus(entry, demand.gpu_model)
-        if free < demand.gpus:
-            kind = f"{demand.gpu_model} " if demand.gpu_model else ""
-            return refuse("gpu", f"{max(free, 0)} free {kind}GPU(s), needs {demand.gpus}")
-    if demand.storage_pool and demand.storage_gb:
-        pool = f.storage_pool(demand.storage_pool)
-        if pool is not None:
-            free_gb = pool.free_gb - entry.storage_claimed_gb.get(pool.name, 0.0)
-            if free_gb + 1e-9 < demand.storage_gb:
-                return refuse("storage", f"storage {pool.name} has {free_gb:g} GiB free, needs {demand.storage_gb:g}")
-    shares = []
-    if cpu_cap:
-        shares.append((cpu_alloc + demand.cpu) / cpu_cap)
-    if mem_cap:
-        shares.append((mem_alloc + demand.memory_gb) / mem_cap)
-    load = max(shares, default=0.0)
-    usage_shares = []
-    if f.cpu:
-        usage_shares.append(f.cpu_used / f.cpu)
-    if f.memory_gb:
-        usage_shares.append(f.memory_used_gb / f.memory_gb)
-    usage = max(usage_shares, default=0.0)
-    figure = (
-        f"cpu {cpu_alloc + demand.cpu:g}/{cpu_cap:g}, memory {mem_alloc + demand.memory_gb:g}/{mem_cap:g} GiB "
-        "allocated after placing"
-        if cpu_cap or mem_cap
-        else "capacity not reported by the provider"
+    elif limit == "gpu":
+        kind = f"{demand.gpu_model} " if demand.gpu_model else ""
+        figure = f"{max(_free_gpus(entry, demand.gpu_model), 0)} free {kind}GPU(s), needs {demand.gpus}"
+    else:
+        pool = f.storage_pool(demand.storage_pool or "")
+        free_gb = (pool.free_gb if pool else 0.0) - entry.storage_claimed_gb.get(demand.storage_pool or "", 0.0)
+        figure = f"storage {demand.storage_pool} has {free_gb:g} GiB free, needs {demand.storage_gb:g}"
+    # model_construct: values computed right here, for the few nodes a plan shows
+    return NodeVerdict.model_construct(
+        node=f.name,
+        fits=limit == "ok",
+        limit=limit,
+        figure=figure,
+        cpu_allocated=round(cpu_alloc, 3),
+        cpu_allocatable=round(cpu_cap, 3),
+        memory_allocated_gb=round(mem_alloc, 3),
+        memory_allocatable_gb=round(mem_cap, 3),
+        load=load,
+        usage=entry.usage,
     )
-    return verdict("ok", figure, round(load, 4), round(usage, 4))
 
 
 def place(
@@ -202,6 +223,15 @@ def place(
                 reason=f"placement.node {pinned} is not a node of the provider (nodes: {known})",
             )
         verdict = judge(entry, demand, rules)
+        if verdict.limit == "status":  # a pinned node that is down: the provider's preflight says why
+            return PlacementReport(
+                node=pinned,
+                source="pinned",
+                nodes=[verdict],
+                warnings=[*notes, f"{verdict.figure}: its capacity could not be checked"],
+                **base,
+                reason=f"pinned to {pinned} by placement.node ({verdict.figure})",
+            )
         if not verdict.fits:
             return PlacementReport(
                 node=None,
@@ -231,9 +261,17 @@ def place(
             **base,
             reason=f"none of the pool's nodes ({names}) is known to the provider",
         )
-    verdicts = [judge(e, demand, rules) for e in entries]
-    fitting = [v for v in verdicts if v.fits]
-    if not fitting:
+    group_nodes = set(ledger.groups.get(rules.anti_affinity_group or "", ()))
+    spare_gpu = demand.gpus == 0
+    ranked: list[tuple[bool, float, bool, float, bytes, NodeLedger]] = []
+    for entry in entries:
+        limit, load = assess(entry, demand, rules)
+        if limit == "ok":
+            node_name = entry.facts.name
+            gpu_node = spare_gpu and entry.has_free_gpu
+            ranked.append((node_name in group_nodes, load, gpu_node, entry.usage, _tiebreak(name, node_name), entry))
+    if not ranked:
+        verdicts = [judge(e, demand, rules) for e in entries]
         limits = "; ".join(f"{v.node}: {v.figure}" for v in verdicts)
         return PlacementReport(
             node=None,
@@ -243,14 +281,8 @@ def place(
             **base,
             reason=f"no node fits {demand.describe()}: {limits}",
         )
-    group_nodes = set(ledger.groups.get(rules.anti_affinity_group or "", ()))
-    spare_gpu = demand.gpus == 0
-
-    def rank(v: NodeVerdict) -> tuple[bool, float, bool, float, str]:
-        gpu_node = spare_gpu and ledger.nodes[v.node].facts.free_gpus > 0
-        return (v.node in group_nodes, v.load, gpu_node, v.usage, _tiebreak(name, v.node))
-
-    fitting.sort(key=rank)
+    ranked.sort(key=lambda r: r[:5])
+    fitting = [judge(r[5], demand, rules) for r in ranked[:2]]
     best = fitting[0]
     runner = fitting[1] if len(fitting) > 1 else None
     warnings = notes + _busy(ledger.nodes[best.node])
@@ -259,7 +291,7 @@ def place(
             f"anti-affinity: {best.node} already runs a member of {rules.anti_affinity_group}; no other node fits"
         )
     ledger.claim(best.node, demand, rules.anti_affinity_group)
-    why = f"least allocated of {len(fitting)} fitting node(s): {best.figure}"
+    why = f"least allocated of {len(ranked)} fitting node(s): {best.figure}"
     if group_nodes and best.node not in group_nodes:
         why += f"; away from {', '.join(sorted(group_nodes))} (anti-affinity {rules.anti_affinity_group})"
     if runner is not None:

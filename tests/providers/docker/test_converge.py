@@ -11,9 +11,9 @@ import pytest
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory
+from reconciler.models.placement import PlacementReport
 from reconciler.models.plan import Change, Op
 from reconciler.plan.diff import diff_fields
-from reconciler.plan.placement import PlacementDecision
 from reconciler.plan.planner import DesiredItem, plan_resource
 from reconciler.providers.docker import DockerProvider
 from tests.backends.dockerd import DockerEngine, free_port
@@ -32,7 +32,7 @@ def plan_for(provider: DockerProvider, resource: EffectiveResource, inventory: I
         observed = provider.load_detail(observed)
     item = DesiredItem(resource=resource, fields=fields, rules=provider.diff_rules)
     node = resource.node or (observed.node if observed else None)
-    return plan_resource(item, observed, None, PlacementDecision(node, "pinned"))
+    return plan_resource(item, observed, None, PlacementReport(node=node, source="pinned", reason="pinned"))
 
 
 def create(provider: DockerProvider, resource: EffectiveResource) -> Any:
@@ -87,7 +87,9 @@ def test_create_on_two_engines_then_noop(clean_engines: dict[str, DockerEngine],
         assert spent == {"info": 1, "containers": 1, "volumes": 1, "networks": 1}
     assert all(r.detail_loaded for r in again.owned(LAB).values())
     node1 = next(n for n in again.nodes if n.name == "node1")
-    assert (node1.cpu_used, node1.memory_used_gb) == (1.0, 0.25)
+    # limits count as allocation (a cap homeport set), never as current usage
+    assert (node1.cpu_allocated, node1.memory_allocated_gb, node1.guests) == (1.0, 0.25, 1)
+    assert (node1.cpu_used, node1.memory_used_gb) == (0, 0)
     assert plan_for(provider, web2, again).op is Op.noop
 
 

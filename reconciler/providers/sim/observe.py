@@ -1,0 +1,32 @@
+"""Read-only view of the sim: every machine and node, in one query of the provider's durable state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reconciler.models.inventory import Inventory, ObservedResource
+from reconciler.providers.base import ProviderState
+from reconciler.providers.sim.facts import machine_resource, node_facts
+from reconciler.providers.sim.settings import SimSettings
+from reconciler.providers.sim.store import load_machines, machine_key
+
+
+def observe(state: ProviderState, settings: SimSettings, *, provider: str, now: datetime) -> Inventory:
+    """All machines (owned or not) and the nodes with their capacity and allocation."""
+    machines = load_machines(state)
+    return Inventory(
+        provider=provider,
+        provider_type="sim",
+        observed_at=now,
+        nodes=node_facts(provider, settings, machines),
+        resources=[machine_resource(provider, name, m) for name, m in sorted(machines.items())],
+        api_calls=1,
+    )
+
+
+def find(state: ProviderState, *, provider: str, lab: str, name: str) -> ObservedResource | None:
+    """One owned machine of this lab, read by key."""
+    record = state.get(machine_key(name))
+    if not record or not record.get("owned") or record.get("lab") != lab:
+        return None
+    return machine_resource(provider, name, record)

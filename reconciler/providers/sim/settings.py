@@ -1,0 +1,48 @@
+"""The sim provider's options (homeport.yaml `options:`) as a pydantic model, checked once at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler.models.lab import ProviderConfig
+from reconciler.providers.errors import PermanentProviderError
+
+
+class SimNode(BaseModel):
+    """The size of one simulated node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: float = Field(default=32, ge=0)
+    memory_gb: float = Field(default=128, ge=0)
+    storage_gb: float = Field(default=2000, ge=0)
+    gpu: int = Field(default=1, ge=0)
+    gpu_model: str = "simulated GPU"
+
+
+class SimSettings(BaseModel):
+    """options: nodes (name -> size; nodes listed only in `nodes:` get the default size) and faults
+    (resource -> transient | permanent: that resource's apply fails that way, for tests and demos)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nodes: dict[str, SimNode] = Field(default_factory=dict)
+    faults: dict[str, Literal["transient", "permanent"]] = Field(default_factory=dict)
+
+
+def load_settings(config: ProviderConfig, name: str) -> SimSettings:
+    """The provider's settings; nodes named in `nodes:` but not sized get the default size, and a provider
+    with no node at all gets one, sim-1. A wrong option is a clear error naming it."""
+    try:
+        settings = SimSettings.model_validate(config.options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PermanentProviderError(f"sim provider {name}: options.{where}: {first['msg']}") from exc
+    for node in config.nodes:
+        settings.nodes.setdefault(node, SimNode())
+    if not settings.nodes:
+        settings.nodes["sim-1"] = SimNode()
+    return settings
