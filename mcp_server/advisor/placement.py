@@ -52,14 +52,15 @@ def pool_nodes(state: DesiredState, pool_path: str) -> tuple[str, list[str]]:
     return provider, nodes
 
 
-def probe_resource(state: DesiredState, pool_path: str, req: Requirements, avoid: list[str]) -> EffectiveResource:
+def probe_resource(state: DesiredState, pool_path: str, req: Requirements, avoid: list[str],
+                   name: str = "placement-probe") -> EffectiveResource:
     """A hypothetical resource in the pool, resolved exactly as the planner resolves a declared one
     (pool chain ratios, provider nodes), so advice and plan use the same rules."""
     pool = state.pool_by_path(pool_path)
     if pool is None:
         raise ValueError(f"no pool at {pool_path!r}")
     doc = UniversalResource.model_validate({
-        "apiVersion": "homelab.ai/v1", "kind": "UniversalResource", "metadata": {"name": "placement-probe"},
+        "apiVersion": "homelab.ai/v1", "kind": "UniversalResource", "metadata": {"name": name},
         "spec": {"pool": pool_path, "requirements": req.model_dump(mode="json", exclude_unset=True),
                  "placement": {"avoid_nodes": avoid}},
     })
@@ -67,9 +68,10 @@ def probe_resource(state: DesiredState, pool_path: str, req: Requirements, avoid
 
 
 def advise_placement(state: DesiredState, inv: Inventory, provider: Provider, pool_path: str, req: Requirements,
-                     avoid: list[str], high_availability: bool) -> PlacementAdvice:
-    """Run the planner's placement (same demand, ratios, constraints, ledger) for a hypothetical resource."""
-    probe = probe_resource(state, pool_path, req, avoid)
+                     avoid: list[str], high_availability: bool, name: str | None = None) -> PlacementAdvice:
+    """Run the planner's placement (same demand, ratios, constraints, ledger) for a hypothetical resource; with
+    the resource's name, ties between equal nodes are broken exactly as the planner will."""
+    probe = probe_resource(state, pool_path, req, avoid, name or "placement-probe")
     if avoid and not probe.candidate_nodes:
         probe.candidate_nodes = [n.name for n in inv.nodes if n.name not in avoid]
     demand = provider.demand(probe, provider.desired_fields(probe))

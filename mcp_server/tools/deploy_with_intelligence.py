@@ -162,7 +162,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             provider_obj = app.session.provider(state.lab_name, provider_name,
                                                 state.lab.spec.providers[provider_name])
             advice = advise_placement(state, inv, provider_obj, pool, requirements_from(spec.get("requirements") or {}),
-                                      [], False)
+                                      [], False, name)
             if advice.best_node:
                 spec.setdefault("placement", {})["node"] = advice.best_node
                 decisions.append(f"placement.node = {advice.best_node}: {advice.reason}")

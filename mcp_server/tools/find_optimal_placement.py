@@ -21,6 +21,8 @@ class Input(ToolInput):
     affinity_rules: dict[str, list[str]] = Field(default_factory=dict,
                                                  description="{'avoid_nodes': [...], 'prefer_nodes': [...]}")
     high_availability: bool = Field(default=False, description="Also name a second node for a replica")
+    instance_name: str | None = Field(default=None, max_length=63, description="Name the resource will have: "
+                                      "ties between equal nodes are then broken exactly as the planner breaks them")
 
 
 class Output(ToolOutput):
@@ -59,7 +61,8 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             continue
         provider_obj = app.session.provider(state.lab_name, provider or "", state.lab.spec.providers[provider or ""])
         results.append(advise_placement(state, inv, provider_obj, path, req,
-                                        args.affinity_rules.get("avoid_nodes", []), args.high_availability))
+                                        args.affinity_rules.get("avoid_nodes", []), args.high_availability,
+                                        args.instance_name))
     prefer = set(args.affinity_rules.get("prefer_nodes", []))
     fitting = [r for r in results if r.best_node]
     fitting.sort(key=lambda r: (0 if r.best_node in prefer else 1, pools.index(r.pool)))

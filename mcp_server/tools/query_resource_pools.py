@@ -11,6 +11,7 @@ from mcp_server.advisor.placement import pool_nodes
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from reconciler.plan.capacity import capacity_report
 
 
 class Input(ToolInput):
@@ -20,7 +21,8 @@ class Input(ToolInput):
                                      description="Glob on the pool path, e.g. /infrastructure/on-premise/*")
     pool_type: str | None = Field(default=None, description="compute, storage, network, container, cluster, region")
     dimension_filters: list[str] = Field(default_factory=list, description="key=value pairs, all must match")
-    include_capacity: bool = Field(default=False, description="Add observed node capacity and use")
+    include_capacity: bool = Field(default=False, description="Add each node's capacity, allocation, allocation "
+                                   "ratios, usage and free-to-place (what placement checks), as `homeport capacity`")
 
 
 class Output(ToolOutput):
@@ -39,6 +41,8 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         filters[key.strip()] = value.strip()
     state = app.state()
     observation = app.observe(state) if args.include_capacity else None
+    capacity = (capacity_report(state, observation.inventories, observation.unavailable)
+                if observation is not None else None)
     pools: list[dict[str, Any]] = []
     for pool in sorted(state.pools.values(), key=lambda p: p.spec.path):
         spec = pool.spec
@@ -57,10 +61,8 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         if observation is not None:
             item["quota"] = spec.capacity.model_dump(exclude_none=True)
             inv = observation.inventories.get(provider)
-            item["observed_nodes"] = [{"name": n.name, "cpu": n.cpu, "free_cpu": n.free_cpu,
-                                       "memory_gb": n.memory_gb, "free_memory_gb": n.free_memory_gb,
-                                       "free_gpus": n.free_gpus} for n in (inv.nodes if inv else [])
-                                      if not nodes or n.name in nodes]
+            item["observed_nodes"] = [n.model_dump(mode="json") for n in (capacity.nodes if capacity else [])
+                                      if n.provider == provider and (not nodes or n.node in nodes)]
             if inv is None:
                 item["observed"] = observation.unavailable.get(provider, "not observed")
         pools.append(item)

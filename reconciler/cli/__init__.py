@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from reconciler.cli import (
+    capacity_commands,
     daemon_commands,
     drift_commands,
     lab_commands,
@@ -35,6 +36,7 @@ app.command("plan")(plan_commands.plan)
 app.command("apply")(plan_commands.apply)
 app.command("status")(status_commands.status)
 app.command("history")(status_commands.history)
+app.command("capacity")(capacity_commands.capacity)
 app.command("demo")(demo_module.demo)
 app.add_typer(status_commands.audit_app, name="audit")
 app.add_typer(sim_commands.sim_app, name="sim")

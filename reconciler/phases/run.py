@@ -126,7 +126,8 @@ def held_back_not_by_policy(plan: Plan, mode: Mode) -> list[Change]:
     chose to hold (no capacity, a failed preflight), since waiting for a window or for approval is its job."""
     if mode is Mode.manual:
         return plan.held_back
-    return [c for c in plan.held_back if c.block is not None and c.block.kind in (BlockKind.capacity, BlockKind.preflight)]
+    kinds = (BlockKind.capacity, BlockKind.preflight)
+    return [c for c in plan.held_back if c.block is not None and c.block.kind in kinds]
 
 
 @dataclass

@@ -69,8 +69,8 @@ def capacity_report(
         inv = inventories.get(pool_provider or "")
         if inv is None:
             continue
-        for node in nodes or [n.name for n in inv.nodes]:
-            per_node.setdefault((inv.provider, node), []).append((pool.spec.path, cpu, mem))
+        for node_name in nodes or [n.name for n in inv.nodes]:
+            per_node.setdefault((inv.provider, node_name), []).append((pool.spec.path, cpu, mem))
     for name, inv in sorted(inventories.items()):
         if provider is not None and name != provider:
             continue

@@ -8,7 +8,6 @@ acts for the calling token, not for itself).
 from __future__ import annotations
 
 import time
-
 from collections.abc import Callable
 from typing import Any, Literal
 

@@ -8,8 +8,10 @@ is declared (pools, templates, resources) comes from Git at main.
 from __future__ import annotations
 
 from reconciler.models.effective import EffectiveResource
+from reconciler.models.placement import CapacityReport
 from reconciler.models.pool import ResourcePool
 from reconciler.models.template import DeploymentTemplate
+from reconciler.plan.capacity import capacity_report
 from reconciler.proposals.records import ProposalView, get_proposal, list_proposals
 from reconciler.service.errors import Invalid, NotFound, engine_errors
 from reconciler.service.lab import LabService
@@ -159,3 +161,15 @@ def resource(lab: LabService, name: str) -> EffectiveResource:
         raise NotFound(f"no resource {name!r} is declared at main; list them with `homeport validate` "
                        "or the resources query")
     return found
+
+
+def capacity(lab: LabService, *, provider: str | None = None) -> CapacityReport:
+    """Per node of every enabled provider (or one): capacity, allocated, the allocation ratios placement uses
+    there, usage and what is free to place. Observes the providers (read only)."""
+    state = lab.state()
+    if provider is not None and provider not in state.lab.spec.providers:
+        raise NotFound(f"no provider {provider!r} in homeport.yaml (providers: "
+                       f"{', '.join(sorted(state.lab.spec.providers))})")
+    with engine_errors():
+        observation = lab.observe(state, {provider} if provider else None)
+    return capacity_report(state, observation.inventories, observation.unavailable, provider)

@@ -136,3 +136,19 @@ def test_bigger_than_any_node_and_node_constraints(tmp_path: Path) -> None:
     assert changes["llm"]["node"] == "n3" and not changes["llm"]["blocked"]
     # a guest asking no GPU is kept off the GPU node when another fits as well
     assert changes["plain"]["node"] in ("n1", "n2")
+
+
+def test_capacity_command_shows_what_placement_checks(tmp_path: Path) -> None:
+    lab = make_lab(tmp_path, {"a": vm("a", 2, 1)}, parent=PARENT + "  cpu_allocation_ratio: 2.0\n")
+    code, out = homeport("capacity", "--lab", str(lab), "--output", "json")
+    assert code == 0, out
+    nodes = {n["node"]: n for n in json.loads(out)["nodes"]}
+    n1 = nodes["n1"]
+    assert (n1["cpu"], n1["cpu_allocated"], n1["cpu_allocation_ratio"], n1["cpu_free_to_place"]) == (4, 2, 2.0, 6)
+    assert (n1["memory_allocated_gb"], n1["memory_free_to_place_gb"], n1["guests"]) == (2, 6, 1)
+    assert n1["cpu_used"] == 3.9 and n1["pools"] == ["/lab", "/lab/compute"]
+    assert nodes["n3"]["gpus_free"] == 1 and nodes["n3"]["gpu_models"] == ["NVIDIA RTX 4090"]
+    code, text = homeport("capacity", "--lab", str(lab))
+    assert code == 0 and "Capacity" in text and "n3" in text, text
+    code, text = homeport("capacity", "--lab", str(lab), "--provider", "nope")
+    assert code != 0 and "no provider 'nope'" in text

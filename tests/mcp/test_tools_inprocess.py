@@ -63,6 +63,8 @@ CASES: list[tuple[str, dict[str, Any], Check]] = [
      lambda r: r["proposal"] is None and r["deployment_plan"]["counts"]["create"] == 1),
     ("query-resource-pools", {"path_pattern": "/infrastructure/on-premise/sim*", "include_capacity": True},
      lambda r: r["pools"][0]["path"] == SIM_POOL and r["pools"][0]["observed_nodes"]
+     and all(n["cpu_allocation_ratio"] == 4.0 and n["cpu_free_to_place"] <= n["cpu"] * 4
+             for n in r["pools"][0]["observed_nodes"])
     ),
     ("list-deployment-templates", {"include_parameters": True},
      lambda r: "jenkins" in [t["name"] for t in r["templates"]]),

@@ -108,7 +108,7 @@ def test_a_guest_bigger_than_any_node_is_held_back_naming_the_limit(pve: PveBack
         assert verdict["limit"] == "cpu" and "asks 6 vCPUs, more than the node's 4 cores" in verdict["figure"]
     # an explicit placement.node is checked too: pve1 has 8 GiB and 2 GiB allocated to db
     pinned = by_name["pinned"]
-    assert pinned["blocked"] and "placement.node pve1 cannot take" in pinned["reason"]
+    assert pinned["blocked"] and "placement.node pve1 cannot take" in pinned["blocked"]
     assert "memory 2 GiB allocated + 7 > 8" in pinned["blocked"]
     assert not by_name["fits"]["blocked"]
     assert plan["summary"]["held_back"] == 2 and plan["summary"]["create"] == 1
