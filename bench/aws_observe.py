@@ -111,8 +111,9 @@ def main() -> None:
             config = ProviderConfig(
                 type="aws",
                 region="us-east-1",
+                endpoint=endpoint,
                 credentials=Credentials(access_key_env="BENCH_AWS_KEY", secret_key_env="BENCH_AWS_SECRET"),
-                options={"endpoint_url": endpoint, "poll_seconds": 0},
+                options={"poll_seconds": 0},
             )
             provider = AwsProvider(
                 ProviderContext(lab="bench", name="cloud", config=config, state=MemoryState(), work_dir=Path(tmp))

@@ -92,8 +92,7 @@ def make_provider(server: VcsimServer, work: Path) -> VmwareProvider:
             "type": "vmware",
             "endpoint": server.endpoint,
             "ca_file": str(server.ca_file),
-            "credentials": {"password_env": PASSWORD_ENV},
-            "options": {"username": server.username},
+            "credentials": {"password_env": PASSWORD_ENV, "username": server.username},
         }
     )
     db = open_database(f"sqlite:///{work / 'homeport.db'}")

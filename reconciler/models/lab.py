@@ -57,6 +57,7 @@ class Credentials(StrictModel):
     token_id_env: str | None = None
     token_secret_env: str | None = None
     token_secret_file: str | None = None
+    username: str | None = Field(default=None, description="A user name (not a secret), e.g. for vSphere")
     username_env: str | None = None
     password_env: str | None = None
     password_file: str | None = None

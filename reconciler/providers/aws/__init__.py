@@ -16,7 +16,7 @@ __all__ = ["PROVIDER_CLASS", "AwsProvider"]
 
 def __getattr__(name: str) -> Any:
     if name in ("PROVIDER_CLASS", "AwsProvider"):
-        from reconciler.providers.aws.provider import AwsProvider
+        from reconciler.providers.aws.provider import PROVIDER_CLASS
 
-        return AwsProvider
+        return PROVIDER_CLASS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

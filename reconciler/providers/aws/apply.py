@@ -1,4 +1,4 @@
-"""The `api` executor: direct EC2 calls. The only code (with apply_cfn) that changes AWS."""
+"""The `api` executor: direct EC2 calls. The only code (with apply_cloudformation) that changes AWS."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.plan import Change, Op
-from reconciler.providers.aws.apply_cfn import TEMPLATE_FILES, template_user_data
+from reconciler.providers.aws.apply_cloudformation import TEMPLATE_FILES, template_user_data
 from reconciler.providers.aws.errors import aws_call
+from reconciler.providers.aws.facts import ingress_rules, instance_fields, tag_dict
 from reconciler.providers.aws.fields import (
     DISK_TAG,
     ROOT_DEVICE,
@@ -17,15 +18,7 @@ from reconciler.providers.aws.fields import (
     ownership_tags,
     security_group_name,
 )
-from reconciler.providers.aws.observe import (
-    ingress_rules,
-    instance_fields,
-    list_instances,
-    list_security_groups,
-    list_volumes,
-    owned_filters,
-    tag_dict,
-)
+from reconciler.providers.aws.observe import list_instances, list_security_groups, list_volumes, owned_filters
 from reconciler.providers.base import RESOURCE_LABEL, ApplyResult, ProviderState, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError
 

@@ -39,7 +39,7 @@ def aws_settings(resource: EffectiveResource) -> dict[str, Any]:
 
 def resource_region(resource: EffectiveResource, config: ProviderConfig) -> str:
     """The region a resource lives in: overrides/pool `region`, else the provider's region."""
-    region = aws_settings(resource).get("region") or config.region or config.options.get("region")
+    region = aws_settings(resource).get("region") or config.region
     if not region:
         raise PermanentProviderError(
             f"{resource.name}: no AWS region: set `region:` on the aws provider in homeport.yaml "

@@ -8,18 +8,14 @@ from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
 from reconciler.models.plan import Change, Op
-from reconciler.providers.aws.apply_api import ApiExecutor
-from reconciler.providers.aws.apply_cfn import CfnExecutor, ChangeSetPreview, template_body
+from reconciler.providers.aws.apply import ApiExecutor
+from reconciler.providers.aws.apply_cloudformation import CfnExecutor, ChangeSetPreview, template_body
 from reconciler.providers.aws.errors import aws_call
+from reconciler.providers.aws.facts import observed_instance
 from reconciler.providers.aws.fields import DIFF_RULES, desired_fields, executor_for, resource_region
-from reconciler.providers.aws.observe import (
-    list_security_groups,
-    list_volumes,
-    observe_region,
-    observed_instance,
-    owned_filters,
-)
-from reconciler.providers.aws.session import AwsClients, build_session, default_region
+from reconciler.providers.aws.observe import list_security_groups, list_volumes, observe_region, owned_filters
+from reconciler.providers.aws.session import AwsClients, build_session
+from reconciler.providers.aws.settings import default_region, load_settings
 from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 
@@ -35,21 +31,11 @@ class AwsProvider(Provider):
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
         self.clients = AwsClients(ctx.config)
-        options = ctx.config.options
-        poll = options.get("poll_seconds", 5)
-        if not isinstance(poll, int) or isinstance(poll, bool) or poll < 0:
-            raise PermanentProviderError(
-                f"aws provider {ctx.name}: options.poll_seconds must be a whole number of seconds, not {poll!r}"
-            )
-        regions = options.get("regions", [])
-        if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
-            raise PermanentProviderError(
-                f"aws provider {ctx.name}: options.regions must be a list of region names, e.g. [us-west-2]"
-            )
-        self.waiter_delay = poll
-        self.extra_regions = list(regions)
-        self.ingress_cidr = str(options.get("ingress_cidr", "10.0.0.0/8"))
-        self.include_unmanaged = bool(options.get("observe_all_instances", False))
+        self.settings = load_settings(ctx.config, ctx.name)
+        self.waiter_delay = self.settings.options.poll_seconds
+        self.extra_regions = list(self.settings.options.regions)
+        self.ingress_cidr = self.settings.options.ingress_cidr
+        self.include_unmanaged = self.settings.options.observe_all_instances
 
     # -- regions --------------------------------------------------------------------------
     def regions(self) -> list[str]:
@@ -236,3 +222,6 @@ class AwsProvider(Provider):
     def close(self) -> None:
         """Close the clients' connection pools."""
         self.clients.close()
+
+
+PROVIDER_CLASS = AwsProvider

@@ -23,24 +23,6 @@ _BOTO_CONFIG = botocore.config.Config(
 )
 
 
-def endpoint_url(config: ProviderConfig) -> str | None:
-    """The API endpoint override (moto in tests), from `options.endpoint_url` or `endpoint`."""
-    value = config.options.get("endpoint_url") or config.endpoint
-    return str(value) if value else None
-
-
-def default_region(config: ProviderConfig) -> str:
-    """The region resources land in when their pool names none."""
-    if config.region:
-        return config.region
-    region = config.options.get("region")
-    if region:
-        return str(region)
-    raise PermanentProviderError(
-        "aws provider has no region: set `region:` on the provider in homeport.yaml (e.g. region: us-east-1)"
-    )
-
-
 def build_session(config: ProviderConfig) -> boto3.session.Session:
     """A boto3 session: keys from named environment variables, else the profile, else the default chain."""
     creds = config.credentials
@@ -80,7 +62,7 @@ class AwsClients:
                 if self.session is None:
                     self.session = build_session(self.config)
                 client = self.session.client(
-                    service, region_name=region, endpoint_url=endpoint_url(self.config), config=_BOTO_CONFIG
+                    service, region_name=region, endpoint_url=self.config.endpoint or None, config=_BOTO_CONFIG
                 )
                 client.meta.events.register("before-call", self._count)
                 self._clients[key] = client

@@ -20,13 +20,8 @@ from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ApplyResult, RenderedArtifacts
 from reconciler.providers.docker.compose import ComposeRunner
 from reconciler.providers.docker.engine import Engine
-from reconciler.providers.docker.fields import (
-    REMOVE_VOLUMES_LABEL,
-    SECRET_ENV_LABEL,
-    container_name,
-    health_from_status,
-    ownership_labels,
-)
+from reconciler.providers.docker.facts import container_name, health_from_status
+from reconciler.providers.docker.fields import REMOVE_VOLUMES_LABEL, SECRET_ENV_LABEL, ownership_labels
 from reconciler.providers.docker.health import project_problems
 from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.secrets import read_secret

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.providers.docker.config import EngineSpec
+from reconciler.providers.docker.settings import EngineSpec
 from reconciler.providers.errors import (
     PermanentProviderError,
     ProviderUnavailableError,

@@ -17,28 +17,13 @@ import docker.errors
 import docker.tls
 import requests
 
-from reconciler.providers.docker.config import EngineSpec
-from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
+from reconciler.providers.docker.errors import map_error
+from reconciler.providers.docker.settings import EngineSpec
+from reconciler.providers.errors import PermanentProviderError
 
 T = TypeVar("T")
-RETRY_DELAY = 10.0
 MINIMUM_API_VERSION = "1.24"  # the oldest the Docker SDK speaks; only used to ask the engine for its own
 CONNECT_TIMEOUT = 30
-
-
-def engine_error(spec: EngineSpec, doing: str, exc: Exception) -> ProviderError:
-    """Translate a Docker SDK or transport error into a transient or permanent provider error."""
-    where = f"engine {spec.node} ({spec.display()})"
-    if isinstance(exc, docker.errors.APIError):
-        message = str(exc.explanation or exc)
-        status = exc.status_code or 0
-        if status >= 500 or status in (408, 429):
-            return TransientProviderError(f"{where}: {doing}: {message}", delay=RETRY_DELAY)
-        return PermanentProviderError(f"{where}: {doing}: {message}")
-    if isinstance(exc, docker.errors.TLSParameterError):
-        return PermanentProviderError(f"{where}: TLS settings: {exc}")
-    # Connection refused, socket gone, ssh failures, timeouts: the engine may come back.
-    return TransientProviderError(f"{where}: {doing}: cannot reach the engine: {exc}", delay=RETRY_DELAY)
 
 
 class Engine:
@@ -55,6 +40,10 @@ class Engine:
     def node(self) -> str:
         """The node this engine serves."""
         return self.spec.node
+
+    def where(self, doing: str) -> str:
+        """'engine nas (ssh://admin@nas.lan): doing', for messages."""
+        return f"engine {self.spec.node} ({self.spec.display()}): {doing}"
 
     def _tls_config(self) -> docker.tls.TLSConfig | bool:
         tls = self.spec.tls
@@ -102,7 +91,7 @@ class Engine:
                         probe.close()
                 self._client = self._new_client(tls, version)
             except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-                raise engine_error(self.spec, "connect", exc) from exc
+                raise map_error(exc, self.where("connect")) from exc
         return self._client
 
     def call(self, kind: str, doing: str, fn: Callable[[docker.APIClient], T]) -> T:
@@ -112,7 +101,7 @@ class Engine:
         try:
             return fn(client)
         except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-            raise engine_error(self.spec, doing, exc) from exc
+            raise map_error(exc, self.where(doing)) from exc
 
     def info(self) -> dict[str, Any]:
         """`docker info`: CPUs, memory, name, version."""

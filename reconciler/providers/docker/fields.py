@@ -20,10 +20,6 @@ One homeport resource is one Compose project on one engine. Its fields:
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections import Counter
 from typing import Any
 
 from reconciler.models.diffrules import DiffRules
@@ -47,7 +43,6 @@ DIFF_RULES = DiffRules(
     low_risk_fields=["labels", "labels.*"],
 )
 
-_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 
 def project_name(lab: str, resource: str) -> str:
@@ -102,125 +97,6 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
 def ownership_labels(lab: str, resource: str) -> dict[str, str]:
     """The labels that mark a container or volume as this lab's resource."""
     return {OWNER_LABEL: OWNER_VALUE, LAB_LABEL: lab, RESOURCE_LABEL: resource}
-
-
-def health_from_status(status: str) -> str:
-    """healthy, unhealthy, starting or none, from a listing's Status text ('Up 3 minutes (healthy)')."""
-    match = _HEALTH.search(status or "")
-    if not match:
-        return "none"
-    return "starting" if match.group(1) == "health: starting" else match.group(1)
-
-
-def container_name(summary: dict[str, Any]) -> str:
-    """A listing summary's container name, without the leading slash."""
-    names = summary.get("Names") or [summary.get("Id", "")[:12]]
-    return str(names[0]).lstrip("/")
-
-
-def summary_fields(summary: dict[str, Any]) -> dict[str, Any]:
-    """Fields a container listing entry decides by itself."""
-    labels = summary.get("Labels") or {}
-    project = labels.get(COMPOSE_PROJECT_LABEL, "")
-    volumes = []
-    for mount in summary.get("Mounts") or []:
-        if mount.get("Type") != "volume":
-            continue
-        name = str(mount.get("Name", ""))
-        if project and name.startswith(project + "_"):
-            name = name[len(project) + 1 :]
-        volumes.append({"name": name, "path": mount.get("Destination", "")})
-    ports = {}
-    for port in summary.get("Ports") or []:
-        if port.get("PublicPort"):
-            key = f"{port['PublicPort']}/{port.get('Type', 'tcp')}"
-            ports[key] = {"published": key, "target": port.get("PrivatePort")}
-    return {
-        "image": summary.get("Image", ""),
-        "status": summary.get("State", "unknown"),
-        "health": health_from_status(summary.get("Status", "")),
-        "network_mode": (summary.get("HostConfig") or {}).get("NetworkMode", ""),
-        "volumes": sorted(volumes, key=lambda v: v["name"]),
-        "ports": [ports[k] for k in sorted(ports)],
-    }
-
-
-def secret_keys(labels: dict[str, str]) -> set[str]:
-    """Environment variable names whose values are secrets (from the label apply sets)."""
-    return {k for k in (labels.get(SECRET_ENV_LABEL) or "").split(",") if k}
-
-
-def detail_fields(inspect: dict[str, Any]) -> dict[str, Any]:
-    """Fields only a container inspect shows; secret environment values are masked here, at the edge."""
-    config = inspect.get("Config") or {}
-    host = inspect.get("HostConfig") or {}
-    secrets = secret_keys(config.get("Labels") or {})
-    env: dict[str, str] = {}
-    for item in config.get("Env") or []:
-        key, _, value = str(item).partition("=")
-        env[key] = SECRET_MASK if key in secrets else value
-    nano = host.get("NanoCpus") or 0
-    if nano:
-        cpus = nano / 1e9
-    elif host.get("CpuQuota") and host.get("CpuPeriod"):
-        cpus = host["CpuQuota"] / host["CpuPeriod"]
-    else:
-        cpus = 0.0
-    restart = (host.get("RestartPolicy") or {}).get("Name") or "no"
-    return {
-        "command": list(config.get("Cmd") or []),
-        "env": env,
-        "restart": restart,
-        "cpus": round(float(cpus), 3),
-        "memory_mb": int(host.get("Memory") or 0) // (1024 * 1024),
-    }
-
-
-def summary_fingerprint(summary: dict[str, Any]) -> str:
-    """A digest of everything in a listing entry that tells a container changed (not its uptime)."""
-    stable = {
-        "id": summary.get("Id"),
-        "image": summary.get("Image"),
-        "image_id": summary.get("ImageID"),
-        "command": summary.get("Command"),
-        "state": summary.get("State"),
-        "health": health_from_status(summary.get("Status", "")),
-        "labels": summary.get("Labels") or {},
-        "mounts": [(m.get("Name"), m.get("Destination")) for m in summary.get("Mounts") or []],
-    }
-    return hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def merge_containers(per_container: list[dict[str, Any]]) -> dict[str, Any]:
-    """One resource's fields from its containers: a value all agree on, else the odd one out (drift shows)."""
-    merged: dict[str, Any] = {"replicas": len(per_container)}
-    keys = sorted({k for fields in per_container for k in fields})
-    for key in keys:
-        values = [fields[key] for fields in per_container if key in fields]
-        counts = Counter(_canonical(v) for v in values)
-        if len(counts) == 1:
-            merged[key] = values[0]
-            continue
-        rarest = min(counts.items(), key=lambda item: (item[1], item[0]))[0]
-        merged[key] = next(v for v in values if _canonical(v) == rarest)
-    return merged
-
-
-def resource_status(fields: dict[str, Any]) -> str:
-    """One word for the resource: running, unhealthy, starting, stopped, or the containers' state."""
-    if fields.get("replicas", 0) == 0:
-        return "absent"
-    status = str(fields.get("status", "unknown"))
-    if status != "running":
-        return "stopped" if status in ("exited", "created") else status
-    health = fields.get("health")
-    if health in ("unhealthy", "starting"):
-        return str(health)
-    return "running"
 
 
 def container_demand(resource: EffectiveResource, fields: dict[str, Any]) -> Demand:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.providers.docker.engine import Engine
-from reconciler.providers.docker.fields import COMPOSE_PROJECT_LABEL, container_name, health_from_status
+from reconciler.providers.docker.facts import container_name, health_from_status
+from reconciler.providers.docker.fields import COMPOSE_PROJECT_LABEL
 
 
 def container_problem(summary: dict[str, Any]) -> str | None:

@@ -8,29 +8,31 @@ detail is used. Inspects happen in `load_detail`, when the planner needs them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from reconciler.models.inventory import NodeFacts, ObservedResource
-from reconciler.providers.base import LAB_LABEL, OWNER_LABEL, OWNER_VALUE, RESOURCE_LABEL, ProviderState
+from reconciler.providers.base import ProviderState
 from reconciler.providers.docker.engine import Engine
-from reconciler.providers.docker.fields import (
-    COMPOSE_PROJECT_LABEL,
-    DETAIL_FIELDS,
+from reconciler.providers.docker.facts import (
     container_name,
+    count_allocation,
     detail_fields,
     merge_containers,
+    node_facts,
+    other_networks,
+    other_volumes,
     resource_status,
+    sort_listing,
     summary_fields,
     summary_fingerprint,
+    unmanaged_container,
 )
+from reconciler.providers.docker.fields import COMPOSE_PROJECT_LABEL, DETAIL_FIELDS
 from reconciler.providers.errors import ProviderError
 
 CACHE_PREFIX = "detail/"
-DEFAULT_NETWORKS = ("bridge", "host", "none")
-GIB = 1024**3
 
 
 class DetailCache:
@@ -93,28 +95,6 @@ class EngineObservation:
     resources: list[ObservedResource] = field(default_factory=list)
     containers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-
-
-def node_facts(provider: str, node: str, info: dict[str, Any]) -> NodeFacts:
-    """A node's capacity from `docker info` (NCPU, MemTotal)."""
-    labels = {}
-    for item in info.get("Labels") or []:
-        key, _, value = str(item).partition("=")
-        labels[key] = value
-    labels["docker.version"] = str(info.get("ServerVersion", ""))
-    return NodeFacts(
-        name=node,
-        provider=provider,
-        status="online",
-        cpu=float(info.get("NCPU") or 0),
-        memory_gb=round(float(info.get("MemTotal") or 0) / GIB, 2),
-        labels=labels,
-    )
-
-
-def is_homeport(labels: dict[str, str]) -> bool:
-    """Whether labels carry homeport's ownership marker."""
-    return labels.get(OWNER_LABEL) == OWNER_VALUE and bool(labels.get(RESOURCE_LABEL))
 
 
 def resource_fields(
@@ -180,7 +160,9 @@ def observed_resource(
 
 
 def observe_engine(engine: Engine, provider: str, cache: DetailCache, now: datetime) -> EngineObservation:
-    """Everything one engine shows: its capacity, owned resources, and what homeport does not manage."""
+    """Everything one engine shows: its capacity, owned resources, and what homeport does not manage.
+
+    I/O here (four listings, the detail cache); what they mean is decided in facts.py."""
     try:
         facts = node_facts(provider, engine.node, engine.info())
         listing = engine.containers()
@@ -189,90 +171,14 @@ def observe_engine(engine: Engine, provider: str, cache: DetailCache, now: datet
     except ProviderError as exc:
         offline = NodeFacts(name=engine.node, provider=provider, status="offline")
         return EngineObservation(node=offline, errors=[str(exc)])
-
-    obs = EngineObservation(node=facts)
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    owned_projects: set[str] = set()
-    used_volumes: set[str] = set()
-    for summary in listing:
-        labels = summary.get("Labels") or {}
-        for mount in summary.get("Mounts") or []:
-            if mount.get("Type") == "volume" and mount.get("Name"):
-                used_volumes.add(str(mount["Name"]))
-        if is_homeport(labels):
-            grouped[(labels.get(LAB_LABEL, ""), labels[RESOURCE_LABEL])].append(summary)
-            if labels.get(COMPOSE_PROJECT_LABEL):
-                owned_projects.add(labels[COMPOSE_PROJECT_LABEL])
-            continue
-        obs.resources.append(
-            ObservedResource(
-                name=container_name(summary),
-                provider=provider,
-                kind="container",
-                id=summary.get("Id"),
-                node=engine.node,
-                owned=False,
-                status=str(summary.get("State", "unknown")),
-                fields={"image": summary.get("Image", ""), "status": summary.get("State", "unknown")},
-            )
-        )
+    listed = sort_listing(listing)
     cache.forget_missing(engine.node, {s["Id"] for s in listing})
-
-    for key in sorted(grouped):
-        obs.containers[f"{key[0]}/{key[1]}"] = grouped[key]
-        obs.resources.append(observed_resource(provider, engine.node, key, grouped[key], cache, now))
-        if obs.resources[-1].owned:  # a limit is what a container may take; an unset limit reserves nothing
-            facts.cpu_allocated += float(obs.resources[-1].fields.get("cpus") or 0)
-            facts.memory_allocated_gb += float(obs.resources[-1].fields.get("memory_mb") or 0) / 1024
-            facts.guests += 1
-
-    for volume in volumes:
-        labels = volume.get("Labels") or {}
-        name = str(volume.get("Name", ""))
-        if name in used_volumes and (is_homeport(labels) or labels.get(COMPOSE_PROJECT_LABEL) in owned_projects):
-            continue
-        if is_homeport(labels):
-            # Data a deleted resource left behind on purpose: reported, kept, never touched.
-            obs.resources.append(
-                ObservedResource(
-                    name=name,
-                    provider=provider,
-                    kind="volume",
-                    node=engine.node,
-                    owned=False,
-                    lab=labels.get(LAB_LABEL),
-                    status="retained",
-                    fields={"resource": labels[RESOURCE_LABEL]},
-                )
-            )
-            continue
-        obs.resources.append(
-            ObservedResource(
-                name=name,
-                provider=provider,
-                kind="volume",
-                node=engine.node,
-                owned=False,
-                status="in-use" if name in used_volumes else "unused",
-                fields={"driver": volume.get("Driver", "")},
-            )
-        )
-
-    for network in networks:
-        labels = network.get("Labels") or {}
-        name = str(network.get("Name", ""))
-        if name in DEFAULT_NETWORKS or labels.get(COMPOSE_PROJECT_LABEL) in owned_projects:
-            continue
-        obs.resources.append(
-            ObservedResource(
-                name=name,
-                provider=provider,
-                kind="network",
-                id=network.get("Id"),
-                node=engine.node,
-                owned=False,
-                status="present",
-                fields={"driver": network.get("Driver", "")},
-            )
-        )
+    obs = EngineObservation(node=facts)
+    obs.resources.extend(unmanaged_container(provider, engine.node, s) for s in listed.unmanaged)
+    for key in sorted(listed.owned):
+        obs.containers[f"{key[0]}/{key[1]}"] = listed.owned[key]
+        obs.resources.append(observed_resource(provider, engine.node, key, listed.owned[key], cache, now))
+    count_allocation(facts, [r for r in obs.resources if r.owned])
+    obs.resources.extend(other_volumes(provider, engine.node, volumes, listed))
+    obs.resources.extend(other_networks(provider, engine.node, networks, listed))
     return obs

@@ -11,8 +11,8 @@ from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
 from reconciler.providers.docker.apply import Target, compose_down, compose_up
 from reconciler.providers.docker.compose import ComposeRunner
-from reconciler.providers.docker.config import DockerSettings, docker_settings
-from reconciler.providers.docker.engine import RETRY_DELAY, Engine
+from reconciler.providers.docker.engine import Engine
+from reconciler.providers.docker.errors import RETRY_DELAY
 from reconciler.providers.docker.fields import (
     DIFF_RULES,
     REMOVE_VOLUMES_LABEL,
@@ -26,6 +26,7 @@ from reconciler.providers.docker.observe import (
     observe_engine,
     observed_resource,
 )
+from reconciler.providers.docker.settings import DockerSettings, docker_settings
 from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 
 
@@ -199,3 +200,6 @@ class DockerProvider(Provider):
         """Close every engine connection."""
         for engine in self.engines.values():
             engine.close()
+
+
+PROVIDER_CLASS = DockerProvider

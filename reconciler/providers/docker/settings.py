@@ -22,9 +22,10 @@ provider's name when no node is listed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict
 
 from reconciler.models.lab import ProviderConfig
 from reconciler.providers.errors import PermanentProviderError
@@ -33,9 +34,10 @@ SCHEMES = ("unix", "ssh", "tcp", "npipe")
 DEFAULT_WAIT_TIMEOUT = 120
 
 
-@dataclass(frozen=True)
-class TlsFiles:
+class TlsFiles(BaseModel):
     """Paths of the CA, client certificate and client key for a tcp:// engine (never their contents)."""
+
+    model_config = ConfigDict(frozen=True)
 
     ca_file: str | None = None
     cert_file: str | None = None
@@ -43,9 +45,10 @@ class TlsFiles:
     verify: bool = True
 
 
-@dataclass(frozen=True)
-class EngineSpec:
+class EngineSpec(BaseModel):
     """One Docker engine: the node name homeport places on and the endpoint that reaches it."""
+
+    model_config = ConfigDict(frozen=True)
 
     node: str
     endpoint: str
@@ -68,9 +71,10 @@ class EngineSpec:
         return f"{parts.scheme}://{user}{host}{parts.path if parts.path not in ('', '/') else ''}"
 
 
-@dataclass(frozen=True)
-class DockerSettings:
-    """Everything the docker provider reads from its ProviderConfig."""
+class DockerSettings(BaseModel):
+    """Everything the docker provider reads from its ProviderConfig (options as a pydantic model)."""
+
+    model_config = ConfigDict(frozen=True)
 
     engines: dict[str, EngineSpec]
     wait_timeout: int = DEFAULT_WAIT_TIMEOUT

@@ -12,21 +12,22 @@ from reconciler.models.effective import EffectiveResource
 from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ApplyResult, ProviderContext
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
-from reconciler.providers.proxmox.client import LOCK_DELAY, PveClient
+from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.errors import LOCK_DELAY
+from reconciler.providers.proxmox.facts import fields_from_config, is_cloudinit, parse_disk_marker
 from reconciler.providers.proxmox.fields import (
     LXC_ROOT,
     clone_source,
     config_params,
     description_for,
+    disk_changes,
     disk_slots_for,
     disk_value,
-    fields_from_config,
     hostpci_value,
-    is_cloudinit,
     nic_value,
     ownership,
-    parse_disk_marker,
     parse_tags,
+    power_change,
     sshkeys_value,
 )
 from reconciler.providers.proxmox.gpus import GpuCache
@@ -267,15 +268,7 @@ class Applier:
                 params["cpu"] = desired["cpu_type"]
             if desired.get("gpu"):
                 params["hostpci0"] = hostpci_value(str(desired["gpu"]))
-        run_task(
-            self.client,
-            self.slots,
-            node,
-            lambda: self.client.post(f"nodes/{node}/{kind}", **params),
-            policy=self.policy,
-            sleep=self.ctx.sleep,
-            what=f"create {kind} {vmid} ({name})",
-        )
+        self._task(node, lambda: self.client.post(f"nodes/{node}/{kind}", **params), f"create {kind} {vmid} ({name})")
 
     def _clone(
         self,
@@ -302,14 +295,10 @@ class Applier:
         kind = str(src["type"])
         if kind == "lxc":
             params["hostname"] = params.pop("name")
-        run_task(
-            self.client,
-            self.slots,
+        self._task(
             src["node"],
             lambda: self.client.post(guest_path(src) + "/clone", **params),
-            policy=self.policy,
-            sleep=self.ctx.sleep,
-            what=f"clone {source} to {vmid} ({name})",
+            f"clone {source} to {vmid} ({name})",
         )
 
     # ------------------------------------------------------------------ converge
@@ -346,88 +335,25 @@ class Applier:
         description = description_for(self.ctx.lab, name, slots)
         if config.get("description", "").strip() != description.strip():
             params["description"] = description
-        have = {d["name"]: d for d in current["disks"]}
-        resizes: list[tuple[str, float]] = []
-        for disk in desired.get("disks") or []:
-            slot = slots[disk["name"]]
-            old = have.get(disk["name"])
-            if old is None and slot not in config:
-                params[slot] = disk_value(kind, slot, disk)
-                continue
-            if old is None:
-                continue
-            if disk.get("storage") and old.get("storage") and disk["storage"] != old["storage"]:
-                raise PermanentProviderError(
-                    f"proxmox: {name} disk {disk['name']} is on {old['storage']}, wanted {disk['storage']}; "
-                    "homeport does not move disks: move it by hand (qm disk move) or keep the storage"
-                )
-            size, want = old.get("size_gb"), disk.get("size_gb")
-            if size is not None and want is not None and want < size:
-                raise PermanentProviderError(
-                    f"proxmox: {name} disk {disk['name']} is {size} GiB, wanted {want} GiB; "
-                    "PVE cannot shrink "
-                    "disks: keep the size or replace the resource"
-                )
-            if size is not None and want is not None and want > size:
-                resizes.append((slot, want))
+        new_disks, resizes = disk_changes(kind, name, desired.get("disks") or [], current["disks"], config, slots)
+        params.update(new_disks)
         if kind == "qemu":
             params.update(self._qemu_extras(desired, config, current, node, name))
         if params:
-            run_task(
-                self.client,
-                self.slots,
-                node,
-                lambda: self._config_call(kind, path, params),
-                policy=self.policy,
-                sleep=self.ctx.sleep,
-                what=f"config of {name}",
-            )
+            self._task(node, lambda: self._config_call(kind, path, params), f"config of {name}")
             done.append("set " + ", ".join(sorted(params)))
         for slot, want in resizes:
-            run_task(
-                self.client,
-                self.slots,
-                node,
-                self._resize_call(path, slot, want),
-                policy=self.policy,
-                sleep=self.ctx.sleep,
-                what=f"resize {slot} of {name}",
-            )
+            self._task(node, self._resize_call(path, slot, want), f"resize {slot} of {name}")
             done.append(f"grew {slot} to {want}G")
         if status == "running" and (params or resizes) and self._has_pending(path):
-            run_task(
-                self.client,
-                self.slots,
-                node,
-                lambda: self.client.post(path + "/status/reboot"),
-                policy=self.policy,
-                sleep=self.ctx.sleep,
-                what=f"reboot of {name} for pending changes",
-            )
+            self._task(node, lambda: self.client.post(path + "/status/reboot"), f"reboot of {name} for pending changes")
             done.append("rebooted to apply pending changes")
         want_status = desired.get("status")
-        if want_status == "running" and status != "running":
-            run_task(
-                self.client,
-                self.slots,
-                node,
-                lambda: self.client.post(path + "/status/start"),
-                policy=self.policy,
-                sleep=self.ctx.sleep,
-                what=f"start of {name}",
-            )
-            done.append("started")
-        elif want_status == "stopped" and status == "running":
-            run_task(
-                self.client,
-                self.slots,
-                node,
-                lambda: self.client.post(path + "/status/shutdown", forceStop=1, timeout=120),
-                policy=self.policy,
-                sleep=self.ctx.sleep,
-                what=f"shutdown of {name}",
-            )
-            done.append("shut down")
+        power = power_change(status, want_status)
+        if power is not None:
+            action, params_, did = power
+            self._task(node, lambda: self.client.post(f"{path}/status/{action}", **params_), f"{action} of {name}")
+            done.append(did)
         self.observer.forget(vmid)
         outputs: dict[str, Any] = {"vmid": int(vmid), "kind": kind}
         address = address_of(desired)
@@ -442,6 +368,10 @@ class Applier:
             outputs=outputs,
             message="; ".join(done) if done else f"{kind} {vmid} already matches",
         )
+
+    def _task(self, node: str, call: Callable[[], object], what: str) -> None:
+        """Run one PVE call that may start a task, on the node's task slots, and wait for it."""
+        run_task(self.client, self.slots, node, call, policy=self.policy, sleep=self.ctx.sleep, what=what)
 
     def _config_call(self, kind: str, path: str, params: dict[str, Any]) -> object:
         # QEMU has an asynchronous POST (a qmconfig task); containers only the synchronous PUT.
@@ -512,27 +442,11 @@ class Applier:
         if item.get("lock"):
             raise TransientProviderError(f"proxmox: {name} is locked ({item['lock']}); retrying later", LOCK_DELAY)
         if item.get("status") == "running":
-            run_task(
-                self.client,
-                self.slots,
-                node,
-                lambda: self.client.post(path + "/status/stop"),
-                policy=self.policy,
-                sleep=self.ctx.sleep,
-                what=f"stop of {name}",
-            )
+            self._task(node, lambda: self.client.post(path + "/status/stop"), f"stop of {name}")
         params: dict[str, Any] = {"purge": 1}
         if item["type"] == "qemu":
             params["destroy-unreferenced-disks"] = 1
-        run_task(
-            self.client,
-            self.slots,
-            node,
-            lambda: self.client.delete(path, **params),
-            policy=self.policy,
-            sleep=self.ctx.sleep,
-            what=f"delete of {name}",
-        )
+        self._task(node, lambda: self.client.delete(path, **params), f"delete of {name}")
         self.ctx.state.delete(VMID_PREFIX + name)
         self.ctx.state.delete(CONFIGURED_PREFIX + name)
         self.observer.forget(str(item["vmid"]))
@@ -550,14 +464,8 @@ class Applier:
             raise PermanentProviderError(f"proxmox: {old} (to be renamed {change.resource}) does not exist")
         key = "hostname" if item["type"] == "lxc" else "name"
         path = guest_path(item)
-        run_task(
-            self.client,
-            self.slots,
-            str(item["node"]),
-            lambda: self.client.put(path + "/config", **{key: change.resource}),
-            policy=self.policy,
-            sleep=self.ctx.sleep,
-            what=f"rename of {old}",
+        self._task(
+            str(item["node"]), lambda: self.client.put(path + "/config", **{key: change.resource}), f"rename of {old}"
         )
         for prefix in (VMID_PREFIX, CONFIGURED_PREFIX):
             recorded = self.ctx.state.get(prefix + old)

@@ -1,40 +1,26 @@
-"""The one seam to the PVE API: session, auth (API token or ticket), TLS, call counting, error mapping.
+"""The one seam to the PVE API: session, auth (API token or ticket), TLS, call counting.
 
-Every vendor error is mapped here to TransientProviderError / PermanentProviderError with the API's
-own message; secret values are scrubbed from every message.
+Every vendor error is mapped at this seam (errors.map_error) to TransientProviderError / PermanentProviderError
+with the API's own message; secret values are scrubbed from every message.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-import requests
 from proxmoxer import ProxmoxAPI
-from proxmoxer.core import AuthenticationError, ResourceException
 
 from reconciler.models.lab import ProviderConfig
-from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
+from reconciler.providers.errors import PermanentProviderError, ProviderError
+from reconciler.providers.proxmox.errors import map_error
 from reconciler.providers.secrets import read_secret
 
 DEFAULT_PORT = 8006
 # proxmoxer logs every request body at INFO; bodies carry cloud-init settings, so keep them out of logs.
 logging.getLogger("proxmoxer").setLevel(logging.WARNING)
-LOCK_DELAY = 10.0
-
-# PVE answers 500 for these, but retrying will not help.
-_PERMANENT_500 = re.compile(
-    r"already exists|does not exist|not supported|no such|protection mode|only root|"
-    r"not allowed|invalid|unable to parse|you can't|can't convert|can't clone|parameter verification",
-    re.IGNORECASE,
-)
-# A guest's config is locked by a task (backup, clone, migrate, another config change).
-LOCKED = re.compile(r"can't lock file|VM is locked|CT is locked|is locked \(|got timeout", re.IGNORECASE)
-
-
 @dataclass
 class ApiCall:
     """One request homeport made: method, path and the parameter names (values are not kept)."""
@@ -171,24 +157,7 @@ class PveClient:
         return text
 
     def _map(self, exc: Exception, method: str, path: str) -> ProviderError:
-        where = f"{method} /{path.strip('/')}"
-        if isinstance(exc, ResourceException):
-            return map_api_error(exc.status_code, self.scrub(str(exc.content)), exc.errors, where, self.scrub)
-        if isinstance(exc, AuthenticationError):
-            return PermanentProviderError(
-                f"proxmox {where}: authentication failed; check the user and password in homeport.yaml's credentials"
-            )
-        if isinstance(exc, requests.exceptions.SSLError):
-            return PermanentProviderError(
-                f"proxmox {where}: TLS verification of {self.host}:{self.port} failed; "
-                "set ca_file to the PVE CA "
-                "certificate (pve-root-ca.pem)"
-            )
-        if isinstance(exc, requests.exceptions.Timeout):
-            return TransientProviderError(f"proxmox {where}: no answer from {self.host}:{self.port} in time", 15.0)
-        if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError):
-            return TransientProviderError(f"proxmox {where}: cannot reach {self.host}:{self.port}", 15.0)
-        return PermanentProviderError(f"proxmox {where}: {self.scrub(type(exc).__name__ + ': ' + str(exc))}")
+        return map_error(exc, f"{method} /{path.strip('/')}", host=f"{self.host}:{self.port}", scrub=self.scrub)
 
     def close(self) -> None:
         """Drop the HTTP session."""
@@ -197,24 +166,3 @@ class PveClient:
             if callable(session):
                 session()
         self._api = None
-
-
-def map_api_error(status: int, message: str, errors: Any, where: str, scrub: Any = lambda text: text) -> ProviderError:
-    """A PVE HTTP error as a homeport error, with PVE's own message (and per-field errors)."""
-    detail = message.strip() or "no message"
-    if errors:
-        fields = errors if isinstance(errors, dict) else {"": errors}
-        detail += " (" + "; ".join(f"{k}: {str(v).strip()}" if k else str(v).strip() for k, v in fields.items()) + ")"
-    detail = scrub(detail)
-    text = f"proxmox {where}: {status} {detail}"
-    if status == 401:
-        return PermanentProviderError(text + "; check the API token id and secret")
-    if status == 403:
-        return PermanentProviderError(text + "; grant the token this privilege (pveum acl modify)")
-    if status == 501:
-        return PermanentProviderError(text + "; this PVE version does not offer it")
-    if LOCKED.search(detail):
-        return TransientProviderError(text, LOCK_DELAY)
-    if status >= 500 and not _PERMANENT_500.search(detail):
-        return TransientProviderError(text, 10.0)
-    return PermanentProviderError(text)

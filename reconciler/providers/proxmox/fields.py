@@ -17,6 +17,7 @@ from urllib.parse import quote
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.placement import Demand
+from reconciler.providers.errors import PermanentProviderError
 
 OWNER_TAG = "homeport"
 DEFAULT_STORAGE = "local-lvm"
@@ -29,8 +30,6 @@ MIB = 1024**2
 _TAG = re.compile(r"^[a-z0-9_][a-z0-9_\-+.]*$", re.IGNORECASE)
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([KMGT]?)$")
 _SIZE_GB = {"K": 1 / 1024**2, "M": 1 / 1024, "G": 1.0, "T": 1024.0, "": 1 / GIB}
-_NEW_DISK = re.compile(r"^[^:]+:\d+(\.\d+)?$")
-_MARKER = re.compile(r"homeport:disks=([^\s]*)")
 
 QEMU_DISK_BUS = "scsi"
 LXC_ROOT = "rootfs"
@@ -212,110 +211,10 @@ def configuration_stamp(resource: EffectiveResource) -> str | None:
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-# ----------------------------------------------------------------- observed side
-
-
-def cheap_fields(item: dict[str, Any]) -> dict[str, Any]:
-    """Fields /cluster/resources alone decides: kind, cores, memory, tags, status, root disk size."""
-    fields: dict[str, Any] = {
-        "kind": item.get("type"),
-        "cores": int(item.get("maxcpu") or 0),
-        "memory_mb": int(int(item.get("maxmem") or 0) // MIB),
-        "tags": parse_tags(item.get("tags")),
-        "status": "running" if item.get("status") == "running" else "stopped",
-    }
-    if item.get("maxdisk"):
-        fields["root_gb"] = tidy_number(int(item["maxdisk"]) / GIB)
-    return fields
-
-
 def disk_marker(slots: dict[str, str]) -> str:
     """The description line that records which homeport disk name sits in which PVE slot."""
     return "homeport:disks=" + ",".join(f"{name}@{slot}" for name, slot in sorted(slots.items()))
 
-
-def parse_disk_marker(description: str | None) -> dict[str, str]:
-    """slot -> disk name from a guest description's marker line."""
-    match = _MARKER.search(description or "")
-    if not match:
-        return {}
-    out: dict[str, str] = {}
-    for pair in match.group(1).split(","):
-        name, _, slot = pair.partition("@")
-        if name and slot:
-            out[slot] = name
-    return out
-
-
-def is_cloudinit(key: str, value: Any) -> bool:
-    """Whether a drive is the cloud-init drive (a volume named *cloudinit*, or a non-ISO CD-ROM on ide2)."""
-    volume, props = property_string(str(value))
-    if "cloudinit" in volume:
-        return True
-    return key == "ide2" and props.get("media") == "cdrom" and volume not in ("none", "cdrom") and "iso/" not in volume
-
-
-def _disk_slots(kind: str, config: dict[str, Any]) -> list[str]:
-    if kind == "lxc":
-        keys = [k for k in config if k == LXC_ROOT or re.fullmatch(r"mp\d+", k)]
-    else:
-        keys = [
-            k
-            for k in config
-            if re.fullmatch(r"(scsi|virtio|sata|ide)\d+", k)
-            and "media=cdrom" not in str(config[k])
-            and not is_cloudinit(k, config[k])
-        ]
-    return sorted(keys, key=lambda k: (k != LXC_ROOT, re.sub(r"\d+$", "", k), int(re.sub(r"^\D+", "", k) or 0)))
-
-
-def fields_from_config(kind: str, config: dict[str, Any], status: str) -> dict[str, Any]:
-    """Every field, from a guest's config (values arrive as strings or numbers; both are read)."""
-    names = parse_disk_marker(config.get("description"))
-    disks = []
-    for index, slot in enumerate(_disk_slots(kind, config)):
-        volume, props = property_string(config[slot])
-        name = names.get(slot) or ("root" if index == 0 else slot)
-        disk: dict[str, Any] = {"name": name, "storage": volume.split(":", 1)[0] if ":" in volume else ""}
-        if "size" in props:
-            disk["size_gb"] = size_gb_text(props["size"])
-        elif _NEW_DISK.match(volume):  # '<storage>:<GiB>' is PVE's allocation syntax, not yet allocated
-            disk["size_gb"] = tidy_number(float(volume.split(":", 1)[1]))
-        disks.append(disk)
-    nics = []
-    for key in sorted(k for k in config if re.fullmatch(r"net\d+", k)):
-        _model, props = property_string(config[key])
-        nic: dict[str, Any] = {"name": key, "bridge": props.get("bridge", "")}
-        if "tag" in props:
-            nic["vlan"] = int(props["tag"])
-        if kind == "lxc" and "ip" in props:
-            nic["ip"] = props["ip"]
-        if kind == "lxc" and "gw" in props:
-            nic["gw"] = props["gw"]
-        nics.append(nic)
-    fields: dict[str, Any] = {
-        "kind": kind,
-        "cores": int(config.get("cores") or 1) * int(config.get("sockets") or 1),
-        "memory_mb": int(str(config.get("memory") or 512).split("=")[-1]),
-        "disks": disks,
-        "nics": nics,
-        "tags": parse_tags(config.get("tags")),
-        "status": status,
-        "onboot": str(config.get("onboot", "0")) in ("1", "true"),
-    }
-    if kind == "qemu":
-        if config.get("cpu"):
-            fields["cpu_type"] = property_string(config["cpu"])[0] or property_string(config["cpu"])[1].get("cputype")
-        if config.get("ipconfig0"):
-            fields["ipconfig0"] = str(config["ipconfig0"])
-        gpus = [property_string(config[k]) for k in sorted(config) if re.fullmatch(r"hostpci\d+", k)]
-        if gpus:
-            fields["gpu_count"] = len(gpus)
-            head, props = gpus[0]
-            fields["gpu"] = props.get("mapping") or props.get("host") or head
-        else:
-            fields["gpu_count"] = 0
-    return fields
 
 
 # -------------------------------------------------------------- desired -> config
@@ -440,3 +339,48 @@ def guest_demand(resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
         storage_pool=storage,
         notes=tuple(notes),
     )
+
+
+def disk_changes(
+    kind: str,
+    name: str,
+    desired: list[dict[str, Any]],
+    current: list[dict[str, Any]],
+    config: dict[str, Any],
+    slots: dict[str, str],
+) -> tuple[dict[str, str], list[tuple[str, float]]]:
+    """Pure: (config params adding new disks, (slot, GiB) disks to grow). Moving a disk to another storage or
+    shrinking it is refused with the remedy (PVE cannot shrink; homeport does not move disks)."""
+    have = {d["name"]: d for d in current}
+    params: dict[str, str] = {}
+    resizes: list[tuple[str, float]] = []
+    for disk in desired:
+        slot = slots[disk["name"]]
+        old = have.get(disk["name"])
+        if old is None:
+            if slot not in config:
+                params[slot] = disk_value(kind, slot, disk)
+            continue
+        if disk.get("storage") and old.get("storage") and disk["storage"] != old["storage"]:
+            raise PermanentProviderError(
+                f"proxmox: {name} disk {disk['name']} is on {old['storage']}, wanted {disk['storage']}; "
+                "homeport does not move disks: move it by hand (qm disk move) or keep the storage"
+            )
+        size, want = old.get("size_gb"), disk.get("size_gb")
+        if size is not None and want is not None and want < size:
+            raise PermanentProviderError(
+                f"proxmox: {name} disk {disk['name']} is {size} GiB, wanted {want} GiB; "
+                "PVE cannot shrink disks: keep the size or replace the resource"
+            )
+        if size is not None and want is not None and want > size:
+            resizes.append((slot, want))
+    return params, resizes
+
+
+def power_change(status: str, wanted: str | None) -> tuple[str, dict[str, Any], str] | None:
+    """Pure: the status call (action, params, what it did) that brings a guest from status to wanted, if any."""
+    if wanted == "running" and status != "running":
+        return "start", {}, "started"
+    if wanted == "stopped" and status == "running":
+        return "shutdown", {"forceStop": 1, "timeout": 120}, "shut down"
+    return None

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource, StoragePool
+from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
 from reconciler.providers.base import ProviderState
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.proxmox.client import PveClient
-from reconciler.providers.proxmox.fields import GIB, cheap_fields, fields_from_config, ownership
+from reconciler.providers.proxmox.facts import cheap_fields, fields_from_config, nodes_from_listing
+from reconciler.providers.proxmox.fields import ownership
 from reconciler.providers.proxmox.gpus import GpuCache, node_gpus
 
 DETAIL_PREFIX = "detail/"
@@ -59,49 +60,6 @@ def agent_address(client: PveClient, item: dict[str, Any]) -> str | None:
             if addr.get("ip-address-type") == "ipv4" and not ip.startswith(("127.", "169.254.")):
                 return ip
     return None
-
-
-def nodes_from_listing(provider: str, items: list[dict[str, Any]]) -> list[NodeFacts]:
-    """Pure: nodes from a /cluster/resources answer. Capacity is maxcpu/maxmem of the node; allocation sums
-    maxcpu/maxmem of every guest on it (managed or not, running or not; templates excluded); usage is
-    cpu x maxcpu and mem; storage per pool that holds guest disks (images or rootdir)."""
-    nodes: dict[str, NodeFacts] = {}
-    for item in items:
-        if item.get("type") != "node":
-            continue
-        maxcpu = float(item.get("maxcpu") or 0)
-        nodes[item["node"]] = NodeFacts(
-            name=item["node"],
-            provider=provider,
-            status=str(item.get("status") or "unknown"),
-            cpu=maxcpu,
-            cpu_used=round(float(item.get("cpu") or 0) * maxcpu, 3),
-            memory_gb=round(int(item.get("maxmem") or 0) / GIB, 3),
-            memory_used_gb=round(int(item.get("mem") or 0) / GIB, 3),
-        )
-    for item in items:
-        node = nodes.get(item.get("node", ""))
-        if node is None:
-            continue
-        kind = item.get("type")
-        if kind in ("qemu", "lxc") and not item.get("template"):
-            node.cpu_allocated += float(item.get("maxcpu") or 0)
-            node.memory_allocated_gb = round(node.memory_allocated_gb + int(item.get("maxmem") or 0) / GIB, 3)
-            node.guests += 1
-        content = str(item.get("content") or "")
-        if kind == "storage" and ("images" in content or "rootdir" in content):
-            total, used = int(item.get("maxdisk") or 0) / GIB, int(item.get("disk") or 0) / GIB
-            node.storage_gb = round(node.storage_gb + total, 3)
-            node.storage_used_gb = round(node.storage_used_gb + used, 3)
-            node.storage.append(
-                StoragePool(
-                    name=str(item.get("storage") or item.get("id", "").rsplit("/", 1)[-1]),
-                    total_gb=round(total, 3),
-                    used_gb=round(used, 3),
-                    shared=bool(item.get("shared")),
-                )
-            )
-    return [nodes[n] for n in sorted(nodes)]
 
 
 class Observer:

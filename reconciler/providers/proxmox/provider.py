@@ -10,7 +10,6 @@ from reconciler.assets import asset_dir
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
-from reconciler.models.lab import duration_seconds
 from reconciler.models.placement import Demand
 from reconciler.models.plan import Change, Op
 from reconciler.providers.ansible import playbook_path, run_playbook, target_for
@@ -24,38 +23,16 @@ from reconciler.providers.proxmox.fields import guest_demand
 from reconciler.providers.proxmox.gpus import GpuCache
 from reconciler.providers.proxmox.observe import CONFIGURED_PREFIX, Observer
 from reconciler.providers.proxmox.preflight import preflight
+from reconciler.providers.proxmox.settings import load_settings
 from reconciler.providers.proxmox.tasks import NodeSlots, TaskPolicy
 
 CONFIGURE_OPS = (Op.create, Op.update, Op.replace, Op.rename)
 
 
-def _option_seconds(options: dict[str, Any], key: str, default: str) -> float:
-    value = options.get(key, default)
-    try:
-        return float(value) if isinstance(value, int | float) else float(duration_seconds(str(value)))
-    except ValueError as exc:
-        raise PermanentProviderError(f"proxmox: options.{key}: {exc}") from exc
-
-
-def _public_key(options: dict[str, Any], key_file: str | None) -> str | None:
-    path = options.get("ssh_public_key_file") or (f"{key_file}.pub" if key_file else None)
-    if not path:
-        return None
-    try:
-        return Path(str(path)).expanduser().read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise PermanentProviderError(
-            f"proxmox: cannot read the SSH public key {path} for cloud-init: {exc.strerror}; "
-            "set options.ssh_public_key_file"
-        ) from exc
-
-
 class ProxmoxProvider(Provider):
     """Proxmox VE through its HTTPS API (proxmoxer). Owned guests carry the tags homeport and homeport-<lab>.
 
-    Options (homeport.yaml `options:`): task_timeout (600s), task_poll (1s), detail_refresh (1h),
-    gpu_refresh (1h), ssh_public_key_file, ci_user (homeport), ansible_roles_paths ([]; homeport's
-    roles are always on the path). credentials.ssh_key_file is the key the configure step logs in with.
+    Options: see settings.ProxmoxSettings. credentials.ssh_key_file is the key the configure step logs in with.
     """
 
     type: ClassVar[str] = "proxmox"
@@ -63,15 +40,11 @@ class ProxmoxProvider(Provider):
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
-        opts = dict(ctx.config.options)
-        self.policy = TaskPolicy(
-            timeout=_option_seconds(opts, "task_timeout", "600s"),
-            poll=_option_seconds(opts, "task_poll", "1s"),
-        )
-        self.detail_refresh = timedelta(seconds=_option_seconds(opts, "detail_refresh", "1h"))
-        self.gpu_refresh = timedelta(seconds=_option_seconds(opts, "gpu_refresh", "1h"))
+        self.settings = load_settings(ctx.config, ctx.name)
+        self.policy = TaskPolicy(timeout=self.settings.task_timeout, poll=self.settings.task_poll)
+        self.detail_refresh = timedelta(seconds=self.settings.detail_refresh)
+        self.gpu_refresh = timedelta(seconds=self.settings.gpu_refresh)
         self.slots = NodeSlots(ctx.config.max_concurrent_tasks)
-        self._opts = opts
         self._client: PveClient | None = None
         self._observer: Observer | None = None
         self._sources: dict[str, str] = {}
@@ -80,7 +53,7 @@ class ProxmoxProvider(Provider):
     def client(self) -> PveClient:
         """The API client, built on first use (credentials are read then)."""
         if self._client is None:
-            self._client = PveClient(self.ctx.config, timeout=_option_seconds(self._opts, "http_timeout", "30s"))
+            self._client = PveClient(self.ctx.config, timeout=self.settings.http_timeout)
         return self._client
 
     @property
@@ -126,8 +99,8 @@ class ProxmoxProvider(Provider):
     ) -> ApplyResult:
         """Create, converge, rename or delete one guest, idempotently."""
         access = GuestAccess(
-            ci_user=str(self._opts.get("ci_user", "homeport")),
-            ssh_public_key=_public_key(self._opts, self.ctx.config.credentials.ssh_key_file),
+            ci_user=self.settings.ci_user,
+            ssh_public_key=self.settings.public_key(self.ctx.config.credentials.ssh_key_file),
         )
         applier = Applier(self.client, self.ctx, self.slots, self.policy, self.observer, access, self.observer.gpus)
         result = applier.apply(change, resource)
@@ -158,10 +131,7 @@ class ProxmoxProvider(Provider):
                 f"proxmox: {resource.name} has no address to configure yet (no static IP, no guest agent answer)"
             )
         key = self.ctx.config.credentials.ssh_key_file
-        extra = self._opts.get("ansible_roles_paths") or []
-        if not isinstance(extra, list):
-            raise PermanentProviderError("proxmox: options.ansible_roles_paths must be a list of folders")
-        roles = [Path(str(p)).expanduser() for p in extra]
+        roles = [Path(p).expanduser() for p in self.settings.ansible_roles_paths]
         run = run_playbook(
             playbook,
             [target],
@@ -188,3 +158,6 @@ class ProxmoxProvider(Provider):
         """Drop the HTTP session."""
         if self._client is not None:
             self._client.close()
+
+
+PROVIDER_CLASS = ProxmoxProvider

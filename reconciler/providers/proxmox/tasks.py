@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
-from reconciler.providers.proxmox.client import LOCK_DELAY, LOCKED, PveClient
+from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.errors import LOCK_DELAY, LOCKED
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from reconciler.models.plan import Change, Op
 from reconciler.providers.base import LAB_LABEL, OWNER_LABEL, OWNER_VALUE, RESOURCE_LABEL, ApplyResult
 from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.vmware.connection import Connection
+from reconciler.providers.vmware.errors import vsphere_errors
 from reconciler.providers.vmware.facts import HostFacts, Snapshot, VmFacts
-from reconciler.providers.vmware.faults import vsphere_errors
 from reconciler.providers.vmware.fields import (
     VmOptions,
     notes_with_owner,

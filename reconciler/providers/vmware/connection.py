@@ -12,7 +12,7 @@ from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim
 
 from reconciler.providers.errors import PermanentProviderError
-from reconciler.providers.vmware.faults import vsphere_errors
+from reconciler.providers.vmware.errors import vsphere_errors
 from reconciler.providers.vmware.settings import VmwareSettings
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from reconciler.providers.vmware.connection import Connection
+from reconciler.providers.vmware.errors import vsphere_errors
 from reconciler.providers.vmware.facts import (
     ComputeFacts,
     ControllerFacts,
@@ -27,7 +28,6 @@ from reconciler.providers.vmware.facts import (
     Snapshot,
     VmFacts,
 )
-from reconciler.providers.vmware.faults import vsphere_errors
 
 PROPERTIES: dict[type, list[str]] = {
     vim.HostSystem: [

@@ -13,6 +13,7 @@ from reconciler.models.plan import Change, Op
 from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from reconciler.providers.vmware.apply import VmApplier
+from reconciler.providers.vmware.apply_terraform import TerraformExecutor
 from reconciler.providers.vmware.connection import Connection
 from reconciler.providers.vmware.facts import Snapshot, VmFacts
 from reconciler.providers.vmware.fields import (
@@ -25,7 +26,6 @@ from reconciler.providers.vmware.fields import (
 )
 from reconciler.providers.vmware.observe import observe_snapshot
 from reconciler.providers.vmware.settings import VmwareSettings, load_settings
-from reconciler.providers.vmware.terraform import TerraformExecutor
 
 GIB = 1024**3
 
@@ -257,3 +257,6 @@ class VmwareProvider(Provider):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+PROVIDER_CLASS = VmwareProvider

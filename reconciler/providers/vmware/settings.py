@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.models.lab import ProviderConfig
 from reconciler.providers.errors import PermanentProviderError
@@ -12,7 +13,6 @@ from reconciler.providers.secrets import read_secret
 
 EXECUTORS = ("pyvmomi", "terraform")
 KNOWN_OPTIONS = {
-    "username",
     "datacenter",
     "task_timeout",
     "connect_timeout",
@@ -24,15 +24,16 @@ KNOWN_OPTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class VmwareSettings:
+class VmwareSettings(BaseModel):
     """Where vCenter/ESXi is, how to trust it and log in, and the provider's policies."""
+
+    model_config = ConfigDict(frozen=True)
 
     host: str
     port: int
     path: str
     username: str
-    password: str
+    password: str = Field(repr=False)
     ca_file: str | None
     verify_tls: bool
     datacenter: str | None
@@ -78,22 +79,24 @@ def load_settings(config: ProviderConfig, provider_name: str) -> VmwareSettings:
         port = parts.port or 443
     except ValueError as exc:
         raise PermanentProviderError(f"{where}.endpoint {config.endpoint!r} has a bad port") from exc
-    unknown = sorted(set(config.options) - KNOWN_OPTIONS)
-    if unknown:
-        raise PermanentProviderError(
-            f"{where}.options has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_OPTIONS))}"
-        )
     executor = config.executor or "pyvmomi"
     if executor not in EXECUTORS:
         raise PermanentProviderError(
             f"{where}.executor {executor!r} is unknown for vmware: use one of {', '.join(EXECUTORS)}"
         )
+    if "username" in config.options:
+        raise PermanentProviderError(
+            f"{where}.options.username: the user name belongs in credentials: credentials.username (or username_env)"
+        )
+    unknown = sorted(set(config.options) - KNOWN_OPTIONS)
+    if unknown:
+        raise PermanentProviderError(
+            f"{where}.options has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_OPTIONS))}"
+        )
     creds = config.credentials
-    username = read_secret(env=creds.username_env, what=f"{where}.credentials.username_env") or _option(
-        config.options, "username", str, None
-    )
+    username = creds.username or read_secret(env=creds.username_env, what=f"{where}.credentials.username_env")
     if not username:
-        raise PermanentProviderError(f"{where}: no user name; set credentials.username_env or options.username")
+        raise PermanentProviderError(f"{where}: no user name; set credentials.username or credentials.username_env")
     password = read_secret(env=creds.password_env, file=creds.password_file, what=f"{where}.credentials.password")
     if not password:
         raise PermanentProviderError(f"{where}: no password; set credentials.password_env or credentials.password_file")

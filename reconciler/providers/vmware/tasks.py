@@ -11,7 +11,7 @@ from pyVmomi import vim, vmodl
 
 from reconciler.providers.errors import TransientProviderError
 from reconciler.providers.vmware.connection import Connection
-from reconciler.providers.vmware.faults import map_error, vsphere_errors
+from reconciler.providers.vmware.errors import map_error, vsphere_errors
 
 MAX_WAIT_SLICE = 30
 

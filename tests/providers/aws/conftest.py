@@ -66,8 +66,9 @@ def provider_config(endpoint: str, executor: str | None = None, **options: Any) 
         type="aws",
         region=REGION,
         executor=executor,
+        endpoint=endpoint,
         credentials=Credentials(access_key_env=ACCESS_KEY_ENV, secret_key_env=SECRET_KEY_ENV),
-        options={"endpoint_url": endpoint, "poll_seconds": 0, **options},
+        options={"poll_seconds": 0, **options},
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from reconciler.models.plan import Change, Op
-from reconciler.providers.aws.apply_cfn import CfnExecutor, parse_change_set
+from reconciler.providers.aws.apply_cloudformation import CfnExecutor, parse_change_set
 from reconciler.providers.base import RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError
 

@@ -35,7 +35,8 @@ spec:
       type: aws
       region: us-east-1
       credentials: {{access_key_env: {access}, secret_key_env: {secret}}}
-      options: {{endpoint_url: "{endpoint}", poll_seconds: 0}}{executor}
+      endpoint: "{endpoint}"
+      options: {{poll_seconds: 0}}{executor}
   reconcile: {{auto_apply: true, prune: true, self_heal: {self_heal}, max_auto_risk: high, max_prune_fraction: 1.0}}
 """
 POOL = """\

@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from reconciler.models.plan import Change, Op
-from reconciler.providers.aws.apply_api import ApiExecutor
+from reconciler.providers.aws.apply import ApiExecutor
 from reconciler.providers.aws.errors import map_error
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from tests.backends.moto import ACCESS_KEY_ENV, FAKE_ACCESS_KEY, FAKE_SECRET_KEY
@@ -205,8 +205,11 @@ def test_preflight_catches_an_ami_of_another_region_and_an_unoffered_type(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"poll_seconds": "5s"}, "options.poll_seconds must be a whole number of seconds, not '5s'"),
-        ({"regions": "us-west-2"}, "options.regions must be a list of region names"),
+        ({"poll_seconds": "5s"}, "options.poll_seconds: Input should be a valid integer"),
+        ({"regions": "us-west-2"}, "options.regions: Input should be a valid list (a list of region names"),
+        ({"endpoint_url": "http://x"}, "options.endpoint_url is spelled `endpoint:` on the provider"),
+        ({"region": "us-west-2"}, "options.region is spelled `region:` on the provider"),
+        ({"colour": "blue"}, "options.colour: Extra inputs are not permitted"),
     ],
 )
 def test_bad_provider_options_are_named(tmp_path: Path, options: dict[str, Any], message: str) -> None:

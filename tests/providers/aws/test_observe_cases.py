@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.providers.aws.observe import observed_instance
+from reconciler.providers.aws.facts import observed_instance
 
 CASES = sorted((Path(__file__).with_name("cases") / "observe").glob("*.json"))
 

@@ -13,9 +13,7 @@ from reconciler.models.lab import Credentials, ProviderConfig
 from reconciler.models.resource import Port
 from reconciler.providers.docker.apply import override_document, write_artifacts
 from reconciler.providers.docker.compose import compose_binary, failure_message
-from reconciler.providers.docker.config import docker_settings
-from reconciler.providers.docker.fields import (
-    desired_fields,
+from reconciler.providers.docker.facts import (
     detail_fields,
     health_from_status,
     merge_containers,
@@ -23,6 +21,8 @@ from reconciler.providers.docker.fields import (
     summary_fields,
     summary_fingerprint,
 )
+from reconciler.providers.docker.fields import desired_fields
+from reconciler.providers.docker.settings import docker_settings
 from reconciler.providers.errors import PermanentProviderError
 from tests.providers.docker.conftest import web_resource
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.plan.diff import diff_fields
+from reconciler.providers.proxmox import facts
 from reconciler.providers.proxmox import fields as f
 from tests.providers.proxmox.resources import resource
 
@@ -24,12 +25,12 @@ def _case(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", sorted(p.name for p in CASES.glob("config_*.json")))
 def test_config_to_fields(name: str) -> None:
     case = _case(name)
-    assert f.fields_from_config(case["kind"], case["config"], case["status"]) == case["fields"]
+    assert facts.fields_from_config(case["kind"], case["config"], case["status"]) == case["fields"]
 
 
 def test_listing_to_cheap_fields() -> None:
     case = _case("listing_owned.json")
-    assert f.cheap_fields(case["item"]) == case["fields"]
+    assert facts.cheap_fields(case["item"]) == case["fields"]
 
 
 def test_desired_fields_vm_with_static_ip_gpu_and_data_disk() -> None:
@@ -86,7 +87,7 @@ def test_desired_and_observed_speak_the_same_vocabulary() -> None:
         network={"ipv4": "192.168.1.50/24", "gateway": "192.168.1.1", "vlan": 20},
         overrides={"cpu_type": "host", "gpu": "rtx3090", "configure": False},
     )
-    observed = f.fields_from_config("qemu", case["config"], "running")
+    observed = facts.fields_from_config("qemu", case["config"], "running")
     assert diff_fields(f.desired_fields(res), observed, None, f.DIFF_RULES) == []
 
 
@@ -110,7 +111,7 @@ def test_ownership(tags: list[str], expected: tuple[bool, str | None]) -> None:
 
 def test_config_params_only_what_differs_and_keeps_the_mac() -> None:
     raw = {"net0": "virtio=BC:24:11:35:0D:C6,bridge=vmbr0"}
-    current = f.fields_from_config("qemu", {**raw, "cores": 2, "memory": "2048", "tags": "homeport"}, "running")
+    current = facts.fields_from_config("qemu", {**raw, "cores": 2, "memory": "2048", "tags": "homeport"}, "running")
     desired = {
         "cores": 4,
         "memory_mb": 2048,
@@ -139,7 +140,7 @@ def test_values_pve_wants() -> None:
     assert f.hostpci_value("0000:01:00.0") == "0000:01:00.0,pcie=1"
     assert f.sshkeys_value("ssh-ed25519 AAAA me@x") == "ssh-ed25519%20AAAA%20me%40x%0A"
     assert f.size_gb_text("512M") == 0.5
-    assert f.parse_disk_marker(f.description_for("home", "db", {"root": "scsi0", "data": "scsi1"})) == {
+    assert facts.parse_disk_marker(f.description_for("home", "db", {"root": "scsi0", "data": "scsi1"})) == {
         "scsi0": "root",
         "scsi1": "data",
     }

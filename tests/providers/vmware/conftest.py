@@ -28,8 +28,8 @@ def provider_config(server: VcsimServer, **overrides: Any) -> dict[str, Any]:
         "type": "vmware",
         "endpoint": server.endpoint,
         "ca_file": str(server.ca_file),
-        "credentials": {"password_env": PASSWORD_ENV},
-        "options": {"username": server.username, "task_timeout": 60},
+        "credentials": {"password_env": PASSWORD_ENV, "username": server.username},
+        "options": {"task_timeout": 60},
     }
     config.update(overrides)
     return config

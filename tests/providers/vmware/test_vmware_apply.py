@@ -128,7 +128,7 @@ def test_power_cycle_refused_by_policy_changes_nothing(
         vcsim,
         tmp_path,
         monkeypatch,
-        options={"username": vcsim.username, "allow_power_cycle": False, "task_timeout": 60},
+        options={"allow_power_cycle": False, "task_timeout": 60},
     )
     try:
         create(provider)
@@ -323,7 +323,7 @@ def test_a_suspended_vm_is_cycled_for_cpu_and_powered_off_when_off_is_wanted(
 def test_powering_off_for_a_change_is_no_cycle_when_off_is_wanted(
     vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vsphere: Any
 ) -> None:
-    options = {"username": vcsim.username, "allow_power_cycle": False}
+    options = {"allow_power_cycle": False}
     provider = make_provider(vcsim, tmp_path, monkeypatch, options=options)
     try:
         create(provider)

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.providers.errors import PermanentProviderError, TransientProviderError
 from tests.backends.vcsim import VcsimServer
-from tests.providers.vmware.conftest import make_provider
+from tests.providers.vmware.conftest import PASSWORD_ENV, make_provider
 
 
 def test_ca_file_lets_the_provider_in(vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,9 +73,10 @@ def test_unreadable_ca_file_says_what_to_fix(
     [
         ({"endpoint": None}, "endpoint is not set"),
         ({"endpoint": "http://127.0.0.1/sdk"}, "is not an https URL"),
-        ({"options": {"username": "u", "colour": "blue"}}, "unknown keys colour"),
-        ({"options": {"username": "u", "task_timeout": -1}}, "task_timeout.*positive number"),
-        ({"options": {}}, "no user name"),
+        ({"options": {"colour": "blue"}}, "unknown keys colour"),
+        ({"options": {"task_timeout": -1}}, "task_timeout.*positive number"),
+        ({"options": {"username": "u"}}, "options.username: the user name belongs in credentials"),
+        ({"credentials": {"password_env": PASSWORD_ENV}}, "no user name"),
     ],
 )
 def test_bad_provider_config_is_a_clear_error(

@@ -45,8 +45,8 @@ spec:
       type: vmware
       endpoint: "{server.endpoint}"
       ca_file: "{server.ca_file}"
-      credentials: {{password_env: {PASSWORD_ENV}}}
-      options: {{username: {server.username}, task_timeout: 60}}
+      credentials: {{password_env: {PASSWORD_ENV}, username: {server.username}}}
+      options: {{task_timeout: 60}}
   reconcile: {{auto_apply: true, self_heal: {str(self_heal).lower()}, prune: false, max_auto_risk: medium}}
 """)
     (source / "pools" / "vsphere.yaml").write_text("""\

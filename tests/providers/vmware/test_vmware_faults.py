@@ -12,7 +12,7 @@ from pyVmomi import VmomiSupport, vim, vmodl
 
 from reconciler.models.plan import Op
 from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
-from reconciler.providers.vmware.faults import map_error, vsphere_errors
+from reconciler.providers.vmware.errors import map_error, vsphere_errors
 from reconciler.providers.vmware.tasks import wait_for_task
 from tests.backends.vcsim import run_vcsim
 from tests.providers.vmware.conftest import make_provider
@@ -95,7 +95,7 @@ def test_a_call_outlasting_the_timeout_is_transient_and_the_next_run_converges(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with run_vcsim(tmp_path / "vcsim", method_delay={"ReconfigVM_Task": 3000}) as server:
-        options = {"username": server.username, "connect_timeout": 1}
+        options = {"connect_timeout": 1}
         provider = make_provider(server, tmp_path, monkeypatch, options=options)
         try:
             res = resource("web", cpu=1)

@@ -49,7 +49,7 @@ def test_a_changed_vm_costs_one_more_call_and_its_devices_are_fresh(provider: Vm
 
 def test_every_nth_cycle_rereads_all_devices(vcsim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     provider = make_provider(
-        vcsim, tmp_path, monkeypatch, options={"username": vcsim.username, "full_refresh_every": 3}
+        vcsim, tmp_path, monkeypatch, options={"full_refresh_every": 3}
     )
     try:
         calls = [provider.observe().api_calls for _ in range(7)]
@@ -62,7 +62,7 @@ def test_a_small_page_size_still_reads_everything(tmp_path: Path, monkeypatch: p
     # vcsim ignores RetrieveOptions.maxObjects (vCenter honours it and returns a token): the
     # result must be complete either way, and never one call per VM.
     with run_vcsim(tmp_path / "vcsim", vms_per_pool=10) as server:
-        provider = make_provider(server, tmp_path, monkeypatch, options={"username": server.username, "page_size": 8})
+        provider = make_provider(server, tmp_path, monkeypatch, options={"page_size": 8})
         try:
             provider.observe()
             second = provider.observe()

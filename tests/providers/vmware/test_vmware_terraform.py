@@ -22,7 +22,7 @@ from reconciler.plan.diff import diff_fields
 from reconciler.providers.base import RenderedArtifacts
 from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.vmware import VmwareProvider
-from reconciler.providers.vmware.terraform import override_for, parse_json_lines
+from reconciler.providers.vmware.apply_terraform import override_for, parse_json_lines
 from reconciler.render.chart import ChartLibrary
 from reconciler.render.engine import render_chart
 from reconciler.render.validators.terraform_cli import build_mirror, provider_binary
@@ -62,7 +62,7 @@ def tf_provider(
     launcher, cli_config = terraform_tools
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(cli_config))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    options = {"username": vcsim.username, "terraform_binary": str(launcher), "terraform_timeout": 300}
+    options = {"terraform_binary": str(launcher), "terraform_timeout": 300}
     provider = make_provider(vcsim, tmp_path, monkeypatch, executor="terraform", options=options)
     try:
         yield provider
@@ -120,7 +120,7 @@ def test_terraform_executor_refuses_what_it_cannot_do(tf_provider: VmwareProvide
 
 
 def test_a_missing_binary_is_a_clear_error(vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    options = {"username": vcsim.username, "terraform_binary": "no-such-terraform"}
+    options = {"terraform_binary": "no-such-terraform"}
     provider = make_provider(vcsim, tmp_path, monkeypatch, executor="terraform", options=options)
     res, artifacts = rendered("tfweb")
     try:
@@ -181,8 +181,8 @@ spec:
       executor: terraform
       endpoint: "{vcsim.endpoint}"
       ca_file: "{vcsim.ca_file}"
-      credentials: {{password_env: {PASSWORD_ENV}}}
-      options: {{username: {vcsim.username}, terraform_binary: "{launcher}", terraform_timeout: 300}}
+      credentials: {{password_env: {PASSWORD_ENV}, username: {vcsim.username}}}
+      options: {{terraform_binary: "{launcher}", terraform_timeout: 300}}
 """)
     (source / "pools" / "esxi.yaml").write_text("""\
 apiVersion: homelab.ai/v1
