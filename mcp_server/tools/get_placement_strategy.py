@@ -40,7 +40,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     ha = args.availability_requirements in ("high", "critical")
     facts: dict[str, Any] = {"online_nodes_per_provider": nodes,
                              "high_availability_possible_on": sorted(p for p, n in nodes.items() if n >= 2)}
-    summary = (f"placement for {args.service_type}: deterministic most-free-capacity placement; "
+    summary = (f"placement for {args.service_type}: deterministic, allocation within cores x overcommit ratio; "
                + (f"replicas possible on {', '.join(facts['high_availability_possible_on']) or 'no provider'}"
                   if ha else "one node is enough"))
     return Output(summary=summary, placement_rules=sections.get("placement-rules", ""),
@@ -50,6 +50,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 
 
 SPEC = ToolSpec(name="get-placement-strategy", title="Get placement strategy",
-                description="How homeport places workloads (deterministic, most free capacity), anti-affinity, "
-                            "network and backup practice, and which providers have enough nodes for replicas.",
+                description="How homeport places workloads (allocation x overcommit ratio, constraints), "
+                            "anti-affinity, network and backup practice, and which providers have enough nodes "
+                            "for replicas.",
                 scope="read", toolset="advice", input=Input, output=Output, run=run)

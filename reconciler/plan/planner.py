@@ -61,6 +61,15 @@ def _describe(fields: dict[str, Any]) -> str:
     return ", ".join(parts) + (f" and {more} more field(s)" if more > 0 else "")
 
 
+# what a provider or homeport chose for a new resource, shown before apply (the node is shown with every change)
+CHOSEN_FIELDS = ("instance_type", "vm_size", "ami", "image", "region")
+
+
+def _chosen(fields: dict[str, Any]) -> str:
+    chosen = [f"{key} {fields[key]}" for key in CHOSEN_FIELDS if isinstance(fields.get(key), str) and fields[key]]
+    return " with " + ", ".join(chosen) if chosen else ""
+
+
 def _fields_reason(changes: list[FieldChange]) -> str:
     shown = []
     for c in changes[:4]:
@@ -146,7 +155,7 @@ def plan_resource(
         return Change(
             op=Op.create,
             fields=fields,
-            reason=f"does not exist yet; create{where}",
+            reason=f"does not exist yet; create{_chosen(item.fields)}{where}",
             risk=change_risk(Op.create, fields),
             placement=decision,
             **base,

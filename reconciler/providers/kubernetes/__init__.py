@@ -1,7 +1,5 @@
 """The kubernetes provider: server-side apply with the official client (extra: homeport[kubernetes])."""
 
-from reconciler.providers.kubernetes.provider import KubernetesProvider
-
-PROVIDER_CLASS = KubernetesProvider
+from reconciler.providers.kubernetes.provider import PROVIDER_CLASS, KubernetesProvider
 
 __all__ = ["PROVIDER_CLASS", "KubernetesProvider"]

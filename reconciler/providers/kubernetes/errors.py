@@ -73,3 +73,16 @@ def config_error(exc: Exception, source: str) -> PermanentProviderError:
 NETWORK_ERRORS: tuple[type[Exception], ...] = (urllib3.exceptions.HTTPError, OSError)
 CONFIG_ERRORS: tuple[type[Exception], ...] = (ConfigException,)
 API_ERRORS: tuple[type[Exception], ...] = (ApiException,)
+
+
+def map_error(exc: Exception, what: str) -> ProviderError:
+    """Any client error met doing `what` as a provider error: the one name every provider package maps with."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, ApiException):
+        return api_error(exc, what)
+    if isinstance(exc, ConfigException):
+        return config_error(exc, what)
+    if isinstance(exc, NETWORK_ERRORS):
+        return connection_error(exc, what)
+    return PermanentProviderError(f"{what}: {type(exc).__name__}: {exc}")

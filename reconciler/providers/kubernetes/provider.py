@@ -265,3 +265,6 @@ class KubernetesProvider(Provider):
         if self._api is not None:
             self._api.close()
             self._api = None
+
+
+PROVIDER_CLASS = KubernetesProvider
