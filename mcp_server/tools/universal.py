@@ -173,5 +173,15 @@ def retarget(state: DesiredState, doc: dict[str, Any], provider: str | None) -> 
     leaf = [p for p in pools if not any(o != p and o.startswith(p + "/") for o in pools)]
     if not leaf:
         raise AgentError(f"no pool of the lab uses provider {provider!r}; add a pool for it first")
-    spec["pool"] = leaf[0]
+    reqs = spec.get("requirements") if isinstance(spec.get("requirements"), dict) else {}
+    wants_gpu = bool((reqs or {}).get("gpu"))
+
+    def gpu_pool(path: str) -> bool:
+        pool = state.pool_by_path(path)
+        return bool(pool and ("gpu" in path.rsplit("/", 1)[-1] or (pool.spec.capacity.gpu or 0) > 0
+                              or any(str(v).lower() == "gpu" for v in pool.spec.dimensions.values())))
+
+    # a workload without a GPU goes to a pool without GPUs when there is one (GPU nodes stay free for GPU work),
+    # a GPU workload to a GPU pool; then the most specific (leaf) pool
+    spec["pool"] = sorted(pools, key=lambda path: (gpu_pool(path) != wants_gpu, path not in leaf, path))[0]
     return doc

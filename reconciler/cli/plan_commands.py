@@ -172,6 +172,8 @@ def apply_exit_code(result: RunReport) -> int:
     failed = [o for o in result.outcomes if o.status == "failed"]
     if result.status == "skipped":
         return EXIT_BUSY
+    if result.status == "declined":
+        return EXIT_APPLIED
     if result.status in ("failed", "invalid"):
         return EXIT_ERROR
     if failed:

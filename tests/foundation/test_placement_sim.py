@@ -152,3 +152,16 @@ def test_capacity_command_shows_what_placement_checks(tmp_path: Path) -> None:
     assert code == 0 and "Capacity" in text and "n3" in text, text
     code, text = homeport("capacity", "--lab", str(lab), "--provider", "nope")
     assert code != 0 and "no provider 'nope'" in text
+
+
+def test_the_daemon_records_a_run_partial_when_capacity_holds_changes_back(tmp_path: Path) -> None:
+    from reconciler.models.plan import Mode
+    from reconciler.phases.run import reconcile
+
+    lab = make_lab(tmp_path, {"fits": vm("fits", 1, 1), "huge": vm("huge", 6, 1)})
+    session = LabSession.open(lab, actor="daemon", actor_kind="daemon")
+    try:
+        result = reconcile(session, mode=Mode.auto, trigger="test")
+    finally:
+        session.close()
+    assert result.status == "partial" and [o.change.resource for o in result.outcomes] == ["fits"]

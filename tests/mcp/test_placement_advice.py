@@ -51,3 +51,24 @@ def test_advice_matches_the_plan(module_lab: Path, name: str, requirements: dict
     assert per_pool["placement"]["nodes"] == change["placement"]["nodes"]
     assert per_pool["placement"]["runner_up"] == change["placement"]["runner_up"]
     assert per_pool["placement"]["cpu_allocation_ratio"] == change["placement"]["cpu_allocation_ratio"]
+
+
+@pytest.mark.parametrize(("requirements", "pool"), [
+    ({"cpu": 2, "memory_gb": 4}, SIM_POOL),
+    ({"cpu": 2, "memory_gb": 4, "gpu": True}, SIM_POOL + "/gpu-nodes"),
+])
+def test_preferred_provider_keeps_gpu_pools_for_gpu_work(module_lab: Path, requirements: dict[str, Any],
+                                                         pool: str) -> None:
+    app = HomeportApp(module_lab)
+    try:
+        dry = call(app, "deploy-with-intelligence", {
+            "universal_definition": {"name": "ci-two", "workload_type": "jenkins", "requirements": requirements},
+            "preferred_provider": "sim", "auto_optimize": False, "dry_run": True})
+    finally:
+        app.close()
+    assert dry["pool"] == pool
+    [change] = [c for c in dry["deployment_plan"]["changes"] if c["resource"] == "ci-two"]
+    if "gpu" in requirements:  # the example lab's only GPU (sim-1) is taken by gpu-worker: held back, saying so
+        assert change["node"] is None and "0 free GPU(s), needs 1" in change["blocked"]
+    else:  # a non-GPU Jenkins is kept off the GPU node
+        assert change["node"] != "sim-1"
