@@ -178,8 +178,9 @@ def retarget(state: DesiredState, doc: dict[str, Any], provider: str | None) -> 
 
     def gpu_pool(path: str) -> bool:
         pool = state.pool_by_path(path)
-        return bool(pool and ("gpu" in path.rsplit("/", 1)[-1] or (pool.spec.capacity.gpu or 0) > 0
-                              or any(str(v).lower() == "gpu" for v in pool.spec.dimensions.values())))
+        dims = pool.spec.dimensions if pool else {}
+        return bool(pool and ("gpu" in path.rsplit("/", 1)[-1]
+                              or any(str(v).lower() == "gpu" or ("gpu" in k and v is True) for k, v in dims.items())))
 
     # a workload without a GPU goes to a pool without GPUs when there is one (GPU nodes stay free for GPU work),
     # a GPU workload to a GPU pool; then the most specific (leaf) pool
