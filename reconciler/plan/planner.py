@@ -197,11 +197,14 @@ def plan_resource(
 
 
 def unmanaged_label(provider: str, resource: ObservedResource) -> str:
-    """'aws/app1 (i-0abc, lab other)': provider/name, with the provider id and the lab that owns it, if any."""
-    details = [f"{resource.kind} {resource.id}" if resource.id and resource.id != resource.name else resource.kind]
+    """'aws/app1 (instance i-0abc, owned by lab other)': provider/name, with its kind and id and the lab that
+    owns it, if any."""
+    kind = "" if resource.kind == "resource" else resource.kind  # the model's default says nothing
+    ident = resource.id if resource.id and resource.id != resource.name else ""
+    details = [" ".join(part for part in (kind, ident) if part)] if kind or ident else []
     if resource.lab:
         details.append(f"owned by lab {resource.lab}")
-    return f"{provider}/{resource.name} ({', '.join(details)})"
+    return f"{provider}/{resource.name}" + (f" ({', '.join(details)})" if details else "")
 
 
 def build_plan(inputs: PlanInput) -> Plan:

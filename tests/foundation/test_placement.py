@@ -244,3 +244,20 @@ def test_unknown_node_constraint_is_refused() -> None:
 
     with pytest.raises(ValidationError, match="unknown node constraint"):
         TemplateValidation(node_constraints=[{"has_gpus": True}])
+
+
+@pytest.mark.parametrize(
+    ("resource", "label"),
+    [
+        ({"name": "app1", "kind": "instance", "id": "i-0abc", "lab": "other"},
+         "aws/app1 (instance i-0abc, owned by lab other)"),
+        ({"name": "i-0def", "kind": "instance", "id": "i-0def"}, "aws/i-0def (instance)"),
+        ({"name": "legacy", "id": "/subscriptions/x/vm/legacy"}, "aws/legacy (/subscriptions/x/vm/legacy)"),
+        ({"name": "plain"}, "aws/plain"),
+    ],
+)
+def test_unmanaged_items_name_their_id_and_owning_lab(resource: dict[str, str], label: str) -> None:
+    from reconciler.models.inventory import ObservedResource
+    from reconciler.plan.planner import unmanaged_label
+
+    assert unmanaged_label("aws", ObservedResource(provider="aws", **resource)) == label

@@ -82,8 +82,8 @@ def test_settings_is_a_pydantic_model_and_provider_class_a_provider(package: str
 @pytest.mark.parametrize("package", PACKAGES)
 def test_facts_are_table_tested_from_recorded_answers(package: str) -> None:
     folder = TESTS / package
-    cases = folder / "cases"
-    assert cases.is_dir() and any(cases.iterdir()), f"tests/providers/{package}/cases: recorded answers"
+    recorded = [d for d in (folder / "cases", folder / "recorded") if d.is_dir() and any(d.iterdir())]
+    assert recorded, f"tests/providers/{package}/cases (or recorded/): the provider's recorded answers"
     users = [t.name for t in folder.glob("test_*.py")
              if f"reconciler.providers.{package}.facts" in t.read_text(encoding="utf-8")]
     assert users, f"no test in tests/providers/{package} imports reconciler.providers.{package}.facts"

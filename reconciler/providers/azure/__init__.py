@@ -16,7 +16,7 @@ __all__ = ["PROVIDER_CLASS", "AzureProvider"]
 
 def __getattr__(name: str) -> Any:
     if name in ("PROVIDER_CLASS", "AzureProvider"):
-        from reconciler.providers.azure.provider import AzureProvider
+        from reconciler.providers.azure.provider import PROVIDER_CLASS
 
-        return AzureProvider
+        return PROVIDER_CLASS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -195,3 +195,6 @@ class AzureProvider(Provider):
     def close(self) -> None:
         """Close the clients' transports."""
         self.clients.close()
+
+
+PROVIDER_CLASS = AzureProvider

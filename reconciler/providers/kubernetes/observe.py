@@ -154,8 +154,10 @@ def observe_nodes(api: KubeApi, provider: str, gpu_resource: str) -> list[NodeFa
     for pod in pods:
         node, cpu, memory, gpus = pod_requests(pod, gpu_resource)
         if node in nodes:
-            nodes[node].cpu_used = round(nodes[node].cpu_used + cpu, 3)
-            nodes[node].memory_used_gb = round(nodes[node].memory_used_gb + memory, 3)
+            # requests are what the scheduler reserves: allocation in the capacity model (usage is not read)
+            nodes[node].cpu_allocated = round(nodes[node].cpu_allocated + cpu, 3)
+            nodes[node].memory_allocated_gb = round(nodes[node].memory_allocated_gb + memory, 3)
+            nodes[node].guests += 1
             gpu_use[node] += gpus
     for name, count in gpu_use.items():
         for gpu in nodes[name].gpus[:count]:

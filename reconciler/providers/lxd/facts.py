@@ -260,8 +260,9 @@ def node_facts(name: str, provider: str, hardware: HostHardware, instances: list
         memory_gb=round(hardware.memory_bytes / GIB, 3),
         storage_gb=round(hardware.storage_bytes / GIB, 3),
         storage_used_gb=round(hardware.storage_used_bytes / GIB, 3),
-        cpu_used=float(cpu),
-        memory_used_gb=round(memory / GIB, 3),
+        cpu_allocated=float(cpu),
+        memory_allocated_gb=round(memory / GIB, 3),
+        guests=len(instances),
         gpus=gpus,
         labels={"instances": str(len(instances))},
     )

@@ -217,3 +217,6 @@ class LxdProvider(Provider):
             self._client.close()
         self._client = None
         self._observer = None
+
+
+PROVIDER_CLASS = LxdProvider

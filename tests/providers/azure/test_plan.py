@@ -40,4 +40,4 @@ def test_an_image_change_replaces_and_unowned_vms_are_listed(arm_server: ArmServ
     plan = _plan(arm_server, {"image": "Canonical:ubuntu:22_04:latest"}, [stranger])
     [change] = plan.changes
     assert change.op is Op.replace and change.risk is Risk.high
-    assert plan.unmanaged == ["cloud/legacy"]
+    assert plan.unmanaged == ["cloud/legacy (/subscriptions/x/vm/legacy)"]

@@ -126,7 +126,7 @@ def test_desired_fields_follow_the_chart() -> None:
 
 def test_a_new_pod_template_is_planned_as_a_restart() -> None:
     from reconciler.models.inventory import ObservedResource
-    from reconciler.plan.placement import PlacementDecision
+    from reconciler.models.placement import PlacementReport
     from reconciler.plan.planner import DesiredItem, plan_resource
     from reconciler.providers.kubernetes.fields import DIFF_RULES
 
@@ -135,9 +135,10 @@ def test_a_new_pod_template_is_planned_as_a_restart() -> None:
     live = ObservedResource(name="web", provider="k8s", kind="deployment", owned=True, lab="prov",
                             fields=desired_fields(old))
     item = DesiredItem(resource=new, fields=desired_fields(new), rules=DIFF_RULES)
-    change = plan_resource(item, live, desired_fields(old), PlacementDecision(None, "the scheduler places pods"))
+    scheduler = PlacementReport(node=None, reason="the scheduler places pods")
+    change = plan_resource(item, live, desired_fields(old), scheduler)
     assert change.op.value == "update"
     assert change.reason.endswith("restarts it to change image")
     scaled = DesiredItem(resource=workload("web", "apps", replicas=5), fields=desired_fields(
         workload("web", "apps", replicas=5)), rules=DIFF_RULES)
-    assert "restarts" not in plan_resource(scaled, live, None, PlacementDecision(None, "")).reason
+    assert "restarts" not in plan_resource(scaled, live, None, PlacementReport(node=None, reason="")).reason

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from reconciler.models.inventory import ObservedResource
+from reconciler.models.placement import PlacementReport
 from reconciler.models.plan import Op
-from reconciler.plan.placement import PlacementDecision
 from reconciler.plan.planner import DesiredItem, plan_resource
 from reconciler.providers.lxd.facts import (
     HostHardware,
@@ -38,6 +38,8 @@ from tests.providers.lxd.resources import render, resource
 
 CASES = Path(__file__).parent / "cases"
 
+
+PINNED = PlacementReport(node="lxd1", source="pinned", reason="test")
 
 def case(name: str) -> Any:
     """A recorded answer."""
@@ -87,7 +89,7 @@ def test_recorded_resources_and_allocation_make_the_node() -> None:
     node = node_facts("lxd1", "lxd", hardware, instances)
     assert (node.cpu, node.memory_gb) == (2.0, 24.0)
     # every instance's limits count, running or not: 2 + 5 + 0 CPUs; 512MiB + 1GB + 2GiB
-    assert (node.cpu_used, node.memory_used_gb) == (7.0, round((512 * 2**20 + 10**9 + 2 * 2**30) / 2**30, 3))
+    assert (node.cpu_allocated, node.memory_allocated_gb) == (7.0, round((512 * 2**20 + 10**9 + 2 * 2**30) / 2**30, 3))
     assert node.labels == {"instances": "3"}
 
 
@@ -210,7 +212,7 @@ def test_the_plan_says_a_nesting_change_restarts_the_container() -> None:
         lab="home",
         fields={**desired, "nesting": False},
     )
-    planned = plan_resource(DesiredItem(res, desired, DIFF_RULES), observed, desired, PlacementDecision("lxd1", "test"))
+    planned = plan_resource(DesiredItem(res, desired, DIFF_RULES), observed, desired, PINNED)
     assert planned.op is Op.update
     assert planned.reason.endswith("nesting False -> True; restarts it to change nesting"), planned.reason
 

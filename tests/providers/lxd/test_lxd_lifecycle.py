@@ -39,7 +39,7 @@ def test_create_observe_update_delete(provider: LxdProvider, lxd: LxdDaemon) -> 
     [node] = inventory.nodes
     assert node.name == "lxd1" and node.cpu >= 1 and node.memory_gb > 0
     assert 0 < node.storage_used_gb < node.storage_gb
-    assert (node.cpu_used, node.memory_used_gb) == (1.0, 0.25)
+    assert (node.cpu_allocated, node.memory_allocated_gb) == (1.0, 0.25)
     assert provider.observe().api_calls == 1
 
     bigger = resource("web", cpu=1, memory_gb=0.5)
