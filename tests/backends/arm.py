@@ -996,3 +996,26 @@ def arm_server() -> Iterator[ArmServer]:
     finally:
         server.stop()
         assert not server.state.schema_errors, f"requests the SDK models reject: {server.state.schema_errors}"
+
+
+def main() -> None:
+    """Serve until Ctrl-C or SIGTERM (`python -m tests.backends.arm`), for trying the provider by hand."""
+    import signal
+    import sys
+
+    server = ArmServer(settle_seconds=0.5)
+    print(f"ARM test server at {server.base_url}\nsubscription {SUBSCRIPTION}, resource group {RESOURCE_GROUP}, "
+          f"location {LOCATION}\nsubnet {server.subnet_id}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.thread.join()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.stop()
+        if server.state.schema_errors:
+            print("requests the SDK models rejected:\n  " + "\n  ".join(server.state.schema_errors), flush=True)
+
+
+if __name__ == "__main__":
+    main()
