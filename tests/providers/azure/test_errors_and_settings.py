@@ -117,3 +117,14 @@ def test_a_long_running_operation_past_its_deadline_is_transient_then_converges(
         assert list(server.vms()) == ["web"]
     finally:
         server.stop()
+
+
+def test_the_sdk_retries_a_throttled_call_after_retry_after(tmp_path: Path, arm_server: ArmServer) -> None:
+    arm_server.throttle("GET", r"/providers/Microsoft.Compute/virtualMachines$", retry_after=1)
+    provider = make_provider(arm_server, tmp_path, retry_total=2)
+    started = time.monotonic()
+    inventory = provider.observe()
+    assert inventory.errors == [] and time.monotonic() - started >= 1.0, "waited the Retry-After second"
+    listings = [c.status for c in arm_server.state.calls if c.path.endswith("/Microsoft.Compute/virtualMachines")]
+    assert listings == [429, 200]
+    assert inventory.api_calls == 2, "both attempts are counted"
