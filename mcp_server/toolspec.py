@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller, current_caller, refusal
+from reconciler.models.jsonlimits import check_json_value, decode_json_text
+from reconciler.models.limits import LimitExceeded
 from reconciler.phases.run import PlanError
 from reconciler.providers.errors import ProviderError
 from reconciler.render.errors import ChartError, RenderError
@@ -105,14 +107,17 @@ def validate_arguments(model: type[In], arguments: dict[str, Any]) -> In:
     data = dict(arguments)
     for key, value in arguments.items():
         field = model.model_fields.get(key)
-        # Some clients send objects and arrays as JSON text.
-        if field is not None and isinstance(value, str) and _wants_structure(field.annotation):
-            try:
-                parsed = json.loads(value)
-            except ValueError:
-                continue
-            if isinstance(parsed, dict | list):
-                data[key] = parsed
+        try:  # depth and size first, JSON sent as text included (docs/limits.md)
+            check_json_value(value, f"argument `{key}`")
+            # Some clients send objects and arrays as JSON text.
+            if field is not None and isinstance(value, str) and _wants_structure(field.annotation):
+                parsed = decode_json_text(value, f"argument `{key}`")
+                if isinstance(parsed, dict | list):
+                    data[key] = parsed
+        except LimitExceeded as exc:
+            raise AgentError(str(exc)) from None
+        except ValueError:
+            continue
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -119,23 +119,34 @@ class ProposalSummary(BaseModel):
                    changes=p.plan.get("changes", []), files=p.files, forge_url=p.forge_url, next_step=step)
 
 
-def trial_state(app: Any, edits: dict[str, bytes | None]) -> tuple[DesiredState, str]:
-    """The desired state main would have with these edits (an unreferenced commit; no ref moves)."""
+def trial_state(app: Any, edits: dict[str, bytes | None], *, keep: bool = False) -> tuple[DesiredState, str]:
+    """The desired state main would have with these edits (an unreferenced commit; no ref moves).
+
+    keep=False (read-only tools): the trial commit's objects go to a scratch folder deleted afterwards, so
+    validating never grows the lab's .git; keep=True when the commit is used afterwards (a plan of it).
+    """
+    import dataclasses
+
     import pygit2
 
     from reconciler.proposals.trial import trial_state as derive_state
     from reconciler.source.errors import DesiredStateError
-    from reconciler.source.gitrepo import commit_tree_changes
+    from reconciler.source.gitrepo import commit_tree_changes, scratch_writes
 
     session = app.session
     base_state = app.state()
-    oid = commit_tree_changes(session.repo, session.repo[base_state.revision], edits,
-                              "homeport trial (never referenced)")
     try:
-        state = derive_state(session, base_state, session.repo[oid].peel(pygit2.Commit), edits)
+        if keep:
+            oid = commit_tree_changes(session.repo, session.repo[base_state.revision], edits,
+                                      "homeport trial (never referenced)")
+            return derive_state(session, base_state, session.repo[oid].peel(pygit2.Commit), edits), str(oid)
+        with scratch_writes(session.repo) as repo:
+            oid = commit_tree_changes(repo, repo[base_state.revision].peel(pygit2.Commit), edits,
+                                      "homeport trial (never referenced)")
+            scratch = dataclasses.replace(session, repo=repo)
+            return derive_state(scratch, base_state, repo[oid].peel(pygit2.Commit), edits), str(oid)
     except DesiredStateError as exc:
         raise AgentError("the definition does not fit the lab: " + "; ".join(str(i) for i in exc.issues)) from None
-    return state, str(oid)
 
 
 def resource_doc_edit(app: Any, state: DesiredState, doc: dict[str, Any],

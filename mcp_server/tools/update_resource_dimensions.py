@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -11,6 +11,7 @@ from mcp_server.auth import Caller
 from mcp_server.tools.submit import submit_proposal
 from mcp_server.tools.universal import ProposalSummary
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from reconciler.models.meta import Dimensions
 from reconciler.proposals.edits import object_edit
 from reconciler.proposals.names import check_resource_name, check_text
 from reconciler.proposals.yamledit import merge_map
@@ -23,7 +24,7 @@ class Input(ToolInput):
 
     resource_id: str = Field(description="Name of the resource, pool or template")
     resource_type: Literal["pool", "instance", "template"]
-    dimensions: dict[str, Any] = Field(description="Dimension values (null removes one)")
+    dimensions: Dimensions = Field(description="Dimension values (null removes one)")
     merge_mode: Literal["replace", "merge"] = "merge"
     reason: str | None = Field(default=None, max_length=4000, description="Why: shown to the reviewer")
 

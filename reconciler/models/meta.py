@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
@@ -22,6 +23,21 @@ def check_dns_label(value: str) -> str:
 
 
 DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
+
+
+def check_dimensions(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a dimension whose value, as JSON, is longer than dimension_value_chars (docs/limits.md)."""
+    from reconciler.models.limits import LimitExceeded, current_limits
+
+    limit = current_limits().dimension_value_chars
+    for name, item in value.items():
+        size = len(item) if isinstance(item, str) else len(json.dumps(item, default=str))
+        if size > limit:
+            raise ValueError(str(LimitExceeded("dimension_value_chars", limit, f"dimension {name!r} has {size:,}")))
+    return value
+
+
+Dimensions = Annotated[dict[str, Any], AfterValidator(check_dimensions)]
 
 
 class StrictModel(BaseModel):

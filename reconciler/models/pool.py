@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from reconciler.models.meta import KindBase, StrictModel
+from reconciler.models.meta import Dimensions, KindBase, StrictModel
 
 
 class Capacity(StrictModel):
@@ -41,7 +41,7 @@ class PoolSpec(StrictModel):
         default=None, gt=0, le=16, description="Memory placeable per GiB of the node; inherited; default 1.0"
     )
     properties: dict[str, Any] = Field(default_factory=dict, description="Inherited by children and resources")
-    dimensions: dict[str, Any] = Field(default_factory=dict, description="Inherited by children and resources")
+    dimensions: Dimensions = Field(default_factory=dict, description="Inherited by children and resources")
     description: str | None = None
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from reconciler.models.meta import DnsLabel, KindBase, StrictModel
+from reconciler.models.meta import Dimensions, DnsLabel, KindBase, StrictModel
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 _UNITS_GB = {
@@ -189,7 +189,7 @@ class ResourceSpec(StrictModel):
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     service: ServiceSpec = Field(default_factory=ServiceSpec)
     placement: Placement = Field(default_factory=Placement)
-    dimensions: dict[str, Any] = Field(default_factory=dict)
+    dimensions: Dimensions = Field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per provider type values, e.g. proxmox: {cpu_type: host}"
     )

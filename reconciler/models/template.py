@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from reconciler.models.meta import KindBase, StrictModel
+from reconciler.models.meta import Dimensions, KindBase, StrictModel
 from reconciler.models.placement import CONSTRAINT_KEYS, NodeConstraints
 from reconciler.models.resource import Requirements
 
@@ -69,7 +69,7 @@ class TemplateSpec(StrictModel):
     infrastructure: TemplateInfrastructure = Field(default_factory=TemplateInfrastructure)
     configuration: TemplateConfiguration = Field(default_factory=TemplateConfiguration)
     service: dict[str, Any] = Field(default_factory=dict, description="Service defaults (image, ports, env, ...)")
-    dimensions: dict[str, Any] = Field(default_factory=dict)
+    dimensions: Dimensions = Field(default_factory=dict)
     validation: TemplateValidation = Field(default_factory=TemplateValidation)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,6 +109,21 @@ def commit_tree_changes(
     sig = author or signature()
     parents = [parent.id] if parent is not None else []
     return repo.create_commit(None, sig, signature(), message, tree_id, parents)
+
+
+@contextmanager
+def scratch_writes(repo: pygit2.Repository) -> Iterator[pygit2.Repository]:
+    """A second handle on repo whose new objects go to a temporary folder, deleted on exit; reads see both.
+
+    For trial commits of read-only requests: validating a definition must not grow the lab's .git.
+    """
+    folder = tempfile.mkdtemp(prefix="homeport-scratch-")
+    try:
+        scratch = pygit2.Repository(repo.path)
+        scratch.odb.add_backend(pygit2.OdbBackendLoose(folder, 1, False), 1000)
+        yield scratch
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def commit_worktree(repo: pygit2.Repository, message: str, branch: str = "main") -> pygit2.Oid:
