@@ -12,6 +12,7 @@ from mcp_server.auth import Caller
 from mcp_server.tools.submit import submit_proposal
 from mcp_server.tools.universal import ProposalSummary
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from reconciler.plan.placement import Ledger, judge
 from reconciler.proposals.edits import object_edit
 from reconciler.proposals.names import check_text
 from reconciler.proposals.yamledit import set_path
@@ -66,10 +67,19 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     if node is None:
         known = sorted(nd.name for inv in observation.inventories.values() for nd in inv.nodes)
         raise AgentError(f"no observed node {args.target_node!r}; nodes: {', '.join(known) or '(none)'}")
-    if node.free_memory_gb < need["memory_gb"]:
-        conflicts.append(f"{node.name} has {node.free_memory_gb:g} GiB free, the move needs {need['memory_gb']:g}")
-    if node.cpu and node.free_cpu < need["cpu"]:
-        conflicts.append(f"{node.name} has {node.free_cpu:g} free CPUs, the move needs {need['cpu']:g}")
+    # the planner's own check, one guest after the other: allocation against capacity x ratio on the target
+    ledger = Ledger.of([node])
+    for n in movable:
+        eff = state.effective.get(n)
+        if eff is None or eff.provider not in observation.inventories:
+            continue
+        provider = app.session.provider(state.lab_name, eff.provider, state.lab.spec.providers[eff.provider])
+        demand = provider.demand(eff, provider.desired_fields(eff))
+        verdict = judge(ledger.nodes[node.name], demand, eff.placement_rules)
+        if verdict.fits:
+            ledger.claim(node.name, demand)
+        else:
+            conflicts.append(f"{node.name} cannot take {n} ({demand.describe()}): {verdict.figure}")
     pool_path = args.target_resource_pool
     if pool_path and args.target_node not in pool_nodes(state, pool_path)[1]:
         conflicts.append(f"{args.target_node} is not among the nodes of {pool_path}")
