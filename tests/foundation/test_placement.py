@@ -6,6 +6,7 @@ import pytest
 
 from reconciler.models.inventory import Gpu, NodeFacts, StoragePool
 from reconciler.models.placement import Demand, NodeConstraints, PlacementRules
+from reconciler.models.pool import ResourcePool
 from reconciler.plan.placement import Ledger, place
 
 
@@ -261,3 +262,40 @@ def test_unmanaged_items_name_their_id_and_owning_lab(resource: dict[str, str], 
     from reconciler.plan.planner import unmanaged_label
 
     assert unmanaged_label("aws", ObservedResource(provider="aws", **resource)) == label
+
+
+def _pool(name: str, path: str, **spec: object) -> ResourcePool:
+    return ResourcePool.model_validate({"apiVersion": "homelab.ai/v1", "kind": "ResourcePool",
+                                        "metadata": {"name": name}, "spec": {"path": path, **spec}})
+
+
+@pytest.mark.parametrize(
+    ("provider_ratio", "parent", "child", "expected"),
+    [
+        (None, {}, {}, 4.0),  # the default
+        (2.0, {}, {}, 2.0),  # the provider's
+        (2.0, {"cpu_allocation_ratio": 3.0}, {}, 3.0),  # a pool's wins over the provider's, inherited down
+        (2.0, {"cpu_allocation_ratio": 3.0}, {"cpu_allocation_ratio": 1.5}, 1.5),  # the nearest pool wins
+    ],
+)
+def test_ratio_precedence_and_template_constraints(
+    provider_ratio: float | None, parent: dict[str, object], child: dict[str, object], expected: float
+) -> None:
+    from reconciler.models.lab import ProviderConfig
+    from reconciler.models.resource import UniversalResource
+    from reconciler.models.template import DeploymentTemplate
+    from reconciler.source.resolve import placement_rules
+
+    resource = UniversalResource.model_validate({
+        "apiVersion": "homelab.ai/v1", "kind": "UniversalResource", "metadata": {"name": "web-2", "labels": {}},
+        "spec": {"pool": "/a/b", "requirements": {"high_availability": True, "gpu": 1, "gpu_model": "4090"}}})
+    template = DeploymentTemplate.model_validate({
+        "apiVersion": "homelab.ai/v1", "kind": "DeploymentTemplate", "metadata": {"name": "t"},
+        "spec": {"validation": {"node_constraints": [{"min_memory_gb": 32}, {"labels": {"zone": "a"}}]}}})
+    chain = [_pool("a", "/a", **parent), _pool("b", "/a/b", **child)]
+    rules = placement_rules(resource, template, chain, ProviderConfig(type="sim", cpu_allocation_ratio=provider_ratio),
+                            resource.spec.requirements)
+    assert rules.cpu_allocation_ratio == expected and rules.memory_allocation_ratio == 1.0
+    assert (rules.constraints.min_memory_gb, rules.constraints.labels, rules.constraints.gpu_model) == (
+        32, {"zone": "a"}, "4090")
+    assert rules.anti_affinity_group == "name=web"
