@@ -8,6 +8,7 @@ from reconciler.cli import (
     capacity_commands,
     daemon_commands,
     drift_commands,
+    drill_commands,
     lab_commands,
     plan_commands,
     proposal_commands,
@@ -46,6 +47,7 @@ app.command("daemon")(daemon_commands.daemon)
 app.command("serve")(serve_command.serve)
 app.add_typer(snapshot_commands.snapshot_app, name="snapshot")
 app.add_typer(drift_commands.drift_app, name="drift")
+app.add_typer(drill_commands.drill_app, name="drill")
 
 
 def main() -> None:

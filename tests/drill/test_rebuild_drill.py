@@ -1,0 +1,142 @@
+"""The rebuild drill on the example lab: a drift never adopted and a secret that does not resolve are found,
+the score counts them, and nothing outside the scratch lab changes (real database, lab folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler.models.plan import Mode
+from reconciler.phases.context import LabSession
+from reconciler.phases.run import reconcile
+from reconciler.providers.sim.drift import cause_drift
+from reconciler.service import commands
+from reconciler.service.drill import rebuild_drill
+from reconciler.service.lab import LabService
+from reconciler.store.provider_state import DbProviderState
+from tests.backends.homeport_lab import make_lab
+from tests.foundation.labkit import commit, homeport
+
+UNSET = "HOMEPORT_DRILL_TEST_NEVER_SET"
+
+API = f"""apiVersion: homelab.ai/v1
+kind: UniversalResource
+metadata: {{name: api}}
+spec:
+  resource_type: compute
+  workload_type: web-app
+  pool: /infrastructure/on-premise/sim/compute
+  requirements: {{cpu: 1, memory_gb: 2, storage_gb: 10}}
+  service:
+    image: nginx:1.27
+    secret_env: {{API_TOKEN: {UNSET}}}
+"""
+
+CACHE = """apiVersion: homelab.ai/v1
+kind: UniversalResource
+metadata: {name: cache}
+spec:
+  resource_type: compute
+  workload_type: web-app
+  pool: /infrastructure/on-premise/sim/compute
+  requirements: {cpu: 1, memory_gb: 2, storage_gb: 10}
+  sync: {self_heal: false}
+"""
+
+
+@pytest.fixture
+def drilled_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example lab plus `api` (a secret reference nobody set) and `cache` (changed live, never adopted),
+    applied, drift recorded by a daemon-mode run, and a snapshot taken."""
+    monkeypatch.delenv(UNSET, raising=False)
+    lab = make_lab(tmp_path / "lab", apply=False)
+    commit(lab, {"resources/api.yaml": API, "resources/cache.yaml": CACHE}, "api and cache")
+    session = LabSession.open(lab, actor="test")
+    try:
+        assert reconcile(session, mode=Mode.manual, trigger="test").status == "ok"
+        cause_drift(DbProviderState(session.db, "home", "lab"), "cache", {"cpu": 3})
+        assert reconcile(session, mode=Mode.auto, trigger="test").status in ("ok", "partial")
+    finally:
+        session.close()
+    with LabService.open(lab) as service:
+        commands.snapshot(service, name="before-drill")
+    return lab
+
+
+def _fingerprint(lab: Path) -> dict[str, object]:
+    files = sorted(str(p.relative_to(lab)) for p in lab.rglob("*") if ".git" not in p.parts)
+    import sqlite3
+
+    con = sqlite3.connect(lab / ".homeport" / "state.db")
+    try:
+        tables = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
+        rows = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
+    finally:
+        con.close()
+    return {"files": files, "rows": rows}
+
+
+def test_drill_finds_unadopted_drift_and_missing_secret(drilled_lab: Path) -> None:
+    before = _fingerprint(drilled_lab)
+    with LabService.open(drilled_lab) as service:
+        report = rebuild_drill(service)
+    assert _fingerprint(drilled_lab) == before  # no trace outside the scratch lab
+    items = {i.resource: i for i in report.items}
+    assert items["web-frontend"].status == "restored"
+    assert items["web-frontend"].node is not None
+    api = items["api"]
+    assert api.status == "not restorable"
+    assert [r.kind for r in api.reasons] == ["secret"]
+    assert UNSET in api.reasons[0].message
+    cache = items["cache"]
+    assert cache.status == "not restorable"
+    assert [r.kind for r in cache.reasons] == ["drift"]
+    assert "cpu" in cache.reasons[0].message and "never adopted" in cache.reasons[0].message
+    assert items["dns-cache"].status == "not in the drill"  # its provider (pve) is disabled
+    counted = [i for i in report.items if i.status != "not in the drill"]
+    restored = [i for i in counted if i.status == "restored"]
+    assert report.score == f"{len(restored)} of {len(counted)} resources rebuildable from Git"
+    assert report.snapshot_name == "before-drill"
+    assert report.seeded_nodes == {"lab": ["sim-1", "sim-2", "sim-3"]}
+
+
+def test_drill_secret_found_resolves_when_set(drilled_lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(UNSET, "value-the-drill-never-prints")
+    with LabService.open(drilled_lab) as service:
+        report = rebuild_drill(service)
+    api = next(i for i in report.items if i.resource == "api")
+    assert api.status == "restored"
+    assert "value-the-drill-never-prints" not in report.model_dump_json()
+
+
+def test_drill_cli_json_and_exit_code(drilled_lab: Path) -> None:
+    code, out = homeport("drill", "rebuild", "--lab", str(drilled_lab), "--output", "json")
+    assert code == 1  # something is not rebuildable
+    data = json.loads(out)
+    assert data["score"].endswith("resources rebuildable from Git")
+    code, out = homeport("drill", "rebuild", "--lab", str(drilled_lab), "--from-snapshot", "nope")
+    assert code != 0 and "no snapshot 'nope'" in out
+
+
+GHOST_TEMPLATE = """apiVersion: homelab.ai/v1
+kind: DeploymentTemplate
+metadata: {name: ghost}
+spec:
+  template_type: vm
+  infrastructure: {chart: no-such-chart}
+"""
+
+
+def test_drill_missing_chart_is_reported(drilled_lab: Path) -> None:
+    charted = CACHE.replace("name: cache", "name: charted").replace(
+        "  sync: {self_heal: false}\n", "  template: ghost\n")
+    commit(drilled_lab, {"templates/ghost.yaml": GHOST_TEMPLATE, "resources/charted.yaml": charted},
+           "a resource whose template names a chart that does not exist")
+    with LabService.open(drilled_lab) as service:
+        report = rebuild_drill(service)
+    item = next(i for i in report.items if i.resource == "charted")
+    assert item.status == "not restorable"
+    assert item.reasons[0].kind == "render"
+    assert "no-such-chart" in item.reasons[0].message
