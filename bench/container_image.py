@@ -62,7 +62,8 @@ def main() -> None:
         answering = healthy = None
         while time.monotonic() - started < 120 and healthy is None:
             if answering is None:
-                with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                url = f"http://127.0.0.1:{port}/healthz"
+                with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1):
                     answering = time.monotonic() - started
             state = json.loads(subprocess.run([*docker, "inspect", "hp-bench"], capture_output=True, text=True,
                                               check=True).stdout)[0]["State"]
