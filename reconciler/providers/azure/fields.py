@@ -153,4 +153,6 @@ def desired_fields(resource: EffectiveResource, settings: AzureSettings) -> dict
     }
     if resource.requirements.storage_gb is not None:
         fields["os_disk_gb"] = _whole_gib(float(resource.requirements.storage_gb))
+    if not settings.options.observe_power_state:
+        del fields["power_state"]  # not observed, so never compared (a stopped VM is not started)
     return fields

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.models.plan import Change, Op
+from reconciler.plan.diff import diff_fields
 from reconciler.providers.errors import PermanentProviderError
 from tests.backends.arm import ArmServer
 from tests.providers.azure.conftest import make_provider, make_resource
@@ -101,3 +102,17 @@ def test_a_provider_without_a_default_resource_group_still_observes(tmp_path: Pa
     elsewhere.mkdir()
     provider = make_provider(arm_server, elsewhere, resource_group=None)
     assert sorted(provider.observe().owned("home")) == ["web"]
+
+
+def test_without_power_states_a_stopped_vm_is_not_started(tmp_path: Path, arm_server: ArmServer) -> None:
+    _create(arm_server, tmp_path, ["web"])
+    with arm_server.state.lock:
+        for key, extra in arm_server.state.extra.items():
+            if key.endswith("/virtualmachines/web"):
+                extra["power"] = "deallocated"
+    provider = make_provider(arm_server, tmp_path, observe_power_state=False)
+    inventory = provider.observe()
+    assert inventory.api_calls == 3, "VM list, NICs, NSGs: no statusOnly listing"
+    desired = provider.desired_fields(make_resource(arm_server, "web"))
+    assert "power_state" not in desired
+    assert diff_fields(desired, inventory.owned("home")["web"].fields, None, provider.diff_rules) == []
