@@ -128,3 +128,26 @@ def test_the_sdk_retries_a_throttled_call_after_retry_after(tmp_path: Path, arm_
     listings = [c.status for c in arm_server.state.calls if c.path.endswith("/Microsoft.Compute/virtualMachines")]
     assert listings == [429, 200]
     assert inventory.api_calls == 2, "both attempts are counted"
+
+
+def test_a_service_principal_secret_never_reaches_an_error(tmp_path: Path, arm_server: ArmServer,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sp-secret-Zq8~not-a-real-one"
+    monkeypatch.setenv("T_AZ_CLIENT", "11111111-2222-3333-4444-555555555555")
+    monkeypatch.setenv("T_AZ_TENANT", "66666666-7777-8888-9999-000000000000")
+    monkeypatch.setenv("T_AZ_SECRET", secret)
+    config = ProviderConfig(type="azure", endpoint=arm_server.base_url.replace("http://", "https://"),
+                            region="eastus",
+                            credentials=Credentials(client_id_env="T_AZ_CLIENT", tenant_id_env="T_AZ_TENANT",
+                                                    client_secret_env="T_AZ_SECRET"),
+                            options={"subscription_id": SUBSCRIPTION, "resource_group": RESOURCE_GROUP,
+                                     "retry_total": 0})
+    settings = load_settings(config, "cloud")
+    assert settings.credential == "service-principal" and secret not in repr(settings)
+    clients = AzureClients(settings)
+    # No identity provider is reachable here: getting the token fails, and the message says what to check.
+    with pytest.raises(PermanentProviderError) as caught:
+        azure_call("list VMs", lambda: list(clients.compute(SUBSCRIPTION).virtual_machines.list_all()))
+    assert "authentication failed" in str(caught.value) and secret not in str(caught.value)
+    assert arm_server.state.calls == [], "no request reached ARM without a token"
+    clients.close()
