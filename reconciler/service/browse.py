@@ -270,7 +270,9 @@ class PoolNode(BaseModel):
     pool_type: str
     nodes: list[str] = Field(default_factory=list)
     children: list[PoolNode] = Field(default_factory=list)
-    resources: list[ResourceState] = Field(default_factory=list)
+    resources: list[ResourceState] = Field(default_factory=list,
+                                           description="Resources declared directly in this pool (maybe the first few)")
+    resources_total: int = Field(default=0, description="How many resources are declared directly in this pool")
 
 
 class ProviderState(BaseModel):
@@ -294,11 +296,13 @@ class LabTree(BaseModel):
     providers: list[ProviderState]
 
 
-def instance_states(lab: LabService) -> dict[str, tuple[str, bool, str | None]]:
-    """(status, deviation detected, node) of every recorded instance by name: three columns, no JSON."""
+def instance_states(lab: LabService, names: list[str] | None = None) -> dict[str, tuple[str, bool, str | None]]:
+    """(status, deviation detected, node) of recorded instances by name (all, or the named): no JSON columns."""
     name = lab.lab_name
     stmt = select(DeploymentInstanceRow.name, DeploymentInstanceRow.status, DeploymentInstanceRow.deviation_detected,
                   DeploymentInstanceRow.node).where(DeploymentInstanceRow.lab == name)
+    if names is not None:
+        stmt = stmt.where(DeploymentInstanceRow.name.in_(names))
     with engine_errors(), lab.session.db.session() as s:
         return {row[0]: (row[1], bool(row[2]), row[3]) for row in s.execute(stmt)}
 
@@ -316,44 +320,74 @@ def instance_named(lab: LabService, name: str) -> InstanceView:
         "it is declared in Git but not applied yet" if declared else "list them with GET /api/v1/instances"))
 
 
-def resource_states(lab: LabService) -> list[ResourceState]:
-    """Every declared resource at main with its recorded status, by name."""
+def resource_names(lab: LabService, *, pool: str | None = None) -> list[str]:
+    """Names of the resources declared at main (in one pool, by path, when given), sorted."""
+    state = lab.state()
+    if pool is None:
+        return sorted(state.effective)
+    return sorted(n for n, eff in state.effective.items() if eff.pool == pool)
+
+
+def _status(state: DesiredState, name: str, recorded: dict[str, tuple[str, bool, str | None]]
+            ) -> tuple[str, bool, str | None]:
+    """(status, drifted, node) of a declared resource: its instance's, or why there is none."""
+    found = recorded.get(name)
+    if found is not None:
+        return found
+    eff = state.effective[name]
+    provider = state.lab.spec.providers.get(eff.provider)
+    return ("not applied" if provider is not None and provider.enabled else "provider disabled", False, None)
+
+
+def _resource_state(state: DesiredState, name: str, recorded: dict[str, tuple[str, bool, str | None]]
+                    ) -> ResourceState:
+    eff = state.effective[name]
+    status, drifted, node = _status(state, name, recorded)
+    return ResourceState(name=name, pool=eff.pool, provider=eff.provider, provider_type=eff.provider_type,
+                         template=eff.template, node=node or eff.node, status=status,
+                         in_sync=instance_matches(status, drifted), drifted=drifted)
+
+
+def resource_states(lab: LabService, names: list[str] | None = None) -> list[ResourceState]:
+    """Declared resources at main (all, or the named ones) with their recorded status, by name."""
+    state = lab.state()
+    wanted = sorted(state.effective) if names is None else [n for n in names if n in state.effective]
+    recorded = instance_states(lab, None if names is None else wanted)
+    return [_resource_state(state, name, recorded) for name in wanted]
+
+
+def lab_tree(lab: LabService, *, per_pool: int | None = None) -> LabTree:
+    """The pool hierarchy with each pool's resources (the first per_pool of each, when given) and their sync and
+    drift status, and a summary per provider over all resources."""
     state = lab.state()
     recorded = instance_states(lab)
-    providers = state.lab.spec.providers
-    out = []
+    by_pool: dict[str, list[str]] = {}
+    counts: dict[str, list[int]] = {}  # provider -> [resources, in sync, drifted, not applied]
     for name in sorted(state.effective):
         eff = state.effective[name]
-        enabled = eff.provider in providers and providers[eff.provider].enabled
-        status, drifted, node = recorded.get(name, ("not applied" if enabled else "provider disabled", False, None))
-        out.append(ResourceState(name=name, pool=eff.pool, provider=eff.provider, provider_type=eff.provider_type,
-                                 template=eff.template, node=node or eff.node, status=status,
-                                 in_sync=instance_matches(status, drifted), drifted=drifted))
-    return out
-
-
-def lab_tree(lab: LabService) -> LabTree:
-    """The pool hierarchy with each pool's resources and their sync and drift status."""
-    state = lab.state()
-    by_pool: dict[str, list[ResourceState]] = {}
-    states = resource_states(lab)
-    for item in states:
-        by_pool.setdefault(item.pool, []).append(item)
-    nodes = {name: PoolNode(name=name, path=p.spec.path, provider=p.spec.provider, pool_type=p.spec.pool_type,
-                            nodes=list(p.spec.nodes), resources=by_pool.get(p.spec.path, []))
-             for name, p in state.pools.items()}
+        by_pool.setdefault(eff.pool, []).append(name)
+        status, drifted, _ = _status(state, name, recorded)
+        row = counts.setdefault(eff.provider, [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += instance_matches(status, drifted)
+        row[2] += drifted
+        row[3] += status in ("not applied", "provider disabled")
+    nodes = {}
+    for pool_name, p in state.pools.items():
+        names = by_pool.get(p.spec.path, [])
+        shown = names if per_pool is None else names[:per_pool]
+        nodes[pool_name] = PoolNode(name=pool_name, path=p.spec.path, provider=p.spec.provider,
+                                    pool_type=p.spec.pool_type, nodes=list(p.spec.nodes), resources_total=len(names),
+                                    resources=[_resource_state(state, n, recorded) for n in shown])
     roots: list[PoolNode] = []
     for name in sorted(nodes, key=lambda n: nodes[n].path):
         parent = state.pool_parents.get(name)
         (nodes[parent].children if parent in nodes else roots).append(nodes[name])
     providers = []
     for pname, config in sorted(state.lab.spec.providers.items()):
-        mine = [s for s in states if s.provider == pname]
-        providers.append(ProviderState(name=pname, type=str(config.type), enabled=config.enabled, resources=len(mine),
-                                       in_sync=sum(1 for s in mine if s.in_sync),
-                                       drifted=sum(1 for s in mine if s.drifted),
-                                       not_applied=sum(1 for s in mine if s.status in ("not applied",
-                                                                                        "provider disabled"))))
+        total, in_sync, drifted_count, not_applied = counts.get(pname, [0, 0, 0, 0])
+        providers.append(ProviderState(name=pname, type=str(config.type), enabled=config.enabled, resources=total,
+                                       in_sync=in_sync, drifted=drifted_count, not_applied=not_applied))
     return LabTree(lab=state.lab_name, revision=state.revision, pools=roots, providers=providers)
 
 

@@ -202,3 +202,25 @@ def test_invalid_yaml_edit_is_refused_naming_file_and_field(server: Server) -> N
     with server.client(server.tokens.agent) as agent:
         r = agent.post("/api/v1/proposals", json={"title": "escape", "files": {"../etc/passwd.yaml": "x: 1"}})
     assert r.status_code == 422
+
+
+def test_tree_lists_a_few_per_pool_and_the_rest_is_a_filtered_list(server: Server) -> None:
+    def find(nodes: list[dict[str, Any]], path: str) -> dict[str, Any]:
+        for node in nodes:
+            if node["path"] == path:
+                return node
+            try:
+                return find(node["children"], path)
+            except LookupError:
+                continue
+        raise LookupError(path)
+
+    path = "/infrastructure/on-premise/sim/compute"
+    with server.client(server.tokens.read) as c:
+        tree = c.get("/api/v1/pools/tree", params={"per_pool": 1}).json()
+        node = find(tree["pools"], path)
+        assert node["resources_total"] == 2 and len(node["resources"]) == 1
+        listed = c.get("/api/v1/resources", params={"pool": path}).json()
+    assert sorted(r["name"] for r in listed["items"]) == ["ci-runner", "web-frontend"]
+    sim = next(p for p in tree["providers"] if p["name"] == "lab")
+    assert sim["resources"] == 3 and sim["in_sync"] + sim["drifted"] + sim["not_applied"] <= 3

@@ -223,7 +223,8 @@ def test_review_approve_watch_drift_and_resolve(server: Server, browser: Browser
     ctx.close()
 
 
-PAGES = [("/", "lab"), ("/resources/web-frontend", "resource"), ("/resources/ollama-server", "resource-gpu"),
+PAGES = [("/", "lab"), ("/resources?pool=/infrastructure/on-premise/sim/compute", "resources-pool"),
+         ("/resources/web-frontend", "resource"), ("/resources/ollama-server", "resource-gpu"),
          ("/proposals?status=all", "proposals-all"), ("/proposals/new?resource=web-frontend", "proposal-new"),
          ("/runs", "runs"), ("/deviations", "deviations"), ("/capacity", "capacity"), ("/plan", "plan"),
          ("/templates", "templates"), ("/snapshots", "snapshots"), ("/audit", "audit"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from reconciler.models.pool import ResourcePool
@@ -13,7 +15,7 @@ from reconciler.service.views import RunView
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
 from reconciler.web.auth import requires, scope_extra
 from reconciler.web.context import context_of
-from reconciler.web.paging import Page, page_of
+from reconciler.web.paging import MAX_LIMIT, Page, page_of
 from reconciler.web.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["lab"], responses=PROBLEM_RESPONSES)
@@ -75,10 +77,12 @@ def list_pools(request: Request, limit: Limit = DEFAULT, cursor: Cursor = None) 
 
 
 @router.get("/pools/tree", dependencies=READ, openapi_extra=scope_extra("read"))
-def pool_tree(request: Request) -> browse.LabTree:
+def pool_tree(request: Request,
+              per_pool: Annotated[int, Query(ge=0, le=MAX_LIMIT, description="Resources listed per pool; the "
+                                             "rest: GET /resources?pool=PATH")] = DEFAULT) -> browse.LabTree:
     """The pool hierarchy with each pool's resources, their sync and drift status, and a summary per provider."""
     ctx = context_of(request)
-    return ctx.call(lambda: browse.lab_tree(ctx.lab))
+    return ctx.call(lambda: browse.lab_tree(ctx.lab, per_pool=per_pool))
 
 
 @router.get("/pools/{name}", dependencies=READ, openapi_extra=scope_extra("read"))

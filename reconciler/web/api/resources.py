@@ -3,7 +3,9 @@ recorded instances (expected, actual, deviation)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from reconciler.models.effective import EffectiveResource
@@ -13,7 +15,7 @@ from reconciler.service.errors import NotFound
 from reconciler.service.views import AuditEntry, InstanceView
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
 from reconciler.web.auth import requires, scope_extra
-from reconciler.web.context import context_of
+from reconciler.web.context import WebContext, context_of
 from reconciler.web.listing import audit_entries
 from reconciler.web.paging import Page, page_of
 from reconciler.web.problems import PROBLEM_RESPONSES
@@ -35,11 +37,19 @@ class ResourceDetail(BaseModel):
 
 
 @router.get("/resources", dependencies=READ, openapi_extra=scope_extra("read"))
-def list_resources(request: Request, limit: Limit = DEFAULT, cursor: Cursor = None) -> Page[browse.ResourceState]:
+def list_resources(request: Request, limit: Limit = DEFAULT, cursor: Cursor = None,
+                   pool: Annotated[str | None, Query(max_length=500, description="Only this pool (its path)")] = None,
+                   ) -> Page[browse.ResourceState]:
     """Declared resources at main with their recorded status, by name."""
-    ctx = context_of(request)
-    items = ctx.call(lambda: browse.resource_states(ctx.lab))
-    return page_of(items, lambda r: (r.name,), cursor=cursor, limit=limit)
+    return resource_page(context_of(request), pool=pool, limit=limit, cursor=cursor)
+
+
+def resource_page(ctx: WebContext, *, pool: str | None, limit: int, cursor: str | None) -> Page[browse.ResourceState]:
+    """A page of declared resources: names are paged first, then only that page's status is read."""
+    names = page_of(ctx.call(lambda: browse.resource_names(ctx.lab, pool=pool)), lambda n: (n,), cursor=cursor,
+                    limit=limit)
+    items = ctx.call(lambda: browse.resource_states(ctx.lab, names.items))
+    return Page[browse.ResourceState](items=items, next_cursor=names.next_cursor, limit=limit)
 
 
 def resource_detail(request: Request, name: str) -> ResourceDetail:

@@ -9,25 +9,36 @@ from starlette.responses import Response
 
 from reconciler.service import browse, commands, queries
 from reconciler.service.errors import NotFound, ServiceError
-from reconciler.web.api.resources import resource_detail
+from reconciler.web.api.resources import resource_detail, resource_page
 from reconciler.web.auth import page_principal
 from reconciler.web.context import context_of
 from reconciler.web.pages.charts import node_bars
 from reconciler.web.pages.rendering import render
+from reconciler.web.paging import MAX_CURSOR
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_principal)])
 Name = Annotated[str, Path(max_length=253)]
+PER_POOL = 25  # the lab page stays small however big the lab: the rest of a pool is a link away
 
 
 @router.get("/")
 def lab_tree(request: Request) -> Response:
     """Pools ▸ resources with sync and drift status per resource and provider."""
     ctx = context_of(request)
-    tree = ctx.call(lambda: browse.lab_tree(ctx.lab))
+    tree = ctx.call(lambda: browse.lab_tree(ctx.lab, per_pool=PER_POOL))
     status = ctx.call(lambda: queries.runs(ctx.lab, limit=1))
     open_props = ctx.call(lambda: queries.proposals(ctx.lab, status="open", limit=20))
     return render(request, "lab.html", title=f"Lab {tree.lab}", tree=tree, last_run=status[0] if status else None,
                   open_proposals=open_props)
+
+
+@router.get("/resources")
+def resources(request: Request, pool: Annotated[str | None, Query(max_length=500)] = None,
+              cursor: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None) -> Response:
+    """Declared resources with their status, 100 a page (all, or one pool's)."""
+    page = resource_page(context_of(request), pool=pool or None, limit=100, cursor=cursor)
+    return render(request, "resources.html", title=f"Resources in {pool}" if pool else "Resources", page=page,
+                  pool=pool or "")
 
 
 @router.get("/resources/{name}")
