@@ -122,14 +122,18 @@ def _private_sqlite_file(path: Path) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        os.close(fd)
+        if not path.exists():
+            # Only a file no connection has open: closing any descriptor of an open SQLite file drops every
+            # POSIX lock this process holds on it (fcntl semantics), so another process could write under a
+            # reader or writer here and corrupt the database ("database disk image is malformed").
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.close(fd)
         for suffix in ("", "-wal", "-shm"):
             candidate = path.with_name(path.name + suffix)
             if candidate.exists() and candidate.stat().st_mode & 0o077:
                 candidate.chmod(0o600)
     except OSError:
-        pass  # a read-only or foreign file: SQLite's own error says what is wrong
+        pass  # a read-only or foreign file, or created meanwhile: SQLite's own error says what is wrong
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:

@@ -196,7 +196,8 @@ def test_review_approve_watch_drift_and_resolve(server: Server, browser: Browser
     rows_before = page.locator("tbody tr").count()
     sim_drift(server, "ci-runner", "cpu=7")  # ci-runner has no self_heal: its drift waits for a person
     with api(server, server.tokens.reviewer) as reviewer:
-        assert reviewer.post("/api/v1/runs").status_code == 202
+        started = reviewer.post("/api/v1/runs")
+        assert started.status_code == 202 and started.json()["status"] == "started", started.text
     expect(page.locator("#live")).to_contain_text("Run", timeout=60_000)
     expect(page.locator("tbody tr")).to_have_count(rows_before + 1, timeout=30_000)
     shot(page, "08-runs-live-update")
