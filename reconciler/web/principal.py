@@ -26,11 +26,10 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """The audit log's `actor` for what this caller does (an OIDC caller is its subject)."""
-        if self.kind == "oidc":
-            return self.owner
-        return f"{self.owner} via token {self.token_name} (web)" if self.via == "session" else \
-            f"{self.owner} via token {self.token_name} (api)"
+        """The audit log's `actor`, and a proposal's author or reviewer: the token's holder, named as MCP names
+        them, so one token is one person whichever door it uses (nobody approves their own proposal by
+        switching from MCP to the browser)."""
+        return f"{self.owner} via token {self.token_name}"
 
     def allows(self, scope: str) -> bool:
         """Whether this caller holds scope (admin holds every scope)."""
