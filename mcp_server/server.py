@@ -19,7 +19,7 @@ from mcp_server.auth import Caller, current_caller, http_auth_for, install_http_
 from mcp_server.prompts import register_prompts
 from mcp_server.sop_resources import register_sop_resources
 from mcp_server.tools import ALL_TOOLS
-from mcp_server.toolspec import TOOLSETS, ToolSpec, audit_call, build_tool
+from mcp_server.toolspec import DEFAULT_TOOLSETS, TOOLSETS, ToolSpec, audit_call, build_tool
 from reconciler.store.tokens import parse_scopes
 
 INSTRUCTIONS = """homeport manages a homelab from desired-state YAML in Git. You read the lab and get advice
@@ -34,7 +34,7 @@ def select_tools(toolsets: tuple[str, ...]) -> list[ToolSpec[Any, Any]]:
     return [spec for spec in ALL_TOOLS if spec.toolset in toolsets]
 
 
-def build_server(app: HomeportApp, *, toolsets: tuple[str, ...] = TOOLSETS,
+def build_server(app: HomeportApp, *, toolsets: tuple[str, ...] = DEFAULT_TOOLSETS,
                  local_caller: Caller | None = None, http_auth: bool = False,
                  public_url: str = "http://127.0.0.1:8765") -> MCPServer[Any]:
     """The MCP server for a lab. local_caller is who stdio (and in-memory) calls act as."""
@@ -97,8 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="HTTP: port")
     parser.add_argument("--allowed-host", action="append", default=[],
                         help="HTTP: extra Host header value to accept, e.g. homeport.lan:8765 (repeatable)")
-    parser.add_argument("--toolsets", default=",".join(TOOLSETS),
-                        help=f"Comma-separated subset of {','.join(TOOLSETS)} to expose")
+    parser.add_argument("--toolsets", default=",".join(DEFAULT_TOOLSETS),
+                        help=f"Comma-separated subset of {','.join(TOOLSETS)} to expose (default: all but optimize)")
     parser.add_argument("--scopes", default="read,propose",
                         help="stdio: scopes of the local caller (default read,propose; agents never get approve)")
     return parser.parse_args(argv)

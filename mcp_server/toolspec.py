@@ -32,7 +32,9 @@ from reconciler.render.errors import ChartError, RenderError
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.store.audit import append_audit
 
-TOOLSETS: tuple[str, ...] = ("read", "propose", "advice", "admin")
+TOOLSETS: tuple[str, ...] = ("read", "propose", "advice", "admin", "optimize")
+# What homeport-mcp serves unless --toolsets says otherwise ("optimize": the cost workflow, on request).
+DEFAULT_TOOLSETS: tuple[str, ...] = ("read", "propose", "advice", "admin")
 
 
 class ToolInput(BaseModel):

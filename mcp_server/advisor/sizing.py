@@ -63,7 +63,7 @@ STATELESS = {"web-app", "web", "api", "frontend"}
 GPU_WORKLOADS = {"llm-inference", "ai-inference", "ollama"}
 # What to measure when no source publishes a figure (the answer is never a bare "unknown").
 MEASURE = {
-    "cpu": "no published figure: start with 2 vCPU and watch CPU use at peak (and, for CI, the build queue "
+    "cpu": "no published figure: start with 2 vCPU and measure CPU use at peak (and, for CI, the build queue "
            "wait); add cores when it stays above 80%",
     "memory_gb": "no published figure: watch resident memory at peak and keep 25% headroom",
     "storage_gb": "no published figure: measure data growth per week and size for a year plus backups",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp_server.tools import (
+    analyze_cross_provider_optimization,
     analyze_resource_requirements,
     approve_proposal,
     compare_expected_vs_actual_state,
@@ -13,6 +14,7 @@ from mcp_server.tools import (
     detect_infrastructure_anomalies,
     discover_infrastructure_context,
     discover_proxmox_resources,
+    execute_optimization_plan,
     find_best_provider_for_workload,
     find_optimal_placement,
     generate_template_from_instance,
@@ -21,13 +23,16 @@ from mcp_server.tools import (
     get_placement_strategy,
     get_proposal,
     get_resource_allocation_guidelines,
+    get_sop,
     list_available_helm_charts,
     list_deployment_templates,
     list_proposals,
     plan_migration_from_snapshot,
+    plan_multi_provider_migration,
     propose_drift_resolution,
     query_resource_pools,
     translate_universal_to_provider,
+    update_context_after_deployment,
     update_resource_dimensions,
     validate_universal_definition,
 )
@@ -41,4 +46,6 @@ ALL_TOOLS: list[ToolSpec[Any, Any]] = [m.SPEC for m in (
     generate_template_from_instance, create_infrastructure_snapshot, plan_migration_from_snapshot,
     detect_infrastructure_anomalies, discover_proxmox_resources, get_deployment_sop,
     get_resource_allocation_guidelines, get_placement_strategy, list_proposals, get_proposal, approve_proposal,
+    update_context_after_deployment, analyze_cross_provider_optimization, plan_multi_provider_migration,
+    execute_optimization_plan, get_sop,
 )]

@@ -43,20 +43,30 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         config["gpu"] = True
     why: list[str] = []
     for name, f in advice.fields.items():
-        if f.basis == "vendor":
+        if f.basis in ("vendor", "hint"):
             src = next(s for s in advice.sources if s.id == f.source)
             why.append(f"{name} {f.value:g}: {src.title} ({src.url}, read {src.date})"
                        + (f" - {f.note}" if f.note else ""))
         elif f.basis == "user":
             why.append(f"{name} {f.value:g}: the user's requirement")
         else:
-            why.append(f"{name}: unknown - {f.note}; ask the user or start small and measure")
+            why.append(f"{name}: {f.note}")
+    why.extend(f"hint {h}" for h in advice.hints_used)
     if advice.service is None:
         why.append(f"homeport has no published figures for {args.workload_type!r} (it knows: "
                    f"{', '.join(known_services())})")
     state = app.state()
     observation = app.observe(state)
     req = requirements_from({k: v for k, v in config.items() if k in ("cpu", "memory_gb", "storage_gb", "gpu")})
+    if args.consider_gpu:
+        if advice.gpu_recommended:
+            why.append(f"gpu: {advice.gpu_recommended}")
+        for inv in observation.inventories.values():
+            for node in inv.nodes:
+                for gpu in node.gpus:
+                    why.append(f"gpu in the lab: {node.name} ({inv.provider}) has {gpu.model or 'a GPU'}"
+                               + (f", in use by {gpu.in_use_by}" if gpu.in_use_by else ", free")
+                               + " [live inventory]")
     placements = []
     for pool in sorted(state.pools.values(), key=lambda p: p.spec.path):
         if pool.spec.pool_type != "compute" or pool.spec.provider not in observation.inventories:
@@ -69,7 +79,8 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             placements.append({"pool": pool.spec.path, "node": result.best_node, "reason": result.reason})
     summary = (f"{args.workload_type} ({args.performance_tier}): "
                + ", ".join(f"{k} {v}" for k, v in config.items())
-               + (f"; unknown: {', '.join(advice.unknown)}" if advice.unknown else "")
+               + (f"; no published figure for {', '.join(advice.unknown)} (see to_measure)" if advice.unknown
+                  else "")
                + f"; fits now in {len(placements)} pool(s)")
     return Output(summary=summary, recommended_config=config, sizing=advice,
                   alternative_configs=advice.alternatives, resource_justification=why,
@@ -78,6 +89,6 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 
 SPEC = ToolSpec(name="analyze-resource-requirements", title="Analyze resource requirements",
                 description="Recommended CPU, memory and storage for a workload from the vendor's published "
-                            "figures (each cited with URL and date) and the user's hints; unknown values are "
-                            "reported as unknown, never guessed. Also lists pools where it fits now.",
+                            "figures (each cited with URL and date) and hints (developers, models, ...); where no "
+                            "source has a number it says so and what to measure. Also lists pools where it fits now.",
                 scope="read", toolset="advice", input=Input, output=Output, run=run)

@@ -36,6 +36,8 @@ class Output(ToolOutput):
     last_applied_revision: str | None
     deviations: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
+    context: dict[str, str] = Field(default_factory=dict, description="homeport.io/* annotations recorded by "
+                                    "update-context-after-deployment (endpoint, notes)")
     logs: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -69,6 +71,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                      node=row.node, provider_id=row.provider_id, ip_address=row.ip_address,
                      declared_in_git=row.name in state.resources, last_applied_revision=row.last_applied_revision,
                      error=row.error_message, logs=logs)
+    in_git = state.resources.get(out.name)
+    if in_git is not None:
+        out.context = {k: v for k, v in in_git.metadata.annotations.items() if k.startswith("homeport.io/")}
     out.deviations = [{"field": d.field_path, "expected": d.expected_value, "actual": d.actual_value}
                       for d in list_open_deviations(app.session.db, state.lab_name) if d.resource == out.name]
     out.summary = (f"{out.name}: {out.status} on {out.provider}/{out.node or '-'}"

@@ -93,6 +93,8 @@ class ProviderConfig(StrictModel):
         default=None, gt=0, le=16, description="Memory placeable per GiB on this provider's nodes (default 1.0)"
     )
     options: dict[str, object] = Field(default_factory=dict, description="Provider-specific settings")
+    node_watts: dict[str, float] = Field(default_factory=dict, description="Measured average power draw per node "
+                                         "in watts, for on-premise cost advice (never guessed)")
 
 
 class SyncWindow(StrictModel):

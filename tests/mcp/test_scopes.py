@@ -13,6 +13,7 @@ from mcp import Client
 from mcp_server.app import HomeportApp
 from mcp_server.auth import SCOPE_HELP
 from mcp_server.tools import ALL_TOOLS
+from mcp_server.toolspec import TOOLSETS
 from tests.mcp.conftest import server_for
 
 SIM_POOL = "/infrastructure/on-premise/sim/compute"
@@ -38,6 +39,8 @@ ARGS: dict[str, dict[str, Any]] = {
     "get-resource-allocation-guidelines": {"workload_category": "web"},
     "get-proposal": {"proposal_id": "00000000"},
     "approve-proposal": {"proposal_id": "00000000"},
+    "update-context-after-deployment": {"instance_id": "web-frontend", "endpoint": "http://web.lan:8080"},
+    "get-sop": {"operation": "deploy_jenkins"},
 }
 # The scopes a call with ARGS needs: two 'read' tools propose with these arguments, so they also need 'propose'.
 NEEDS = {spec.name: {spec.scope} for spec in ALL_TOOLS}
@@ -61,7 +64,7 @@ def _holds(scope: str, needed: str | set[str]) -> bool:
 @pytest.mark.parametrize("scope", SCOPES)
 def test_tool_by_scope(served: HomeportApp, scope: str) -> None:
     """A caller holding only `scope` is refused exactly the tools needing another scope, with a clear message."""
-    server = server_for(served, scope)
+    server = server_for(served, scope, toolsets=TOOLSETS)
 
     async def go() -> dict[str, Any]:
         results = {}
@@ -87,7 +90,7 @@ def test_tools_list_by_scope(served: HomeportApp, scope: str) -> None:
     """tools/list shows the tools whose declared scope the caller holds (admin: all 25)."""
 
     async def go() -> list[str]:
-        async with Client(server_for(served, scope)) as client:
+        async with Client(server_for(served, scope, toolsets=TOOLSETS)) as client:
             return [t.name for t in (await client.list_tools()).tools]
 
     listed = anyio.run(go)

@@ -151,9 +151,12 @@ def test_every_tool_is_covered() -> None:
     """The tables above (plus the proposing and approve tests) name every registered tool."""
     covered = {c[0] for c in CASES} | {"update-resource-dimensions", "generate-template-from-instance",
                                        "plan-migration-from-snapshot", "get-proposal", "approve-proposal",
-                                       "propose-drift-resolution"}  # tests/daemon/test_mcp_drift_tool.py
+                                       "propose-drift-resolution",  # tests/daemon/test_mcp_drift_tool.py
+                                       # tests/mcp/test_document_workflows.py:
+                                       "update-context-after-deployment", "analyze-cross-provider-optimization",
+                                       "plan-multi-provider-migration", "execute-optimization-plan", "get-sop"}
     assert covered == {s.name for s in ALL_TOOLS}
-    assert len(ALL_TOOLS) == 25
+    assert len(ALL_TOOLS) == 30
 
 
 def test_sop_resources_and_prompts(served: HomeportApp) -> None:
