@@ -6,7 +6,7 @@ VENV := .venv
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 
-.PHONY: all venv demo test test-deps lint bench golden schema clean
+.PHONY: all venv demo test test-deps lint bench golden schema docs clean
 
 all: venv
 
@@ -40,6 +40,9 @@ bench: venv
 
 golden: venv
 	scripts/update-golden.sh
+
+docs: venv
+	$(VENV)/bin/python scripts/update-provider-docs.py
 
 schema: venv
 	$(VENV)/bin/homeport schema --out schemas

@@ -61,3 +61,6 @@ def default_region(config: ProviderConfig) -> str:
     raise PermanentProviderError(
         "aws provider has no region: set `region:` on the provider in homeport.yaml (e.g. region: us-east-1)"
     )
+
+
+OPTIONS_MODEL = AwsOptions  # what `options:` in homeport.yaml accepts (docs/providers/*.md are generated from it)

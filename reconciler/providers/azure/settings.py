@@ -146,3 +146,6 @@ def resource_settings(properties: dict[str, Any], overrides: dict[str, Any]) -> 
     merged = {key: value for key, value in properties.items() if value is not None}
     merged.update({key: value for key, value in overrides.items() if value is not None})
     return merged
+
+
+OPTIONS_MODEL = AzureOptions  # what `options:` in homeport.yaml accepts (docs/providers/*.md are generated from it)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.models.lab import ProviderConfig
 from reconciler.providers.errors import PermanentProviderError
@@ -76,10 +76,13 @@ class DockerSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    engines: dict[str, EngineSpec]
-    wait_timeout: int = DEFAULT_WAIT_TIMEOUT
-    api_version: str = "auto"
-    detail_ttl: int = 3600
+    engines: dict[str, EngineSpec] = Field(
+        description='One Docker engine per node: endpoint (unix://, ssh://, tcp://) and optional tls')
+    wait_timeout: int = Field(default=DEFAULT_WAIT_TIMEOUT,
+        description='Seconds `docker compose up --wait` may take for health checks')
+    api_version: str = Field(default="auto", description='Docker API version, or auto')
+    detail_ttl: int = Field(default=3600,
+        description='Seconds before a container is inspected again though its listing is unchanged')
 
 
 def _problem(provider: str, what: str) -> PermanentProviderError:
@@ -211,3 +214,6 @@ def docker_settings(provider: str, config: ProviderConfig) -> DockerSettings:
         api_version=api_version,
         detail_ttl=_int_option(provider, options, "detail_ttl", 3600),
     )
+
+
+OPTIONS_MODEL = DockerSettings  # what `options:` in homeport.yaml accepts (docs/providers/*.md are generated from it)

@@ -110,3 +110,7 @@ def load_settings(name: str, config: ProviderConfig) -> KubernetesSettings:
         verify_tls=config.verify_tls,
         token=token,
     )
+
+
+# what `options:` in homeport.yaml accepts (docs/providers/*.md are generated from it)
+OPTIONS_MODEL = KubernetesOptions

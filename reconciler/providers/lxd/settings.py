@@ -135,3 +135,6 @@ def load_settings(config: ProviderConfig, provider_name: str) -> LxdSettings:
         ansible_roles_paths=tuple(opts.ansible_roles_paths),
         node_name=config.nodes[0] if len(config.nodes) == 1 else None,
     )
+
+
+OPTIONS_MODEL = LxdOptions  # what `options:` in homeport.yaml accepts (docs/providers/*.md are generated from it)

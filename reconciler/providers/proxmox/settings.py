@@ -26,14 +26,17 @@ class ProxmoxSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    task_timeout: float = Field(default=600.0, gt=0)
-    task_poll: float = Field(default=1.0, gt=0)
-    detail_refresh: float = Field(default=3600.0, ge=0)
-    gpu_refresh: float = Field(default=3600.0, ge=0)
-    http_timeout: float = Field(default=30.0, gt=0)
-    ssh_public_key_file: str | None = None
-    ci_user: str = "homeport"
-    ansible_roles_paths: list[str] = Field(default_factory=list)
+    task_timeout: float = Field(default=600.0, gt=0,
+        description='A PVE task still running after this many seconds (or 30s, 5m) is a transient error')
+    task_poll: float = Field(default=1.0, gt=0, description='How often a running task is polled')
+    detail_refresh: float = Field(default=3600.0, ge=0, description="Re-read every guest's config at least this often")
+    gpu_refresh: float = Field(default=3600.0, ge=0, description='Cache of PCI listings and resource mappings')
+    http_timeout: float = Field(default=30.0, gt=0, description='Deadline for one API request')
+    ssh_public_key_file: str | None = Field(default=None,
+        description='cloud-init sshkeys; default: credentials.ssh_key_file + .pub')
+    ci_user: str = Field(default="homeport", description='cloud-init user, and the SSH user of the configure step')
+    ansible_roles_paths: list[str] = Field(default_factory=list,
+        description="More role folders (homeport's ansible/roles are always on the path)")
 
     @field_validator("task_timeout", "task_poll", "detail_refresh", "gpu_refresh", "http_timeout", mode="before")
     @classmethod
@@ -62,3 +65,6 @@ def load_settings(config: ProviderConfig, name: str) -> ProxmoxSettings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise PermanentProviderError(f"proxmox provider {name}: options.{where}: {first['msg']}") from exc
+
+
+OPTIONS_MODEL = ProxmoxSettings  # what `options:` in homeport.yaml accepts (docs/providers/*.md are generated from it)

@@ -28,8 +28,10 @@ class SimSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    nodes: dict[str, SimNode] = Field(default_factory=dict)
-    faults: dict[str, Literal["transient", "permanent"]] = Field(default_factory=dict)
+    nodes: dict[str, SimNode] = Field(default_factory=dict,
+        description='Simulated nodes and their capacity (default: three nodes)')
+    faults: dict[str, Literal["transient", "permanent"]] = Field(default_factory=dict,
+        description='Inject a fault per resource name (tests, demos)')
 
 
 def load_settings(config: ProviderConfig, name: str) -> SimSettings:
@@ -46,3 +48,6 @@ def load_settings(config: ProviderConfig, name: str) -> SimSettings:
     if not settings.nodes:
         settings.nodes["sim-1"] = SimNode()
     return settings
+
+
+OPTIONS_MODEL = SimSettings  # what `options:` in homeport.yaml accepts (docs/providers/*.md are generated from it)

@@ -12,16 +12,23 @@ from reconciler.providers.errors import PermanentProviderError
 from reconciler.providers.secrets import read_secret
 
 EXECUTORS = ("pyvmomi", "terraform")
-KNOWN_OPTIONS = {
-    "datacenter",
-    "task_timeout",
-    "connect_timeout",
-    "page_size",
-    "allow_power_cycle",
-    "full_refresh_every",
-    "terraform_binary",
-    "terraform_timeout",
-}
+
+
+class VmwareOptions(BaseModel):
+    """What `options:` accepts (checked one by one in load_settings, with messages naming the option)."""
+
+    datacenter: str | None = Field(default=None, description="Datacenter to use when vCenter has several")
+    task_timeout: float = Field(default=600.0, description="Seconds a vSphere task may run")
+    connect_timeout: float = Field(default=30.0, description="Seconds to wait for vCenter/ESXi to answer")
+    page_size: int = Field(default=500, description="Objects per property-collector page")
+    allow_power_cycle: bool = Field(default=True, description="May power a VM off and on for a change it needs")
+    full_refresh_every: int = Field(default=12, description="Cycles between full re-reads of every VM")
+    terraform_binary: str = Field(default="terraform", description="terraform executor: the binary")
+    terraform_timeout: float = Field(default=1800.0, description="terraform executor: seconds per apply")
+
+
+KNOWN_OPTIONS = set(VmwareOptions.model_fields)
+OPTIONS_MODEL = VmwareOptions  # docs/providers/vmware.md is generated from it
 
 
 class VmwareSettings(BaseModel):
