@@ -81,7 +81,8 @@ def _why(o: ProviderOption) -> str:
 
 
 def choose_target(state: DesiredState, inventories: dict[str, Inventory], unavailable: dict[str, str],
-                  req: Requirements, *, high_availability: bool, target: str | None) -> TargetChoice:
+                  req: Requirements, *, high_availability: bool, target: str | None,
+                  busy_ok: bool = False) -> TargetChoice:
     """Rank the lab's providers as find-best-provider-for-workload does and take the best (within target)."""
     options = compare_providers(state, inventories, unavailable, req, high_availability=high_availability)
     decisions: list[str] = []
@@ -97,6 +98,12 @@ def choose_target(state: DesiredState, inventories: dict[str, Inventory], unavai
                             "and rendered, and applied once the provider is enabled and has room"))
     else:
         viable = [o for o in options if o.viable]
+        if not viable and busy_ok:
+            enabled = [o for o in options if o.pools and state.lab.spec.providers[o.provider].enabled]
+            viable = enabled[:1]
+            if viable:
+                decisions.append(f"no provider has room now ({'; '.join(viable[0].cons)}): showing where it would "
+                                 "go once capacity is free")
         if not viable:
             why = "; ".join(f"{o.provider}: {'; '.join(o.cons) or 'not viable'}" for o in options)
             raise ValueError(f"no provider of this lab can take it now ({why}); free capacity, enable a provider "

@@ -7,8 +7,10 @@ from typing import Any
 from pydantic import Field
 
 from mcp_server.advisor.choice import CLOUD_TYPES
+from mcp_server.advisor.target import choose_target
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
+from mcp_server.tools.requirements_input import requirements_from
 from mcp_server.tools.universal import as_document, resource_doc_edit, retarget, trial_state
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.phases.render import chart_for, render_one
@@ -21,7 +23,7 @@ class Input(ToolInput):
     universal_definition: dict[str, Any] = Field(description="A UniversalResource document or its spec + name")
     target_providers: list[str] = Field(default_factory=list,
                                         description="Provider instances or types; default: the definition's pool")
-    strict_validation: bool = Field(default=False, description="Fail when any target cannot render it")
+    strict_validation: bool = Field(default=False, description="Also fail on unsupported features (GPUs, HA)")
 
 
 class Output(ToolOutput):
@@ -32,6 +34,8 @@ class Output(ToolOutput):
     unsupported_features: dict[str, list[str]] = Field(default_factory=dict)
     recommended_alternatives: list[str] = Field(default_factory=list)
     provider_recommendations: list[str] = Field(default_factory=list)
+    pools: dict[str, str] = Field(default_factory=dict, description="Per target: the pool it would use")
+    decisions: list[str] = Field(default_factory=list, description="How the pool was chosen when none was given")
 
 
 def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
@@ -42,6 +46,22 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     if name in state.resources:
         raise AgentError(f"{name!r} already exists in the lab; pick a new name (validation checks a new resource)")
     targets = args.target_providers or [""]
+    decisions: list[str] = []
+    pools: dict[str, str] = {}
+    spec = base.setdefault("spec", {})
+    if not args.target_providers and not spec.get("pool"):
+        reqs = spec.get("requirements") if isinstance(spec.get("requirements"), dict) else {}
+        req = requirements_from({k: v for k, v in (reqs or {}).items() if k in ("cpu", "memory_gb", "storage_gb",
+                                                                                "gpu")})
+        observation = app.observe(state)
+        try:
+            choice = choose_target(state, observation.inventories, observation.unavailable, req,
+                                   high_availability=bool((reqs or {}).get("high_availability")), target=None,
+                                   busy_ok=True)
+        except ValueError as exc:
+            raise AgentError(f"the definition names no pool and {exc}") from None
+        spec["pool"] = choice.pool
+        decisions = [d for d in choice.decisions]
     results: dict[str, str] = {}
     unsupported: dict[str, list[str]] = {}
     for target in targets:
@@ -70,20 +90,24 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                 missing.append("high_availability is not automatic here: add a second resource on another node")
             render_one(app.session, resource)
             results[label] = f"ok: chart {chart.name} in pool {resource.pool}"
+            pools[label] = resource.pool
         except (RenderError, ChartError) as exc:
             results[label] = f"render failed: {exc}"
         if missing:
             unsupported[label] = missing
     good = [t for t, r in results.items() if r.startswith("ok")]
-    valid = bool(good) and (not args.strict_validation or (len(good) == len(results) and not unsupported))
+    # Valid only when every asked target renders it (a definition four of six targets refuse is not valid).
+    valid = bool(good) and len(good) == len(results) and (not args.strict_validation or not unsupported)
     alternatives = [f"{t}: {r}" for t, r in results.items() if not r.startswith("ok")]
     return Output(summary=f"{name}: {'valid' if valid else 'not valid'}; " + "; ".join(f"{t} {r}" for t, r in
                                                                                         results.items()),
                   valid=valid, validation_results=results, unsupported_features=unsupported,
-                  recommended_alternatives=alternatives, provider_recommendations=good)
+                  recommended_alternatives=alternatives, provider_recommendations=good, pools=pools,
+                  decisions=decisions)
 
 
 SPEC = ToolSpec(name="validate-universal-definition", title="Validate a universal definition",
                 description="Checks a universal resource definition against the schema, the lab's pools and "
-                            "the target providers' charts; reports what each provider cannot support.",
+                            "the target providers' charts; valid only if every target renders it; shows the pool "
+                            "each would use (chosen as deploy-with-intelligence does when none is given).",
                 scope="read", toolset="read", input=Input, output=Output, run=run)

@@ -192,3 +192,26 @@ def test_example_4_cost_optimization_across_providers(tmp_path: Path) -> None:
     person_merges_and_applies(lab, result["proposal"]["proposal_id"])
     (status,) = agent(lab, [("get-deployment-status", {"instance_name": "azure-web"})])
     assert status["status"] == "running" and status["provider"] == "lab"
+
+
+DOCUMENT_DEFINITION = {  # the architecture document's universal definition, as written (no pool)
+    "apiVersion": "homelab.ai/v1", "kind": "UniversalResource", "metadata": {"name": "ollama-doc"},
+    "spec": {"resource_type": "compute", "workload_type": "ai-inference",
+             "requirements": {"cpu": 4, "memory_gb": 8, "storage_gb": 100, "gpu": True, "network": "default",
+                              "high_availability": False},
+             "deployment": {"environment": "production", "backup_required": True, "monitoring": "enabled"}}}
+
+
+def test_validate_the_documents_definition(tmp_path: Path) -> None:
+    """No pool: the pool it would pick is shown; six targets: valid only if every one renders it."""
+    lab = make_lab(tmp_path / "lab")
+    picked, six = agent(lab, [
+        ("validate-universal-definition", {"universal_definition": DOCUMENT_DEFINITION}),
+        ("validate-universal-definition", {"universal_definition": DOCUMENT_DEFINITION, "target_providers": [
+            "proxmox", "kubernetes", "docker", "aws", "azure", "sim"]}),
+    ])
+    assert picked["valid"] and picked["pools"]["(its pool)"] and picked["decisions"]
+    assert any(d.startswith("pool = ") for d in picked["decisions"])
+    failing = [t for t, r in six["validation_results"].items() if not r.startswith("ok")]
+    assert failing and six["valid"] is False  # one failing target is enough for false
+    assert set(six["pools"]) == set(six["validation_results"]) - set(failing)
