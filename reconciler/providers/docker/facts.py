@@ -208,12 +208,12 @@ def unmanaged_container(provider: str, node: str, summary: dict[str, Any]) -> Ob
     )
 
 
-def count_allocation(facts: NodeFacts, owned: list[ObservedResource]) -> None:
-    """Add homeport's projects' cpu and memory limits to the node's allocation. A limit is what a container may
-    take; an unset limit reserves nothing (Docker's cpus is a cap, not a reservation)."""
-    for resource in owned:
-        facts.cpu_allocated += float(resource.fields.get("cpus") or 0)
-        facts.memory_allocated_gb += float(resource.fields.get("memory_mb") or 0) / 1024
+def count_limits(facts: NodeFacts, details: list[dict[str, Any]]) -> None:
+    """Add running containers' cpu and memory limits (inspected details) to the node's allocation. A limit is what
+    a container may take; an unset limit reserves nothing (Docker's cpus is a cap, not a reservation)."""
+    for detail in details:
+        facts.cpu_allocated += float(detail.get("cpus") or 0)
+        facts.memory_allocated_gb += float(detail.get("memory_mb") or 0) / 1024
         facts.guests += 1
 
 

@@ -3,7 +3,8 @@
 Per engine and cycle: `info`, one container listing, one volume listing, one network listing. A
 container is inspected only when its listing entry changed since its last inspect (or that inspect is
 older than `detail_ttl`, which catches `docker update` of limits in place); otherwise the cached
-detail is used. Inspects happen in `load_detail`, when the planner needs them.
+detail is used. Running containers are inspected here for their limits (the node's allocation);
+homeport's are read again only in `load_detail`, when the planner needs them and the cache has gone stale.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from reconciler.providers.base import ProviderState
 from reconciler.providers.docker.engine import Engine
 from reconciler.providers.docker.facts import (
     container_name,
-    count_allocation,
+    count_limits,
     detail_fields,
     merge_containers,
     node_facts,
@@ -159,6 +160,31 @@ def observed_resource(
     )
 
 
+def running_limits(
+    engine: Engine, summaries: list[dict[str, Any]], cache: DetailCache, now: datetime
+) -> list[dict[str, Any]]:
+    """Inspected details (cpus, memory_mb) of every running container, homeport's or not: the listing does not
+    carry limits, so each is inspected once and cached (again only when it changes, or after detail_ttl); the
+    same cache serves load_detail, so the diff inspects nothing twice."""
+    running = [s for s in summaries if s.get("State") == "running"]
+    return [detail for detail in (_detail(engine, s, cache, now) for s in running) if detail is not None]
+
+
+def _detail(engine: Engine, summary: dict[str, Any], cache: DetailCache, now: datetime) -> dict[str, Any] | None:
+    detail = cache.get(engine.node, summary, now)
+    if detail is not None:
+        return detail
+    try:
+        inspected = engine.inspect(summary["Id"])
+    except ProviderError:
+        return None  # allocation is best effort: the listing already told what runs there
+    if inspected is None:
+        return None
+    fields = detail_fields(inspected)
+    cache.put(engine.node, summary, fields, now)
+    return fields
+
+
 def observe_engine(engine: Engine, provider: str, cache: DetailCache, now: datetime) -> EngineObservation:
     """Everything one engine shows: its capacity, owned resources, and what homeport does not manage.
 
@@ -178,7 +204,7 @@ def observe_engine(engine: Engine, provider: str, cache: DetailCache, now: datet
     for key in sorted(listed.owned):
         obs.containers[f"{key[0]}/{key[1]}"] = listed.owned[key]
         obs.resources.append(observed_resource(provider, engine.node, key, listed.owned[key], cache, now))
-    count_allocation(facts, [r for r in obs.resources if r.owned])
+    count_limits(facts, running_limits(engine, listing, cache, now))
     obs.resources.extend(other_volumes(provider, engine.node, volumes, listed))
     obs.resources.extend(other_networks(provider, engine.node, networks, listed))
     return obs

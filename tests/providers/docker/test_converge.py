@@ -262,7 +262,7 @@ def test_unmanaged_things_are_reported_and_never_touched(
             "homeport-test/busybox:1",
             command=["sleep", "300"],
             name="hand-made",
-            host_config=client.create_host_config(network_mode="none"),
+            host_config=client.create_host_config(network_mode="none", nano_cpus=500_000_000, mem_limit="64m"),
         )
         client.start(created["Id"])
     finally:
@@ -279,6 +279,9 @@ def test_unmanaged_things_are_reported_and_never_touched(
     }
     assert unmanaged[("container", "hand-made")].status == "running"
     assert not any(r.owned for r in unmanaged.values())
+    # allocation counts every running container's limits, homeport's (1 CPU, 256 MiB) and the hand-made one's
+    node2 = next(n for n in inventory.nodes if n.name == "node2")
+    assert (node2.cpu_allocated, node2.memory_allocated_gb, node2.guests) == (1.5, 0.3125, 2)
 
     # Pruning the managed resource leaves the hand-made things alone.
     provider.apply(
