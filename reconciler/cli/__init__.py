@@ -1,53 +1,152 @@
-"""The `homeport` command (Typer + Rich): thin over reconciler.service."""
+"""The `homeport` command (Typer + Rich): thin over reconciler.service.
+
+Commands load lazily: `homeport --help` lists them from the table below without importing any command
+module, and `homeport plan` imports plan_commands only (not the daemon, the web server or alembic). A
+test keeps each entry's help equal to the docstring of the command it names.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from typing import Any, NamedTuple
 
-from reconciler.cli import (
-    capacity_commands,
-    daemon_commands,
-    drift_commands,
-    drill_commands,
-    lab_commands,
-    plan_commands,
-    proposal_commands,
-    serve_command,
-    sim_commands,
-    snapshot_commands,
-    status_commands,
-    token_commands,
-    version_command,
-)
-from reconciler.cli import demo as demo_module
+import typer
+from typer.core import TyperCommand, TyperGroup
+from typer.main import get_command, get_group
+
+
+class Entry(NamedTuple):
+    """One top-level command: where it lives and the one line `homeport --help` shows for it."""
+
+    module: str
+    attr: str
+    group: bool
+    help: str
+
+
+COMMANDS: dict[str, Entry] = {
+    "version": Entry("version_command", "version", False, "Print homeport's version (and the Python running it)."),
+    "init": Entry(
+        "lab_commands", "init", False, "Create a lab: a new Git repository holding the example lab, committed on main."
+    ),
+    "schema": Entry(
+        "lab_commands",
+        "schema",
+        False,
+        "Write the JSON Schemas of homeport.yaml, pools, templates and resources for editors.",
+    ),
+    "validate": Entry(
+        "lab_commands",
+        "validate",
+        False,
+        "Check the desired state at a commit: kinds, references, chart values (and rendered outputs).",
+    ),
+    "render": Entry(
+        "lab_commands", "render", False, "Render every resource's chart into rendered-configs/<resource>/<chart>/."
+    ),
+    "plan": Entry("plan_commands", "plan", False, "Show what applying would change; read only."),
+    "apply": Entry(
+        "plan_commands", "apply", False, "Apply the main branch's plan after you approve it (as `terraform apply`)."
+    ),
+    "status": Entry(
+        "status_commands",
+        "status",
+        False,
+        "Each managed resource with provider, node, id, state and whether it matches; open deviations; last runs.",
+    ),
+    "history": Entry(
+        "status_commands",
+        "history",
+        False,
+        "What changed when: applies (with the fields they changed), skips and failures, or the runs themselves.",
+    ),
+    "capacity": Entry(
+        "capacity_commands",
+        "capacity",
+        False,
+        "Capacity, allocation (x ratio), usage and free-to-place per node of every enabled provider.",
+    ),
+    "demo": Entry(
+        "demo",
+        "demo",
+        False,
+        "Init a lab, plan, apply, cause drift, see it, reconcile it away, show status and the audit trail.",
+    ),
+    "daemon": Entry(
+        "daemon_commands",
+        "daemon",
+        False,
+        "Reconcile every reconcile.interval (with jitter), on pushes (webhook) and on polled changes.",
+    ),
+    "serve": Entry(
+        "serve_command",
+        "serve",
+        False,
+        'Serve the web UI at /, the REST API at /api/v1 and MCP at /mcp; runs start on approval or "Run now".',
+    ),
+    "audit": Entry("status_commands", "audit_app", True, "The audit trail: list it, verify its hash chain."),
+    "sim": Entry("sim_commands", "sim_app", True, "The built-in simulated provider."),
+    "proposals": Entry(
+        "proposal_commands", "proposals_app", True, "Review proposals: branches with one commit and a plan preview."
+    ),
+    "token": Entry(
+        "token_commands",
+        "token_app",
+        True,
+        "Bearer tokens for homeport-mcp over HTTP (scopes: read, propose, approve, admin).",
+    ),
+    "snapshot": Entry(
+        "snapshot_commands", "snapshot_app", True, "Snapshots of the observed infrastructure and desired state."
+    ),
+    "drift": Entry("drift_commands", "drift_app", True, "Drift: live resources that moved away from what was applied."),
+    "drill": Entry(
+        "drill_commands", "drill_app", True, "Drills on a throwaway scratch lab: nothing touches the real providers."
+    ),
+}
+
+
+def load_command(name: str) -> Any:
+    """The real click command (or group) behind a table entry; imports its module."""
+    entry = COMMANDS[name]
+    target = getattr(importlib.import_module(f"reconciler.cli.{entry.module}"), entry.attr)
+    if entry.group:
+        group = get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer(add_completion=False)
+    single.command(name)(target)
+    return get_command(single)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: placeholders (name + help) until a command is resolved, then the real one."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.placeholders = set(COMMANDS) - set(self.commands)
+        for name in self.placeholders:
+            self.commands[name] = TyperCommand(name=name, help=COMMANDS[name].help)
+        self.commands = {name: self.commands[name] for name in [*COMMANDS, *self.commands] if name in self.commands}
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in self.placeholders:
+            self.placeholders.discard(args[0])
+            self.commands[args[0]] = load_command(args[0])
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="homeport",
     help="GitOps for a homelab: desired state in Git, plans you review, a reconciler that applies them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 
-app.command("version")(version_command.version)
-app.command("init")(lab_commands.init)
-app.command("schema")(lab_commands.schema)
-app.command("validate")(lab_commands.validate)
-app.command("render")(lab_commands.render)
-app.command("plan")(plan_commands.plan)
-app.command("apply")(plan_commands.apply)
-app.command("status")(status_commands.status)
-app.command("history")(status_commands.history)
-app.command("capacity")(capacity_commands.capacity)
-app.command("demo")(demo_module.demo)
-app.add_typer(status_commands.audit_app, name="audit")
-app.add_typer(sim_commands.sim_app, name="sim")
-app.add_typer(proposal_commands.proposals_app, name="proposals")
-app.add_typer(token_commands.token_app, name="token")
-app.command("daemon")(daemon_commands.daemon)
-app.command("serve")(serve_command.serve)
-app.add_typer(snapshot_commands.snapshot_app, name="snapshot")
-app.add_typer(drift_commands.drift_app, name="drift")
-app.add_typer(drill_commands.drill_app, name="drill")
+
+@app.callback()
+def root() -> None:
+    """GitOps for a homelab: desired state in Git, plans you review, a reconciler that applies them."""
 
 
 def main() -> None:

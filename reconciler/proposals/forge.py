@@ -9,14 +9,16 @@ logged, stored or returned (agents see only the pull request's URL).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pygit2
 
 from reconciler.models.lab import ForgeConfig
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.secrets import read_secret
+
+if TYPE_CHECKING:  # httpx is imported when a forge is used, not by every command that maps ForgeError
+    import httpx
 
 
 class ForgeError(Exception):
@@ -49,6 +51,8 @@ class ForgeClient:
     """The few forge calls proposals need."""
 
     def __init__(self, config: ForgeConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        import httpx
+
         self.config = config
         try:
             self.token = read_secret(config.token_env, config.token_file, what="forge token")
@@ -69,6 +73,8 @@ class ForgeClient:
         self.http = httpx.Client(base_url=self.api, headers=headers, timeout=30, transport=transport)
 
     def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        import httpx
+
         try:
             response = self.http.request(method, path, json=body)
         except httpx.HTTPError as exc:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from reconciler.assets import asset_dir
+
+if TYPE_CHECKING:  # alembic is imported only when a schema must change (a current one is checked by SQL)
+    from alembic.config import Config
 
 DATABASE_URL_ENV = "HOMEPORT_DATABASE_URL"
 DATABASE_URL_FILE_ENV = "HOMEPORT_DATABASE_URL_FILE"  # a file holding the URL (Compose/Kubernetes secrets)
@@ -58,6 +60,8 @@ def normalise_url(url: str) -> str:
 
 def alembic_config(url: str) -> Config:
     """An Alembic config pointing at homeport's migrations."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(asset_dir("migrations")))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -85,6 +89,8 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply migrations up to revision."""
+        from alembic import command
+
         cfg = alembic_config(self.url)
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -92,15 +98,22 @@ class Database:
 
     def downgrade(self, revision: str) -> None:
         """Revert migrations down to revision ('base' empties the schema)."""
+        from alembic import command
+
         cfg = alembic_config(self.url)
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, revision)
 
     def current_revision(self) -> str | None:
-        """The schema's migration revision, None when empty."""
+        """The schema's migration revision, None when empty (a plain query of alembic_version)."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        if len(rows) > 1:
+            raise DatabaseError(f"the schema has {len(rows)} migration heads ({', '.join(sorted(rows))}); expected one")
+        return rows[0] if rows else None
 
     def dispose(self) -> None:
         """Close pooled connections."""
@@ -150,12 +163,37 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     db = Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), url=url)
     if migrate:
         try:
-            head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-            if db.current_revision() != head:
+            if db.current_revision() != head_revision():
                 db.upgrade("head")
         except Exception as exc:
             raise DatabaseError(f"cannot migrate database {redact_url(url)}: {exc}") from exc
     return db
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*['\"]?([\w.-]+|None)['\"]?\s*$", re.M)
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision id, read from the migration files without importing alembic.
+
+    Falls back to alembic's own reading when the files do not form one plain chain.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted((asset_dir("migrations") / "versions").glob("*.py")):
+        fields = dict(_REVISION.findall(script.read_text(encoding="utf-8")))
+        if "revision" not in fields:
+            continue
+        revisions.add(fields["revision"])
+        if fields.get("down_revision", "None") != "None":
+            parents.add(fields["down_revision"])
+    heads = revisions - parents
+    if len(heads) == 1 and len(parents) == len(revisions) - 1:
+        return heads.pop()
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def redact_url(url: str) -> str:

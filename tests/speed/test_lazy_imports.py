@@ -1,0 +1,83 @@
+"""Lazy start-up: a command imports only what it uses (issue 21 item 1).
+
+Each command runs in a fresh subprocess through a small wrapper that writes the names of the imported
+modules at exit; the test asserts which heavy modules were NOT imported. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+
+from reconciler.cli import COMMANDS, app, load_command
+from reconciler.source.scaffold import create_lab
+
+WRAPPER = """\
+import atexit, json, sys
+out = sys.argv[1]
+atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
+sys.argv = ["homeport", *sys.argv[2:]]
+from reconciler.cli import main
+main()
+"""
+
+# Never needed by a read-only command on a sim lab whose schema is current.
+SERVERS = {"uvicorn", "starlette", "fastapi", "mcp", "sse_starlette", "apscheduler", "prometheus_client"}
+MIGRATIONS = {"alembic", "mako"}
+CLIENTS = {"httpx", "jwt", "cryptography"}
+PROVIDER_SDKS = {
+    "kubernetes", "docker", "boto3", "botocore", "azure", "pyVmomi", "proxmoxer", "pylxd", "ansible_runner",
+}
+DOORS = ("reconciler.web", "reconciler.daemon", "reconciler.identity", "mcp_server")
+
+
+def imported_by(tmp_path: Path, *args: str, cwd: Path | None = None) -> tuple[set[str], str]:
+    """The modules `homeport *args` imported (run in a fresh interpreter), and its stdout."""
+    out = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", WRAPPER, str(out), *args], cwd=cwd or tmp_path, capture_output=True, text=True,
+        timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(out.read_text())), done.stdout
+
+
+def tops(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def test_help_imports_no_command_module(tmp_path: Path) -> None:
+    modules, stdout = imported_by(tmp_path, "--help")
+    assert "plan" in stdout and "drill" in stdout
+    assert not {m for m in modules if m.startswith("reconciler.") and m != "reconciler.cli"}
+    assert not tops(modules) & (SERVERS | MIGRATIONS | CLIENTS | PROVIDER_SDKS | {"sqlalchemy", "pygit2", "pydantic"})
+
+
+def test_plan_on_a_sim_lab_imports_no_server_migration_or_sdk(tmp_path: Path) -> None:
+    lab = tmp_path / "lab"
+    create_lab(lab)
+    first, _ = imported_by(tmp_path, "plan", cwd=lab)  # creates the database: migrations run here
+    assert "alembic" in tops(first)
+    modules, stdout = imported_by(tmp_path, "plan", cwd=lab)
+    assert "Summary:" in stdout
+    assert "reconciler.cli.plan_commands" in modules
+    assert not tops(modules) & (SERVERS | MIGRATIONS | CLIENTS | PROVIDER_SDKS)
+    assert not [m for m in modules if m.startswith(DOORS)]
+    assert not {m for m in modules if m.startswith("reconciler.cli.")} - {
+        "reconciler.cli.common", "reconciler.cli.plan_commands", "reconciler.cli.plan_markdown",
+        "reconciler.cli.planview", "reconciler.cli.progress",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_table_matches_each_command(name: str) -> None:
+    root = get_command(app)
+    real = load_command(name)
+    assert real.name == name
+    assert COMMANDS[name].help == real.get_short_help_str(limit=10_000)
+    assert name in root.list_commands(None)  # type: ignore[arg-type]
