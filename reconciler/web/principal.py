@@ -28,7 +28,9 @@ class Principal:
     def actor(self) -> str:
         """The audit log's `actor`, and a proposal's author or reviewer: the token's holder, named as MCP names
         them, so one token is one person whichever door it uses (nobody approves their own proposal by
-        switching from MCP to the browser)."""
+        switching from MCP to the browser). An OIDC caller is its subject."""
+        if self.kind == "oidc":
+            return self.owner
         return f"{self.owner} via token {self.token_name}"
 
     def allows(self, scope: str) -> bool:
