@@ -37,7 +37,7 @@ def test_prices_are_known_or_unknown_never_guessed() -> None:
     assert on_demand_price("Standard_B2s", "westus") is None
     listed = offers(Requirements(cpu=16, memory_gb=64), "westus2")
     assert [o.price is None for o in listed] == sorted(o.price is None for o in listed), "unknown prices last"
-    with pytest.raises(ValueError, match="overrides.azure.vm_size"):
+    with pytest.raises(ValueError, match=r"overrides\.azure\.vm_size"):
         choose_vm_size(Requirements(cpu=512, memory_gb=4096), "eastus")
 
 
