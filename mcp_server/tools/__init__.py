@@ -31,10 +31,12 @@ from mcp_server.tools import (
     plan_multi_provider_migration,
     propose_drift_resolution,
     query_resource_pools,
+    run_rebuild_drill,
     translate_universal_to_provider,
     update_context_after_deployment,
     update_resource_dimensions,
     validate_universal_definition,
+    whatif_proposal,
 )
 from mcp_server.toolspec import ToolSpec
 
@@ -48,4 +50,5 @@ ALL_TOOLS: list[ToolSpec[Any, Any]] = [m.SPEC for m in (
     get_resource_allocation_guidelines, get_placement_strategy, list_proposals, get_proposal, approve_proposal,
     update_context_after_deployment, analyze_cross_provider_optimization, plan_multi_provider_migration,
     execute_optimization_plan, get_sop,
+    run_rebuild_drill, whatif_proposal,
 )]

@@ -18,6 +18,7 @@ from reconciler.cli.common import (
     print_json,
     user_errors,
 )
+from reconciler.cli.whatif_commands import whatif
 from reconciler.service import commands, queries
 from reconciler.service.views import ProposalView, counts_line
 
@@ -102,3 +103,6 @@ def reject_cmd(proposal_id: Annotated[str, typer.Argument(help="id or branch")],
     with open_lab(lab) as service:
         p = commands.reject(service, proposal_id, reason=reason)
     console.print(f"rejected proposal {p.id} ({escape(p.title)})")
+
+
+proposals_app.command("whatif")(whatif)

@@ -214,17 +214,18 @@ class ScratchRun:
     observation: Observation
 
 
-def converge(session: ScratchSession, ref: str, *, apply: bool = True) -> ScratchRun:
+def converge(session: ScratchSession, ref: str, *, apply: bool = True, render: bool = True) -> ScratchRun:
     """Plan (and apply) the commit at ref on the scratch lab through the real phases, even off main.
 
     Resources whose chart fails to render are left out of the apply and reported, instead of failing the run.
+    render=False renders only what is applied (apply renders each change itself), not the whole lab.
     """
     revision = fetch(session, ref)
     state = load(session, revision)
-    renders = render_all(session, state, use_index=False)
+    renders = render_all(session, state, use_index=False) if render else None
     by_file = {r.source_file: n for n, r in state.effective.items()}
     render_errors: dict[str, str] = {}
-    for error in renders.errors:
+    for error in renders.errors if renders is not None else []:
         source, _, message = error.partition(": ")
         render_errors[by_file.get(source, source)] = message or error
     observation = observe_all(session, state)

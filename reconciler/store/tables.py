@@ -300,3 +300,17 @@ class ProviderStateRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[Any] = mapped_column(JsonColumn, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+
+
+class ProposalWhatIfRow(Base):
+    """A what-if of a proposal: its plan, placements and capacity on a simulated copy of the live lab."""
+
+    __tablename__ = "proposal_whatifs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    proposal_id: Mapped[str] = mapped_column(String(64), index=True)
+    lab: Mapped[str] = mapped_column(String(63))
+    head_commit: Mapped[str] = mapped_column(String(64))
+    main_commit: Mapped[str] = mapped_column(String(64))
+    report: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    created_by: Mapped[str] = mapped_column(String(255))

@@ -87,7 +87,7 @@ def test_tool_by_scope(served: HomeportApp, scope: str) -> None:
 
 @pytest.mark.parametrize("scope", SCOPES)
 def test_tools_list_by_scope(served: HomeportApp, scope: str) -> None:
-    """tools/list shows the tools whose declared scope the caller holds (admin: all 25)."""
+    """tools/list shows the tools whose declared scope the caller holds (admin: all of them)."""
 
     async def go() -> list[str]:
         async with Client(server_for(served, scope, toolsets=TOOLSETS)) as client:

@@ -154,9 +154,10 @@ def test_every_tool_is_covered() -> None:
                                        "propose-drift-resolution",  # tests/daemon/test_mcp_drift_tool.py
                                        # tests/mcp/test_document_workflows.py:
                                        "update-context-after-deployment", "analyze-cross-provider-optimization",
-                                       "plan-multi-provider-migration", "execute-optimization-plan", "get-sop"}
+                                       "plan-multi-provider-migration", "execute-optimization-plan", "get-sop",
+                                       "run-rebuild-drill", "whatif-proposal"}  # tests/drill/
     assert covered == {s.name for s in ALL_TOOLS}
-    assert len(ALL_TOOLS) == 30
+    assert len(ALL_TOOLS) == 32
 
 
 def test_sop_resources_and_prompts(served: HomeportApp) -> None:
