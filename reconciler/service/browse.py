@@ -1,5 +1,5 @@
 """Queries the web door needs beyond `queries`: where each effective value came from, a resource's YAML at
-main, its rendered files, the deviation timeline, keyset pages of runs and the audit log, node capacity.
+main, its rendered files, the deviation timeline, keyset pages of runs and the audit log, the lab tree.
 
 Added by the web door (issue 19) beside `queries.py`; every function takes an open `LabService`.
 """
@@ -46,30 +46,6 @@ class RenderedFiles(BaseModel):
     resource: str
     chart: str | None = Field(default=None, description="None when no chart renders this provider and type")
     files: dict[str, str] = Field(default_factory=dict)
-
-
-class NodeCapacity(BaseModel):
-    """One node: its size, what the lab's resources placed there ask for, and what the provider says is used."""
-
-    provider: str
-    node: str
-    status: str
-    cpu: float
-    cpu_allocated: float
-    cpu_used: float
-    memory_gb: float
-    memory_allocated_gb: float
-    memory_used_gb: float
-    gpus: int = 0
-    gpus_allocated: int = 0
-    resources: list[str] = Field(default_factory=list)
-
-
-class CapacityReport(BaseModel):
-    """Capacity per node of every provider that could be observed."""
-
-    nodes: list[NodeCapacity]
-    unavailable: dict[str, str] = Field(default_factory=dict)
 
 
 def _leaves(value: Any, prefix: str) -> dict[str, Any]:
@@ -212,38 +188,6 @@ def audit_page(lab: LabService, *, before_seq: int | None = None, entity: str | 
     stmt = stmt.order_by(AuditLogRow.seq.desc()).limit(limit)
     with engine_errors(), lab.session.db.session() as s:
         return [AuditEntry.from_row(r) for r in s.execute(stmt).scalars()]
-
-
-def capacity(lab: LabService, *, max_age: float = 10.0) -> CapacityReport:
-    """Per node: capacity, what the resources placed there ask for (allocated), and the provider's reported use."""
-    state = lab.state()
-    with engine_errors():
-        observation = lab.recent_observation(state, max_age=max_age)
-    placed: dict[tuple[str, str], list[str]] = {}
-    seen: set[str] = set()
-    for inventory in observation.inventories.values():
-        for res in inventory.owned(state.lab_name).values():
-            if res.node and res.name in state.effective:
-                placed.setdefault((inventory.provider, res.node), []).append(res.name)
-                seen.add(res.name)
-    for eff in state.effective.values():
-        if eff.node and eff.name not in seen:
-            placed.setdefault((eff.provider, eff.node), []).append(eff.name)
-    nodes: list[NodeCapacity] = []
-    for provider, inventory in sorted(observation.inventories.items()):
-        for node in sorted(inventory.nodes, key=lambda n: n.name):
-            names = sorted(placed.get((provider, node.name), []))
-            reqs = [state.effective[n].requirements for n in names]
-            nodes.append(NodeCapacity(
-                provider=provider, node=node.name, status=node.status, cpu=node.cpu,
-                cpu_allocated=float(sum(r.cpu or 0 for r in reqs)), cpu_used=node.cpu_used,
-                memory_gb=node.memory_gb, memory_allocated_gb=float(sum(r.memory_gb or 0 for r in reqs)),
-                memory_used_gb=node.memory_used_gb, gpus=len(node.gpus),
-                gpus_allocated=sum(r.gpu_count for r in reqs), resources=names))
-    providers = state.lab.spec.providers
-    unavailable = {name: why for name, why in observation.unavailable.items()
-                   if name not in providers or providers[name].enabled}  # disabled on purpose: not a problem
-    return CapacityReport(nodes=nodes, unavailable=unavailable)
 
 
 class ResourceState(BaseModel):

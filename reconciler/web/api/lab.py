@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from reconciler.models.placement import CapacityReport
 from reconciler.models.pool import ResourcePool
 from reconciler.models.template import DeploymentTemplate
 from reconciler.service import browse, queries
@@ -114,7 +115,10 @@ def get_template(request: Request, name: str = Name) -> DeploymentTemplate:
 
 
 @router.get("/capacity", dependencies=READ, openapi_extra=scope_extra("read"))
-def get_capacity(request: Request) -> browse.CapacityReport:
-    """Per node: capacity, what the lab's resources placed there ask for, and the provider's reported use."""
+def get_capacity(request: Request,
+                 provider: Annotated[str | None, Query(max_length=63, description="Only this provider")] = None,
+                 ) -> CapacityReport:
+    """Per node: capacity, what the lab's resources placed there are allocated, the allocation ratios placement
+    uses, the provider's reported use, and what is free to place (observes the providers, read only)."""
     ctx = context_of(request)
-    return ctx.call(lambda: browse.capacity(ctx.lab))
+    return ctx.call(lambda: queries.capacity(ctx.lab, provider=provider))

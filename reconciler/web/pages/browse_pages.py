@@ -73,9 +73,13 @@ def templates(request: Request) -> Response:
 def capacity(request: Request) -> Response:
     """Capacity per node as charts: allocated vs capacity vs usage."""
     ctx = context_of(request)
-    report = ctx.call(lambda: browse.capacity(ctx.lab))
+    report = ctx.call(lambda: queries.capacity(ctx.lab))
+    providers = ctx.call(lambda: ctx.lab.state().lab.spec.providers)
+    # A provider switched off in homeport.yaml is not a problem worth a warning here.
+    unavailable = {name: why for name, why in report.unavailable.items()
+                   if name not in providers or providers[name].enabled}
     charts = [(node, node_bars(node)) for node in report.nodes]
-    return render(request, "capacity.html", title="Capacity", report=report, charts=charts)
+    return render(request, "capacity.html", title="Capacity", unavailable=unavailable, charts=charts)
 
 
 @router.get("/plan")
