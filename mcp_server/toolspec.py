@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller, current_caller, refusal
+from mcp_server.schemas import compact_input, trim_output
 from reconciler.models.jsonlimits import check_json_value, decode_json_text
 from reconciler.models.limits import LimitExceeded
 from reconciler.phases.run import PlanError
@@ -196,12 +197,13 @@ def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Calle
         text = out.summary + "\n\n" + json.dumps(structured, default=str)
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
-    schema = spec.input.model_json_schema()
-    schema.pop("title", None)
-    annotations = ToolAnnotations(title=spec.title, read_only_hint=spec.read_only, destructive_hint=spec.destructive,
+    schema = compact_input(spec.input.model_json_schema())
+    annotations = ToolAnnotations(read_only_hint=spec.read_only, destructive_hint=spec.destructive,
                                   idempotent_hint=spec.idempotent, open_world_hint=spec.open_world)
+    metadata = FuncMetadata(arg_model=_RawArguments, output_model=spec.output)
+    metadata.output_schema = trim_output(metadata.output_schema or {})
     return Tool(fn=call, name=spec.name, title=spec.title, description=spec.description, parameters=schema,
-                fn_metadata=FuncMetadata(arg_model=_RawArguments, output_model=spec.output), is_async=True,
+                fn_metadata=metadata, is_async=True,
                 context_kwarg="ctx", annotations=annotations, meta={"homeport/scope": spec.scope,
                                                                      "homeport/toolset": spec.toolset})
 
