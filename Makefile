@@ -6,7 +6,7 @@ VENV := .venv
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 
-.PHONY: all venv demo test test-deps lint bench golden schema docs clean
+.PHONY: all venv demo test test-deps lint bench golden schema docs clean fuzz
 
 all: venv
 
@@ -37,6 +37,9 @@ lint: venv
 bench: venv
 	$(VENV)/bin/python bench/noop_reconcile.py
 	@for b in bench/*.py; do [ "$$b" = bench/noop_reconcile.py ] || $(VENV)/bin/python $$b || exit 1; done
+
+fuzz: venv
+	$(VENV)/bin/python bench/fuzz_report.py --cases $${FUZZ_CASES:-10000}
 
 golden: venv
 	scripts/update-golden.sh

@@ -9,6 +9,9 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.scalarfloat import ScalarFloat
 
 Mutation = Callable[[CommentedMap], None]
 
@@ -17,8 +20,22 @@ class YamlEditError(ValueError):
     """The file cannot be edited (malformed, or the object is not in it)."""
 
 
+def _float_exactly(representer: RoundTripRepresenter, data: ScalarFloat) -> ScalarNode:
+    """ruamel's round-trip form of a float when it reads back as the same number, else repr (ruamel can drop a
+    digit, e.g. 3.474049284652361e+16 -> 3.47404928465236e+16, changing a value no edit touched)."""
+    node = representer.represent_scalar_float(data)
+    try:
+        same = float(node.value.replace("_", "")) == float(data)
+    except ValueError:
+        same = False
+    if not same:
+        node.value = repr(float(data))
+    return node
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.representer.add_representer(ScalarFloat, _float_exactly)
     yaml.preserve_quotes = True
     yaml.width = 110
     yaml.indent(mapping=2, sequence=4, offset=2)

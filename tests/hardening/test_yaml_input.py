@@ -169,3 +169,11 @@ def test_a_thousand_invalid_documents_are_reported_from_one_parse(tmp_path: Path
     line_index.cache_clear()
     parse_blob("resources/many.yaml", (text + "\n").encode())
     assert line_index.cache_info().misses == 1  # the figure (seconds) lives in bench/yaml_limits.py
+
+
+def test_an_edit_keeps_every_digit_of_floats_it_did_not_touch() -> None:
+    """Found by the fuzz suite: ruamel's round trip rewrote 3.474049284652361e+16 as 3.47404928465236e+16."""
+    written = new_document({"kind": "K", "metadata": {"name": "r"}, "v": 3.474049284652361e16, "w": 0.1})
+    edited = edit_document(written, "K", "r", lambda d: set_path(d, ["x"], 1))
+    assert load_documents(edited.decode())[0] == {"kind": "K", "metadata": {"name": "r"},
+                                                  "v": 3.474049284652361e16, "w": 0.1, "x": 1}
