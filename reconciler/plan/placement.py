@@ -44,6 +44,10 @@ class Ledger:
 
     nodes: dict[str, NodeLedger]
     groups: dict[str, set[str]] = field(default_factory=dict)
+    ordered: list[NodeLedger] = field(default_factory=list)  # by node name, for a stable order
+
+    def __post_init__(self) -> None:
+        self.ordered = [self.nodes[n] for n in sorted(self.nodes)]
 
     @classmethod
     def of(cls, nodes: list[NodeFacts]) -> Ledger:
@@ -102,13 +106,16 @@ def _constraint_problem(facts: NodeFacts, rules: PlacementRules) -> str | None:
     return None
 
 
-def assess(entry: NodeLedger, demand: Demand, rules: PlacementRules) -> tuple[Limit, float]:
+def assess(
+    entry: NodeLedger, demand: Demand, rules: PlacementRules, constrained: bool | None = None
+) -> tuple[Limit, float]:
     """(limit, load): "ok" and the share of allocatable capacity allocated after placing, or the first rule the
-    node breaks (pure, numbers only: the explanation is written by judge() for the nodes a plan shows)."""
+    node breaks (pure, numbers only: the explanation is written by judge() for the nodes a plan shows).
+    constrained: whether rules have node constraints, when the caller already knows (a big plan asks 50,000 times)."""
     f = entry.facts
     if f.status not in ONLINE:
         return "status", 0.0
-    if rules.constraints.any and _constraint_problem(f, rules):
+    if (rules.constraints.any if constrained is None else constrained) and _constraint_problem(f, rules):
         return "constraint", 0.0
     if f.cpu and demand.cpu > f.cpu:
         return "cpu", 0.0
@@ -130,7 +137,7 @@ def assess(entry: NodeLedger, demand: Demand, rules: PlacementRules) -> tuple[Li
             return "storage", 0.0
     cpu_share = cpu_after / cpu_cap if cpu_cap else 0.0
     mem_share = mem_after / mem_cap if mem_cap else 0.0
-    return "ok", round(max(cpu_share, mem_share), 4)
+    return "ok", cpu_share if cpu_share > mem_share else mem_share
 
 
 def usage_share(facts: NodeFacts) -> float:
@@ -144,6 +151,7 @@ def judge(entry: NodeLedger, demand: Demand, rules: PlacementRules) -> NodeVerdi
     """Whether one node fits the demand, with the limiting figure for people (pure)."""
     f = entry.facts
     limit, load = assess(entry, demand, rules)
+    load = round(load, 4)
     cpu_alloc = f.cpu_allocated + entry.cpu_claimed
     mem_alloc = f.memory_allocated_gb + entry.memory_claimed_gb
     cpu_cap = f.cpu * rules.cpu_allocation_ratio
@@ -193,6 +201,31 @@ def judge(entry: NodeLedger, demand: Demand, rules: PlacementRules) -> NodeVerdi
         load=load,
         usage=entry.usage,
     )
+
+
+Ranked = tuple[bool, float, bool, float, NodeLedger]
+
+
+def break_ties(name: str, ranked: list[Ranked]) -> list[Ranked]:
+    """Sort by (anti-affinity, load, GPU sparing, usage); nodes equal on all of them are ordered by a stable hash
+    of (resource, node), computed only for those, so equal nodes share resources out evenly across a plan."""
+    ranked.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
+    i, end = 0, len(ranked)
+    while i < end:
+        first = ranked[i]
+        j = i + 1
+        while (
+            j < end
+            and ranked[j][1] == first[1]
+            and ranked[j][0] == first[0]
+            and ranked[j][2] == first[2]
+            and ranked[j][3] == first[3]
+        ):
+            j += 1
+        if j - i > 1:
+            ranked[i:j] = sorted(ranked[i:j], key=lambda r: _tiebreak(name, r[4].facts.name))
+        i = j
+    return ranked
 
 
 def place(
@@ -251,7 +284,7 @@ def place(
             reason=f"pinned to {pinned} by placement.node; fits: {verdict.figure}",
         )
     wanted = set(candidates) if candidates else None
-    entries = [e for n, e in sorted(ledger.nodes.items()) if wanted is None or n in wanted]
+    entries = ledger.ordered if wanted is None else [e for e in ledger.ordered if e.facts.name in wanted]
     if not entries:
         names = ", ".join(sorted(wanted or ())) or "(none)"
         return PlacementReport(
@@ -263,13 +296,13 @@ def place(
         )
     group_nodes = set(ledger.groups.get(rules.anti_affinity_group or "", ()))
     spare_gpu = demand.gpus == 0
-    ranked: list[tuple[bool, float, bool, float, bytes, NodeLedger]] = []
+    constrained = rules.constraints.any
+    ranked: list[tuple[bool, float, bool, float, NodeLedger]] = []
     for entry in entries:
-        limit, load = assess(entry, demand, rules)
+        limit, load = assess(entry, demand, rules, constrained)
         if limit == "ok":
-            node_name = entry.facts.name
             gpu_node = spare_gpu and entry.has_free_gpu
-            ranked.append((node_name in group_nodes, load, gpu_node, entry.usage, _tiebreak(name, node_name), entry))
+            ranked.append((entry.facts.name in group_nodes, load, gpu_node, entry.usage, entry))
     if not ranked:
         verdicts = [judge(e, demand, rules) for e in entries]
         limits = "; ".join(f"{v.node}: {v.figure}" for v in verdicts)
@@ -281,8 +314,8 @@ def place(
             **base,
             reason=f"no node fits {demand.describe()}: {limits}",
         )
-    ranked.sort(key=lambda r: r[:5])
-    fitting = [judge(r[5], demand, rules) for r in ranked[:2]]
+    ranked = break_ties(name, ranked)
+    fitting = [judge(r[4], demand, rules) for r in ranked[:2]]
     best = fitting[0]
     runner = fitting[1] if len(fitting) > 1 else None
     warnings = notes + _busy(ledger.nodes[best.node])
@@ -300,6 +333,7 @@ def place(
         node=best.node,
         source="placed",
         runner_up=runner.node if runner else None,
+        alternatives=[r[4].facts.name for r in ranked[1:]],
         nodes=[best] + ([runner] if runner else []),
         warnings=warnings,
         **base,

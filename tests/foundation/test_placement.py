@@ -197,7 +197,12 @@ def test_same_input_same_node_whatever_the_list_order() -> None:
     assert len(picks) > 1
 
 
-def test_claims_accumulate_and_spread_within_one_plan() -> None:
+def test_alternatives_are_the_other_fitting_nodes_best_first() -> None:
+    nodes = [node("a", cpu_allocated=8), node("b"), node("c", cpu=1), node("d", cpu=1, cpu_allocated=4)]
+    report = place("x", demand(1), rules(), Ledger.of(nodes))
+    # loads after placing: b 1/16, c 1/4, a 9/16; d is full (4 allocated + 1 > 1 x 4)
+    assert (report.node, report.runner_up, report.alternatives) == ("b", "c", ["c", "a"])
+
     ledger = Ledger.of([node("a"), node("b"), node("c")])
     picks = [place(f"vm{i}", demand(2, 1), rules(), ledger).node for i in range(12)]
     # 12 x 2 vCPUs = 24 on 3 x 4 cores: within 4.0, spread evenly (8 vCPUs per node)

@@ -24,9 +24,10 @@ class SimNode(BaseModel):
 
 class SimSettings(BaseModel):
     """options: nodes (name -> size; nodes listed only in `nodes:` get the default size) and faults
-    (resource -> transient | permanent: that resource's apply fails that way, for tests and demos)."""
+    (resource -> transient | permanent: that resource's apply fails that way, for tests and demos). Other keys
+    are ignored: the simulator stands in for any provider, so labs and tests put that provider's options here."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     nodes: dict[str, SimNode] = Field(default_factory=dict,
         description='Simulated nodes and their capacity (default: three nodes)')
