@@ -17,9 +17,13 @@ NULL = {"type": "null"}
 
 
 def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
-    """The input schema without generated titles and with nullable types written as type lists."""
+    """The input schema without generated titles and with nullable types written as type lists.
+
+    The input model's own docstring goes too: the tool's description says what the tool takes.
+    """
     out: dict[str, Any] = _compact(schema)
     out.pop("title", None)
+    out.pop("description", None)
     return out
 
 

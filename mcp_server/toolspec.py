@@ -204,8 +204,7 @@ def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Calle
     metadata.output_schema = trim_output(metadata.output_schema or {})
     return Tool(fn=call, name=spec.name, title=spec.title, description=spec.description, parameters=schema,
                 fn_metadata=metadata, is_async=True,
-                context_kwarg="ctx", annotations=annotations, meta={"homeport/scope": spec.scope,
-                                                                     "homeport/toolset": spec.toolset})
+                context_kwarg="ctx", annotations=annotations, meta={"homeport/scope": spec.scope})
 
 
 def _audit_result(structured: dict[str, Any]) -> dict[str, Any]:
