@@ -30,6 +30,7 @@ from mcp_server.tools import (
     plan_migration_from_snapshot,
     plan_multi_provider_migration,
     propose_drift_resolution,
+    propose_rollback,
     query_resource_pools,
     run_rebuild_drill,
     translate_universal_to_provider,
@@ -50,5 +51,5 @@ ALL_TOOLS: list[ToolSpec[Any, Any]] = [m.SPEC for m in (
     get_resource_allocation_guidelines, get_placement_strategy, list_proposals, get_proposal, approve_proposal,
     update_context_after_deployment, analyze_cross_provider_optimization, plan_multi_provider_migration,
     execute_optimization_plan, get_sop,
-    run_rebuild_drill, whatif_proposal,
+    run_rebuild_drill, whatif_proposal, propose_rollback,
 )]

@@ -66,6 +66,12 @@ COMMANDS: dict[str, Entry] = {
         False,
         "Capacity, allocation (x ratio), usage and free-to-place per node of every enabled provider.",
     ),
+    "rollback": Entry(
+        "rollback_commands",
+        "rollback",
+        False,
+        "Open a proposal that returns main to an applied revision; approve it to apply (deletes included).",
+    ),
     "demo": Entry(
         "demo",
         "demo",

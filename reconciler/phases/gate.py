@@ -66,8 +66,11 @@ def _auto_apply(state: DesiredState, change: Change, policy: ReconcilePolicy) ->
 
 
 def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: PruneFacts,
-         backoff: Mapping[str, datetime] | None = None) -> Plan:
+         backoff: Mapping[str, datetime] | None = None, approved_rollback: str | None = None) -> Plan:
     """Set `blocked` on every change that must not be applied now, saying why.
+
+    `approved_rollback`: the id of the merged rollback proposal main is at; a person approved its plan,
+    so its changes are not held back for risk (every other guard stays).
 
     `backoff`: resources whose last apply failed transiently and when each may be retried; until then
     the daemon leaves them waiting (a person's `homeport apply` retries at once).
@@ -119,7 +122,7 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
         if not _auto_apply(state, change, policy):
             change.hold(BlockKind.policy, "auto_apply is off: a person applies this with `homeport apply`")
             continue
-        if change.risk > policy.max_auto_risk:
+        if change.risk > policy.max_auto_risk and not approved_rollback:
             change.hold(BlockKind.policy,
                         f"risk {change.risk.value} is above reconcile.max_auto_risk ({policy.max_auto_risk.value})")
             continue

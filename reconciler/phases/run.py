@@ -24,6 +24,7 @@ from reconciler.phases.preview import preview_changes
 from reconciler.phases.prune import prune
 from reconciler.phases.record import index_desired_state, record_results
 from reconciler.phases.render import RenderSet, render_all
+from reconciler.phases.rollback_approval import approved_rollback
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.store.audit import append_audit
 from reconciler.store.instances import InstanceSnapshot, load_instances, retry_after
@@ -90,7 +91,8 @@ def compute_plan(
         plan = plan_lab(session, state, observation, instances)
     with _timed(timings, "gate"):
         facts = _prune_facts(state, observation, instances)
-        gate(plan, state, mode=mode, now=session.clock(), prune=facts, backoff=retry_after(instances))
+        gate(plan, state, mode=mode, now=session.clock(), prune=facts, backoff=retry_after(instances),
+             approved_rollback=approved_rollback(session.db, state.lab_name, state.revision))
     with _timed(timings, "preflight"):
         preflight(session, state, plan)
     if provider_previews:

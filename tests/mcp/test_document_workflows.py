@@ -18,7 +18,7 @@ from mcp import Client, StdioServerParameters
 
 from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.run import reconcile
+from reconciler.phases.run import compute_plan, reconcile
 from reconciler.proposals.review import approve
 from tests.backends.homeport_lab import make_lab
 
@@ -215,3 +215,52 @@ def test_validate_the_documents_definition(tmp_path: Path) -> None:
     failing = [t for t, r in six["validation_results"].items() if not r.startswith("ok")]
     assert failing and six["valid"] is False  # one failing target is enough for false
     assert set(six["pools"]) == set(six["validation_results"]) - set(failing)
+
+
+def test_rollback_of_a_deploy_is_applied_once_a_person_merges_it(tmp_path: Path) -> None:
+    """deploy -> merged, applied; propose-rollback (MCP) -> merged by a person -> the daemon's auto run deletes
+    what the rolled-back commit created, although a delete is above max_auto_risk; `homeport rollback` refuses
+    when there is nothing to go back to."""
+    import subprocess
+
+    from reconciler.service.lab import LabService
+    from reconciler.service.rollback import applied_revisions
+
+    lab = make_lab(tmp_path / "lab")
+    repo = pygit2.Repository(str(lab))
+    before = str(repo.references["refs/heads/main"].target)
+    (deploy,) = agent(lab, [("deploy-with-intelligence", {"workload_type": "web-app", "instance_name": "oops",
+                                                          "preferred_provider": "lab"})])
+    person_merges_and_applies(lab, deploy["proposal"]["proposal_id"])
+    (status,) = agent(lab, [("get-deployment-status", {"instance_name": "oops"})])
+    assert status["status"] == "running"
+
+    (rollback,) = agent(lab, [("propose-rollback", {"reason": "oops was a mistake"})])
+    assert rollback["rollback_to"] == before
+    assert rollback["proposal"]["counts"] == {"delete": 1} and rollback["proposal"]["risk"] == "high"
+    assert rollback["proposal"]["status"] == "open"
+    head = repo.branches.local[rollback["proposal"]["branch"]].peel(pygit2.Commit)
+    main_now = str(repo.references["refs/heads/main"].target)
+    assert [str(p) for p in head.parent_ids] == [main_now]  # a revert commit on top of main, history kept
+    assert head.tree.id == repo[before].peel(pygit2.Commit).tree.id
+    # before a person merges it, the daemon would hold the delete back (risk above max_auto_risk)
+    check = LabSession.open(lab, actor="test", actor_kind="human")
+    try:
+        held = compute_plan(check, ref=str(head.id), mode=Mode.auto).plan
+    finally:
+        check.close()
+    (delete,) = [c for c in held.changes if c.resource == "oops"]
+    assert delete.blocked and "max_auto_risk" in str(delete.blocked)
+
+    person_merges_and_applies(lab, rollback["proposal"]["proposal_id"])  # Mode.auto, as the daemon runs
+    assert not (lab / "resources" / "oops.yaml").exists()
+    service = LabService(LabSession.open(lab, actor="test", actor_kind="human"))
+    try:
+        assert applied_revisions(service)[0] == str(repo.references["refs/heads/main"].target)
+        assert "oops" not in {i.name for i in service.state().resources.values()}
+    finally:
+        service.session.close()
+    cli = subprocess.run([str(BIN / "homeport"), "rollback", "--lab", str(lab), "--to", "main"],
+                         capture_output=True, text=True, check=False)
+    assert cli.returncode != 0 and "nothing to roll back" in cli.stdout + cli.stderr
+    assert "Traceback" not in cli.stdout + cli.stderr

@@ -41,6 +41,7 @@ ARGS: dict[str, dict[str, Any]] = {
     "approve-proposal": {"proposal_id": "00000000"},
     "update-context-after-deployment": {"instance_id": "web-frontend", "endpoint": "http://web.lan:8080"},
     "get-sop": {"operation": "deploy_jenkins"},
+    "propose-rollback": {"reason": "scope check"},
 }
 # The scopes a call with ARGS needs: two 'read' tools propose with these arguments, so they also need 'propose'.
 NEEDS = {spec.name: {spec.scope} for spec in ALL_TOOLS}

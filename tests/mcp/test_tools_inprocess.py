@@ -155,9 +155,10 @@ def test_every_tool_is_covered() -> None:
                                        # tests/mcp/test_document_workflows.py:
                                        "update-context-after-deployment", "analyze-cross-provider-optimization",
                                        "plan-multi-provider-migration", "execute-optimization-plan", "get-sop",
-                                       "run-rebuild-drill", "whatif-proposal"}  # tests/drill/
+                                       "run-rebuild-drill", "whatif-proposal",  # tests/drill/
+                                       "propose-rollback"}
     assert covered == {s.name for s in ALL_TOOLS}
-    assert len(ALL_TOOLS) == 32
+    assert len(ALL_TOOLS) == 33
 
 
 def test_sop_resources_and_prompts(served: HomeportApp) -> None:

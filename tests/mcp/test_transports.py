@@ -50,7 +50,7 @@ def test_stdio_lists_and_calls(lab: Path) -> None:
 
     tools, status, proposal = anyio.run(go)
     names = [t.name for t in tools.tools]
-    assert len(names) == 28 and "approve-proposal" not in names  # stdio's local caller: read,propose
+    assert len(names) == 29 and "approve-proposal" not in names  # stdio's local caller: read,propose
     assert status.structured_content["status"] == "running"
     assert not proposal.is_error, proposal.content[0].text
     pid = proposal.structured_content["proposal"]["proposal_id"]
@@ -139,7 +139,7 @@ def test_http_scopes_per_token_and_audit(app: HomeportApp, http: HttpServer) -> 
         return listed, made, refused
 
     listed, made, refused = _with_token(http.url, agent, as_agent)
-    assert len(listed.tools) == 28 and "approve-proposal" not in [t.name for t in listed.tools]
+    assert len(listed.tools) == 29 and "approve-proposal" not in [t.name for t in listed.tools]
     assert not made.is_error, made.content[0].text
     pid = made.structured_content["proposal"]["proposal_id"]
     assert refused.is_error and "needs the 'approve' scope" in refused.content[0].text
@@ -195,7 +195,7 @@ def test_inspector_cli_lists_and_calls(lab: Path, tmp_path: Path) -> None:
     """The official Inspector CLI (npm, 0.15.0) agrees with the server on tools/list and tools/call."""
     listed = _inspector(lab, tmp_path, "--method", "tools/list")
     tools = {t["name"]: t for t in listed["tools"]}
-    assert "discover-infrastructure-context" in tools and len(tools) == 28
+    assert "discover-infrastructure-context" in tools and len(tools) == 29
     assert tools["deploy-with-intelligence"]["annotations"]["readOnlyHint"] is False
     called = _inspector(lab, tmp_path, "--method", "tools/call", "--tool-name", "get-deployment-sop",
                         "--tool-arg", "service_name=jenkins")
