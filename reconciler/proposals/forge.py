@@ -109,6 +109,10 @@ class ForgeClient:
                           {"title": title, "head": head, "base": base, "body": body})
         return PullRequest(number=int(data["number"]), url=str(data.get("html_url") or data.get("url")))
 
+    def update_pull_request_body(self, number: int, body: str) -> None:
+        """PATCH /repos/{repo}/pulls/{number} with a new body (GitHub and Gitea alike)."""
+        self._call("PATCH", f"/repos/{self.config.repo}/pulls/{number}", {"body": body})
+
     def merge_pull_request(self, number: int, *, title: str) -> str:
         """Merge on the forge; the merge commit's sha."""
         if self.config.type == "gitea":

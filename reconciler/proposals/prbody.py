@@ -11,8 +11,10 @@ GITHUB_BODY_LIMIT = 65_536  # GitHub rejects pull request bodies longer than thi
 _ORDER = {"delete": 0, "replace": 1, "rename": 2, "update": 3, "create": 4}
 
 
-def pull_request_body(p: ProposalView, *, limit: int = GITHUB_BODY_LIMIT, agent: bool = True) -> str:
-    """Banner, summary (counts, deletes and replaces first, risk), reason, evidence, then the folded plan."""
+def pull_request_body(p: ProposalView, *, limit: int = GITHUB_BODY_LIMIT, agent: bool = True,
+                      whatif: str | None = None) -> str:
+    """Banner, summary (counts, deletes and replaces first, risk), reason, evidence, the what-if (Markdown,
+    when one was run), then the folded plan."""
     head: list[str] = []
     if agent:
         head.append(f"> **Proposed by an agent** ({p.author}) through homeport. Nothing has changed yet: "
@@ -34,6 +36,10 @@ def pull_request_body(p: ProposalView, *, limit: int = GITHUB_BODY_LIMIT, agent:
         head.append("```json")
         head.append(json.dumps(p.evidence, indent=2, default=str)[:4000])
         head.append("```")
+    if whatif:
+        head.append("")
+        head.append("### What-if")
+        head.append(whatif[:8000])
     head.append("")
     head.append(f"Files: {', '.join(f'`{f}`' for f in p.files)} · proposal `{p.id}` · branch `{p.branch}`")
     top = "\n".join(head)

@@ -8,13 +8,15 @@ scratch folder is removed when the lab is closed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.assets import asset_dir
+from sqlalchemy import event
+
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
@@ -33,12 +35,10 @@ from reconciler.phases.render import render_all
 from reconciler.providers.base import Provider
 from reconciler.providers.sim.fields import sim_desired_fields
 from reconciler.providers.sim.store import machine_key
-from reconciler.render.chart import ChartLibrary
-from reconciler.source.loader import LoadCache
-from reconciler.store.database import open_database
+from reconciler.store.database import Database, open_database
 from reconciler.store.instances import load_instances
-from reconciler.store.provider_state import DbProviderState
 from reconciler.store.runs import finish_run, start_run
+from reconciler.store.tables import ProviderStateRow
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,9 @@ class ProviderSeed:
     guests: list[SeedGuest] = field(default_factory=list)
 
 
+_NUMBERS = (int, float)
+
+
 def allocation_of(fields: dict[str, Any]) -> dict[str, float]:
     """Pure: a guest's configured cpu, memory_gb, storage_gb and gpu from any provider's field vocabulary
     (sim cpu/memory_gb, Proxmox cores/memory_mb, Docker cpus/memory_mb, Kubernetes and LXD cpu/memory_mb)."""
@@ -78,7 +81,7 @@ def allocation_of(fields: dict[str, Any]) -> dict[str, float]:
     def number(*keys: str) -> float | None:
         for key in keys:
             value = fields.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if value is not None and value.__class__ in _NUMBERS:
                 return float(value)
         return None
 
@@ -180,27 +183,50 @@ class ScratchSession(LabSession):
 
 
 def open_scratch(real: LabSession, seeds: dict[str, ProviderSeed], lab: str) -> ScratchSession:
-    """A scratch lab beside real (same repository, read only), providers seeded, guests placed."""
-    scratch_dir = Path(tempfile.mkdtemp(prefix="homeport-scratch-"))
+    """A scratch lab beside real (same repository and parse cache, read only), providers seeded, guests placed."""
+    scratch_dir = Path(tempfile.mkdtemp(prefix="homeport-scratch-", dir=scratch_root()))
     try:
         db = open_database(f"sqlite:///{scratch_dir / 'state.db'}")
-        charts = ChartLibrary([asset_dir("charts")])
-        session = ScratchSession(lab_dir=real.lab_dir, repo=real.repo, db=db, charts=charts, cache=LoadCache(),
+        throwaway_sqlite(db)
+        # the real session's chart libraries: loading and checking the charts again costs a third of a second
+        session = ScratchSession(lab_dir=real.lab_dir, repo=real.repo, db=db, charts=real.charts, cache=real.cache,
                                  clock=real.clock, sleep=lambda _s: None, actor=f"scratch:{real.actor}",
-                                 actor_kind="system", _chart_libraries={"": charts}, scratch_dir=scratch_dir,
+                                 actor_kind="system", _chart_libraries=dict(real._chart_libraries),
+                                 scratch_dir=scratch_dir,
                                  seeds=seeds)
     except Exception:
         shutil.rmtree(scratch_dir, ignore_errors=True)
         raise
-    for provider, seed in seeds.items():
-        if not seed.guests:
-            continue
-        store = DbProviderState(db, lab, provider)
-        for guest in seed.guests:
-            store.put(machine_key(guest.name), {"name": guest.name, "node": guest.node, "owned": guest.owned,
-                                                "lab": lab if guest.owned else None, "id": f"sim-{guest.name}",
-                                                "fields": guest.fields})
+    seed_guests(db, lab, seeds)
     return session
+
+
+def scratch_root() -> str | None:
+    """Where scratch labs go: memory-backed /dev/shm when it is writable (a drill renders and removes thousands
+    of small folders), else the system's temp folder."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def throwaway_sqlite(db: Database) -> None:
+    """The scratch database is thrown away: no fsync, journal in memory (its connections, now and later)."""
+
+    def pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA journal_mode=MEMORY")
+        cursor.close()
+
+    event.listen(db.engine, "connect", pragmas)
+    db.engine.dispose()
+
+
+def seed_guests(db: Database, lab: str, seeds: dict[str, ProviderSeed]) -> None:
+    """Write every seeded guest as a sim machine record, in one transaction."""
+    with db.session() as s:
+        s.add_all(ProviderStateRow(lab=lab, provider=provider, key=machine_key(g.name), value={
+            "name": g.name, "node": g.node, "owned": g.owned, "lab": lab if g.owned else None, "id": f"sim-{g.name}",
+            "fields": g.fields}) for provider, seed in sorted(seeds.items()) for g in seed.guests)
 
 
 @dataclass
@@ -214,11 +240,13 @@ class ScratchRun:
     observation: Observation
 
 
-def converge(session: ScratchSession, ref: str, *, apply: bool = True, render: bool = True) -> ScratchRun:
+def converge(session: ScratchSession, ref: str, *, apply: bool = True, render: bool = True,
+             record: bool = False) -> ScratchRun:
     """Plan (and apply) the commit at ref on the scratch lab through the real phases, even off main.
 
     Resources whose chart fails to render are left out of the apply and reported, instead of failing the run.
     render=False renders only what is applied (apply renders each change itself), not the whole lab.
+    record=False leaves out the record phase (instances, deviations): nothing reads a scratch lab's records.
     """
     revision = fetch(session, ref)
     state = load(session, revision)
@@ -241,7 +269,9 @@ def converge(session: ScratchSession, ref: str, *, apply: bool = True, render: b
     if apply and plan.has_changes:
         run_id = start_run(session.db, state.lab_name, revision=state.revision, trigger="scratch", mode="manual")
         outcomes = apply_changes(session, state, plan, run_id)
-        record_results(session, state, plan, outcomes, observation.inventories, run_id, session.clock(), instances)
+        if record:
+            record_results(session, state, plan, outcomes, observation.inventories, run_id, session.clock(),
+                           instances)
         finish_run(session.db, run_id, status="ok", revision=state.revision, phase_timings={}, summary={})
     return ScratchRun(state, plan, outcomes, render_errors, observation)
 

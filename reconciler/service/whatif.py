@@ -23,6 +23,9 @@ from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load
 from reconciler.phases.observe import observe_all
 from reconciler.plan.capacity import capacity_report
+from reconciler.proposals.forge import ForgeClient, ForgeError
+from reconciler.proposals.prbody import pull_request_body
+from reconciler.proposals.records import ProposalView
 from reconciler.service import queries
 from reconciler.service.errors import Conflict, NotFound, engine_errors
 from reconciler.service.lab import LabService
@@ -191,12 +194,35 @@ def whatif_proposal(lab: LabService, proposal_id: str, *, store: bool = True, ac
         "cost": cost_change(main, head), "notes": notes + report.notes,
         "seconds": round(time.perf_counter() - started, 3)})
     if store:
+        report.notes.extend(refresh_pull_request(lab, proposal, report, head))
         with engine_errors():
             save_whatif(lab.session.db, lab=main.lab_name, proposal_id=proposal.id,
                         head_commit=proposal.head_commit, main_commit=main.revision,
                         report={**report.model_dump(mode="json"), "summary": report.summary},
                         created_by=actor or lab.actor, actor_kind=actor_kind or lab.actor_kind)
     return report
+
+
+def refresh_pull_request(lab: LabService, proposal: ProposalView, report: WhatIfReport,
+                         state: DesiredState) -> list[str]:
+    """Put the what-if into the proposal's pull request body, when it has one; a forge that refuses is a note."""
+    forge = state.lab.spec.proposals.forge
+    if not proposal.forge_url or forge is None:
+        return []
+    number = proposal.forge_url.rstrip("/").rsplit("/", 1)[-1]
+    if not number.isdigit():
+        return [f"pull request {proposal.forge_url}: no number in its address; its body was not updated"]
+    client = None
+    try:
+        client = ForgeClient(forge)
+        body = pull_request_body(proposal, agent=proposal.author.startswith("agent"), whatif=report.markdown())
+        client.update_pull_request_body(int(number), body)
+    except ForgeError as exc:
+        return [f"the pull request's body was not updated: {exc}"]
+    finally:
+        if client is not None:
+            client.close()
+    return [f"shown in the body of pull request {proposal.forge_url}"]
 
 
 def stored_whatif(lab: LabService, proposal_id: str) -> WhatIfReport | None:

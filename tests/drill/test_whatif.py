@@ -119,3 +119,24 @@ def test_whatif_and_drill_over_mcp(proposals: tuple[Path, str, str]) -> None:
     assert not drill.is_error, drill.content[0].text
     assert drill.structured_content["score"].endswith("resources rebuildable from Git")
     assert missing.is_error and "no proposal" in missing.content[0].text
+
+
+def test_whatif_goes_into_the_pull_request_body(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a lab with a forge, the what-if is written into the proposal's pull request body (PATCH)."""
+    from tests.proposals.forgesim import ForgeSim
+    from tests.proposals.test_forge import TOKEN, _forge_lab
+
+    monkeypatch.setenv("HP_TEST_FORGE_TOKEN", TOKEN)
+    with ForgeSim("me/homelab", TOKEN) as forge:
+        lab = _forge_lab(tmp_path, forge.url)
+        with LabService.open(lab, actor="agent:test", actor_kind="agent") as service:
+            p = commands.propose(service, ProposalDraft(title="add cache", edits={
+                "resources/cache.yaml": pinned("cache", "sim-3", 12)}), auto_merge=False)
+            assert p.forge_url == "https://github.example/me/homelab/pull/1"
+            report = whatif_proposal(service, p.id)
+        patch = forge.requests[-1]
+        assert patch["method"] == "PATCH" and patch["path"] == "/api/v3/repos/me/homelab/pulls/1"
+        body = forge.pulls[1]["body"]
+        assert "### What-if" in body and "| cache | create | sim-3 |" in body
+        assert body.index("### What-if") < body.index("<details><summary>Full plan</summary>")
+        assert report.notes[-1] == f"shown in the body of pull request {p.forge_url}"

@@ -13,7 +13,8 @@ from typing import Any
 
 
 class ForgeSim:
-    """GitHub-shaped endpoints on 127.0.0.1: POST /api/v3/repos/{o}/{r}/pulls, PUT .../pulls/{n}/merge."""
+    """GitHub-shaped endpoints on 127.0.0.1: POST /api/v3/repos/{o}/{r}/pulls, PATCH .../pulls/{n},
+    PUT .../pulls/{n}/merge."""
 
     def __init__(self, repo: str, token: str, *, fail_with: int | None = None, flavour: str = "github") -> None:
         self.flavour = flavour
@@ -65,6 +66,14 @@ class ForgeSim:
                     self._reply(201, {"number": number, "html_url": f"https://{host}/{sim.repo}/{word}/{number}",
                                       "state": "open"})
                     return
+                if self.command == "PATCH" and self.path.startswith(base + "/") and self.path[len(base) + 1:].isdigit():
+                    number = int(self.path[len(base) + 1:])
+                    if number not in sim.pulls:
+                        self._reply(404, {"message": "Not Found"})
+                        return
+                    sim.pulls[number].update({k: v for k, v in body.items() if k in ("title", "body", "state")})
+                    self._reply(200, {"number": number, "state": sim.pulls[number]["state"]})
+                    return
                 if self.command == merge_method and self.path.startswith(base + "/") and self.path.endswith("/merge"):
                     number = int(self.path[len(base) + 1:].split("/")[0])
                     if number not in sim.pulls:
@@ -83,6 +92,7 @@ class ForgeSim:
 
             do_POST = _handle
             do_PUT = _handle
+            do_PATCH = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from reconciler.service.errors import ServiceError, http_status
 from reconciler.web.auth import LoginRequired
 from reconciler.web.context import WebContext
-from reconciler.web.pages import activity, admin, browse_pages, proposals, session
+from reconciler.web.pages import activity, admin, browse_pages, drill, proposals, session
 from reconciler.web.pages.oidc_login import oidc_login_routes
 from reconciler.web.pages.rendering import render
 
@@ -25,7 +25,7 @@ def pages_app(ctx: WebContext) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.homeport = ctx
     app.router.routes.extend(oidc_login_routes(ctx))  # /login/oidc and its callback, before the pages
-    for module in (session, browse_pages, proposals, activity, admin):
+    for module in (session, browse_pages, drill, proposals, activity, admin):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

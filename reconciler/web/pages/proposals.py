@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from reconciler.service import browse, commands, queries
 from reconciler.service.errors import ServiceError
+from reconciler.service.whatif import stored_whatif
 from reconciler.web.api.proposals import ProposalRequest, approve, create, proposal_for_review
 from reconciler.web.auth import csrf_checked, page_principal, page_requires
 from reconciler.web.context import context_of
@@ -62,8 +63,10 @@ def create_proposal(request: Request, resource: Annotated[str, Form(max_length=2
 @router.get("/proposals/{proposal_id}", dependencies=[Depends(page_principal)])
 def show_proposal(request: Request, proposal_id: ProposalId) -> Response:
     """Review a proposal."""
-    view = proposal_for_review(context_of(request), proposal_id)
-    return render(request, "proposal.html", title=f"Proposal {view.id}", p=view)
+    ctx = context_of(request)
+    view = proposal_for_review(ctx, proposal_id)
+    whatif = ctx.call(lambda: stored_whatif(ctx.lab, view.id))
+    return render(request, "proposal.html", title=f"Proposal {view.id}", p=view, whatif=whatif)
 
 
 @router.post("/proposals/{proposal_id}/approve", dependencies=[Depends(csrf_checked)])

@@ -21,7 +21,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templa
 
 NAV = [("/", "Lab"), ("/proposals", "Proposals"), ("/runs", "Runs"), ("/deviations", "Drift"),
        ("/capacity", "Capacity"), ("/plan", "Plan"), ("/templates", "Templates"), ("/snapshots", "Snapshots"),
-       ("/audit", "Audit")]
+       ("/drill", "Drill"), ("/audit", "Audit")]
 
 
 def when(value: datetime | str | None) -> str:
