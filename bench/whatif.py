@@ -16,14 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from noop_reconcile import make_lab  # noqa: E402
+from noop_reconcile import make_lab
 
-from reconciler.models.plan import Mode  # noqa: E402
-from reconciler.proposals.create import ProposalDraft  # noqa: E402
-from reconciler.service import commands  # noqa: E402
-from reconciler.service.drill import rebuild_drill  # noqa: E402
-from reconciler.service.lab import LabService  # noqa: E402
-from reconciler.service.whatif import whatif_proposal  # noqa: E402
+from reconciler.models.plan import Mode
+from reconciler.proposals.create import ProposalDraft
+from reconciler.service import commands
+from reconciler.service.drill import rebuild_drill
+from reconciler.service.lab import LabService
+from reconciler.service.whatif import whatif_proposal
 
 NEW = b"""apiVersion: homelab.ai/v1
 kind: UniversalResource
