@@ -75,3 +75,37 @@ def test_daemon_port_serves_ui_api_and_mcp_and_applies_approvals(tmp_path: Path)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(120)
+
+
+def test_homeport_serve_command_serves_ui_api_mcp_and_health(tmp_path: Path) -> None:
+    lab = make_lab(tmp_path / "lab")
+    tokens = make_tokens(lab)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if k != "HOMEPORT_DATABASE_URL"}
+    proc = subprocess.Popen([HOMEPORT, "serve", "--lab", str(lab), "--port", str(port)], env=env,
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert health.json() == {"ok": True, "lab": "home", "last_run": "ok", "scheduler": False}
+        with httpx.Client(base_url=base, timeout=60) as c:
+            assert c.get("/").headers["location"] == "/login?next=/"
+            assert c.get("/api/v1/openapi.json").json()["openapi"].startswith("3.1")
+            assert c.get("/api/v1/lab", headers={"Authorization": f"Bearer {tokens.read}"}).json()["name"] == "home"
+            assert c.post("/mcp", json={}, headers={"Accept": "application/json, text/event-stream"}).status_code == 401
+            assert c.get("/metrics").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(120)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM: the exit is "killed by SIGTERM" after a clean stop.
+    assert proc.returncode in (0, -signal.SIGTERM), log.read_text()[-3000:]
+    assert "shutting down" in log.read_text()
