@@ -35,8 +35,7 @@ lint: venv
 	$(VENV)/bin/lint-imports
 
 bench: venv
-	$(VENV)/bin/python bench/noop_reconcile.py
-	@for b in bench/*.py; do [ "$$b" = bench/noop_reconcile.py ] || $(VENV)/bin/python $$b || exit 1; done
+	$(VENV)/bin/python bench/run_all.py $(BENCH_ARGS)
 
 fuzz: venv
 	$(VENV)/bin/python bench/fuzz_report.py --cases $${FUZZ_CASES:-10000}

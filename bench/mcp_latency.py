@@ -27,6 +27,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from figures import report
 from noop_reconcile import make_lab
 
 
@@ -135,6 +136,12 @@ def main() -> None:
             print(f"{transport:<11} {name:<36} {len(samples):>4} {pct(samples, 0.5):>8.1f} {pct(samples, 0.95):>8.1f} "
                   f"{statistics.mean(samples) * 1000:>8.1f}")
     print("targets (issue 6): read p50 <= 20 ms, propose p50 <= 200 ms")
+    targets = {"in process": 3.0, "HTTP": 5.0}
+    for transport, suite in results.items():
+        for name, samples in suite.items():
+            target = targets.get(transport) if name.startswith("read") else 200.0
+            report(f"MCP {name.split(' ', 1)[1]} p50, {transport}, {args.resources:,} resources",
+                   pct(samples, 0.5), "ms", target)
 
 
 if __name__ == "__main__":

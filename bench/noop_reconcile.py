@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import report
+
 LAB = """\
 apiVersion: homelab.ai/v1
 kind: Lab
@@ -142,6 +144,10 @@ def main() -> None:
                 f"peak RSS {out['peak_rss_mb']} MB ({out['peak_rss_mb'] / 200:.2f}x of 200 MB)"
             )
             print(f"          cold phases: {out['phases_cold']}")
+            report(f"no-op reconcile {n:,}, cold process", out["cold_s"], "s", {1000: 0.3, 10000: 1.5}.get(n))
+            if out["warm_s"] is not None:
+                report(f"no-op reconcile {n:,}, warm", out["warm_s"], "s", 0.3 if n == 10000 else None)
+            report(f"peak RSS, no-op reconcile {n:,}", out["peak_rss_mb"], "MB", 200 if n == 10000 else None)
 
 
 if __name__ == "__main__":
