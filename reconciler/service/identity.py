@@ -8,21 +8,43 @@ and the lab's OpenID Connect provider (`identity.oidc` in homeport.yaml; docs/id
 
 from __future__ import annotations
 
+import importlib
 import logging
 from datetime import UTC
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from reconciler.identity.errors import ConfigurationError, IdentityError, LoginFailed, TokenRejected
-from reconciler.identity.login import LoginStore, complete_login
-from reconciler.identity.login_routes import CALLBACK_PATH, LOGIN_PATH, OnLogin, login_routes
 from reconciler.identity.principal import SCOPES, Principal
 from reconciler.identity.secret_refs import SecretWarning, literal_secret_warnings
-from reconciler.identity.verifier import OidcVerifier, resource_url
 from reconciler.models.identity import IdentityConfig
 from reconciler.service.commands import authenticate_token
 from reconciler.service.errors import Invalid, ServiceError
 from reconciler.service.lab import LabService
+
+if TYPE_CHECKING:  # at run time these load on first use (the OIDC client pulls in jwt and httpx)
+    from reconciler.identity.login import LoginStore, complete_login
+    from reconciler.identity.login_routes import CALLBACK_PATH, LOGIN_PATH, OnLogin, login_routes
+    from reconciler.identity.verifier import OidcVerifier
+
+_LAZY = {
+    "LoginStore": "reconciler.identity.login",
+    "complete_login": "reconciler.identity.login",
+    "CALLBACK_PATH": "reconciler.identity.login_routes",
+    "LOGIN_PATH": "reconciler.identity.login_routes",
+    "OnLogin": "reconciler.identity.login_routes",
+    "login_routes": "reconciler.identity.login_routes",
+    "OidcVerifier": "reconciler.identity.verifier",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The OIDC names, imported when a door first uses them (stdio MCP and the CLI never do)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CALLBACK_PATH",
@@ -51,6 +73,8 @@ class BearerVerifier:
     """homeport's own tokens first (a hash lookup), then the lab's OIDC provider when one is configured."""
 
     def __init__(self, lab: LabService | None, identity: IdentityConfig, *, base_url: str) -> None:
+        from reconciler.identity.verifier import OidcVerifier, resource_url
+
         self.lab = lab
         self.identity = identity
         self.base_url = (identity.public_url or base_url).rstrip("/")

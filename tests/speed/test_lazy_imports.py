@@ -81,3 +81,33 @@ def test_help_table_matches_each_command(name: str) -> None:
     assert real.name == name
     assert COMMANDS[name].help == real.get_short_help_str(limit=10_000)
     assert name in root.list_commands(None)  # type: ignore[arg-type]
+
+
+MCP_WRAPPER = """\
+import atexit, json, sys
+out = sys.argv[1]
+atexit.register(lambda: json.dump(sorted(sys.modules), open(out, "w")))
+from mcp_server.server import main
+main(sys.argv[2:])
+"""
+
+
+def test_mcp_stdio_initialize_imports_no_web_daemon_cli_oidc_migration_or_sdk(tmp_path: Path) -> None:
+    lab = tmp_path / "lab"
+    create_lab(lab)
+    imported_by(tmp_path, "plan", cwd=lab)  # the database exists and is current
+    out = tmp_path / "mcp-modules.json"
+    proc = subprocess.Popen([sys.executable, "-c", MCP_WRAPPER, str(out), "--lab", str(lab)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}) + "\n")
+    proc.stdin.flush()
+    assert "serverInfo" in proc.stdout.readline()
+    proc.stdin.close()
+    assert proc.wait(timeout=120) == 0
+    modules = set(json.loads(out.read_text()))
+    assert "mcp_server.tools" in modules
+    assert not tops(modules) & (MIGRATIONS | PROVIDER_SDKS | {"fastapi", "jwt", "typer", "apscheduler"})
+    assert not [m for m in modules if m.startswith(("reconciler.web", "reconciler.daemon", "reconciler.cli"))]
+    assert not {"reconciler.identity.login", "reconciler.identity.verifier", "reconciler.identity.jwks"} & modules
