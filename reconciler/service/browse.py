@@ -29,7 +29,7 @@ class ValueOrigin(BaseModel):
     path: str = Field(description="Dotted path in the effective resource, e.g. properties.storage_pool")
     value: Any = None
     source: str = Field(description="profile | template | pool | resource | override")
-    detail: str = Field(description="Which one: the template's or pool's name, the resource's file")
+    detail: str = Field(description="Which one: the workload type, the template's or pool's name, the resource's file")
 
 
 class SourceFile(BaseModel):
@@ -84,17 +84,17 @@ def value_origins(state: DesiredState, name: str) -> list[ValueOrigin]:
             if path != section:
                 origins[path] = ValueOrigin(path=path, value=value, source=source, detail=detail)
 
-    layer("requirements", profile_requirements(spec.workload_type), "profile", f"workload type {spec.workload_type}")
+    layer("requirements", profile_requirements(spec.workload_type), "profile", spec.workload_type)
     template = state.templates.get(spec.template) if spec.template else None
     if template is not None:
-        detail = f"template {template.metadata.name}"
+        detail = template.metadata.name
         layer("properties", dict(template.spec.infrastructure.variables), "template", detail)
         layer("dimensions", dict(template.spec.dimensions), "template", detail)
         layer("requirements", template.spec.resources.requirements.model_dump(mode="json", exclude_unset=True),
               "template", detail)
         layer("service", dict(template.spec.service), "template", detail)
     for pool in pool_chain(state, effective.pool):
-        detail = f"pool {pool.metadata.name}"
+        detail = pool.metadata.name
         layer("properties", dict(pool.spec.properties), "pool", detail)
         layer("dimensions", dict(pool.spec.dimensions), "pool", detail)
         if pool.spec.provider and not spec.provider:

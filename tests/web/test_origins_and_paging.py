@@ -44,11 +44,11 @@ def test_origins_of_a_resource_with_template_pools_and_overrides(example_lab: Pa
     with LabService.open(example_lab, actor="test") as lab:
         origins = {o.path: (o.source, o.detail) for o in browse.resource_origins(lab, "ollama-server")}
     assert origins["requirements.cpu"] == ("resource", "resources/ollama-server.yaml")
-    assert origins["properties.template_id"] == ("template", "template ollama-gpu-server")
-    assert origins["properties.cpu_type"] == ("pool", "pool gpu-nodes")  # the nearest pool wins over its parents
-    assert origins["properties.storage_pool"] == ("pool", "pool proxmox")
-    assert origins["dimensions.managed_by"] == ("pool", "pool infrastructure")
-    assert origins["provider"] == ("pool", "pool proxmox")
+    assert origins["properties.template_id"] == ("template", "ollama-gpu-server")
+    assert origins["properties.cpu_type"] == ("pool", "gpu-nodes")  # the nearest pool wins over its parents
+    assert origins["properties.storage_pool"] == ("pool", "proxmox")
+    assert origins["dimensions.managed_by"] == ("pool", "infrastructure")
+    assert origins["provider"] == ("pool", "proxmox")
     assert origins["overrides.cpu_type"] == ("override", "resources/ollama-server.yaml: overrides.proxmox")
 
 

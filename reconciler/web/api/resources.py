@@ -62,16 +62,10 @@ def resource_detail(request: Request, name: str) -> ResourceDetail:
         effective = state.effective.get(name)
         if desired is None or effective is None:
             raise NotFound(f"no resource {name!r} is declared at main; list them with GET /api/v1/resources")
-        recorded = browse.instance_states(ctx.lab).get(name)
-        status, drifted, node = recorded or ("not applied", False, None)
         ref = state.sources.get(("UniversalResource", name))
-        return ResourceDetail(
-            name=name, file=ref.file if ref else "", desired=desired, effective=effective,
-            origins=browse.value_origins(state, name),
-            state=browse.ResourceState(name=name, pool=effective.pool, provider=effective.provider,
-                                       provider_type=effective.provider_type, template=effective.template,
-                                       node=node or effective.node, status=status,
-                                       in_sync=status == "running" and not drifted, drifted=drifted))
+        return ResourceDetail(name=name, file=ref.file if ref else "", desired=desired, effective=effective,
+                              origins=browse.value_origins(state, name),
+                              state=browse.resource_states(ctx.lab, [name])[0])
 
     return ctx.call(build)
 
