@@ -111,8 +111,8 @@ def seed_from_inventory(inventory: Inventory, state: DesiredState | None, *, wit
     known = {n.name for n in inventory.nodes}
     lab = state.lab_name if state is not None else None
     for r in inventory.resources:
-        if r.node is None or r.node not in known:
-            continue
+        if r.node is None or r.node not in known or r.status == "template" or r.fields.get("template"):
+            continue  # a VM template allocates nothing: it never runs
         seed.guests.append(seed_guest(r, state.effective.get(r.name) if state is not None else None, lab))
     return seed
 
