@@ -10,8 +10,14 @@ from __future__ import annotations
 import json
 
 PREFIX = "FIGURE "
+NOTE = "NOTE "
 
 
 def report(name: str, value: float, unit: str, target: float | None) -> None:
     """Print one figure as a FIGURE line (stdout, flushed)."""
     print(PREFIX + json.dumps({"name": name, "value": round(value, 4), "unit": unit, "target": target}), flush=True)
+
+
+def note(text: str) -> None:
+    """Print a remark run_all.py puts under the table (a figure left out and why)."""
+    print(NOTE + " ".join(text.split()), flush=True)

@@ -27,7 +27,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from figures import report
+from figures import note, report
 from noop_reconcile import make_lab
 
 
@@ -124,6 +124,8 @@ def main() -> None:
 
         try:
             anyio.run(over_http)
+        except Exception as exc:  # the in-process figures still count; say why HTTP gave none
+            note(f"mcp_latency.py: no HTTP figures ({type(exc).__name__}: {str(exc)[:120]})")
         finally:
             uv.should_exit = True
             thread.join(timeout=30)

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from figures import PREFIX
+from figures import NOTE, PREFIX
 
 BENCH = Path(__file__).resolve().parent
 README = BENCH / "README.md"
@@ -74,7 +74,7 @@ class Row:
 
 
 def run(script: Script, full: bool) -> tuple[list[Row], str]:
-    """The script's figures, and '' or why it gave none."""
+    """The script's figures, and '' or why it gave none (or what it said it left out)."""
     args = script.full_args if full and script.full_args is not None else script.args
     before = os.getloadavg()[0]
     try:
@@ -83,14 +83,18 @@ def run(script: Script, full: bool) -> tuple[list[Row], str]:
     except subprocess.TimeoutExpired:
         return [], f"stopped after {script.timeout} s"
     load = f"{before:.1f} -> {os.getloadavg()[0]:.1f}"
-    rows = []
+    rows, notes = [], []
     for line in done.stdout.splitlines():
         if line.startswith(PREFIX):
             fig = json.loads(line[len(PREFIX):])
             rows.append(Row(script.name, fig["name"], fig["value"], fig["unit"], fig["target"], load))
+        elif line.startswith(NOTE):
+            notes.append(line[len(NOTE):])
     if done.returncode != 0:
-        return rows, f"exit {done.returncode}: {(done.stderr.strip().splitlines() or ['?'])[-1][:160]}"
-    return rows, "" if rows else "printed no FIGURE line"
+        notes.append(f"exit {done.returncode}: {(done.stderr.strip().splitlines() or ['?'])[-1][:160]}")
+    elif not rows:
+        notes.append("printed no FIGURE line")
+    return rows, "; ".join(notes)
 
 
 def table(rows: list[Row]) -> list[str]:
