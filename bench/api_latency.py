@@ -24,6 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from figures import report
 from noop_reconcile import make_lab
 
 
@@ -64,9 +65,9 @@ def main() -> None:
         lab_dir = make_lab(Path(tmp), args.resources)
         with LabService.open(lab_dir, actor="bench") as lab:
             started = time.perf_counter()
-            report = commands.apply(lab, mode=Mode.auto, trigger="bench")
+            applied = commands.apply(lab, mode=Mode.auto, trigger="bench")
             print(f"lab: {args.resources} resources, applied in {time.perf_counter() - started:.1f} s "
-                  f"({report.status})")
+                  f"({applied.status})")
             token = commands.create_token(lab, name="bench", scopes="read", owner="bench").secret
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -107,6 +108,8 @@ def main() -> None:
             target = targets.get(name, 20.0)
             p50 = pct(samples, 0.5)
             print(f"{name:40} {p50:8.1f} {pct(samples, 0.95):8.1f} {target:9.0f} ms {p50 / target:6.2f}")
+            report(f"web {name} p50", p50, "ms", target)
+            report(f"web {name} p95", pct(samples, 0.95), "ms", None)
 
 
 if __name__ == "__main__":

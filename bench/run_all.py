@@ -42,7 +42,7 @@ SCRIPTS = (
     Script("noop_reconcile", ("--sizes", "1000"), ("--sizes", "1000,10000")),
     Script("render"),
     Script("mcp_latency"),
-    Script("api_latency", skip="web door latency; run by hand (python bench/api_latency.py)"),
+    Script("api_latency"),
     Script("noop_reconcile_daemon", skip="daemon cycles over minutes; run by hand"),
     Script("merge_to_apply", skip="daemon + webhook round trip; run by hand"),
     Script("placement", skip="placement figures of issue 14; run by hand"),
