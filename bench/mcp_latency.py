@@ -90,7 +90,7 @@ def main() -> None:
         lab = make_lab(Path(tmp), args.resources)
         app = HomeportApp(lab)
         started = time.perf_counter()
-        applied = reconcile(app.session, mode=Mode.auto, trigger="bench")
+        applied = reconcile(app.service.session, mode=Mode.auto, trigger="bench")
         print(f"lab: {args.resources} resources, applied in {time.perf_counter() - started:.1f} s ({applied.status})")
         local = Caller(actor="bench", scopes=frozenset({"read", "propose"}))
         server = build_server(app, local_caller=local)
@@ -107,7 +107,8 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        token, _ = create_token(app.session.db, "bench", name="bench", owner="bench", scopes=("read", "propose"))
+        token, _ = create_token(app.service.session.db, "bench", name="bench", owner="bench",
+                                scopes=("read", "propose"))
         http_server = build_server(app, local_caller=Caller(actor="anonymous", scopes=frozenset()), http_auth=True,
                                    public_url=f"http://127.0.0.1:{port}")
         uv = uvicorn.Server(uvicorn.Config(http_app(http_server, host="127.0.0.1", allowed_hosts=[]),

@@ -89,8 +89,9 @@ def bench_memory(root: Path, url: str, runs: int) -> None:
         marks = {}
         t = time.perf_counter()
         for i in range(1, runs + 1):
-            if i % 50 == 0 and daemon.session is not None:
-                cause_drift(DbProviderState(daemon.session.db, "bench-memory", "lab"), "svc-00003", {"cpu": 1 + i % 7})
+            if i % 50 == 0 and daemon.service is not None:
+                state = DbProviderState(daemon.service.session.db, "bench-memory", "lab")
+                cause_drift(state, "svc-00003", {"cpu": 1 + i % 7})
             result = daemon.cycle("bench")
             assert result is not None, daemon.last_error
             if i in (1, 10, 100, runs // 2, runs):

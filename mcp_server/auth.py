@@ -34,7 +34,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.service.identity import BearerVerifier, Principal
-from reconciler.service.lab import LabService
 
 log = logging.getLogger("homeport.mcp")
 
@@ -156,7 +155,7 @@ _HTTP_AUTH: weakref.WeakKeyDictionary[Any, tuple[HttpAuth, RefusalAudit | None]]
 def http_auth_for(app: Any, public_url: str) -> HttpAuth:
     """HTTP auth for the lab a HomeportApp serves (its identity section read from main once)."""
     identity = app.state().lab.spec.identity
-    return http_auth(BearerVerifier(LabService(app.session), identity, base_url=public_url))
+    return http_auth(BearerVerifier(app.service, identity, base_url=public_url))
 
 
 def http_auth(bearer: BearerVerifier) -> HttpAuth:

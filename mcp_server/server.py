@@ -20,7 +20,7 @@ from mcp_server.prompts import register_prompts
 from mcp_server.sop_resources import register_sop_resources
 from mcp_server.tools import ALL_TOOLS
 from mcp_server.toolspec import DEFAULT_TOOLSETS, TOOLSETS, ToolSpec, audit_call, build_tool
-from reconciler.store.tokens import parse_scopes
+from reconciler.service.commands import parse_scopes
 
 INSTRUCTIONS = """homeport manages a homelab from desired-state YAML in Git. You read the lab and get advice
 freely; every change you make becomes a proposal (a Git branch with one commit and a plan preview) that a

@@ -27,11 +27,8 @@ from mcp_server.auth import Caller, current_caller, refusal
 from mcp_server.schemas import compact_input, trim_output
 from reconciler.models.jsonlimits import check_json_value, decode_json_text
 from reconciler.models.limits import LimitExceeded
-from reconciler.phases.run import PlanError
-from reconciler.providers.errors import ProviderError
-from reconciler.render.errors import ChartError, RenderError
-from reconciler.source.errors import DesiredStateError, GitSourceError
-from reconciler.store.audit import append_audit
+from reconciler.service import ServiceError, commands
+from reconciler.service.errors import agent_message, as_service_error
 
 TOOLSETS: tuple[str, ...] = ("read", "propose", "advice", "admin", "optimize")
 # What homeport-mcp serves unless --toolsets says otherwise ("optimize": the cost workflow, on request).
@@ -54,10 +51,17 @@ class AgentError(Exception):
     """A failure the agent can act on: the message says what is wrong and what to send or call instead."""
 
 
-# Errors from the engine whose messages are written for people and safe to show (no secrets, no paths
-# beyond the lab's own files).
-USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ValueError, DesiredStateError, GitSourceError, PlanError,
-                                            ProviderError, RenderError, ChartError, LookupError)
+# Errors whose messages are written for people and safe to show (no secrets, no paths beyond the lab's own
+# files): the service's error tree, the tool's own AgentError, and the input checks' ValueErrors.
+USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ServiceError, ValueError, LookupError)
+
+
+def error_message(exc: Exception) -> str:
+    """The text an agent reads for a user-facing error (one mapping for every tool)."""
+    if isinstance(exc, AgentError):
+        return str(exc)
+    mapped = as_service_error(exc)
+    return agent_message(mapped) if mapped is not None else str(exc)
 
 In = TypeVar("In", bound=ToolInput)
 Out = TypeVar("Out", bound=ToolOutput)
@@ -75,9 +79,10 @@ class ToolSpec(Generic[In, Out]):
     input: type[In]
     output: type[Out]
     run: Callable[[HomeportApp, Caller, In], Out]
-    read_only: bool = True
-    destructive: bool = False
-    idempotent: bool = True
+    # Safety hints: no defaults, so every tool says whether it writes, destroys, and may be repeated.
+    read_only: bool
+    destructive: bool
+    idempotent: bool
     open_world: bool = False
 
     def call(self, app: HomeportApp, caller: Caller, arguments: dict[str, Any]) -> Out:
@@ -158,18 +163,14 @@ def _request(ctx: Context) -> Any:
 def audit_call(app: HomeportApp, caller: Caller, tool: str, arguments: dict[str, Any], outcome: str,
                result: dict[str, Any], started: float) -> None:
     """One audit row per tool call (arguments redacted; the chain hash links it to the row before)."""
-    try:
-        lab = app.state().lab_name
-    except Exception:  # an invalid lab is still audited under the folder's name
-        lab = app.lab_dir.name
     proposal_id = result.get("proposal_id") if isinstance(result.get("proposal_id"), str) else None
     # "label", not "token": the audit log redacts values under secret-looking keys.
     who = {"token_id": caller.token_id, "label": caller.token_name, "owner": caller.owner, "client": caller.client}
-    with app.session.db.session() as s:
-        append_audit(s, lab=lab, entity_type="mcp-tool", entity_id=tool, action="tool-call", actor=caller.actor,
-                     actor_kind=caller.kind, tool=tool, arguments=arguments,  # redacted, then bounded, by the store
-                     result={**result, "caller": who}, outcome=outcome, proposal_id=proposal_id,
-                     duration_ms=round((time.perf_counter() - started) * 1000, 3))
+    commands.record_audit(app.service, entity_type="mcp-tool", entity_id=tool, action="tool-call",
+                          actor=caller.actor, actor_kind=caller.kind, tool=tool,
+                          arguments=arguments,  # redacted, then bounded, by the store
+                          result={**result, "caller": who}, outcome=outcome, proposal_id=proposal_id,
+                          duration_ms=round((time.perf_counter() - started) * 1000, 3))
 
 
 def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller) -> Tool:
@@ -181,7 +182,7 @@ def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Calle
         try:
             out = await anyio.to_thread.run_sync(lambda: spec.call(app, caller, arguments))
         except USER_ERRORS as exc:
-            message = str(exc).strip("'\"") if isinstance(exc, LookupError) else str(exc)
+            message = error_message(exc)
             outcome = "refused" if message.startswith(spec.name + " needs the") else "error"
             await anyio.to_thread.run_sync(
                 lambda: audit_call(app, caller, spec.name, arguments, outcome, {"error": message[:2000]}, started))

@@ -10,14 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from reconciler.models.desired import DesiredState
-from reconciler.phases.observe import Observation
-from reconciler.store.database import Database
-from reconciler.store.deviations import list_open_deviations
-from reconciler.store.instances import list_instances
-from reconciler.store.tables import ReconcileRunRow
+from reconciler.service import Observation
+from reconciler.service.views import DeviationView, InstanceView, RunView
 
 # Share of a node's memory or CPU in use above which it is reported, by sensitivity.
 USAGE_THRESHOLDS = {"low": 0.95, "medium": 0.90, "high": 0.80}
@@ -39,28 +35,26 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=datetime.now().astimezone().tzinfo)
 
 
-def find_anomalies(db: Database, state: DesiredState, observation: Observation, *, now: datetime,
-                   window_hours: float, sensitivity: str) -> list[Anomaly]:
-    """Every anomaly, most severe first."""
+def find_anomalies(state: DesiredState, observation: Observation, *, deviations: list[DeviationView],
+                   instances: list[InstanceView], runs: list[RunView], now: datetime, window_hours: float,
+                   sensitivity: str) -> list[Anomaly]:
+    """Every anomaly, most severe first (runs: newest first). Pure: the records are passed in."""
     found: list[Anomaly] = []
     lab = state.lab_name
-    for dev in list_open_deviations(db, lab):
+    for dev in deviations:
         found.append(Anomaly(kind="drift", subject=dev.resource, severity=dev.severity,
-                             detail=f"{dev.field_path}: declared {dev.expected_value!r}, live {dev.actual_value!r}",
-                             evidence={"first_seen": str(dev.detected_at), "last_seen": str(dev.last_seen_at)},
+                             detail=f"{dev.field}: declared {dev.expected!r}, live {dev.actual!r}",
+                             evidence={"first_seen": str(dev.first_seen), "last_seen": str(dev.last_seen)},
                              investigate="compare-expected-vs-actual-state for this resource; then either propose "
                                          "the live value into Git or let self-heal restore the declared one",
                              auto_correctable=bool(dev.auto_correctable)))
-    for inst in list_instances(db, lab):
+    for inst in instances:
         if inst.status in ("failed", "error"):
             found.append(Anomaly(kind="failed-instance", subject=inst.name, severity="high",
-                                 detail=f"status {inst.status}: {inst.error_message or 'no message'}",
+                                 detail=f"status {inst.status}: {inst.error or 'no message'}",
                                  investigate="get-deployment-status with include_logs=true"))
     since = now - timedelta(hours=window_hours)
-    with db.session() as s:
-        runs = list(s.execute(select(ReconcileRunRow).where(ReconcileRunRow.lab == lab)
-                              .order_by(ReconcileRunRow.started_at.desc()).limit(200)).scalars())
-    recent = [r for r in runs if _aware(r.started_at) >= since]
+    recent = [r for r in runs if r.started_at is not None and _aware(r.started_at) >= since]
     bad = [r for r in recent if r.status in ("failed", "partial", "invalid")]
     if bad:
         found.append(Anomaly(kind="failing-runs", subject=lab, severity="high" if len(bad) > 1 else "medium",

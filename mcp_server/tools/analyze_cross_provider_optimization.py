@@ -44,4 +44,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="analyze-cross-provider-optimization", title="Analyze cost across providers",
                 description="Per resource: monthly cost (cited cloud prices; on-prem power from node_watts and "
                             "the kWh price, else 'no figure'), utilisation, cheaper placements that fit now.",
-                scope="read", toolset="optimize", input=Input, output=Output, run=run)
+                scope="read", toolset="optimize", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -10,7 +10,7 @@ from mcp_server.advisor.placement import advise_placement
 from mcp_server.advisor.sizing import SizingAdvice, advise_size, known_services
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.requirements_input import requirements_from
+from mcp_server.requirements import requirements_from
 from mcp_server.toolspec import ToolInput, ToolOutput, ToolSpec
 
 
@@ -21,7 +21,8 @@ class Input(ToolInput):
                                "nextcloud, gitea, ai-inference, ci-server, web-app, ...")
     user_requirements: dict[str, Any] = Field(default_factory=dict, description="Hints from the user: cpu, "
                                               "memory_gb, storage_gb (these win over published figures)")
-    performance_tier: Literal["minimal", "standard", "high-performance"] = "standard"
+    performance_tier: Literal["minimal", "standard", "high-performance"] = Field(
+        default="standard", description="Which of the vendor's published tiers to size for")
     consider_gpu: bool = Field(default=False, description="Whether a GPU should be part of the recommendation")
 
 
@@ -69,11 +70,11 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                                + " [live inventory]")
     placements = []
     for pool in sorted(state.pools.values(), key=lambda p: p.spec.path):
-        if pool.spec.pool_type != "compute" or pool.spec.provider not in observation.inventories:
+        provider_name = pool.spec.provider
+        if pool.spec.pool_type != "compute" or provider_name is None or provider_name not in observation.inventories:
             continue
-        inv = observation.inventories[pool.spec.provider]
-        name = pool.spec.provider
-        provider = app.session.provider(state.lab_name, name, state.lab.spec.providers[name])
+        inv = observation.inventories[provider_name]
+        provider = app.service.provider(state.lab_name, provider_name, state.lab.spec.providers[provider_name])
         result = advise_placement(state, inv, provider, pool.spec.path, req, [], False)
         if result.best_node:
             placements.append({"pool": pool.spec.path, "node": result.best_node, "reason": result.reason})
@@ -91,4 +92,5 @@ SPEC = ToolSpec(name="analyze-resource-requirements", title="Analyze resource re
                 description="Recommended CPU, memory and storage for a workload from the vendor's published "
                             "figures (each cited with URL and date) and hints (developers, models, ...); where no "
                             "source has a number it says so and what to measure. Also lists pools where it fits now.",
-                scope="read", toolset="advice", input=Input, output=Output, run=run)
+                scope="read", toolset="advice", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

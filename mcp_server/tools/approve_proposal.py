@@ -7,8 +7,8 @@ from pydantic import Field
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import ToolInput, ToolOutput, ToolSpec
-from reconciler.proposals.names import check_proposal_id
-from reconciler.proposals.review import approve
+from reconciler.service import commands
+from reconciler.service.edits import check_proposal_id
 
 
 class Input(ToolInput):
@@ -29,7 +29,8 @@ class Output(ToolOutput):
 
 def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Merge as the token's owner; the reconciler applies it on its next run."""
-    result = approve(app.session, check_proposal_id(args.proposal_id), reviewer=caller.actor, reviewer_kind="human")
+    result = commands.approve(app.service, check_proposal_id(args.proposal_id), reviewer=caller.actor,
+                              reviewer_kind="human")
     return Output(summary=f"merged proposal {result.proposal.id} into main ({result.merged_commit[:12]}); "
                           f"{result.note}; the next reconcile applies it",
                   proposal_id=result.proposal.id, merged_commit=result.merged_commit,

@@ -8,21 +8,19 @@ from pydantic import Field
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller, refusal
-from mcp_server.tools.submit import submit_proposal
-from mcp_server.tools.universal import ProposalSummary
+from mcp_server.definitions import ProposalSummary
+from mcp_server.proposing import submit_proposal
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.models.plan import Mode, Op, Risk
-from reconciler.phases.run import compute_plan
-from reconciler.proposals.edits import object_edit
-from reconciler.proposals.yamledit import set_path
-from reconciler.store.tables import DeploymentInstanceRow
+from reconciler.service import NotFound, commands, edits, queries
 
 
 class Input(ToolInput):
     """Which instances."""
 
-    instance_id: str | None = Field(default=None, max_length=64)
-    instance_name: str | None = Field(default=None, max_length=63)
+    instance_id: str | None = Field(default=None, max_length=64,
+                                    description="Instance id or provider id from the records")
+    instance_name: str | None = Field(default=None, max_length=63, description="Resource name")
     check_all_instances: bool = Field(default=False, description="Compare every managed resource")
     auto_correct_minor_deviations: bool = Field(
         default=False, description="Propose `sync.self_heal: true` for resources whose deviations are low or "
@@ -48,17 +46,16 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     if not args.check_all_instances:
         name = args.instance_name
         if args.instance_id:
-            with app.session.db.session() as s:
-                row = s.get(DeploymentInstanceRow, args.instance_id)
-                name = row.name if row else None
-            if name is None:
-                raise AgentError(f"no instance with id {args.instance_id!r}; use instance_name")
+            try:
+                name = queries.instance(app.service, args.instance_id).name
+            except NotFound:
+                raise AgentError(f"no instance with id {args.instance_id!r}; use instance_name") from None
         if not name:
             raise AgentError("send instance_name, instance_id, or check_all_instances=true")
         if name not in state.resources:
             raise AgentError(f"{name!r} is not declared in the lab; known: {', '.join(sorted(state.resources)[:15])}")
         names = {name}
-    result = compute_plan(app.session, mode=Mode.manual)
+    result = commands.plan(app.service, mode=Mode.manual)
     deviations: list[dict[str, Any]] = []
     correctable: list[str] = []
     manual: list[str] = []
@@ -83,13 +80,13 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     proposal = None
     targets = [n for n in correctable if not state.effective[n].sync.self_heal]
     if args.auto_correct_minor_deviations and targets:
-        edits: dict[str, bytes | None] = {}
+        changes: dict[str, bytes | None] = {}
         for name in targets:
-            path, data = object_edit(app.session.repo, state, "UniversalResource", name,
-                                     lambda d: set_path(d, ["spec", "sync", "self_heal"], True))
-            edits[path] = data
+            path, data = edits.edit_object(app.service, state, "UniversalResource", name,
+                                           lambda d: edits.set_path(d, ["spec", "sync", "self_heal"], True))
+            changes[path] = data
         view = submit_proposal(app, caller, title=f"Restore declared state of {', '.join(targets)} (self-heal)"[:200],
-                               edits=edits, reason="minor deviations from the declared state; turning on self-heal "
+                               edits=changes, reason="minor deviations from the declared state; turning on self-heal "
                                "lets the reconciler restore the values in Git",
                                evidence={"deviations": [d for d in deviations if d["resource"] in targets]})
         proposal = ProposalSummary.of(view)
@@ -103,5 +100,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="compare-expected-vs-actual-state", title="Compare expected vs actual state",
                 description="Compares the declared state in Git with the live providers now, field by field; "
                             "optionally proposes self-heal for minor deviations (a proposal, never a live change).",
-                scope="read", toolset="read", input=Input, output=Output, run=run, read_only=False,
+                scope="read", toolset="read", input=Input, output=Output, run=run, destructive=False, read_only=False,
                 idempotent=False)

@@ -11,16 +11,15 @@ from mcp_server.advisor.sizing import advise_size, profile_stateless
 from mcp_server.advisor.target import choose_target, matches_target
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.requirements_input import requirements_from
-from mcp_server.tools.submit import submit_proposal
-from mcp_server.tools.universal import ProposalSummary, as_document, check_pool, resource_doc_edit, trial_state
+from mcp_server.definitions import ProposalSummary, as_document, check_pool, resource_doc_edit, trial_state
+from mcp_server.proposing import submit_proposal
+from mcp_server.requirements import requirements_from
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.models.plan import Mode
 from reconciler.models.profiles import profile_image, profile_port
-from reconciler.phases.render import chart_for, render_one
-from reconciler.phases.run import compute_plan
-from reconciler.proposals.names import check_text
-from reconciler.proposals.preview import plan_preview
+from reconciler.service import commands, edits
+from reconciler.service.edits import check_text
+from reconciler.service.views import plan_preview
 
 REQUIREMENT_FIELDS = ("cpu", "memory_gb", "storage_gb", "gpu", "gpu_model", "high_availability")
 
@@ -159,7 +158,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         observation = app.observe(state, {provider_name})
         inv = observation.inventories.get(provider_name)
         if inv is not None and inv.nodes:
-            provider_obj = app.session.provider(state.lab_name, provider_name,
+            provider_obj = app.service.provider(state.lab_name, provider_name,
                                                 state.lab.spec.providers[provider_name])
             advice = advise_placement(state, inv, provider_obj, pool, requirements_from(spec.get("requirements") or {}),
                                       [], False, name)
@@ -174,16 +173,15 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     path, data = resource_doc_edit(app, state, doc, header=header[:200])
     trial, trial_commit = trial_state(app, {path: data}, keep=True)
     resource = trial.effective[name]
-    chart = chart_for(app.session, resource)
-    artifacts = render_one(app.session, resource)
-    files = artifacts.files if artifacts else {}
+    rendered = edits.render_preview(app.service, resource)
+    files = rendered.files
     if args.dry_run:
-        result = compute_plan(app.session, ref=trial_commit, mode=Mode.manual)
+        result = commands.plan(app.service, ref=trial_commit, mode=Mode.manual)
         preview = plan_preview(result.plan)
         return Output(summary=f"dry run: {name} on {resource.provider} ({resource.provider_type}) in {resource.pool}"
-                              f", chart {chart.name if chart else 'none'}, risk {preview['risk']}; no proposal made",
+                              f", chart {rendered.chart or 'none'}, risk {preview['risk']}; no proposal made",
                       instance_name=name, selected_provider=resource.provider, pool=resource.pool,
-                      helm_chart_used=chart.name if chart else None, decisions=decisions, rendered_configs=files,
+                      helm_chart_used=rendered.chart, decisions=decisions, rendered_configs=files,
                       deployment_plan=preview, execution_results="dry run: nothing proposed, nothing changed")
     title = f"Deploy {name} ({resource.workload_type}) on {resource.provider}"
     proposal = submit_proposal(app, caller, title=title, edits={path: data},
@@ -192,7 +190,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     return Output(summary=f"proposal {proposal.id} on {proposal.branch}: {title}; risk {proposal.risk}; "
                           f"{summary.next_step}",
                   instance_name=name, selected_provider=resource.provider, pool=resource.pool,
-                  helm_chart_used=chart.name if chart else None, decisions=decisions, rendered_configs=files,
+                  helm_chart_used=rendered.chart, decisions=decisions, rendered_configs=files,
                   deployment_plan=proposal.plan, proposal=summary,
                   execution_results="proposed only: nothing runs until a person merges the proposal")
 

@@ -10,6 +10,7 @@ from mcp_server.advisor.anomalies import Anomaly, find_anomalies
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import ToolInput, ToolOutput, ToolSpec
+from reconciler.service import queries
 
 
 class Input(ToolInput):
@@ -17,7 +18,9 @@ class Input(ToolInput):
 
     analysis_window_hours: float = Field(default=24, gt=0, le=24 * 90, description="Look back this many hours")
     include_performance_metrics: bool = Field(default=True, description="Node CPU/memory pressure")
-    anomaly_sensitivity: Literal["low", "medium", "high"] = "medium"
+    anomaly_sensitivity: Literal["low", "medium", "high"] = Field(
+        default="medium", description="Usage threshold for pressure findings: low 95%, medium 90%, high 80% "
+                                      "(high also lists unmanaged resources)")
 
 
 class Output(ToolOutput):
@@ -33,8 +36,10 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Look at records and the live inventory."""
     state = app.state()
     observation = app.observe(state)
-    found = find_anomalies(app.session.db, state, observation, now=app.session.clock(),
-                           window_hours=args.analysis_window_hours, sensitivity=args.anomaly_sensitivity)
+    found = find_anomalies(state, observation, deviations=queries.deviations(app.service),
+                           instances=queries.instances(app.service), runs=queries.runs(app.service, limit=200),
+                           now=app.service.clock(), window_hours=args.analysis_window_hours,
+                           sensitivity=args.anomaly_sensitivity)
     if not args.include_performance_metrics:
         found = [a for a in found if not a.kind.endswith("-pressure")]
     counts = {s: sum(1 for a in found if a.severity == s) for s in ("high", "medium", "low")}
@@ -49,4 +54,5 @@ SPEC = ToolSpec(name="detect-infrastructure-anomalies", title="Detect infrastruc
                 description="Open drift, failed instances, failing reconcile runs, unreachable providers, down "
                             "nodes and nodes above a usage threshold (stated), each with evidence and what to "
                             "check next.",
-                scope="read", toolset="advice", input=Input, output=Output, run=run)
+                scope="read", toolset="advice", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

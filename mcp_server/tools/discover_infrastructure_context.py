@@ -118,4 +118,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="discover-infrastructure-context", title="Discover infrastructure context",
                 description="Live inventory of every provider (nodes, capacity, use, managed and unmanaged "
                             "resources), the pool hierarchy, templates and what is known about costs.",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

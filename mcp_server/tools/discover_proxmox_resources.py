@@ -9,8 +9,7 @@ from pydantic import Field
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.store.deviations import list_open_deviations
-from reconciler.store.instances import list_instances
+from reconciler.service import queries
 
 
 class Input(ToolInput):
@@ -71,16 +70,16 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     if args.proxmox_node and not out.nodes and observation.inventories:
         known = sorted(n.name for inv in observation.inventories.values() for n in inv.nodes)
         raise AgentError(f"no Proxmox node {args.proxmox_node!r}; nodes: {', '.join(known) or '(none)'}")
-    recorded = [i for i in list_instances(app.session.db, state.lab_name)
+    recorded = [i for i in queries.instances(app.service)
                 if i.provider in names and i.status != "deleted" and i.destroyed_at is None]
     if observation.inventories:
         out.missing_resources = sorted(i.name for i in recorded if i.name not in live and
                                        (not args.proxmox_node or i.node == args.proxmox_node))
     if args.detect_deviations:
         wanted = {i.name for i in recorded}
-        out.state_deviations = [{"resource": d.resource, "field": d.field_path, "expected": d.expected_value,
-                                 "actual": d.actual_value, "severity": d.severity}
-                                for d in list_open_deviations(app.session.db, state.lab_name) if d.resource in wanted]
+        out.state_deviations = [{"resource": d.resource, "field": d.field, "expected": d.expected,
+                                 "actual": d.actual, "severity": d.severity}
+                                for d in queries.deviations(app.service) if d.resource in wanted]
     out.summary = (f"{len(out.discovered_resources)} guest(s) on {len(out.nodes)} node(s); "
                    f"{len(out.new_resources_found)} not managed by this lab, {len(out.missing_resources)} missing, "
                    f"{len(out.state_deviations)} open deviation(s)"
@@ -91,4 +90,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="discover-proxmox-resources", title="Discover Proxmox resources",
                 description="Proxmox nodes and guests compared with the lab's records: guests not managed by "
                             "the lab, recorded guests that are missing, and open deviations. Read only.",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -12,12 +12,11 @@ from pydantic import BaseModel, Field
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.submit import submit_proposal
-from mcp_server.tools.universal import ProposalSummary
+from mcp_server.definitions import ProposalSummary
+from mcp_server.proposing import submit_proposal
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.proposals.edits import object_edit
-from reconciler.proposals.names import check_text
-from reconciler.proposals.yamledit import set_path
+from reconciler.service import edits
+from reconciler.service.edits import check_text, set_path
 from reconciler.service.optimize import analyze, plan_migration
 
 
@@ -73,7 +72,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             if isinstance(placement, dict) and "node" in placement:
                 set_path(doc, ["spec", "placement", "node"], None)
 
-        path, data = object_edit(app.session.repo, state, "UniversalResource", step.resource, move)
+        path, data = edits.edit_object(app.service, state, "UniversalResource", step.resource, move)
         under = args.auto_approve_under_threshold is not None and step.amount_usd < args.auto_approve_under_threshold
         title = f"Move {step.resource} to {step.to_pool} (optimization plan {plan.plan_id}, step {step.order})"
         proposal = submit_proposal(app, caller, title=title[:200], edits={path: data},
@@ -100,4 +99,4 @@ SPEC = ToolSpec(name="execute-optimization-plan", title="Execute an optimization
                 description="Opens one proposal per plan step. auto_approve_under_threshold (USD/month) lets "
                             "a step auto-merge only within the lab's auto-merge policy, never beyond it.",
                 scope="propose", toolset="optimize", input=Input, output=Output, run=run, read_only=False,
-                idempotent=False)
+                destructive=True, idempotent=False)

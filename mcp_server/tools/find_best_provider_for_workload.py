@@ -11,7 +11,7 @@ from mcp_server.advisor.costs import lab_cost_notes
 from mcp_server.advisor.sizing import advise_size
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.requirements_input import requirements_from
+from mcp_server.requirements import requirements_from
 from mcp_server.toolspec import ToolInput, ToolOutput, ToolSpec
 
 
@@ -22,7 +22,8 @@ class Input(ToolInput):
     requirements: dict[str, Any] = Field(default_factory=dict, description="cpu, memory_gb, storage_gb, gpu")
     cost_constraints: dict[str, Any] = Field(default_factory=dict,
                                              description="{'max_monthly_cost': 50, 'prefer_on_premise': true}")
-    availability_requirements: Literal["basic", "high", "critical"] = "basic"
+    availability_requirements: Literal["basic", "high", "critical"] = Field(
+        default="basic", description="basic: one instance; high or critical: providers that can run replicas")
     data_locality: str | None = Field(default=None, description="Region or site the data must stay in")
 
 
@@ -51,7 +52,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                                 high_availability=ha,
                                 prefer_on_premise=bool(args.cost_constraints.get("prefer_on_premise", True)),
                                 max_monthly_cost=float(max_cost) if isinstance(max_cost, int | float) else None,
-                                providers={name: app.session.provider(state.lab_name, name, cfg)
+                                providers={name: app.service.provider(state.lab_name, name, cfg)
                                            for name, cfg in state.lab.spec.providers.items()
                                            if name in observation.inventories})
     if args.data_locality:
@@ -83,4 +84,5 @@ SPEC = ToolSpec(name="find-best-provider-for-workload", title="Find the best pro
                 description="Compares the lab's providers for a workload: fit on live capacity, GPUs, high "
                             "availability, and monthly cost from cited, dated cloud prices (on-premise power "
                             "from the lab's electricity price; unknowns stated).",
-                scope="read", toolset="advice", input=Input, output=Output, run=run)
+                scope="read", toolset="advice", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -9,7 +9,7 @@ from pydantic import Field
 from mcp_server.advisor.placement import PlacementAdvice, advise_placement
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.requirements_input import requirements_from
+from mcp_server.requirements import requirements_from
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 
 
@@ -59,7 +59,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         inv = observation.inventories.get(provider or "")
         if inv is None:
             continue
-        provider_obj = app.session.provider(state.lab_name, provider or "", state.lab.spec.providers[provider or ""])
+        provider_obj = app.service.provider(state.lab_name, provider or "", state.lab.spec.providers[provider or ""])
         results.append(advise_placement(state, inv, provider_obj, path, req,
                                         args.affinity_rules.get("avoid_nodes", []), args.high_availability,
                                         args.instance_name))
@@ -80,4 +80,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="find-optimal-placement", title="Find optimal placement",
                 description="The node the reconciler's own deterministic placement would choose for given "
                             "requirements, per pool, with the capacity left afterwards and alternatives.",
-                scope="read", toolset="advice", input=Input, output=Output, run=run)
+                scope="read", toolset="advice", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

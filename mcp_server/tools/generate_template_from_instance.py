@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import select
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.submit import submit_proposal
-from mcp_server.tools.universal import ProposalSummary
+from mcp_server.definitions import ProposalSummary
+from mcp_server.proposing import submit_proposal
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.proposals.edits import new_object_edit
-from reconciler.proposals.names import check_resource_name
-from reconciler.store.deviations import list_open_deviations
-from reconciler.store.tables import DeploymentInstanceRow, GeneratedTemplateRow, new_id
+from reconciler.service import NotFound, commands, edits, queries
+from reconciler.service.edits import check_resource_name
 
 
 class Input(ToolInput):
@@ -44,19 +41,16 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Template = the resource's effective requirements, service and configuration; confidence from its record."""
     check_resource_name(args.template_name, "template_name")
     state = app.state()
-    with app.session.db.session() as s:
-        row = s.execute(select(DeploymentInstanceRow).where(
-            DeploymentInstanceRow.lab == state.lab_name,
-            (DeploymentInstanceRow.name == args.instance_id) | (DeploymentInstanceRow.id == args.instance_id)
-        )).scalars().first()
-        if row is None:
-            raise AgentError(f"no recorded instance {args.instance_id!r}; apply it first or check the name")
-        name, status, instance_id = row.name, row.status, row.id
+    try:
+        row = queries.instance(app.service, args.instance_id)
+    except NotFound:
+        raise AgentError(f"no recorded instance {args.instance_id!r}; apply it first or check the name") from None
+    name, status, instance_id = row.name, row.status, row.id
     if name not in state.effective:
         raise AgentError(f"{name} is no longer declared in Git; templates are made from declared resources")
     resource = state.effective[name]
     fields = resource.requirements.model_dump(exclude_defaults=True, mode="json")
-    drifted = {d.field_path for d in list_open_deviations(app.session.db, state.lab_name) if d.resource == name}
+    drifted = {d.field for d in queries.deviations(app.service, name)}
     total = max(len(fields) + 1, 1)
     confidence = 0.0 if status != "running" else round(1 - len(drifted) / total, 3)
     basis = (f"instance status {status}; {len(drifted)} open deviation(s) over {total} compared field(s): "
@@ -84,15 +78,13 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             learned["playbooks"] = [p.name for p in resource.configuration]
     same_kind = sum(1 for r in state.effective.values() if r.workload_type == resource.workload_type)
     reusability = round(min(same_kind / max(len(state.effective), 1) * 4, 1.0), 3)
-    path, data = new_object_edit(state, "DeploymentTemplate", args.template_name, spec,
-                                 header=f"Generated from instance {name} by homeport-mcp")
+    path, data = edits.new_object(state, "DeploymentTemplate", args.template_name, spec,
+                                  header=f"Generated from instance {name} by homeport-mcp")
     proposal = submit_proposal(app, caller, title=f"Template {args.template_name} from {name}", edits={path: data},
                                reason=f"learned from {name}, which runs as declared", evidence={"basis": basis})
-    template_id = new_id()
-    with app.session.db.session() as s:
-        s.add(GeneratedTemplateRow(id=template_id, lab=state.lab_name, source_instance_id=instance_id,
-                                   template_name=args.template_name, confidence_score=confidence,
-                                   learned_optimizations=learned, template_config=spec, proposal_id=proposal.id))
+    template_id = commands.record_generated_template(
+        app.service, template_name=args.template_name, source_instance_id=instance_id, confidence=confidence,
+        learned=learned, config=spec, proposal_id=proposal.id)
     return Output(summary=f"template {args.template_name} from {name} (confidence {confidence}); proposal "
                           f"{proposal.id}", template_id=template_id, template_name=args.template_name,
                   confidence_score=confidence, confidence_basis=basis, learned_optimizations=learned,
@@ -105,5 +97,6 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="generate-template-from-instance", title="Generate a template from an instance (proposal)",
                 description="Builds a DeploymentTemplate from a running resource that matches Git (confidence "
                             "from its deviations) and proposes it as templates/<name>.yaml.",
-                scope="propose", toolset="propose", input=Input, output=Output, run=run, read_only=False,
+                scope="propose", toolset="propose", input=Input, output=Output, run=run,
+                destructive=False, read_only=False,
                 idempotent=False)

@@ -14,7 +14,8 @@ class Input(ToolInput):
     """Which service."""
 
     service_name: str = Field(min_length=1, max_length=63, description="jenkins, ollama, nextcloud, or any")
-    target_environment: str = Field(default="production", max_length=30)
+    target_environment: str = Field(default="production", max_length=30,
+                                    description="Where it will run, e.g. production or staging")
     include_troubleshooting: bool = Field(default=True, description="Include common issues")
 
 
@@ -52,4 +53,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="get-deployment-sop", title="Get a deployment SOP",
                 description="Standard operating procedure for deploying a service with homeport: "
                             "prerequisites (with cited vendor figures), steps, checks, common issues.",
-                scope="read", toolset="advice", input=Input, output=Output, run=run)
+                scope="read", toolset="advice", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -15,9 +15,10 @@ from mcp_server.toolspec import ToolInput, ToolOutput, ToolSpec
 class Input(ToolInput):
     """The service and its needs."""
 
-    service_type: str = Field(default="general", max_length=63)
+    service_type: str = Field(default="general", max_length=63, description="Kind of service, e.g. database or web")
     availability_requirements: str = Field(default="basic", max_length=30, description="basic, high or critical")
-    performance_requirements: str = Field(default="standard", max_length=30)
+    performance_requirements: str = Field(default="standard", max_length=30,
+                                          description="standard, high or low")
 
 
 class Output(ToolOutput):
@@ -53,4 +54,5 @@ SPEC = ToolSpec(name="get-placement-strategy", title="Get placement strategy",
                 description="How homeport places workloads (allocation x overcommit ratio, constraints), "
                             "anti-affinity, network and backup practice, and which providers have enough nodes "
                             "for replicas.",
-                scope="read", toolset="advice", input=Input, output=Output, run=run)
+                scope="read", toolset="advice", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

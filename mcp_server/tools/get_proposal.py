@@ -9,8 +9,8 @@ from pydantic import Field
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import ToolInput, ToolOutput, ToolSpec
-from reconciler.proposals.names import check_proposal_id
-from reconciler.proposals.records import get_proposal
+from reconciler.service import queries
+from reconciler.service.edits import check_proposal_id
 
 
 class Input(ToolInput):
@@ -41,7 +41,7 @@ class Output(ToolOutput):
 
 def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Read one proposal."""
-    p = get_proposal(app.session.db, check_proposal_id(args.proposal_id))
+    p = queries.proposal(app.service, check_proposal_id(args.proposal_id))
     return Output(summary=p.summary(), proposal_id=p.id, title=p.title, branch=p.branch, status=p.status, risk=p.risk,
                   author=p.author, reason=p.reason, plan=p.plan, rendered_diff=p.rendered_diff if args.include_diff
                   else None, files=p.files, reviewed_by=p.reviewed_by, merged_commit=p.merged_commit,
@@ -50,4 +50,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 
 SPEC = ToolSpec(name="get-proposal", title="Get a proposal",
                 description="One proposal: plan preview (changes, risk), rendered diff, files, review state.",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -21,7 +21,8 @@ class Input(ToolInput):
 
     workload_category: str = Field(min_length=1, max_length=63, description="web, ai, database, ci-cd, or a "
                                    "service name")
-    expected_load: Literal["light", "medium", "heavy"] = "medium"
+    expected_load: Literal["light", "medium", "heavy"] = Field(
+        default="medium", description="How hard the workload will be used")
 
 
 class Output(ToolOutput):
@@ -52,4 +53,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="get-resource-allocation-guidelines", title="Get resource allocation guidelines",
                 description="Sizing rules (grow on evidence, shrink is high risk) and a baseline from cited "
                             "vendor figures for a workload category and expected load.",
-                scope="read", toolset="advice", input=Input, output=Output, run=run)
+                scope="read", toolset="advice", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -15,7 +15,8 @@ class Input(ToolInput):
 
     operation: str = Field(min_length=1, max_length=63, description="deploy_<service>, e.g. deploy_ollama")
     detailed: bool = Field(default=True, description="Include common issues")
-    target_environment: str = Field(default="production", max_length=30)
+    target_environment: str = Field(default="production", max_length=30,
+                                    description="Where it will run, e.g. production or staging")
 
 
 def run(app: HomeportApp, caller: Caller, args: Input) -> get_deployment_sop.Output:
@@ -27,4 +28,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> get_deployment_sop.Out
 
 SPEC = ToolSpec(name="get-sop", title="Get an SOP (alias of get-deployment-sop)",
                 description="Alias of get-deployment-sop: operation='deploy_ollama' -> the ollama SOP.",
-                scope="read", toolset="advice", input=Input, output=get_deployment_sop.Output, run=run)
+                scope="read", toolset="advice", input=Input, output=get_deployment_sop.Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

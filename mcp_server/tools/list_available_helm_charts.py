@@ -31,7 +31,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """List the chart library."""
     if args.provider_filter and args.provider_filter not in PROVIDER_TYPES:
         raise AgentError(f"unknown provider type {args.provider_filter!r}; use one of {', '.join(PROVIDER_TYPES)}")
-    charts = app.session.charts.supporting(args.provider_filter)
+    charts = app.service.charts.supporting(args.provider_filter)
     if args.workload_filter:
         charts = [c for c in charts if not c.meta.workload_types or args.workload_filter in c.meta.workload_types]
     items: list[dict[str, Any]] = [{"name": c.name, "version": c.meta.version, "description": c.meta.description,
@@ -49,4 +49,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="list-available-helm-charts", title="List available charts",
                 description="homeport's provider charts (Helm-like: Chart.yaml, values schema, templates): which "
                             "provider, resource and workload types each renders, GPU support and output formats.",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -58,4 +58,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="list-deployment-templates", title="List deployment templates",
                 description="The lab's deployment templates (requirements, provider, chart, playbooks), "
                             "optionally only those that suit a pool.",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

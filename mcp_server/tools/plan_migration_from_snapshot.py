@@ -9,14 +9,12 @@ from pydantic import Field
 from mcp_server.advisor.placement import pool_nodes
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.submit import submit_proposal
-from mcp_server.tools.universal import ProposalSummary
+from mcp_server.definitions import ProposalSummary
+from mcp_server.proposing import submit_proposal
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.plan.placement import Ledger, judge
-from reconciler.proposals.edits import object_edit
-from reconciler.proposals.names import check_text
-from reconciler.proposals.yamledit import set_path
-from reconciler.store.tables import InfrastructureSnapshotRow
+from reconciler.service import NotFound, edits, queries
+from reconciler.service.edits import check_text, set_path
 
 
 class Input(ToolInput):
@@ -25,8 +23,9 @@ class Input(ToolInput):
     snapshot_id: str = Field(max_length=64, description="From create-infrastructure-snapshot")
     target_node: str = Field(max_length=63, description="Node the resources should run on")
     target_resource_pool: str | None = Field(default=None, description="Pool path to move them into")
-    migration_strategy: Literal["clone", "backup-restore", "rebuild"] = "clone"
-    reason: str | None = Field(default=None, max_length=4000)
+    migration_strategy: Literal["clone", "backup-restore", "rebuild"] = Field(
+        default="clone", description="How the move is meant to happen (recorded in the proposal's evidence)")
+    reason: str | None = Field(default=None, max_length=4000, description="Why: shown to the reviewer")
 
 
 class Output(ToolOutput):
@@ -43,12 +42,12 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Pin every declared resource of the snapshot to the target node; check the node's free capacity."""
     check_text(args.target_node, "target_node", limit=63)
     state = app.state()
-    with app.session.db.session() as s:
-        row = s.get(InfrastructureSnapshotRow, args.snapshot_id)
-        if row is None or row.lab != state.lab_name:
-            raise AgentError(f"no snapshot {args.snapshot_id!r}; create one with create-infrastructure-snapshot")
-        data = dict(row.snapshot_data)
-    resources: dict[str, Any] = data.get("resources", {})
+    try:
+        document = queries.snapshot(app.service, args.snapshot_id).document()
+    except NotFound:
+        raise AgentError(f"no snapshot {args.snapshot_id!r}; create one with create-infrastructure-snapshot "
+                         "(or `homeport snapshot create`)") from None
+    resources: dict[str, Any] = {n: r.model_dump(mode="json") for n, r in document.resources.items()}
     if args.target_resource_pool and state.pool_by_path(args.target_resource_pool) is None:
         raise AgentError(f"no pool at {args.target_resource_pool!r}; see query-resource-pools")
     conflicts: list[str] = []
@@ -73,7 +72,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         eff = state.effective.get(n)
         if eff is None or eff.provider not in observation.inventories:
             continue
-        provider = app.session.provider(state.lab_name, eff.provider, state.lab.spec.providers[eff.provider])
+        provider = app.service.provider(state.lab_name, eff.provider, state.lab.spec.providers[eff.provider])
         demand = provider.demand(eff, provider.desired_fields(eff))
         verdict = judge(ledger.nodes[node.name], demand, eff.placement_rules)
         if verdict.fits:
@@ -91,16 +90,16 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                       potential_conflicts=conflicts, estimated_downtime="none", proposal=None)
     if any(c.startswith(args.target_node) for c in conflicts):
         raise AgentError("the target cannot take the move: " + "; ".join(conflicts))
-    edits: dict[str, bytes | None] = {}
+    changes: dict[str, bytes | None] = {}
     for n in movable:
         def mutate(doc: Any) -> None:
             set_path(doc, ["spec", "placement", "node"], args.target_node)
             if pool_path:
                 set_path(doc, ["spec", "pool"], pool_path)
-        path, content = object_edit(app.session.repo, state, "UniversalResource", n, mutate)
-        edits[path] = content
+        path, content = edits.edit_object(app.service, state, "UniversalResource", n, mutate)
+        changes[path] = content
     view = submit_proposal(app, caller, title=f"Move {len(movable)} resource(s) to {args.target_node}",
-                           edits=edits, reason=args.reason or f"migration from snapshot {args.snapshot_id}",
+                           edits=changes, reason=args.reason or f"migration from snapshot {args.snapshot_id}",
                            evidence={"snapshot_id": args.snapshot_id, "strategy": args.migration_strategy,
                                      "needs": need})
     return Output(summary=f"proposal {view.id}: move {', '.join(movable)} to {args.target_node}; risk {view.risk}",

@@ -32,4 +32,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="plan-multi-provider-migration", title="Plan a multi-provider migration",
                 description="Ordered migration plan from analyze-cross-provider-optimization: per step the "
                             "move, monthly saving per currency and risk. A read; execute-optimization-plan acts.",
-                scope="read", toolset="optimize", input=Input, output=Output, run=run)
+                scope="read", toolset="optimize", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

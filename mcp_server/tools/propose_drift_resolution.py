@@ -9,7 +9,7 @@ from pydantic import Field
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import ToolInput, ToolOutput, ToolSpec
-from reconciler.proposals.drift import propose_drift
+from reconciler.service import commands
 
 
 class Input(ToolInput):
@@ -35,7 +35,8 @@ class Output(ToolOutput):
 
 def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Open the proposal as the caller; a person merges it."""
-    p = propose_drift(app.session, args.resource, args.resolution, author=caller.actor, author_kind=caller.kind)
+    p = commands.resolve_drift(app.service, args.resource, args.resolution, author=caller.actor,
+                               author_kind=caller.kind)
     return Output(summary=f"opened proposal {p.id}: {p.title} (risk {p.risk}); a person merges it with "
                           f"`homeport proposals approve {p.id}`",
                   proposal_id=p.id, title=p.title, branch=p.branch, risk=p.risk, plan=p.plan, evidence=p.evidence)
@@ -45,5 +46,6 @@ SPEC = ToolSpec(name="propose-drift-resolution", title="Propose a drift resoluti
                 description="Opens a proposal resolving one resource's drift: 'adopt' declares the live values in "
                             "the YAML, 'revert' approves restoring the declared values (applied by the reconciler "
                             "after a person merges it). Never changes live infrastructure directly.",
-                scope="propose", toolset="propose", input=Input, output=Output, run=run, read_only=False,
+                scope="propose", toolset="propose", input=Input, output=Output, run=run,
+                destructive=False, read_only=False,
                 idempotent=False)

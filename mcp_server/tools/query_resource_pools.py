@@ -72,4 +72,5 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="query-resource-pools", title="Query resource pools",
                 description="The pool hierarchy (paths such as /infrastructure/on-premise/proxmox/compute) "
                             "filtered by path glob, type and dimensions, optionally with live capacity.",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

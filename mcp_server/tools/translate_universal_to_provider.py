@@ -8,10 +8,9 @@ from pydantic import Field
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.universal import as_document, resource_doc_edit, retarget, trial_state
+from mcp_server.definitions import as_document, resource_doc_edit, retarget, trial_state
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.phases.render import chart_for, render_one
-from reconciler.render.errors import ChartError, RenderError
+from reconciler.service import Invalid, edits
 
 
 class Input(ToolInput):
@@ -53,19 +52,20 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     trial, _ = trial_state(app, {path: data})
     resource = trial.effective[name]
     try:
-        chart = chart_for(app.session, resource)
-        artifacts = render_one(app.session, resource)
-    except (RenderError, ChartError) as exc:
+        rendered = edits.render_preview(app.service, resource)
+    except Invalid as exc:
         return Output(summary=f"rendering failed: {exc}", chart=None, pool=resource.pool, rendered_config={},
                       helm_values=resource.values(), validation_results=[str(exc)], deployment_commands=[])
-    if artifacts is None or chart is None:
+    if rendered.chart is None:
         raise AgentError(f"no chart renders {resource.resource_type} on {resource.provider_type}; "
                          "see list-available-helm-charts")
     commands = ["deploy-with-intelligence (dry_run=false) to propose it; after a person merges, "
                 "the reconciler applies it (`homeport apply`)"]
-    return Output(summary=f"{name} rendered with chart {chart.name} {chart.meta.version} for {resource.provider} "
-                          f"({resource.provider_type}) in {resource.pool}: {', '.join(sorted(artifacts.files))}",
-                  chart=chart.name, pool=resource.pool, rendered_config=artifacts.files, helm_values=resource.values(),
+    return Output(summary=f"{name} rendered with chart {rendered.chart} {rendered.chart_version} for "
+                          f"{resource.provider} ({resource.provider_type}) in {resource.pool}: "
+                          f"{', '.join(sorted(rendered.files))}",
+                  chart=rendered.chart, pool=resource.pool, rendered_config=rendered.files,
+                  helm_values=resource.values(),
                   validation_results=["values match the chart's values.schema.json; outputs passed their validators"],
                   deployment_commands=commands)
 
@@ -74,4 +74,5 @@ SPEC = ToolSpec(name="translate-universal-to-provider", title="Translate a unive
                 description="Renders a universal resource definition with the target provider's chart "
                             "(Terraform, Compose, CloudFormation, ...) exactly as the reconciler would, without "
                             "proposing anything.",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -10,12 +10,11 @@ from pydantic import Field
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.submit import submit_proposal
-from mcp_server.tools.universal import ProposalSummary
+from mcp_server.definitions import ProposalSummary
+from mcp_server.proposing import submit_proposal
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.proposals.edits import object_edit
-from reconciler.proposals.names import check_resource_name, check_text
-from reconciler.proposals.yamledit import merge_map
+from reconciler.service import edits
+from reconciler.service.edits import check_resource_name, check_text, merge_map
 
 ENDPOINT = "homeport.io/endpoint"
 NOTES = "homeport.io/notes"
@@ -58,7 +57,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     if args.instance_id not in state.resources:
         raise AgentError(f"no resource named {args.instance_id!r} on main; if its deployment is still a proposal, "
                          "record the context after a person has merged it (get-proposal shows its status)")
-    path, data = object_edit(app.session.repo, state, "UniversalResource", args.instance_id,
+    path, data = edits.edit_object(app.service, state, "UniversalResource", args.instance_id,
                              lambda doc: merge_map(doc, ["metadata", "annotations"], dict(values)))
     title = f"Record deployment context of {args.instance_id}"
     proposal = submit_proposal(app, caller, title=title, edits={path: data},
@@ -72,4 +71,4 @@ SPEC = ToolSpec(name="update-context-after-deployment", title="Record deployment
                 description="Proposes the endpoint and notes of a deployed resource as annotations "
                             "(homeport.io/endpoint, homeport.io/notes) in its file; changes no infrastructure.",
                 scope="propose", toolset="propose", input=Input, output=Output, run=run, read_only=False,
-                idempotent=False)
+                destructive=False, idempotent=False)

@@ -8,13 +8,12 @@ from pydantic import Field
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.submit import submit_proposal
-from mcp_server.tools.universal import ProposalSummary
+from mcp_server.definitions import ProposalSummary
+from mcp_server.proposing import submit_proposal
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.models.meta import Dimensions
-from reconciler.proposals.edits import object_edit
-from reconciler.proposals.names import check_resource_name, check_text
-from reconciler.proposals.yamledit import merge_map
+from reconciler.service import edits
+from reconciler.service.edits import check_resource_name, check_text, merge_map
 
 KINDS = {"instance": "UniversalResource", "pool": "ResourcePool", "template": "DeploymentTemplate"}
 
@@ -23,9 +22,11 @@ class Input(ToolInput):
     """What to change."""
 
     resource_id: str = Field(description="Name of the resource, pool or template")
-    resource_type: Literal["pool", "instance", "template"]
+    resource_type: Literal["pool", "instance", "template"] = Field(
+        description="What resource_id names: a pool, a resource (instance) or a template")
     dimensions: Dimensions = Field(description="Dimension values (null removes one)")
-    merge_mode: Literal["replace", "merge"] = "merge"
+    merge_mode: Literal["replace", "merge"] = Field(
+        default="merge", description="merge: add or change these keys; replace: these become all the dimensions")
     reason: str | None = Field(default=None, max_length=4000, description="Why: shown to the reviewer")
 
 
@@ -48,9 +49,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         raise AgentError("dimensions is empty; send at least one key (or merge_mode=replace to clear them)")
     state = app.state()
     kind = KINDS[args.resource_type]
-    path, data = object_edit(app.session.repo, state, kind, args.resource_id,
-                             lambda doc: merge_map(doc, ["spec", "dimensions"], args.dimensions,
-                                                   replace=args.merge_mode == "replace"))
+    path, data = edits.edit_object(app.service, state, kind, args.resource_id,
+                                   lambda doc: merge_map(doc, ["spec", "dimensions"], args.dimensions,
+                                                         replace=args.merge_mode == "replace"))
     keys = ", ".join(f"{k}={v}" for k, v in args.dimensions.items())
     title = f"Set dimensions of {args.resource_type} {args.resource_id}: {keys}"[:200]
     proposal = submit_proposal(app, caller, title=title, edits={path: data}, reason=args.reason,
@@ -62,5 +63,6 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
 SPEC = ToolSpec(name="update-resource-dimensions", title="Update resource dimensions (as a proposal)",
                 description="Proposes new dimensions (metadata) for a resource, pool or template: a branch with "
                             "one commit editing spec.dimensions (comments and order kept) and a plan preview.",
-                scope="propose", toolset="propose", input=Input, output=Output, run=run, read_only=False,
+                scope="propose", toolset="propose", input=Input, output=Output, run=run,
+                destructive=False, read_only=False,
                 idempotent=False)

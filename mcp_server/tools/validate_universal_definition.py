@@ -10,11 +10,10 @@ from mcp_server.advisor.choice import CLOUD_TYPES
 from mcp_server.advisor.target import choose_target
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.requirements_input import requirements_from
-from mcp_server.tools.universal import as_document, resource_doc_edit, retarget, trial_state
+from mcp_server.definitions import as_document, resource_doc_edit, retarget, trial_state
+from mcp_server.requirements import requirements_from
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.phases.render import chart_for, render_one
-from reconciler.render.errors import ChartError, RenderError
+from reconciler.service import Invalid, ServiceError, edits
 
 
 class Input(ToolInput):
@@ -72,7 +71,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         try:
             path, data = resource_doc_edit(app, state, doc)
             trial, _ = trial_state(app, {path: data})
-        except AgentError as exc:
+        except (AgentError, ServiceError) as exc:
             if not target:
                 raise
             results[label] = f"invalid: {exc}"
@@ -80,7 +79,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         resource = trial.effective[name]
         missing: list[str] = []
         try:
-            chart = chart_for(app.session, resource)
+            chart = edits.chart_of(app.service, resource)
             if chart is None:
                 results[label] = f"no chart renders {resource.resource_type} on {resource.provider_type}"
                 continue
@@ -88,10 +87,10 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                 missing.append(f"GPUs (chart {chart.name} cannot give a workload GPUs)")
             if resource.requirements.high_availability and resource.provider_type not in CLOUD_TYPES | {"kubernetes"}:
                 missing.append("high_availability is not automatic here: add a second resource on another node")
-            render_one(app.session, resource)
+            edits.render_preview(app.service, resource)
             results[label] = f"ok: chart {chart.name} in pool {resource.pool}"
             pools[label] = resource.pool
-        except (RenderError, ChartError) as exc:
+        except Invalid as exc:
             results[label] = f"render failed: {exc}"
         if missing:
             unsupported[label] = missing
@@ -110,4 +109,5 @@ SPEC = ToolSpec(name="validate-universal-definition", title="Validate a universa
                 description="Checks a universal resource definition against the schema, the lab's pools and "
                             "the target providers' charts; valid only if every target renders it; shows the pool "
                             "each would use (chosen as deploy-with-intelligence does when none is given).",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

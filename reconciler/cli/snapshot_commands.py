@@ -32,7 +32,8 @@ def create(name: Annotated[str | None, typer.Option(help="A name (default: manua
     with open_lab(lab) as service:
         summary = commands.snapshot(service, name=name, notes=notes)
     if output is Output.json:
-        print_json(summary.model_dump())
+        print_json(summary.model_dump(include={"id", "name", "revision", "resources_desired", "resources_observed",
+                                               "providers_unavailable"}))
         return
     console.print(f"snapshot {summary.id[:12]} [bold]{escape(summary.name)}[/] at {summary.revision[:12]}: "
                   f"{summary.resources_desired} desired, {summary.resources_observed} observed"

@@ -12,16 +12,23 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
 
 from reconciler.daemon.notifications import RunMessage
 from reconciler.models.lab import NotificationTarget
-from reconciler.store.audit import append_audit
-from reconciler.store.database import Database
-from reconciler.store.tables import AuditLogRow
+from reconciler.service import LabService, commands, queries
+
+
+class DeliveryStatus(StrEnum):
+    """What happened to one message at one target."""
+
+    sent = "sent"
+    duplicate = "duplicate"  # sent before (the audit log remembers), so not again
+    failed = "failed"
+    skipped = "skipped"  # the target has no URL
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class Delivery:
     """What happened to one message at one target."""
 
     target: str
-    status: str  # sent | duplicate | failed | skipped
+    status: DeliveryStatus
     attempts: int = 0
     error: str | None = None
 
@@ -65,9 +72,9 @@ def build_request(target: NotificationTarget, url: str, token: str | None,
 class Notifier:
     """Delivers run messages to the lab's targets with retries and durable de-duplication."""
 
-    def __init__(self, db: Database, *, sleep: Callable[[float], None] = time.sleep, attempts: int = 3,
+    def __init__(self, lab: LabService, *, sleep: Callable[[float], None] = time.sleep, attempts: int = 3,
                  timeout: float = 10.0, env: dict[str, str] | None = None, actor: str = "daemon") -> None:
-        self.db = db
+        self.lab = lab
         self.sleep = sleep
         self.attempts = attempts
         self.env = dict(os.environ) if env is None else env
@@ -83,10 +90,7 @@ class Notifier:
         return f"{target}:{message.dedup_key}"
 
     def _already_sent(self, lab: str, dedup_id: str) -> bool:
-        with self.db.session() as s:
-            return s.execute(select(AuditLogRow.seq).where(AuditLogRow.lab == lab, AuditLogRow.action == "notify-sent",
-                                                           AuditLogRow.entity_id == dedup_id).limit(1)
-                             ).first() is not None
+        return queries.audit_recorded(self.lab, lab_name=lab, action="notify-sent", entity=dedup_id)
 
     def deliver(self, targets: list[NotificationTarget], message: RunMessage) -> list[Delivery]:
         """Send message to every target that wants one of its events."""
@@ -96,13 +100,14 @@ class Notifier:
             if not set(message.events) & set(target.events):
                 continue
             if not url:
-                out.append(Delivery(f"#{index}", "skipped", error=f"notification target #{index} has no URL: "
+                out.append(Delivery(f"#{index}", DeliveryStatus.skipped,
+                                    error=f"notification target #{index} has no URL: "
                                     f"set url, or the environment variable {target.url_env}"))
                 continue
             label = _target_label(index, url)
             dedup_id = self._dedup_id(url, message)
             if self._already_sent(message.lab, dedup_id):
-                out.append(Delivery(label, "duplicate"))
+                out.append(Delivery(label, DeliveryStatus.duplicate))
                 continue
             out.append(self._send(target, url, token, message, label, dedup_id))
         return out
@@ -127,12 +132,12 @@ class Notifier:
                     break  # the target refuses this request; repeating it will not help
             if attempt < self.attempts:
                 self.sleep(min(30.0, 2.0 ** (attempt - 1)))
-        status = "failed" if error else "sent"
-        with self.db.session() as s:
-            append_audit(s, lab=message.lab, entity_type="notification",
-                         entity_id=dedup_id if status == "sent" else label,
-                         action="notify-sent" if status == "sent" else "notify-failed", actor=self.actor,
-                         tool="daemon", run_id=message.run_id, outcome="ok" if status == "sent" else "error",
-                         arguments={"target": label, "format": target.format, "events": message.events},
-                         result={"attempts": attempt, "error": error, "title": message.title})
+        status = DeliveryStatus.failed if error else DeliveryStatus.sent
+        sent = status is DeliveryStatus.sent
+        commands.record_audit(self.lab, lab_name=message.lab, entity_type="notification",
+                              entity_id=dedup_id if sent else label, action="notify-sent" if sent else "notify-failed",
+                              actor=self.actor, actor_kind="system", tool="daemon", run_id=message.run_id,
+                              outcome="ok" if sent else "error",
+                              arguments={"target": label, "format": target.format, "events": message.events},
+                              result={"attempts": attempt, "error": error, "title": message.title})
         return Delivery(label, status, attempt, error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
-from reconciler.phases.run import RunResult
+from reconciler.service.views import RunReport
 
 
 class DaemonMetrics:
@@ -29,16 +29,16 @@ class DaemonMetrics:
         self.notifications = Counter("homeport_notifications", "Notification deliveries by result", ["result"],
                                      registry=r)
 
-    def observe_run(self, result: RunResult, trigger: str, deviations_open: int, now_ts: float) -> None:
+    def observe_run(self, result: RunReport, trigger: str, deviations_open: int, now_ts: float) -> None:
         """Count one finished run."""
         self.runs.labels(result.status, trigger).inc()
         for phase, seconds in result.timings.items():
             self.phase_seconds.labels(phase).observe(seconds)
         for outcome in result.outcomes:
             if outcome.status == "applied":
-                self.changes_applied.labels(outcome.change.op.value).inc()
+                self.changes_applied.labels(outcome.op).inc()
             elif outcome.status == "failed":
-                self.provider_errors.labels(outcome.change.provider, outcome.error_kind or "unknown").inc()
+                self.provider_errors.labels(outcome.provider, outcome.error_kind or "unknown").inc()
         if result.revision and any(o.status == "applied" for o in result.outcomes):
             self.last_applied.info({"revision": result.revision})
         self.deviations_open.set(deviations_open)

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.phases.run import RunResult
+from reconciler.service.views import RunReport
 
 FAILURE_STATUSES = ("failed", "partial", "invalid", "unreachable")
 
@@ -55,12 +55,12 @@ class RunMessage:
                 "failed": self.failed, "deviations": self.deviations}
 
 
-def run_message(lab: str, result: RunResult, new_deviations: list[DeviationNote],
+def run_message(lab: str, result: RunReport, new_deviations: list[DeviationNote],
                 extra_error: str | None = None) -> RunMessage | None:
     """The one message for a run, or None when nothing worth telling happened."""
-    applied = [{"resource": o.change.resource, "op": o.change.op.value, "message": o.message}
+    applied = [{"resource": o.resource, "op": o.op, "message": o.message}
                for o in result.outcomes if o.status == "applied"]
-    failed = [{"resource": o.change.resource, "op": o.change.op.value, "error": o.message}
+    failed = [{"resource": o.resource, "op": o.op, "error": o.message}
               for o in result.outcomes if o.status == "failed"]
     if not failed and result.status in FAILURE_STATUSES and (result.error or extra_error):
         failed = [{"resource": "(run)", "op": "run", "error": (extra_error or result.error or "")[:500]}]

@@ -18,7 +18,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from reconciler.daemon.delivery import Notifier
+from reconciler.daemon.delivery import DeliveryStatus, Notifier
 from reconciler.daemon.http_app import HttpHooks, build_app
 from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.notifications import DeviationNote, run_message
@@ -27,20 +27,18 @@ from reconciler.daemon.settings import DaemonSettings, webhook_secret
 from reconciler.daemon.webhook import PushEvent, RefusalLog
 from reconciler.models.lab import duration_seconds
 from reconciler.models.plan import Mode
-from reconciler.phases.context import LabSession
-from reconciler.phases.fetch import fetch
-from reconciler.phases.load import load
-from reconciler.phases.run import RunResult, reconcile
-from reconciler.phases.snapshot import take_snapshot
-from reconciler.providers.base import utc_now
+from reconciler.service import LabService, commands, queries
+from reconciler.service.lab import database_url_from_env, open_mirror
+from reconciler.service.views import RunReport
 from reconciler.source.errors import GitSourceError
-from reconciler.source.remote import LabMirror
-from reconciler.store.audit import append_audit
-from reconciler.store.database import database_url_from_env
-from reconciler.store.deviations import list_open_deviations
 
 log = logging.getLogger("homeport.daemon")
 STOP = "__stop__"
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the default clock)."""
+    return datetime.now(UTC)
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -62,13 +60,13 @@ class Daemon:
         self.refusals = RefusalLog()
         self.poller: RepoPoller | None = None
         if settings.repo_url:
-            mirror = LabMirror(settings.repo_url, settings.mirror_dir, branch=settings.branch, env=env)
+            mirror = open_mirror(settings.repo_url, settings.mirror_dir, branch=settings.branch, env=env)
             self.poller = RepoPoller(mirror, PollSchedule(base=settings.poll_seconds, cap=300.0))
-        self.session: LabSession | None = None
+        self.service: LabService | None = None
         self.notifier: Notifier | None = None
         self.lab: str | None = None
         self.interval = settings.interval_override or 300.0
-        self.last_result: RunResult | None = None
+        self.last_result: RunReport | None = None
         self.last_error: str | None = None
         self.repo_error: str | None = None
         self.cycles = 0
@@ -93,12 +91,12 @@ class Daemon:
             url = f"sqlite:///{(self.settings.state_dir / 'state.db').resolve()}"
         return url or env_url
 
-    def _open_session(self) -> LabSession:
-        if self.session is None:
-            self.session = LabSession.open(self._lab_dir(), database_url=self._database_url(), clock=self.clock,
+    def _open_service(self) -> LabService:
+        if self.service is None:
+            self.service = LabService.open(self._lab_dir(), database_url=self._database_url(), clock=self.clock,
                                            sleep=self.sleep, actor="daemon", actor_kind="system")
-            self.notifier = Notifier(self.session.db, sleep=self.sleep, env=self.env)
-        return self.session
+            self.notifier = Notifier(self.service, sleep=self.sleep, env=self.env)
+        return self.service
 
     def _sync_repo(self) -> None:
         """Fetch the forge (ls-remote first); on failure keep the last mirrored commit and record why once."""
@@ -107,7 +105,7 @@ class Daemon:
         try:
             result = self.poller.poll(self.clock(), force=True)
             self.metrics.polls.labels("changed" if result.changed else "unchanged").inc()
-            if self.repo_error is not None and self.session is not None:
+            if self.repo_error is not None and self.service is not None:
                 self._audit("repo-reachable", "ok", {"message": "the lab repository is reachable again"})
             self.repo_error = None
         except GitSourceError as exc:
@@ -115,31 +113,30 @@ class Daemon:
             if str(exc) != self.repo_error:
                 self.repo_error = str(exc)
                 log.warning("lab repository unreachable: %s", exc)
-                if self.session is not None:
+                if self.service is not None:
                     self._audit("repo-unreachable", "error", {"error": str(exc)})
             if self.poller.mirror.local_head() is None:
                 raise
 
     def _audit(self, action: str, outcome: str, result: dict[str, Any]) -> None:
-        session = self.session
-        if session is None:
+        service = self.service
+        if service is None:
             return
-        lab = self.lab or session.lab_dir.name
-        with session.db.session() as s:
-            append_audit(s, lab=lab, entity_type="lab", entity_id=lab, action=action, actor="daemon",
-                         tool="daemon", outcome=outcome, result=result)
+        lab = self.lab or service.lab_dir.name
+        commands.record_audit(service, lab_name=lab, entity_type="lab", entity_id=lab, action=action, actor="daemon",
+                              actor_kind="system", tool="daemon", outcome=outcome, result=result)
 
-    def cycle(self, trigger: str = "schedule") -> RunResult | None:
+    def cycle(self, trigger: str = "schedule") -> RunReport | None:
         """Fetch (when mirroring a forge), reconcile under the lab lock, count, notify. Never raises."""
         with self._cycle_lock:
             self.cycles += 1
             try:
                 self._sync_repo()  # first, so the first clone exists before the session opens
-                session = self._open_session()
+                service = self._open_service()
                 started = self.clock()
-                result = reconcile(session, mode=Mode.auto, trigger=trigger)
+                result = commands.apply(service, mode=Mode.auto, trigger=trigger)
                 try:
-                    self._after_run(session, result, trigger, started)
+                    self._after_run(service, result, trigger, started)
                 finally:
                     self.last_result = result
                 self.last_error = None
@@ -150,28 +147,28 @@ class Daemon:
                 self.metrics.runs.labels("error", trigger).inc()
                 return None
 
-    def _after_run(self, session: LabSession, result: RunResult, trigger: str, started: datetime) -> None:
-        lab = self._refresh_lab(session)
-        deviations = list_open_deviations(session.db, lab) if lab else []
+    def _after_run(self, service: LabService, result: RunReport, trigger: str, started: datetime) -> None:
+        lab = self._refresh_lab(service)
+        deviations = queries.deviations(service) if lab else []
         self.metrics.observe_run(result, trigger, len(deviations), self.clock().timestamp())
         if result.status == "skipped" or lab is None:
             return
         since = _naive_utc(started)
-        new = [DeviationNote(d.resource, d.field_path, d.expected_value, d.actual_value) for d in deviations
-               if _naive_utc(d.detected_at) >= since]
+        new = [DeviationNote(d.resource, d.field, d.expected, d.actual) for d in deviations
+               if d.first_seen is not None and _naive_utc(d.first_seen) >= since]
         message = run_message(lab, result, new, extra_error=self.repo_error)
-        targets = self._targets(session)
+        targets = self._targets(service)
         if message is None or not targets or self.notifier is None:
             return
         for delivery in self.notifier.deliver(targets, message):
             self.metrics.notifications.labels(delivery.status).inc()
-            if delivery.status == "failed":
+            if delivery.status is DeliveryStatus.failed:
                 log.warning("notification to %s failed: %s", delivery.target, delivery.error)
 
-    def _refresh_lab(self, session: LabSession) -> str | None:
+    def _refresh_lab(self, service: LabService) -> str | None:
         """Lab name and interval from main's homeport.yaml (cached by blob id, so cheap)."""
         try:
-            state = load(session, fetch(session, None))
+            state = service.state()
         except Exception:  # an invalid commit: keep the last known name and interval
             return self.lab
         self.lab = state.lab_name
@@ -187,9 +184,9 @@ class Daemon:
                 self._reschedule()
         return self.lab
 
-    def _targets(self, session: LabSession) -> list[Any]:
+    def _targets(self, service: LabService) -> list[Any]:
         try:
-            return list(load(session, fetch(session, None)).lab.spec.notifications)
+            return list(service.state().lab.spec.notifications)
         except Exception:
             return []
 
@@ -197,7 +194,7 @@ class Daemon:
         """Take a scheduled snapshot; returns its id (None when it failed, which is logged)."""
         with self._cycle_lock:
             try:
-                return take_snapshot(self._open_session(), snapshot_type="scheduled").id
+                return commands.snapshot(self._open_service(), snapshot_type="scheduled").id
             except Exception:
                 log.exception("scheduled snapshot failed")
                 return None
@@ -210,7 +207,7 @@ class Daemon:
 
     def poll(self) -> None:
         """The poll job: ls-remote when the backing-off schedule says so; a new head queues a cycle."""
-        if self.poller is None or self.session is None:
+        if self.poller is None or self.service is None:
             return
         if not self._cycle_lock.acquire(blocking=False):
             return  # a cycle is running, and it fetches anyway
@@ -323,9 +320,9 @@ class Daemon:
         if self._served is not None:
             self._served.close()
             self._served = None
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        if self.service is not None:
+            self.service.close()
+            self.service = None
 
     def http_app(self) -> Any:
         """/webhook, /healthz and /metrics, plus the lab's web UI (/), REST API (/api/v1) and MCP (/mcp) on the

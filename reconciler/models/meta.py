@@ -67,7 +67,3 @@ class KindBase(StrictModel):
     def name(self) -> str:
         """The object's name."""
         return self.metadata.name
-
-    def to_document(self) -> dict[str, Any]:
-        """The object as a YAML-ready mapping, with aliases and without unset defaults."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")

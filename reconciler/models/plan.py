@@ -62,6 +62,33 @@ class Op(StrEnum):
     noop = "noop"
 
 
+class ApplyStatus(StrEnum):
+    """What happened to one change in a run."""
+
+    applied = "applied"
+    failed = "failed"
+    skipped = "skipped"  # held back during the run (a dependency failed or waits); its block says why
+
+
+class ErrorKind(StrEnum):
+    """How a failed change may be retried: transient (later, with backoff) or permanent (after a fix)."""
+
+    transient = "transient"
+    permanent = "permanent"
+
+
+class RunStatus(StrEnum):
+    """How a reconcile run ended."""
+
+    ok = "ok"
+    partial = "partial"  # some changes failed, or a provider could not be observed
+    failed = "failed"  # every change failed, or the run itself failed
+    invalid = "invalid"  # the commit does not load, render or plan; nothing was applied
+    skipped = "skipped"  # another run held the lab's lock
+    declined = "declined"  # the person asked to approve the plan said no
+    planned = "planned"  # planned only, nothing applied
+
+
 class BlockKind(StrEnum):
     """Why a change is held back, by what would release it."""
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
-from reconciler.models.plan import BlockKind, Change, Op, Plan
+from reconciler.models.plan import ApplyStatus, BlockKind, BlockReason, Change, ErrorKind, Op, Plan
 from reconciler.models.progress import Stage
 from reconciler.phases.context import LabSession
 from reconciler.phases.crashpoints import crash_point
@@ -31,17 +31,17 @@ from reconciler.store.intents import begin_intent, finish_intent, idempotency_ke
 APPLY_OPS = (Op.create, Op.update, Op.replace, Op.rename)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ApplyOutcome:
-    """What happened to one change."""
+    """What happened to one change (the executor returns it; it never changes the plan it was given)."""
 
     change: Change
-    status: str  # applied | failed | skipped
+    status: ApplyStatus
     message: str
     result: ApplyResult | None = None
     attempts: int = 0
-    error_kind: str | None = None  # transient | permanent
-    extra: dict[str, Any] = field(default_factory=dict)
+    error_kind: ErrorKind | None = None
+    block: BlockReason | None = None  # why a skipped change was held back during the run
 
 
 def backoff_delay(attempt: int, base: float, rng: random.Random) -> float:
@@ -70,8 +70,8 @@ def _prepare(session: LabSession, state: DesiredState, change: Change, run_id: s
     lab = state.lab_name
     config = state.lab.spec.providers.get(change.provider)
     if config is None:
-        return ApplyOutcome(change, "failed", f"provider {change.provider} is no longer declared",
-                            error_kind="permanent")
+        return ApplyOutcome(change, ApplyStatus.failed, f"provider {change.provider} is no longer declared",
+                            error_kind=ErrorKind.permanent)
     provider = session.provider(lab, change.provider, config)
     resource = state.effective.get(change.resource)
     artifacts = None
@@ -80,16 +80,17 @@ def _prepare(session: LabSession, state: DesiredState, change: Change, run_id: s
         try:
             artifacts = render_one(session, placed, write=True)
         except (RenderError, ChartError) as exc:
-            return ApplyOutcome(change, "failed", str(exc), error_kind="permanent")
+            return ApplyOutcome(change, ApplyStatus.failed, str(exc), error_kind=ErrorKind.permanent)
     if change.op is Op.create:
         try:
             existing = provider.find(change.resource)
         except TransientProviderError as exc:
-            return ApplyOutcome(change, "failed", f"cannot check whether it exists yet: {exc}",
-                                error_kind="transient")
+            return ApplyOutcome(change, ApplyStatus.failed, f"cannot check whether it exists yet: {exc}",
+                                error_kind=ErrorKind.transient)
         except Exception as exc:  # unmapped: treat as permanent so the other changes go on
-            return ApplyOutcome(change, "failed", f"cannot check whether it exists: {type(exc).__name__}: {exc}",
-                                error_kind="permanent")
+            return ApplyOutcome(change, ApplyStatus.failed,
+                                f"cannot check whether it exists: {type(exc).__name__}: {exc}",
+                                error_kind=ErrorKind.permanent)
         if existing is not None:
             change = change.model_copy(update={
                 "op": Op.update, "provider_id": existing.id, "node": existing.node or change.node,
@@ -109,12 +110,12 @@ def _prepare(session: LabSession, state: DesiredState, change: Change, run_id: s
 
 
 def _fail(session: LabSession, p: _Prepared, started: float, message: str, outcome: str,
-          kind: str) -> ApplyOutcome:
+          kind: ErrorKind) -> ApplyOutcome:
     finish_intent(session.db, p.intent, status="failed", error=message, audit={
         **p.audit_base, "action": f"{p.change.op.value}-failed", "outcome": outcome,
         "result": {"error": message, "attempts": p.attempt, "kind": kind},
         "duration_ms": (time.perf_counter() - started) * 1000})
-    return ApplyOutcome(p.change, "failed", message, attempts=p.attempt, error_kind=kind)
+    return ApplyOutcome(p.change, ApplyStatus.failed, message, attempts=p.attempt, error_kind=kind)
 
 
 def _attempt(session: LabSession, p: _Prepared, max_attempts: int) -> ApplyOutcome | None:
@@ -128,11 +129,11 @@ def _attempt(session: LabSession, p: _Prepared, max_attempts: int) -> ApplyOutco
             p.delay = max(exc.delay, 0.5)
             return None
         return _fail(session, p, started, f"transient error after {p.attempt} attempt(s): {exc}",
-                     "transient-error", "transient")
+                     "transient-error", ErrorKind.transient)
     except PermanentProviderError as exc:
-        return _fail(session, p, started, str(exc), "error", "permanent")
+        return _fail(session, p, started, str(exc), "error", ErrorKind.permanent)
     except Exception as exc:  # an unmapped vendor error: recorded as permanent so others go on
-        return _fail(session, p, started, f"{type(exc).__name__}: {exc}", "error", "permanent")
+        return _fail(session, p, started, f"{type(exc).__name__}: {exc}", "error", ErrorKind.permanent)
     crash_point("provider-applied")
     lab = p.audit_base["lab"]
 
@@ -148,7 +149,7 @@ def _attempt(session: LabSession, p: _Prepared, max_attempts: int) -> ApplyOutco
                    "hosts": [h.model_dump() for h in result.hosts]},
         "duration_ms": (time.perf_counter() - started) * 1000})
     crash_point("intent-finished")
-    return ApplyOutcome(p.change, "applied", result.message, result=result, attempts=p.attempt)
+    return ApplyOutcome(p.change, ApplyStatus.applied, result.message, result=result, attempts=p.attempt)
 
 
 def execute_changes(session: LabSession, state: DesiredState, changes: list[Change], run_id: str, *,
@@ -170,8 +171,9 @@ def execute_changes(session: LabSession, state: DesiredState, changes: list[Chan
         waiting_on = [d for d in state.resources[change.resource].spec.depends_on if d in not_ready] \
             if change.resource in state.resources else []
         if waiting_on:
-            change.hold(BlockKind.dependency,
-                        f"waiting on a dependency: {waiting_on[0]} {not_ready[waiting_on[0]]} in this run")
+            why = f"waiting on a dependency: {waiting_on[0]} {not_ready[waiting_on[0]]} in this run"
+            outcomes[index] = ApplyOutcome(change, ApplyStatus.skipped, why,
+                                           block=BlockReason(kind=BlockKind.dependency, message=why))
             not_ready[change.resource] = "is waiting on a dependency"
             continue
         prepared = _prepare(session, state, change, run_id, rng)
@@ -185,7 +187,7 @@ def execute_changes(session: LabSession, state: DesiredState, changes: list[Chan
             not_ready[change.resource] = "hit a transient error"
         else:
             outcomes[index] = done
-            if done.status != "applied":
+            if done.status is not ApplyStatus.applied:
                 not_ready[change.resource] = "failed"
     while retry:
         session.sleep(max(backoff_delay(p.attempt, p.delay, p.rng) for _, p in retry))
@@ -200,12 +202,6 @@ def execute_changes(session: LabSession, state: DesiredState, changes: list[Chan
         retry = still
     session.report(Stage.apply, total, total)
     return [outcomes[i] for i in sorted(outcomes)]
-
-
-def execute_change(session: LabSession, state: DesiredState, change: Change, run_id: str, *,
-                   max_attempts: int = 3, rng: random.Random | None = None) -> ApplyOutcome:
-    """Apply one change through its provider, with an intent row and audit row, retrying transient errors."""
-    return execute_changes(session, state, [change], run_id, max_attempts=max_attempts, rng=rng)[0]
 
 
 def apply_changes(session: LabSession, state: DesiredState, plan: Plan, run_id: str,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from reconciler.models.desired import DesiredState
 from reconciler.phases.context import LabSession
-from reconciler.phases.fetch import Revision, fetch
+from reconciler.phases.fetch import Revision, checked_out_branch, fetch, missing_branch_message
+from reconciler.source.errors import GitSourceError
 from reconciler.source.loader import load_commit
 
 
@@ -19,7 +20,27 @@ def load(session: LabSession, revision: Revision) -> DesiredState:
 
 def load_main(session: LabSession) -> DesiredState:
     """The desired state at the tip of the lab's main branch (`spec.main_branch`, `main` by default)."""
-    state = load(session, fetch(session, None))
-    if state.lab.spec.main_branch != "main":
-        state = load(session, fetch(session, None, main_branch=state.lab.spec.main_branch))
-    return state
+    return load_main_revision(session)[1]
+
+
+def load_main_revision(session: LabSession) -> tuple[Revision, DesiredState]:
+    """The revision and desired state at the tip of the lab's main branch (`spec.main_branch`, `main` by default).
+
+    A lab without a `main` branch names its branch in homeport.yaml; that file is read from the branch
+    checked out, and a clear message says what to do when neither matches.
+    """
+    repo = session.repo
+    start = "main"
+    if "refs/heads/main" not in repo.references:
+        start = checked_out_branch(repo) or "main"
+        if f"refs/heads/{start}" not in repo.references:
+            raise GitSourceError(missing_branch_message(repo, "main"))
+    revision = fetch(session, None, main_branch=start)
+    state = load(session, revision)
+    wanted = state.lab.spec.main_branch
+    if wanted != start:
+        if start != "main" and wanted == "main":
+            raise GitSourceError(missing_branch_message(repo, "main"))
+        revision = fetch(session, None, main_branch=wanted)
+        state = load(session, revision)
+    return revision, state

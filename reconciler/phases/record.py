@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory
-from reconciler.models.plan import Change, Op, Plan
+from reconciler.models.plan import ApplyStatus, Change, ErrorKind, Op, Plan
 from reconciler.phases.apply import ApplyOutcome
 from reconciler.phases.context import LabSession
 from reconciler.store.audit import append_audit
@@ -21,7 +21,6 @@ from reconciler.store.instances import RETRY_KEY, InstanceSnapshot, instance_row
 from reconciler.store.tables import (
     DeploymentInstanceRow,
     DeploymentTemplateRow,
-    ReconcileRunRow,
     ResourceDimensionRow,
     ResourcePoolRow,
     StateDeviationRow,
@@ -40,6 +39,13 @@ def _fields_json(change: Change) -> list[dict[str, Any]]:
     return [f.model_dump(mode="json") for f in change.fields]
 
 
+def _converged(status: str, deviation_detected: bool, name: str, devs: dict[str, list[Any]],
+               params: dict[str, Any] | None, eff: EffectiveResource | None) -> bool:
+    """Whether a no-op's instance row already says everything this run would write (nothing to update)."""
+    return (status == "running" and not deviation_detected and name not in devs
+            and not _params_differ(params or {}, eff))
+
+
 def _rows_needed(
     plan: Plan, state: DesiredState, instances: dict[str, InstanceSnapshot] | None, devs: dict[str, list[Any]]
 ) -> set[str] | None:
@@ -52,19 +58,29 @@ def _rows_needed(
             continue
         if change.op is Op.noop:
             snap = instances.get(change.resource)
-            eff = state.effective.get(change.resource)
-            if (
-                snap is not None
-                and snap.status == "running"
-                and not snap.deviation_detected
-                and change.resource not in devs
-                and not _params_differ(snap.parameters or {}, eff)
-            ):
+            if snap is not None and _converged(snap.status, snap.deviation_detected, change.resource, devs,
+                                               snap.parameters, state.effective.get(change.resource)):
                 continue
         needed.add(change.resource)
         if change.previous_name:
             needed.add(change.previous_name)
     return needed
+
+
+def policy_parameters(previous: dict[str, Any], eff: EffectiveResource, change: Change,
+                      outcome: ApplyOutcome | None) -> dict[str, Any]:
+    """The policy an instance row records (stateful, prune, ...); a pending transient-error backoff is kept
+    while the change has not been applied. Pure."""
+    params: dict[str, Any] = {
+        "stateful": eff.stateful,
+        "allow_delete_stateful": eff.sync.allow_delete_stateful,
+        "source_file": eff.source_file,
+        "prune": eff.sync.prune,
+    }
+    if previous.get(RETRY_KEY) and change.op is not Op.noop and (
+            outcome is None or outcome.status is not ApplyStatus.applied):
+        params[RETRY_KEY] = previous[RETRY_KEY]
+    return params
 
 
 def record_results(
@@ -83,9 +99,8 @@ def record_results(
     observed = _observed_fields(inventories, lab)
     counts = {"applied": 0, "failed": 0, "blocked": 0, "noop": 0, "drifted": 0, "deleted": 0}
     with session.db.session() as s:
-        open_devs = open_deviations(s, lab)
         devs_by_resource: dict[str, list[Any]] = {}
-        for d in open_devs:
+        for d in open_deviations(s, lab):
             devs_by_resource.setdefault(d.resource, []).append(d)
         needed = _rows_needed(plan, state, instances, devs_by_resource)
         rows = instance_rows(s, lab, needed)
@@ -93,119 +108,81 @@ def record_results(
             name = change.resource
             outcome = by_resource.get(name)
             row = rows.get(name)
+            eff = state.effective.get(name)
             if change.op is Op.noop and change.blocked:
                 continue  # its provider was not observed: nothing is known, nothing recorded
             if change.op is Op.noop:
                 counts["noop"] += 1
                 if needed is not None and name not in needed:
                     continue
-                if (
-                    row is not None
-                    and row.status == "running"
-                    and not row.deviation_detected
-                    and name not in devs_by_resource
-                    and not _params_differ(row.parameters or {}, state.effective.get(name))
-                ):
+                if row is not None and _converged(row.status, row.deviation_detected, name, devs_by_resource,
+                                                  row.parameters, eff):
                     continue
             if row is None:
                 if change.op is Op.delete and outcome is None:
                     continue
-                row = new_instance(lab, name, change.provider, change.provider_type)
+                row = rows[name] = new_instance(lab, name, change.provider, change.provider_type)
                 s.add(row)
-                rows[name] = row
-            eff = state.effective.get(name)
             if eff is not None:
                 row.pool_path = eff.pool
                 row.template = eff.template
-                params: dict[str, Any] = {
-                    "stateful": eff.stateful,
-                    "allow_delete_stateful": eff.sync.allow_delete_stateful,
-                    "source_file": eff.source_file,
-                    "prune": eff.sync.prune,
-                }
-                if (
-                    (row.parameters or {}).get(RETRY_KEY)
-                    and change.op is not Op.noop
-                    and (outcome is None or outcome.status != "applied")
-                ):
-                    params[RETRY_KEY] = row.parameters[RETRY_KEY]
-                row.parameters = params
+                row.parameters = policy_parameters(row.parameters or {}, eff, change, outcome)
             row.expected_state = change.desired or row.expected_state
-            row.last_attempted_revision = state.revision if outcome is not None else row.last_attempted_revision
+            devs = devs_by_resource.get(name, [])
             if outcome is not None:
-                _record_outcome(
-                    s,
-                    session.actor_kind == "human",
-                    row,
-                    change,
-                    outcome,
-                    state,
-                    now,
-                    counts,
-                    devs_by_resource.get(name, []),
-                )
-                continue
-            if change.op is Op.noop:
-                row.actual_state = observed.get(name, row.actual_state)
-                row.node = change.node or row.node
-                row.provider_id = change.provider_id or row.provider_id
-                row.status = "running"
-                row.deviation_detected = False
-                row.deviation_details = []
-                row.error_message = None
-                if not row.last_applied_state:
-                    row.last_applied_state = change.desired
-                    row.last_applied_revision = state.revision
-                resolve_all(s, lab, name, now, "converged", "reconciler")
-                continue
-            # a change that was not applied (blocked, or plan-only run)
-            counts["blocked"] += 1
-            if change.drift:
-                counts["drifted"] += 1
-                row.deviation_detected = True
-                row.deviation_details = _fields_json(change) or [{"path": "(resource)", "old": None, "new": "present"}]
-                row.actual_state = observed.get(name, {})
-                row.status = "drifted"
-                eff_heal = (
-                    bool(eff.sync.self_heal)
-                    if eff is not None and eff.sync.self_heal is not None
-                    else state.lab.spec.reconcile.self_heal
-                )
-                fields = [f.model_dump(mode="json") for f in change.fields] or [
-                    {"path": "(resource)", "old": None, "new": "present"}
-                ]
-                sync_deviations(
-                    s,
-                    lab=lab,
-                    resource=name,
-                    instance_id=row.id,
-                    fields=fields,
-                    when=now,
-                    severity=change.risk.value,
-                    auto_correctable=eff_heal,
-                    existing=devs_by_resource.get(name, []),
-                )
-            elif row.status in ("pending", "blocked") or change.op is Op.create:
-                row.status = "pending"
-            reason = f"blocked: {change.blocked}" if change.blocked else None
-            if reason and row.error_message != reason:
-                append_audit(
-                    s,
-                    lab=lab,
-                    entity_type="resource",
-                    entity_id=name,
-                    action=f"{change.op.value}-skipped",
-                    actor=session.actor,
-                    actor_kind=session.actor_kind,
-                    tool="reconcile",
-                    run_id=run_id,
-                    outcome="skipped",
-                    arguments={"op": change.op.value, "revision": state.revision},
-                    result={"reason": change.blocked},
-                )
-            row.error_message = reason
+                row.last_attempted_revision = state.revision
+                _record_outcome(s, session.actor_kind == "human", row, change, outcome, state, now, counts, devs)
+            elif change.op is Op.noop:
+                _record_converged(s, row, change, observed.get(name, row.actual_state), state, now)
+            else:  # a change that was not applied (blocked, or plan-only run)
+                _record_held_back(s, session, row, change, observed.get(name, {}), state, eff, now, counts, devs,
+                                  run_id)
         touch_checked(s, lab, now)
     return counts
+
+
+def _record_converged(s: Session, row: DeploymentInstanceRow, change: Change, actual: dict[str, Any],
+                      state: DesiredState, now: datetime) -> None:
+    """A resource that matches Git: running, no deviation, its open deviations resolved."""
+    row.actual_state = actual
+    row.node = change.node or row.node
+    row.provider_id = change.provider_id or row.provider_id
+    row.status = "running"
+    row.deviation_detected = False
+    row.deviation_details = []
+    row.error_message = None
+    if not row.last_applied_state:
+        row.last_applied_state = change.desired
+        row.last_applied_revision = state.revision
+    resolve_all(s, state.lab_name, row.name, now, "converged", "reconciler")
+
+
+def _record_held_back(s: Session, session: LabSession, row: DeploymentInstanceRow, change: Change,
+                      actual: dict[str, Any], state: DesiredState, eff: EffectiveResource | None, now: datetime,
+                      counts: dict[str, int], devs: list[Any], run_id: str) -> None:
+    """A change that was not applied: drift is recorded field by field, the skip once (with its reason)."""
+    lab = state.lab_name
+    counts["blocked"] += 1
+    if change.drift:
+        counts["drifted"] += 1
+        fields = _fields_json(change) or [{"path": "(resource)", "old": None, "new": "present"}]
+        row.deviation_detected = True
+        row.deviation_details = fields
+        row.actual_state = actual
+        row.status = "drifted"
+        heal = (bool(eff.sync.self_heal) if eff is not None and eff.sync.self_heal is not None
+                else state.lab.spec.reconcile.self_heal)
+        sync_deviations(s, lab=lab, resource=row.name, instance_id=row.id, fields=fields, when=now,
+                        severity=change.risk.value, auto_correctable=heal, existing=devs)
+    elif row.status in ("pending", "blocked") or change.op is Op.create:
+        row.status = "pending"
+    reason = f"blocked: {change.blocked}" if change.blocked else None
+    if reason and row.error_message != reason:
+        append_audit(s, lab=lab, entity_type="resource", entity_id=row.name, action=f"{change.op.value}-skipped",
+                     actor=session.actor, actor_kind=session.actor_kind, tool="reconcile", run_id=run_id,
+                     outcome="skipped", arguments={"op": change.op.value, "revision": state.revision},
+                     result={"reason": change.blocked})
+    row.error_message = reason
 
 
 def _params_differ(params: dict[str, Any], eff: EffectiveResource | None) -> bool:
@@ -232,7 +209,7 @@ def _record_outcome(
     devs: list[Any],
 ) -> None:
     lab = state.lab_name
-    if outcome.status == "applied":
+    if outcome.status is ApplyStatus.applied:
         counts["applied"] += 1
         if change.op is Op.delete:
             counts["deleted"] += 1
@@ -293,7 +270,7 @@ def _record_outcome(
     row.status = "failed"
     row.error_message = outcome.message[:2000]
     params = dict(row.parameters or {})
-    if outcome.error_kind == "transient":
+    if outcome.error_kind is ErrorKind.transient:
         failures = int((params.get(RETRY_KEY) or {}).get("failures", 0)) + 1
         delay = retry_backoff_seconds(failures, row.name)
         params[RETRY_KEY] = {"failures": failures, "next_at": (now + timedelta(seconds=delay)).isoformat()}
@@ -386,13 +363,3 @@ def _dimension(lab: str, resource_id: str, resource_type: str, name: str, value:
         dimension_type=kind,
     )
 
-
-def last_run_revision(session: LabSession, lab: str) -> str | None:
-    """The revision of the newest finished run."""
-    with session.db.session() as s:
-        return s.execute(
-            select(ReconcileRunRow.revision)
-            .where(ReconcileRunRow.lab == lab, ReconcileRunRow.status != "running")
-            .order_by(ReconcileRunRow.started_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.models.desired import DesiredState
-from reconciler.models.plan import BlockKind, Change, Mode, Op, Plan
+from reconciler.models.plan import ApplyStatus, BlockKind, Change, Mode, Op, Plan, RunStatus
 from reconciler.phases.apply import ApplyOutcome, apply_changes, resume_intents
 from reconciler.phases.context import LabSession
 from reconciler.phases.diff import plan_lab
 from reconciler.phases.fetch import Revision, fetch
 from reconciler.phases.gate import PruneFacts, gate
-from reconciler.phases.load import load
+from reconciler.phases.load import load, load_main_revision
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.preflight import preflight
 from reconciler.phases.preview import preview_changes
@@ -71,14 +71,11 @@ def compute_plan(
 ) -> PlanResult:
     """Phases fetch to gate; raises DesiredStateError, GitSourceError or PlanError with clear messages."""
     timings = {} if timings is None else timings
-    with _timed(timings, "fetch"):
-        revision = fetch(session, ref)
     with _timed(timings, "load"):
-        state = load(session, revision)
-    if state.lab.spec.main_branch != "main" and ref is None:
-        with _timed(timings, "fetch"):
-            revision = fetch(session, None, main_branch=state.lab.spec.main_branch)
-        with _timed(timings, "load"):
+        if ref is None:
+            revision, state = load_main_revision(session)
+        else:
+            revision = fetch(session, ref)
             state = load(session, revision)
     with _timed(timings, "render"):
         renders = render_all(session, state)
@@ -137,7 +134,7 @@ class RunResult:
     """The outcome of one reconcile run."""
 
     run_id: str | None
-    status: str  # ok | partial | failed | invalid | skipped | declined | planned
+    status: RunStatus
     revision: str | None
     plan: Plan | None = None
     outcomes: list[ApplyOutcome] = field(default_factory=list)
@@ -162,9 +159,10 @@ def reconcile(
             return _run_locked(session, lab, mode=mode, trigger=trigger, ref=ref, approve=approve)
     except LabBusyError as exc:
         run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
-        finish_run(session.db, run_id, status="skipped", revision=None, phase_timings={}, summary={}, error=str(exc))
+        finish_run(session.db, run_id, status=RunStatus.skipped, revision=None, phase_timings={}, summary={},
+                   error=str(exc))
         _audit_run(session, lab, run_id, trigger, action="run-skipped", outcome="skipped", result={"reason": str(exc)})
-        return RunResult(run_id, "skipped", None, error=str(exc))
+        return RunResult(run_id, RunStatus.skipped, None, error=str(exc))
 
 
 def _audit_run(
@@ -191,8 +189,7 @@ def _audit_run(
 def _lab_name(session: LabSession) -> str:
     """The lab's name for locking: read from main's homeport.yaml when possible, else the folder name."""
     try:
-        rev = fetch(session, None)
-        return load(session, rev).lab_name
+        return load_main_revision(session)[1].lab_name
     except Exception:  # an invalid lab still gets a lock name; the run then records why it is invalid
         return session.lab_dir.name
 
@@ -218,9 +215,22 @@ def _run_locked(
     except Exception as exc:  # a run never stays running: any failure closes it; intents stay for the next run
         error = describe_failure(exc)
         _log.debug("run %s failed", run_id, exc_info=True)
-        finish_run(session.db, run_id, status="failed", revision=None, phase_timings=timings, summary={}, error=error)
+        finish_run(session.db, run_id, status=RunStatus.failed, revision=None, phase_timings=timings, summary={},
+                   error=error)
         _audit_run(session, lab, run_id, trigger, action="run-failed", outcome="error", result={"error": error})
-        return RunResult(run_id, "failed", None, error=error, timings=timings)
+        return RunResult(run_id, RunStatus.failed, None, error=error, timings=timings)
+
+
+def _held_back(outcomes: list[ApplyOutcome]) -> list[ApplyOutcome]:
+    """The outcomes of changes that ran; a change the executor held back (a dependency failed or waits in
+    this run) gets its block reason on the plan, where the record phase and the summary read it."""
+    ran = []
+    for outcome in outcomes:
+        if outcome.status is ApplyStatus.skipped and outcome.block is not None:
+            outcome.change.hold(outcome.block.kind, outcome.block.message)
+        else:
+            ran.append(outcome)
+    return ran
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -252,7 +262,7 @@ def _run_started(
         finish_run(
             session.db,
             run_id,
-            status="invalid",
+            status=RunStatus.invalid,
             revision=getattr(exc, "revision", None),
             phase_timings=timings,
             summary={},
@@ -263,7 +273,7 @@ def _run_started(
             _audit_run(
                 session, lab, run_id, trigger, action="run-invalid", outcome="error", result={"error": str(exc)[:4000]}
             )
-        return RunResult(run_id, "invalid", getattr(exc, "revision", None), error=str(exc), timings=timings)
+        return RunResult(run_id, RunStatus.invalid, getattr(exc, "revision", None), error=str(exc), timings=timings)
     state, plan = result.state, result.plan
     if not result.revision.on_main:
         refusal = (
@@ -273,25 +283,26 @@ def _run_started(
         finish_run(
             session.db,
             run_id,
-            status="invalid",
+            status=RunStatus.invalid,
             revision=state.revision,
             phase_timings=timings,
             summary={},
             error=refusal,
         )
-        return RunResult(run_id, "invalid", state.revision, plan=plan, error=refusal, timings=timings)
+        return RunResult(run_id, RunStatus.invalid, state.revision, plan=plan, error=refusal, timings=timings)
     notes = resume_intents(session, state)
     if approve is not None and plan.has_changes and not approve(plan):
         finish_run(
-            session.db, run_id, status="declined", revision=state.revision, phase_timings=timings, summary=plan.counts()
+            session.db, run_id, status=RunStatus.declined, revision=state.revision, phase_timings=timings,
+            summary=plan.counts()
         )
-        return RunResult(run_id, "declined", state.revision, plan=plan, timings=timings)
+        return RunResult(run_id, RunStatus.declined, state.revision, plan=plan, timings=timings)
     outcomes: list[ApplyOutcome] = []
     started = time.perf_counter()
-    outcomes.extend(apply_changes(session, state, plan, run_id))
+    outcomes.extend(_held_back(apply_changes(session, state, plan, run_id)))
     timings["apply"] = time.perf_counter() - started
     started = time.perf_counter()
-    outcomes.extend(prune(session, state, plan, run_id))
+    outcomes.extend(_held_back(prune(session, state, plan, run_id)))
     timings["prune"] = time.perf_counter() - started
     started = time.perf_counter()
     counts = record_results(
@@ -299,15 +310,15 @@ def _run_started(
     )
     index_desired_state(session, state)
     timings["record"] = time.perf_counter() - started
-    failed = [o for o in outcomes if o.status == "failed"]
-    status = "ok" if not failed else ("failed" if len(failed) == len(outcomes) else "partial")
+    failed = [o for o in outcomes if o.status is ApplyStatus.failed]
+    status = RunStatus.ok if not failed else (RunStatus.failed if len(failed) == len(outcomes) else RunStatus.partial)
     if result.observation.unavailable and any(
         c.blocked and c.op is Op.noop and c.resource in state.effective and state.lab.spec.providers[c.provider].enabled
         for c in plan.changes
     ):
-        status = "partial" if status == "ok" else status
-    if status == "ok" and held_back_not_by_policy(plan, mode):
-        status = "partial"  # held back is not success: something the plan shows was not applied
+        status = RunStatus.partial if status is RunStatus.ok else status
+    if status is RunStatus.ok and held_back_not_by_policy(plan, mode):
+        status = RunStatus.partial  # held back is not success: something the plan shows was not applied
     summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(result.observation.unavailable)}
     failures = "; ".join(f"{o.change.resource}: {o.message}" for o in failed)[:4000]
     error = failures or None

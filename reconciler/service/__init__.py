@@ -13,6 +13,7 @@ conflict, forbidden, unavailable) that each door maps in one place (`errors.http
 """
 
 from reconciler.models.plan import Mode
+from reconciler.phases.observe import Observation
 from reconciler.service.errors import (
     Conflict,
     ErrorCode,
@@ -32,6 +33,7 @@ __all__ = [
     "LabService",
     "Mode",
     "NotFound",
+    "Observation",
     "ServiceError",
     "Unavailable",
 ]

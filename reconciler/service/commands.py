@@ -32,6 +32,7 @@ from reconciler.service.views import (
     TokenView,
 )
 from reconciler.store.audit import append_audit
+from reconciler.store.tables import GeneratedTemplateRow, new_id
 from reconciler.store.tokens import SCOPES, verify_token
 from reconciler.store.tokens import create_token as store_create_token
 from reconciler.store.tokens import parse_scopes as store_parse_scopes
@@ -48,6 +49,7 @@ __all__ = [
     "plan",
     "propose",
     "record_audit",
+    "record_generated_template",
     "reject",
     "resolve_drift",
     "revoke_token",
@@ -122,12 +124,16 @@ def resolve_drift(lab: LabService, resource: str, how: Literal["adopt", "revert"
         return propose_drift(lab.session, resource, how, author=author, author_kind=author_kind)
 
 
-def snapshot(lab: LabService, *, name: str | None = None, snapshot_type: str = "manual",
-             notes: str | None = None) -> SnapshotCreated:
-    """Observe every enabled provider and store it with the desired state at main (secrets redacted)."""
+def snapshot(lab: LabService, *, name: str | None = None, snapshot_type: str = "manual", notes: str | None = None,
+             created_by: str | None = None, node: str | None = None, include_fields: bool = True,
+             include_network: bool = True) -> SnapshotCreated:
+    """Observe every enabled provider and store the one snapshot document with the desired state at main
+    (secrets redacted), whichever door asks. node: only managed resources on that node in the per-resource
+    digest; include_fields / include_network: observed fields and declared network of each resource."""
     with engine_errors():
-        return SnapshotCreated.from_summary(take_snapshot(lab.session, name=name, snapshot_type=snapshot_type,
-                                                          notes=notes))
+        return SnapshotCreated.from_summary(take_snapshot(
+            lab.session, name=name, snapshot_type=snapshot_type, notes=notes, created_by=created_by, node=node,
+            include_fields=include_fields, include_network=include_network))
 
 
 def parse_scopes(text: str | list[str]) -> tuple[str, ...]:
@@ -162,6 +168,18 @@ def authenticate_token(lab: LabService, secret: str, *, touch: bool = True) -> T
     with engine_errors():
         info = verify_token(lab.session.db, secret, lab=lab.lab_name_or_folder(), touch=touch)
     return TokenView.from_info(info) if info is not None else None
+
+
+def record_generated_template(lab: LabService, *, template_name: str, source_instance_id: str | None,
+                              confidence: float, learned: dict[str, Any], config: dict[str, Any],
+                              proposal_id: str | None) -> str:
+    """Record a template learned from a running instance (generated_templates); its id."""
+    template_id = new_id()
+    with engine_errors(), lab.session.db.session() as s:
+        s.add(GeneratedTemplateRow(id=template_id, lab=lab.lab_name, source_instance_id=source_instance_id,
+                                   template_name=template_name, confidence_score=confidence,
+                                   learned_optimizations=learned, template_config=config, proposal_id=proposal_id))
+    return template_id
 
 
 def record_audit(lab: LabService, *, entity_type: str, entity_id: str, action: str, actor: str | None = None,

@@ -18,17 +18,23 @@ from pathlib import Path
 from typing import TypeVar
 
 from reconciler.models.desired import DesiredState
+from reconciler.models.lab import ProviderConfig
 from reconciler.models.progress import ProgressCallback
 from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load, load_main
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.proposals.preview import PreviewMemo
-from reconciler.service.errors import engine_errors
+from reconciler.providers.base import Provider
+from reconciler.render.chart import ChartLibrary
+from reconciler.service.errors import ServiceError, engine_errors
 from reconciler.source.gitrepo import open_repo
 from reconciler.source.loader import LoadCache, lab_name_at
 from reconciler.source.remote import LabMirror
+from reconciler.store.database import DATABASE_URL_ENV, database_url_from_env
 from reconciler.store.locks import lab_lock
+
+__all__ = ["DATABASE_URL_ENV", "LabService", "check_lab_dir", "database_url_from_env", "local_user", "open_mirror"]
 
 T = TypeVar("T")
 
@@ -107,6 +113,16 @@ class LabService:
         return self.session.actor_kind
 
     @property
+    def charts(self) -> ChartLibrary:
+        """The charts of main's revision: homeport's own plus the lab's `charts/` folder."""
+        self.state()
+        return self.session.charts
+
+    def clock(self) -> datetime:
+        """Now, from the session's (injectable) clock."""
+        return self.session.clock()
+
+    @property
     def state_dir(self) -> Path:
         """<lab>/.homeport: lock files, provider work folders, caches (never committed)."""
         return self.session.state_dir
@@ -128,8 +144,14 @@ class LabService:
 
     @property
     def lab_name(self) -> str:
-        """The lab's name from main's homeport.yaml (raises Invalid when main does not load)."""
-        return self.state().lab_name
+        """The lab's name from main's homeport.yaml; when main stopped loading (a broken commit), the name it
+        had when it last loaded in this service, so records stay readable. Invalid when it never loaded."""
+        try:
+            return self.state().lab_name
+        except ServiceError:
+            if self._main is not None:
+                return self._main.lab_name
+            raise
 
     def lab_name_or_folder(self) -> str:
         """The lab's name, even when main does not load (homeport.yaml's name alone, else the folder's name)."""
@@ -143,6 +165,11 @@ class LabService:
     def observe(self, state: DesiredState | None = None, only: set[str] | None = None) -> Observation:
         """Live inventories of the enabled providers (or only those named); unavailable ones say why."""
         return observe_all(self.session, state or self.state(), only)
+
+    def provider(self, lab: str, name: str, config: ProviderConfig) -> Provider:
+        """The provider client called name (built once per service, rebuilt when its configuration changes)."""
+        with engine_errors():
+            return self.session.provider(lab, name, config)
 
     def recent_observation(self, state: DesiredState, max_age: float = 5.0) -> Observation:
         """An observation of all providers at most max_age seconds old (proposal previews in a row)."""

@@ -7,6 +7,8 @@ is declared (pools, templates, resources) comes from Git at main.
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.placement import CapacityReport
 from reconciler.models.pool import ResourcePool
@@ -30,6 +32,7 @@ from reconciler.store.deviations import list_open_deviations
 from reconciler.store.instances import list_instances
 from reconciler.store.runs import recent_runs
 from reconciler.store.snapshots import get_snapshot, list_snapshots
+from reconciler.store.tables import AuditLogRow
 from reconciler.store.tokens import list_tokens
 
 PROPOSAL_STATUSES = ("open", "merged", "rejected")
@@ -121,6 +124,14 @@ def audit(lab: LabService, *, resource: str | None = None, limit: int = 50) -> l
         rows = (resource_audit(lab.session.db, name, resource, limit) if resource
                 else recent_audit(lab.session.db, name, limit=limit))
         return [AuditEntry.from_row(r) for r in rows]
+
+
+def audit_recorded(lab: LabService, *, lab_name: str, action: str, entity: str) -> bool:
+    """Whether the audit log holds a row of this action about this entity (durable de-duplication)."""
+    stmt = (select(AuditLogRow.seq)
+            .where(AuditLogRow.lab == lab_name, AuditLogRow.action == action, AuditLogRow.entity_id == entity).limit(1))
+    with engine_errors(), lab.session.db.session() as s:
+        return s.execute(stmt).first() is not None
 
 
 def verify_audit(lab: LabService) -> AuditChain:

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from reconciler.models.plan import Plan
 from reconciler.phases.apply import ApplyOutcome
 from reconciler.phases.run import RunResult
-from reconciler.phases.snapshot import SnapshotSummary
-from reconciler.proposals.preview import counts_line
+from reconciler.phases.snapshot import MigrationReadiness, SnapshotDocument, SnapshotResource, SnapshotSummary
+from reconciler.proposals.preview import counts_line, plan_preview
 from reconciler.proposals.records import ProposalView
 from reconciler.proposals.review import MergeResult
 from reconciler.store.audit import ChainReport
@@ -37,14 +37,18 @@ __all__ = [
     "DeviationView",
     "InstanceView",
     "LabStatus",
+    "MigrationReadiness",
     "PlanReport",
     "ProposalView",
     "RunReport",
     "RunView",
     "SnapshotCreated",
+    "SnapshotDocument",
+    "SnapshotResource",
     "SnapshotView",
     "TokenView",
     "counts_line",
+    "plan_preview",
 ]
 
 
@@ -261,6 +265,10 @@ class SnapshotView(BaseModel):
                    created_at=row.created_at, created_by=row.created_by, notes=row.notes,
                    data=dict(row.snapshot_data or {}) if with_data else None)
 
+    def document(self) -> SnapshotDocument:
+        """The stored data as the one snapshot document, whichever door (and schema) wrote it."""
+        return SnapshotDocument.from_stored(self.data or {})
+
 
 class SnapshotCreated(BaseModel):
     """What taking a snapshot stored, in numbers."""
@@ -271,13 +279,16 @@ class SnapshotCreated(BaseModel):
     resources_desired: int
     resources_observed: int
     providers_unavailable: list[str] = Field(default_factory=list)
+    resources: list[str] = Field(default_factory=list, description="Managed resources captured, by name")
+    readiness: MigrationReadiness | None = None
 
     @classmethod
     def from_summary(cls, summary: SnapshotSummary) -> SnapshotCreated:
         """The view of a snapshot summary."""
         return cls(id=summary.id, name=summary.name, revision=summary.revision,
                    resources_desired=summary.resources_desired, resources_observed=summary.resources_observed,
-                   providers_unavailable=list(summary.providers_unavailable))
+                   providers_unavailable=list(summary.providers_unavailable),
+                   resources=sorted(summary.document.resources), readiness=summary.document.readiness)
 
 
 class LabStatus(BaseModel):
@@ -314,12 +325,13 @@ class ApplyOutcomeView(BaseModel):
     message: str
     attempts: int = 1
     error_kind: str | None = None
+    provider: str = ""
 
     @classmethod
     def from_outcome(cls, outcome: ApplyOutcome) -> ApplyOutcomeView:
         """The view of an executor outcome."""
         return cls(resource=outcome.change.resource, op=outcome.change.op.value, status=str(outcome.status),
-                   message=outcome.message, attempts=outcome.attempts,
+                   message=outcome.message, attempts=outcome.attempts, provider=outcome.change.provider,
                    error_kind=str(outcome.error_kind) if outcome.error_kind else None)
 
 

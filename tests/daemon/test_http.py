@@ -41,8 +41,8 @@ def _queued(daemon: Daemon) -> list[str]:
 
 
 def _refusals(daemon: Daemon) -> list[dict[str, str]]:
-    assert daemon.session is not None
-    with daemon.session.db.session() as s:
+    assert daemon.service is not None
+    with daemon.service.session.db.session() as s:
         return list(s.execute(select(AuditLogRow.result).where(AuditLogRow.action == "webhook-refused")).scalars())
 
 

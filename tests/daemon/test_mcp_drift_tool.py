@@ -18,9 +18,9 @@ from tests.daemon.labrepo import LabRepo
 def test_agent_proposes_adopting_drift(lab: LabRepo, db_url: str) -> None:
     app = HomeportApp(lab.path, database_url=db_url)
     try:
-        reconcile(app.session, mode=Mode.auto)
-        cause_drift(DbProviderState(app.session.db, "home", "lab"), "vm-0", {"cpu": 3})
-        reconcile(app.session, mode=Mode.auto)
+        reconcile(app.service.session, mode=Mode.auto)
+        cause_drift(DbProviderState(app.service.session.db, "home", "lab"), "vm-0", {"cpu": 3})
+        reconcile(app.service.session, mode=Mode.auto)
         agent = Caller(actor="agent-1", scopes=frozenset({"read", "propose"}), kind="agent")
         out = SPEC.call(app, agent, {"resource": "vm-0", "resolution": "adopt"})
         assert out.title == "Adopt live cpu of vm-0" and out.branch.startswith("proposals/")

@@ -45,7 +45,7 @@ def test_one_message_per_run_in_each_format_deduplicated(lab: LabRepo, db_url: s
             daemon.cycle()  # a no-op run: nothing to say
             assert len(sink.received) == 2
 
-            cause_drift(DbProviderState(daemon.session.db, "home", "lab"), "vm-0", {"cpu": 9})  # type: ignore[union-attr]
+            cause_drift(DbProviderState(daemon.service.session.db, "home", "lab"), "vm-0", {"cpu": 9})  # type: ignore[union-attr]
             clock.advance(minutes=5)
             daemon.cycle()
             assert [r.path for r in sink.received[2:]] == ["/hook", "/homeport"]
@@ -97,7 +97,7 @@ def test_delivery_is_retried_and_a_dead_target_recorded(lab: LabRepo, tmp_path: 
             assert len(sink.received) == 3, "two 500s, then delivered"
             assert [round(s) for s in clock.sleeps] == [1, 2]
             sink.fail_next = 10
-            cause_drift(DbProviderState(daemon.session.db, "home", "lab"), "vm-2", {"cpu": 4})  # type: ignore[union-attr]
+            cause_drift(DbProviderState(daemon.service.session.db, "home", "lab"), "vm-2", {"cpu": 4})  # type: ignore[union-attr]
             daemon.cycle()
             assert len(sink.received) == 6, "three attempts, then given up"
         finally:

@@ -58,8 +58,8 @@ def test_unreachable_forge_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def _audit_actions(daemon: Daemon) -> list[str]:
-    assert daemon.session is not None
-    with daemon.session.db.session() as s:
+    assert daemon.service is not None
+    with daemon.service.session.db.session() as s:
         return list(s.execute(select(AuditLogRow.action).where(AuditLogRow.entity_type == "lab")
                               .order_by(AuditLogRow.seq)).scalars())
 
@@ -71,7 +71,7 @@ def test_daemon_survives_unreachable_repo_invalid_yaml_and_provider_timeout(
     try:
         result = daemon.cycle()
         assert result is not None and result.status == "ok" and result.counts["applied"] == 3
-        assert daemon.session is not None
+        assert daemon.service is not None
 
         # the forge disappears: the run goes on with the last mirrored commit, and says why once
         hidden = tmp_path / "hidden.git"
@@ -92,7 +92,7 @@ def test_daemon_survives_unreachable_repo_invalid_yaml_and_provider_timeout(
         assert result is not None and result.status == "invalid"
         assert "vm-0.yaml" in (result.error or "")
         assert daemon.repo_error is None and "repo-reachable" in _audit_actions(daemon)
-        assert "vm-5" not in {i.name for i in list_instances(daemon.session.db, "home")}
+        assert "vm-5" not in {i.name for i in list_instances(daemon.service.session.db, "home")}
 
         # the fix plus a provider that times out on one machine: the others are applied
         forge.commit({"resources/vm-0.yaml": resource_yaml("vm-0").encode(),
@@ -101,7 +101,7 @@ def test_daemon_survives_unreachable_repo_invalid_yaml_and_provider_timeout(
         clock.advance(minutes=5)
         result = daemon.cycle()
         assert result is not None and result.status == "partial"
-        states = {i.name: i.status for i in list_instances(daemon.session.db, "home")}
+        states = {i.name: i.status for i in list_instances(daemon.service.session.db, "home")}
         assert states == {"vm-0": "running", "vm-1": "running", "vm-2": "running", "vm-5": "running",
                           "vm-6": "failed"}
 
@@ -110,7 +110,7 @@ def test_daemon_survives_unreachable_repo_invalid_yaml_and_provider_timeout(
         clock.advance(hours=2)
         result = daemon.cycle()
         assert result is not None and result.status == "ok"
-        assert {i.status for i in list_instances(daemon.session.db, "home")} == {"running"}
+        assert {i.status for i in list_instances(daemon.service.session.db, "home")} == {"running"}
         assert daemon.last_error is None
     finally:
         daemon.stop()

@@ -47,8 +47,19 @@ def make_chart(tmp_path: Path, template: str, schema: dict | None = None, values
 
 
 def test_merge_order_chart_defaults_then_properties_then_overrides(tmp_path: Path) -> None:
-    chart = load_chart(make_chart(tmp_path, "{{ values.greeting }} {{ resource.name }}"))
-    assert render_chart(chart, effective()).files == {"out.txt": "hello web"}
+    """Each layer wins over the one before it, key by key, and nested mappings merge instead of replacing."""
+    chart_values = ("only_chart: chart\nchart_and_props: chart\nall_three: chart\n"
+                    "nested: {from_chart: 1, from_props: 1, from_overrides: 1}\n")
+    template = ("{{ values.only_chart }} {{ values.chart_and_props }} {{ values.all_three }} "
+                "{{ values.only_props }} {{ values.nested.from_chart }}{{ values.nested.from_props }}"
+                "{{ values.nested.from_overrides }} {{ resource.name }}")
+    chart = load_chart(make_chart(tmp_path, template, values=chart_values))
+    resource = effective().model_copy(update={
+        "properties": {"chart_and_props": "props", "all_three": "props", "only_props": "props",
+                       "nested": {"from_props": 2, "from_overrides": 2}},
+        "overrides": {"all_three": "overrides", "nested": {"from_overrides": 3}},
+    })
+    assert render_chart(chart, resource).files == {"out.txt": "chart props overrides props 123 web"}
 
 
 @pytest.mark.parametrize(

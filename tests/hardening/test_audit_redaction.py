@@ -69,21 +69,21 @@ def test_an_agents_nested_and_long_secrets_never_reach_the_log(app: HomeportApp)
                                    {"universal_definition": json.dumps(definition)})
 
     anyio.run(go)
-    with app.session.db.session() as s:
+    with app.service.session.db.session() as s:
         rows = s.execute(select(AuditLogRow).where(AuditLogRow.tool == "validate-universal-definition")).scalars()
         recorded = [json.dumps([r.arguments, r.result]) for r in rows]
     assert len(recorded) == 2
     for text in recorded:
         assert SECRET not in text
-    assert verify_chain(app.session.db).ok
+    assert verify_chain(app.service.session.db).ok
 
 
 def test_append_audit_redacts_whatever_the_caller_passes(app: HomeportApp) -> None:
-    with app.session.db.session() as s:
+    with app.service.session.db.session() as s:
         append_audit(s, lab="x", entity_type="t", entity_id="e", action="a", actor="me",
                      arguments={"password": {"nested": SECRET}, "big": "z" * 100_000},
                      result={"token": [SECRET]})
-    with app.session.db.session() as s:
+    with app.service.session.db.session() as s:
         row = s.execute(select(AuditLogRow).where(AuditLogRow.entity_type == "t")).scalar_one()
         assert SECRET not in json.dumps([row.arguments, row.result])
         assert len(json.dumps(row.arguments)) < 20_000

@@ -118,8 +118,8 @@ def test_unsigned_requests_reach_the_audit_log_a_few_times_a_minute(daemon: Daem
     client = TestClient(build_app(daemon.http_hooks()))
     for _ in range(200):
         assert client.post("/webhook", content=_push(), headers={"X-GitHub-Event": "push"}).status_code == 401
-    assert daemon.session is not None
-    with daemon.session.db.session() as s:
+    assert daemon.service is not None
+    with daemon.service.session.db.session() as s:
         rows = s.execute(select(func.count()).select_from(AuditLogRow)
                          .where(AuditLogRow.action == "webhook-refused")).scalar_one()
     assert rows <= 6

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from reconciler.models.limits import InputLimits, set_limits
+from reconciler.models.plan import Mode
 from reconciler.models.yaml12 import YamlLimitExceeded, load_documents
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import reconcile
 from reconciler.proposals.yamledit import edit_document, new_document, set_path
 from reconciler.source.loader import parse_blob

@@ -85,7 +85,7 @@ class McpServer:
 
     def audit(self) -> list[AuditLogRow]:
         """The MCP tool rows of the audit log, oldest first."""
-        with self.app.session.db.session() as s:
+        with self.app.service.session.db.session() as s:
             return list(s.execute(select(AuditLogRow).where(AuditLogRow.entity_type == "mcp-tool")
                                   .order_by(AuditLogRow.seq)).scalars())
 
@@ -237,7 +237,7 @@ def test_insufficient_scope_is_403_naming_the_scope(served: McpServer, mock_prov
 
 def test_homeport_tokens_work_beside_the_provider(served: McpServer) -> None:
     """A homeport token still works in a lab with an identity provider (checked first, by hash)."""
-    secret, _ = create_token(served.app.session.db, "home", name="script", owner="ann", scopes=("read",))
+    secret, _ = create_token(served.app.service.session.db, "home", name="script", owner="ann", scopes=("read",))
     answer = httpx.post(served.url, json=_rpc("tools/list"), headers={**MCP_HEADERS,
                                                                      "authorization": f"Bearer {secret}"})
     assert answer.status_code == 200 and "get-deployment-status" in answer.text

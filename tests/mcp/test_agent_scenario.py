@@ -44,9 +44,9 @@ def test_agent_deploys_jenkins_through_a_proposal(app: HomeportApp) -> None:
     assert any("jenkins.io" in d for d in made["decisions"])  # memory and storage came from the cited page
     branch = made["proposal"]["branch"]
     assert branch in branches(app.lab_dir) and main_tip(app.lab_dir) == base
-    head = app.session.repo.branches.local[branch].peel(pygit2.Commit)
+    head = app.service.session.repo.branches.local[branch].peel(pygit2.Commit)
     assert [str(p) for p in head.parent_ids] == [base]
-    diff = app.session.repo.diff(app.session.repo[base], head)
+    diff = app.service.session.repo.diff(app.service.session.repo[base], head)
     assert [p.delta.new_file.path for p in diff] == ["resources/jenkins-team.yaml"]
     text = head.tree["resources/jenkins-team.yaml"].data.decode()
     assert "memory_gb: 4.0" in text and "node: sim-" in text and text.startswith("# Proposed by an agent")

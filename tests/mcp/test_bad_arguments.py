@@ -79,7 +79,7 @@ def served(module_lab: Path) -> Iterator[HomeportApp]:
 
 
 def _counts(app: HomeportApp) -> tuple[int, int]:
-    with app.session.db.session() as s:
+    with app.service.session.db.session() as s:
         return (s.execute(select(func.count()).select_from(ProposalRow)).scalar_one(),
                 s.execute(select(func.count()).select_from(InfrastructureSnapshotRow)).scalar_one())
 

@@ -120,7 +120,7 @@ def test_proposing_tools_open_one_branch_each(app: HomeportApp) -> None:
     assert len(made) == 4 and all(any(b.startswith(f"proposals/{i}-") for b in made) for i in ids)
     assert main_tip(app.lab_dir) == base
     for branch, commit in made.items():
-        head = app.session.repo[commit]
+        head = app.service.session.repo[commit]
         assert [str(p) for p in head.parent_ids] == [base], branch
     shown = _call(server, "get-proposal", {"proposal_id": ids[0]})
     assert shown.structured_content["plan"]["counts"]["create"] == 1
@@ -143,7 +143,7 @@ def test_compare_proposes_self_heal_for_drift(app: HomeportApp) -> None:
     assert any(d["field"] == "cpu" and d["actual"] == 7 for d in data["deviations_found"])
     assert data["proposal"] is not None and "ci-runner" in data["proposal"]["title"]
     files = data["proposal"]["files"]
-    text = app.session.repo.revparse_single(f"{data['proposal']['branch']}:{files[0]}").data.decode()
+    text = app.service.session.repo.revparse_single(f"{data['proposal']['branch']}:{files[0]}").data.decode()
     assert "self_heal: true" in text
 
 

@@ -114,11 +114,11 @@ def test_http_requires_a_valid_token(app: HomeportApp, http: HttpServer) -> None
     assert none.status_code == 401 and "resource_metadata" in none.headers["www-authenticate"]
     wrong = httpx.post(http.url, json=body, headers={**headers, "authorization": "Bearer hpt_nope"})
     assert wrong.status_code == 401
-    secret, _ = create_token(app.session.db, "home", name="gone", owner="ann", scopes=("read",))
-    revoke_token(app.session.db, "home", "gone")
+    secret, _ = create_token(app.service.session.db, "home", name="gone", owner="ann", scopes=("read",))
+    revoke_token(app.service.session.db, "home", "gone")
     revoked = httpx.post(http.url, json=body, headers={**headers, "authorization": f"Bearer {secret}"})
     assert revoked.status_code == 401
-    good, _ = create_token(app.session.db, "home", name="ok", owner="ann", scopes=("read",))
+    good, _ = create_token(app.service.session.db, "home", name="ok", owner="ann", scopes=("read",))
     rebinding = httpx.post(http.url, json=body, headers={**headers, "authorization": f"Bearer {good}",
                                                          "host": "evil.example:80"})
     assert rebinding.status_code in (400, 421)
@@ -127,8 +127,9 @@ def test_http_requires_a_valid_token(app: HomeportApp, http: HttpServer) -> None
 def test_http_scopes_per_token_and_audit(app: HomeportApp, http: HttpServer) -> None:
     """An agent token (read,propose) lists 28 tools and proposes; it cannot approve; a person's token can.
     Every call is audited with the token, its owner and the proposal it produced; the chain verifies."""
-    agent, agent_info = create_token(app.session.db, "home", name="claude", owner="ann", scopes=("read", "propose"))
-    person, _ = create_token(app.session.db, "home", name="ann-laptop", owner="ann", scopes=("read", "approve"))
+    agent, agent_info = create_token(app.service.session.db, "home", name="claude", owner="ann",
+                                     scopes=("read", "propose"))
+    person, _ = create_token(app.service.session.db, "home", name="ann-laptop", owner="ann", scopes=("read", "approve"))
 
     async def as_agent(client: Client) -> tuple[Any, Any, Any]:
         listed = await client.list_tools()
@@ -150,7 +151,7 @@ def test_http_scopes_per_token_and_audit(app: HomeportApp, http: HttpServer) -> 
     merged = _with_token(http.url, person, as_person)
     assert not merged.is_error, merged.content[0].text
     assert merged.structured_content["merged_commit"]
-    with app.session.db.session() as s:
+    with app.service.session.db.session() as s:
         rows = list(s.execute(select(AuditLogRow).where(AuditLogRow.entity_type == "mcp-tool")
                               .order_by(AuditLogRow.seq)).scalars())
     deploy = next(r for r in rows if r.tool == "deploy-with-intelligence")

@@ -69,7 +69,7 @@ def test_fifty_concurrent_proposals(lab: Path) -> None:
     assert main_tip(lab) == base
     app = HomeportApp(lab)
     try:
-        stored = list_proposals(app.session.db, "home", "open", limit=500)
+        stored = list_proposals(app.service.session.db, "home", "open", limit=500)
     finally:
         app.close()
     assert sorted(p.branch for p in stored) == sorted(made)

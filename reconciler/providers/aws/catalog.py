@@ -37,11 +37,6 @@ class InstanceType(BaseModel):
     arch: str = "x86_64"
     source: str
 
-    @property
-    def family(self) -> str:
-        """The family part of the name ('g4dn' of 'g4dn.xlarge')."""
-        return self.name.split(".", 1)[0]
-
 
 class Price(BaseModel):
     """An on-demand hourly price for one type in one region, with its source."""

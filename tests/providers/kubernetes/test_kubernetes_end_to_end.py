@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
+from reconciler.models.plan import Mode
 from reconciler.phases.context import LabSession
-from reconciler.phases.gate import Mode
 from reconciler.phases.run import RunResult, reconcile
 from reconciler.source.gitrepo import commit_worktree, open_repo
 from reconciler.source.scaffold import create_lab

@@ -10,8 +10,9 @@ from mcp_server.toolspec import AgentError
 from reconciler.models.desired import DesiredState
 from reconciler.models.meta import API_VERSION
 from reconciler.models.resource import UniversalResource
-from reconciler.proposals.names import check_resource_name
-from reconciler.proposals.records import ProposalView
+from reconciler.service import edits
+from reconciler.service.edits import check_resource_name
+from reconciler.service.views import ProposalView
 
 DOCUMENT_API_ALIASES = ("homelab.mcp/v1",)
 
@@ -119,46 +120,21 @@ class ProposalSummary(BaseModel):
                    changes=p.plan.get("changes", []), files=p.files, forge_url=p.forge_url, next_step=step)
 
 
-def trial_state(app: Any, edits: dict[str, bytes | None], *, keep: bool = False) -> tuple[DesiredState, str]:
-    """The desired state main would have with these edits (an unreferenced commit; no ref moves).
-
-    keep=False (read-only tools): the trial commit's objects go to a scratch folder deleted afterwards, so
-    validating never grows the lab's .git; keep=True when the commit is used afterwards (a plan of it).
-    """
-    import dataclasses
-
-    import pygit2
-
-    from reconciler.proposals.trial import trial_state as derive_state
-    from reconciler.source.errors import DesiredStateError
-    from reconciler.source.gitrepo import commit_tree_changes, scratch_writes
-
-    session = app.session
-    base_state = app.state()
-    try:
-        if keep:
-            oid = commit_tree_changes(session.repo, session.repo[base_state.revision], edits,
-                                      "homeport trial (never referenced)")
-            return derive_state(session, base_state, session.repo[oid].peel(pygit2.Commit), edits), str(oid)
-        with scratch_writes(session.repo) as repo:
-            oid = commit_tree_changes(repo, repo[base_state.revision].peel(pygit2.Commit), edits,
-                                      "homeport trial (never referenced)")
-            scratch = dataclasses.replace(session, repo=repo)
-            return derive_state(scratch, base_state, repo[oid].peel(pygit2.Commit), edits), str(oid)
-    except DesiredStateError as exc:
-        raise AgentError("the definition does not fit the lab: " + "; ".join(str(i) for i in exc.issues)) from None
+def trial_state(app: Any, changes: dict[str, bytes | None], *, keep: bool = False) -> tuple[DesiredState, str]:
+    """The desired state main would have with these edits (an unreferenced commit; no ref moves); keep=False
+    writes the trial commit to a scratch object store that is deleted afterwards (see service.edits.trial)."""
+    trial = edits.trial(app.service, changes, keep=keep)
+    return trial.state, trial.commit
 
 
 def resource_doc_edit(app: Any, state: DesiredState, doc: dict[str, Any],
                       header: str | None = None) -> tuple[str, bytes]:
     """(path, bytes) of a new resource file for a validated document."""
-    from reconciler.proposals.edits import new_object_edit
-
     resource = validate_definition(doc)
     check_pool(state, resource.spec.pool)
     spec = resource.spec.model_dump(mode="json", exclude_defaults=True)
-    return new_object_edit(state, "UniversalResource", resource.name, spec, labels=resource.metadata.labels or None,
-                           header=header)
+    return edits.new_object(state, "UniversalResource", resource.name, spec, labels=resource.metadata.labels or None,
+                            header=header)
 
 
 def retarget(state: DesiredState, doc: dict[str, Any], provider: str | None) -> dict[str, Any]:
