@@ -6,11 +6,10 @@ from pydantic import Field
 
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.tools.universal import ProposalSummary
+from mcp_server.definitions import ProposalSummary
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.proposals.names import check_text
 from reconciler.service.errors import ServiceError
-from reconciler.service.lab import LabService
 from reconciler.service.rollback import propose_rollback
 
 
@@ -34,7 +33,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     if args.reason:
         check_text(args.reason, "reason", multiline=True)
     try:
-        proposal = propose_rollback(LabService(app.session), to=args.to_revision, reason=args.reason,
+        proposal = propose_rollback(app.service, to=args.to_revision, reason=args.reason,
                                     author=caller.actor, author_kind=caller.kind)
     except ServiceError as exc:
         raise AgentError(str(exc)) from None
@@ -48,4 +47,4 @@ SPEC = ToolSpec(name="propose-rollback", title="Propose a rollback",
                 description="Opens a proposal returning main to a previously applied revision (a revert commit, "
                             "never a force-push) with its plan preview. Once a person merges it, it is applied.",
                 scope="propose", toolset="propose", input=Input, output=Output, run=run, read_only=False,
-                idempotent=False)
+                destructive=True, idempotent=False)

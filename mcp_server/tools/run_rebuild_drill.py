@@ -10,7 +10,6 @@ from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.service.drill import DrillItem, rebuild_drill
 from reconciler.service.errors import ServiceError, agent_message
-from reconciler.service.lab import LabService
 
 
 class Input(ToolInput):
@@ -35,7 +34,7 @@ class Output(ToolOutput):
 def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Run the drill on a scratch lab (nothing touches the real providers or the lab's database)."""
     try:
-        report = rebuild_drill(LabService(app.session), snapshot_id=args.snapshot_id)
+        report = rebuild_drill(app.service, snapshot_id=args.snapshot_id)
     except ServiceError as exc:
         raise AgentError(agent_message(exc)) from None
     lines = [report.score]
@@ -52,4 +51,5 @@ SPEC = ToolSpec(name="run-rebuild-drill", title="Run a rebuild drill",
                             "guests) in a throwaway scratch lab and say, per resource, whether it comes back and why "
                             "not (render, apply, secret reference, drift never adopted, data without a known backup, "
                             "values only known live), with a score. Touches no real provider.",
-                scope="read", toolset="read", input=Input, output=Output, run=run)
+                scope="read", toolset="read", input=Input, output=Output, run=run,
+                read_only=True, destructive=False, idempotent=True)

@@ -11,7 +11,6 @@ from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.proposals.names import check_proposal_id
 from reconciler.service.errors import ServiceError, agent_message
-from reconciler.service.lab import LabService
 from reconciler.service.whatif import NodeChange, PendingFit, Placement, whatif_proposal
 from reconciler.service.whatif_cost import CostChange
 
@@ -40,7 +39,7 @@ class Output(ToolOutput):
 def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     """Simulate main then the proposal on a scratch lab seeded from the live providers it touches."""
     try:
-        report = whatif_proposal(LabService(app.session), check_proposal_id(args.proposal_id), actor=caller.actor,
+        report = whatif_proposal(app.service, check_proposal_id(args.proposal_id), actor=caller.actor,
                                  actor_kind=caller.kind)
     except ServiceError as exc:
         raise AgentError(agent_message(exc)) from None
@@ -58,4 +57,4 @@ SPEC = ToolSpec(name="whatif-proposal", title="What-if of a proposal",
                             "and the monthly cost change. The report is stored with the proposal (review page, PR "
                             "body). Changes no live infrastructure.",
                 scope="read", toolset="read", input=Input, output=Output, run=run, read_only=False,
-                idempotent=True)
+                destructive=False, idempotent=True)

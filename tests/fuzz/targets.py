@@ -123,7 +123,7 @@ def check_mcp(ctx: McpContext, case: tuple[str, dict[str, Any]]) -> None:
     spec = next(s for s in FUZZED_TOOLS if s.name == name)
     before = git_state(ctx.lab) if spec.read_only else None
     outside = outside_snapshot(ctx.lab)
-    with ctx.app.session.db.session() as s:
+    with ctx.app.service.session.db.session() as s:
         proposals = s.execute(select(func.count()).select_from(ProposalRow)).scalar_one()
     try:
         spec.call(ctx.app, ctx.caller, arguments)
@@ -134,12 +134,12 @@ def check_mcp(ctx: McpContext, case: tuple[str, dict[str, Any]]) -> None:
     if before is not None:
         if git_state(ctx.lab) != before:
             raise PropertyBroken(f"read-scope tool {name} wrote Git objects or refs")
-        with ctx.app.session.db.session() as s:
+        with ctx.app.service.session.db.session() as s:
             if s.execute(select(func.count()).select_from(ProposalRow)).scalar_one() != proposals:
                 raise PropertyBroken(f"read-scope tool {name} recorded a proposal")
     if outside_snapshot(ctx.lab) != outside:
         raise PropertyBroken(f"{name} wrote beside the lab")
-    with ctx.app.session.db.session() as s:
+    with ctx.app.service.session.db.session() as s:
         if s.execute(select(func.count()).select_from(ReconcileRunRow)
                      .where(ReconcileRunRow.status == "running")).scalar_one():
             raise PropertyBroken(f"{name} left a run running")
@@ -258,7 +258,7 @@ def _mcp(lab: Path) -> Iterator[McpContext]:
     ctx = mcp_context(lab)
     try:
         yield ctx
-        if not verify_chain(ctx.app.session.db).ok:
+        if not verify_chain(ctx.app.service.session.db).ok:
             raise PropertyBroken("the audit chain no longer verifies")
     finally:
         ctx.app.close()
