@@ -235,7 +235,7 @@ PAGES = [("/", "lab"), ("/resources?pool=/infrastructure/on-premise/sim/compute"
          ("/resources/web-frontend", "resource"), ("/resources/ollama-server", "resource-gpu"),
          ("/proposals?status=all", "proposals-all"), ("/proposals/new?resource=web-frontend", "proposal-new"),
          ("/runs", "runs"), ("/deviations", "deviations"), ("/capacity", "capacity"), ("/plan", "plan"),
-         ("/templates", "templates"), ("/snapshots", "snapshots"), ("/audit", "audit"),
+         ("/templates", "templates"), ("/snapshots", "snapshots"), ("/drill", "drill"), ("/audit", "audit"),
          ("/audit?verify=true", "audit-verified"), ("/tokens", "tokens")]
 
 
