@@ -40,6 +40,11 @@ def print_proposal(p: ProposalView, *, diff: bool = True) -> None:
     for change in sorted(p.plan.get("changes", []), key=lambda c: (order.get(c["op"], 9), c["resource"])):
         console.print(f"  {change['op']:8} {escape(change['resource'])} (risk {change['risk']}): "
                       f"{escape(change['reason'])}")
+    pending = p.plan.get("also_pending_on_main") or []
+    if pending:
+        console.print("  also pending on main (not this proposal's, not in its risk): " + "; ".join(
+            f"{x['op']} {escape(x['resource'])}" + (f" ({', '.join(x['fields'])})" if x.get("fields") else "")
+            + (" [drift]" if x.get("drift") else "") for x in pending))
     if diff and p.rendered_diff:
         console.rule("rendered diff")
         console.print(escape(p.rendered_diff), markup=False)

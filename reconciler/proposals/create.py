@@ -15,10 +15,10 @@ import pygit2
 from reconciler.models.desired import DesiredState
 from reconciler.phases.context import LabSession
 from reconciler.phases.load import load
-from reconciler.phases.observe import Observation
+from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.run import PlanError
 from reconciler.proposals.names import BRANCH_PREFIX, ProposalInputError, check_repo_path, check_text, slugify
-from reconciler.proposals.preview import PreviewMemo, plan_preview, preview_plan, rendered_diff
+from reconciler.proposals.preview import PreviewMemo, plan_preview, preview_plan, rendered_diff, split_pending
 from reconciler.proposals.records import ProposalView
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.source.gitrepo import commit_tree_changes, read_path, resolve_commit, signature
@@ -83,6 +83,10 @@ def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = N
             base_state = load(session, _revision(session, base))
         except DesiredStateError:
             base_state = None
+    if base_state is not None:
+        # main's own plan against the same observation: what it holds is reported apart, not as the proposal's
+        memo = memo if memo is not None else PreviewMemo()
+        observation = observation if observation is not None else observe_all(session, base_state)
     try:
         head_state, plan = preview_plan(session, str(head_oid), observation, base_state, memo, draft.edits)
     except DesiredStateError as exc:
@@ -90,7 +94,10 @@ def propose(session: LabSession, draft: ProposalDraft, *, author: str | None = N
                               + "\n".join(f"  {i}" for i in exc.issues)) from None
     except (PlanError, GitSourceError) as exc:
         raise ProposalRefused(f"the change cannot be planned, so no proposal was made: {exc}") from None
-    preview = plan_preview(plan)
+    main_plan = memo.plan if memo is not None and base_state is not None and memo.revision == base_state.revision \
+        else None
+    plan, pending = split_pending(plan, main_plan)
+    preview = plan_preview(plan, pending)
     diff = rendered_diff(session, base_state, head_state, plan)
     proposal_id = uuid.uuid4().hex[:12]
     branch = f"{BRANCH_PREFIX}{proposal_id}-{slugify(draft.title)}"

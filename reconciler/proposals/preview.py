@@ -88,7 +88,42 @@ def _check_renders(session: LabSession, state: DesiredState, names: set[str] | N
         raise PlanError("rendering failed:\n" + "\n".join(f"  {e}" for e in renders.errors))
 
 
-def plan_preview(plan: Plan) -> dict[str, Any]:
+def _field_key(f: Any) -> tuple[str, str, str]:
+    return (f.path, repr(f.old), repr(f.new))
+
+
+def split_pending(plan: Plan, main_plan: Plan | None) -> tuple[Plan, list[dict[str, Any]]]:
+    """(the proposal's own plan, what main's plan would do anyway): a change or field main's plan already
+    holds (drift to revert, an unapplied commit) is not the proposal's and does not raise its risk."""
+    if main_plan is None:
+        return plan, []
+    on_main = {c.resource: c for c in main_plan.actionable}
+    own: list[Change] = []
+    pending: list[dict[str, Any]] = []
+    for change in plan.changes:
+        theirs = on_main.get(change.resource)
+        if change.op is Op.noop or theirs is None or theirs.op is not change.op:
+            own.append(change)
+            continue
+        main_fields = {_field_key(f) for f in theirs.fields}
+        mine = [f for f in change.fields if _field_key(f) not in main_fields]
+        shared = [f.path for f in change.fields if _field_key(f) in main_fields]
+        if not mine and (change.fields or change.op is not Op.update):
+            pending.append({"resource": change.resource, "op": change.op.value, "fields": shared,
+                            "drift": change.drift, "risk": change.risk.value})
+            continue
+        if shared and change.op is Op.update:
+            pending.append({"resource": change.resource, "op": change.op.value, "fields": shared,
+                            "drift": change.drift, "risk": max((f.risk for f in change.fields
+                                                                if f.path in shared), key=lambda r: r.rank,
+                                                               default=change.risk).value})
+            risk = max((f.risk for f in mine), key=lambda r: r.rank, default=change.risk)
+            change = change.model_copy(update={"fields": mine, "risk": risk})
+        own.append(change)
+    return plan.model_copy(update={"changes": own}), pending
+
+
+def plan_preview(plan: Plan, pending: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A compact, JSON-ready preview: counts, risk and the actionable changes (no-ops only counted)."""
     return {
         "revision": plan.revision,
@@ -97,6 +132,7 @@ def plan_preview(plan: Plan) -> dict[str, Any]:
         "changes": [c.model_dump(mode="json", exclude={"desired"}) for c in plan.actionable],
         "warnings": list(plan.warnings),
         "unmanaged": len(plan.unmanaged),
+        **({"also_pending_on_main": pending} if pending else {}),
     }
 
 

@@ -264,3 +264,24 @@ def test_rollback_of_a_deploy_is_applied_once_a_person_merges_it(tmp_path: Path)
                          capture_output=True, text=True, check=False)
     assert cli.returncode != 0 and "nothing to roll back" in cli.stdout + cli.stderr
     assert "Traceback" not in cli.stdout + cli.stderr
+
+
+def test_preview_reports_drift_on_main_apart(tmp_path: Path) -> None:
+    """A proposal that only annotates one resource, while another has drifted: the drift's revert is 'also
+    pending on main', not the proposal's change, and does not raise its risk."""
+    from reconciler.providers.sim.drift import cause_drift
+    from reconciler.store.provider_state import DbProviderState
+
+    lab = make_lab(tmp_path / "lab")
+    session = LabSession.open(lab, actor="test", actor_kind="human")
+    try:
+        cause_drift(DbProviderState(session.db, "home", "lab"), "web-frontend", {"cpu": 7})
+    finally:
+        session.close()
+    (update,) = agent(lab, [("update-context-after-deployment", {"instance_id": "ci-runner",
+                                                                 "notes": "builds run on agents"})])
+    preview = update["proposal"]
+    assert preview["counts"] == {} and preview["risk"] == "low", preview
+    (made,) = agent(lab, [("get-proposal", {"proposal_id": preview["proposal_id"]})])
+    pending = made["plan"]["also_pending_on_main"]
+    assert [p["resource"] for p in pending] == ["web-frontend"] and pending[0]["fields"] == ["cpu"]
