@@ -16,7 +16,6 @@ from reconciler.phases.run import compute_plan, reconcile
 from reconciler.phases.snapshot import take_snapshot
 from reconciler.proposals.create import ProposalDraft
 from reconciler.proposals.create import propose as create_proposal
-from reconciler.proposals.drift import propose_drift
 from reconciler.proposals.records import ProposalView, get_proposal
 from reconciler.proposals.review import approve as merge_proposal
 from reconciler.proposals.review import merge_if_policy_allows
@@ -121,6 +120,8 @@ def resolve_drift(lab: LabService, resource: str, how: Literal["adopt", "revert"
     if how not in ("adopt", "revert"):
         raise Invalid(f"resolve drift by 'adopt' or 'revert', not {how!r}")
     with engine_errors():
+        from reconciler.proposals.drift import propose_drift  # ruamel.yaml: loaded only to write a drift proposal
+
         return propose_drift(lab.session, resource, how, author=author, author_kind=author_kind)
 
 
