@@ -33,9 +33,23 @@ def _float_exactly(representer: RoundTripRepresenter, data: ScalarFloat) -> Scal
     return node
 
 
+_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _str_exactly(representer: RoundTripRepresenter, data: str) -> ScalarNode:
+    """Text holding a character YAML reads as a line break (NEL, U+2028/9) goes double-quoted and escaped;
+    written plain, an edit turned it into a space (found by the fuzz suite)."""
+    if any(c in data for c in _LINE_BREAKS):
+        node: ScalarNode = representer.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return node
+    plain: ScalarNode = representer.represent_str(data)
+    return plain
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.representer.add_representer(ScalarFloat, _float_exactly)
+    yaml.representer.add_representer(str, _str_exactly)
     yaml.preserve_quotes = True
     yaml.width = 110
     yaml.indent(mapping=2, sequence=4, offset=2)

@@ -27,6 +27,7 @@ YAML11_SPECIAL = [
     "0755", "0o17", "0x1F", "0b101", "1_000", "+1_0", "1,000", "0.", "00", "+12", "-0", "012345",
     "1e3", "1E3", "1.5e-3", "1.0e+3", ".5", "5.", "+.inf", "-.inf", ".inf", ".Inf", ".nan", ".NaN", "1_0.5",
     "=", "<<", "0xZZ", "1e", "-", "~x", " lead", "trail ", "a: b", "#c", "- x", "x\ny", "\u202e",
+    "\x85", "a\u2028b", "b\u2029",  # YAML line breaks: found by the fuzz suite (an edit made them spaces)
 ]
 
 
