@@ -76,7 +76,7 @@ def validate(lab: LabService, *, ref: str | None = None, render_outputs: bool = 
     with engine_errors():
         renders = render_all(lab.session, state, use_index=not render_outputs)
         problems = list(renders.errors)
-        notes: list[str] = []
+        notes: list[str] = _document_spelling_notes(lab, state)
         if render_outputs:
             rendered = sorted(renders.artifacts.items())
             for done, (name, artifacts) in enumerate(rendered):
@@ -93,6 +93,24 @@ def validate(lab: LabService, *, ref: str | None = None, render_outputs: bool = 
                             rendered=len(renders.artifacts), without_chart=list(renders.without_chart),
                             problems=problems, notes=notes,
                             warnings=[str(w) for w in literal_secret_warnings(state.lab)])
+
+
+def _document_spelling_notes(lab: LabService, state: Any) -> list[str]:
+    """A deprecation note per file written with the architecture document's spellings (read as homeport's)."""
+    import pygit2
+
+    from reconciler.source.aliases import uses_document_spellings
+    from reconciler.source.gitrepo import read_path
+
+    commit = lab.session.repo[state.revision].peel(pygit2.Commit)
+    notes = []
+    for path in sorted({ref.file for ref in state.sources.values()}):
+        data = read_path(lab.session.repo, commit, path)
+        if data is not None and uses_document_spellings(data.decode("utf-8", "replace")):
+            notes.append(f"{path}: deprecated spellings from the architecture document (apiVersion homelab.mcp/v1, "
+                         "requirements cores / gpu_passthrough) are read as homelab.ai/v1, cpu and gpu; write "
+                         "those instead")
+    return notes
 
 
 def render(lab: LabService, *, ref: str | None = None, names: list[str] | None = None) -> RenderReport:

@@ -21,6 +21,7 @@ from reconciler.models.pool import ResourcePool
 from reconciler.models.resource import UniversalResource
 from reconciler.models.template import DeploymentTemplate
 from reconciler.models.yaml12 import YamlLimitExceeded, load_documents
+from reconciler.source.aliases import DOCUMENT_API_VERSION, map_document
 from reconciler.source.errors import DesiredStateError, SourceIssue
 from reconciler.source.gitrepo import LAB_FILE, iter_desired_blobs, read_blob
 from reconciler.source.resolve import resolve
@@ -142,6 +143,9 @@ def parse_blob(path: str, data: bytes, docs: list[Any] | None = None) -> ParsedB
             )
             continue
         api_version = doc.get("apiVersion")
+        if api_version == DOCUMENT_API_VERSION:  # the architecture document's name (validate notes it)
+            doc = map_document(doc, API_VERSION)
+            api_version = API_VERSION
         if api_version != API_VERSION:
             issues.append(
                 SourceIssue(

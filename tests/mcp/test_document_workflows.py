@@ -285,3 +285,31 @@ def test_preview_reports_drift_on_main_apart(tmp_path: Path) -> None:
     (made,) = agent(lab, [("get-proposal", {"proposal_id": preview["proposal_id"]})])
     pending = made["plan"]["also_pending_on_main"]
     assert [p["resource"] for p in pending] == ["web-frontend"] and pending[0]["fields"] == ["cpu"]
+
+
+def test_the_documents_template_file_is_read_as_written(tmp_path: Path) -> None:
+    """apiVersion homelab.mcp/v1, requirements cores / gpu_passthrough, validation.node_constraints: accepted,
+    mapped to homeport's names, with a deprecation note from `homeport validate` (pool_path points at a pool of
+    the example lab: the document's /homelab/compute/gpu-nodes does not exist there)."""
+    import subprocess
+
+    from reconciler.phases.fetch import fetch
+    from reconciler.phases.load import load
+
+    lab = make_lab(tmp_path / "lab", apply=False)
+    (lab / "templates" / "ollama-doc-template.yaml").write_bytes(
+        (Path(__file__).parent / "document_template.yaml").read_bytes())
+    subprocess.run(["git", "-C", str(lab), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(lab), "-c", "user.name=ann", "-c", "user.email=ann@example.org", "commit",
+                    "-qm", "the document's template"], check=True)
+    done = subprocess.run([str(BIN / "homeport"), "validate", "--lab", str(lab)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "templates/ollama-doc-template.yaml: deprecated spellings" in done.stdout
+    session = LabSession.open(lab, actor="test", actor_kind="human")
+    try:
+        template = load(session, fetch(session, None)).templates["ollama-doc-template"]
+    finally:
+        session.close()
+    assert template.spec.resources.requirements.cpu == 8 and template.spec.resources.requirements.gpu is True
+    assert template.spec.validation.node_constraints == [{"has_gpu": True}, {"min_memory_gb": 32}]
