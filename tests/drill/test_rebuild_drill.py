@@ -140,3 +140,16 @@ def test_drill_missing_chart_is_reported(drilled_lab: Path) -> None:
     assert item.status == "not restorable"
     assert item.reasons[0].kind == "render"
     assert "no-such-chart" in item.reasons[0].message
+
+
+def test_drill_from_a_snapshot_prefix_and_without_any_snapshot(tmp_path: Path) -> None:
+    """--from-snapshot takes an id prefix; with no snapshot at all the nodes homeport.yaml names are simulated
+    at the default size, and the report says so."""
+    lab = make_lab(tmp_path / "lab")
+    with LabService.open(lab) as service:
+        bare = rebuild_drill(service)
+        assert bare.snapshot_id is None and any("no snapshot yet" in n for n in bare.notes)
+        assert bare.seeded_nodes == {"lab": ["sim-1", "sim-2", "sim-3"]}
+        taken = commands.snapshot(service, name="prefix")
+        report = rebuild_drill(service, snapshot_id=taken.id[:8])
+    assert report.snapshot_id == taken.id and report.snapshot_name == "prefix" and not report.notes
