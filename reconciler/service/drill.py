@@ -77,7 +77,7 @@ def rebuild_drill(lab: LabService, *, snapshot_id: str | None = None) -> Rebuild
     with engine_errors():
         scratch = open_scratch(lab.session, seeds, state.lab_name)
         try:
-            run = converge(scratch, state.revision)
+            run = converge(scratch, state.revision, render=False)
         finally:
             scratch.close()
     items = judge(state, snapshot, seeds, run.plan.changes, {o.change.resource: o for o in run.outcomes},
@@ -185,7 +185,7 @@ def _judge_one(eff: EffectiveResource, change: Any, outcome: Any, render_error: 
         what = f"template {eff.template!r}" if eff.template else "its chart"
         reasons.append(DrillReason(kind="render", message=f"does not render ({what} or chart missing?): "
                                                           f"{render_error}"))
-    if outcome is not None and outcome.status != "applied":
+    if outcome is not None and outcome.status != "applied" and render_error is None:
         reasons.append(DrillReason(kind="apply", message=f"apply {outcome.status}: {outcome.message}"))
     elif change is not None and change.blocked and render_error is None:
         kind: ReasonKind = "capacity" if change.block and change.block.kind.value == "capacity" else "apply"

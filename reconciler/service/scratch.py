@@ -245,17 +245,13 @@ def converge(session: ScratchSession, ref: str, *, apply: bool = True, render: b
     """Plan (and apply) the commit at ref on the scratch lab through the real phases, even off main.
 
     Resources whose chart fails to render are left out of the apply and reported, instead of failing the run.
-    render=False renders only what is applied (apply renders each change itself), not the whole lab.
+    render=False renders only what is applied (apply renders each change itself), not the whole lab; the
+    resources whose apply failed are rendered again afterwards, to tell a chart that does not render apart.
     record=False leaves out the record phase (instances, deviations): nothing reads a scratch lab's records.
     """
     revision = fetch(session, ref)
     state = load(session, revision)
-    renders = render_all(session, state, use_index=False) if render else None
-    by_file = {r.source_file: n for n, r in state.effective.items()}
-    render_errors: dict[str, str] = {}
-    for error in renders.errors if renders is not None else []:
-        source, _, message = error.partition(": ")
-        render_errors[by_file.get(source, source)] = message or error
+    render_errors = _render_errors(session, state, None) if render else {}
     observation = observe_all(session, state)
     instances = load_instances(session.db, state.lab_name)
     plan = plan_lab(session, state, observation, instances)
@@ -273,5 +269,19 @@ def converge(session: ScratchSession, ref: str, *, apply: bool = True, render: b
             record_results(session, state, plan, outcomes, observation.inventories, run_id, session.clock(),
                            instances)
         finish_run(session.db, run_id, status="ok", revision=state.revision, phase_timings={}, summary={})
+        failed = {o.change.resource for o in outcomes if o.status != "applied"} & set(state.effective)
+        if not render and failed:
+            render_errors = _render_errors(session, state, failed)
     return ScratchRun(state, plan, outcomes, render_errors, observation)
+
+
+def _render_errors(session: ScratchSession, state: DesiredState, names: set[str] | None) -> dict[str, str]:
+    """Resource -> why its chart does not render (all resources, or the named ones)."""
+    renders = render_all(session, state, use_index=False, names=names)
+    by_file = {r.source_file: n for n, r in state.effective.items()}
+    errors: dict[str, str] = {}
+    for error in renders.errors:
+        source, _, message = error.partition(": ")
+        errors[by_file.get(source, source)] = message or error
+    return errors
 
