@@ -108,7 +108,11 @@ def test_whatif_on_fakepve(pve: PveBackend, pve_lab: Path) -> None:
 def test_whatif_on_fakepve_node_over_ratio(pve: PveBackend, pve_lab: Path) -> None:
     text = (pve_lab / "resources" / "app.yaml").read_text()
     with LabService.open(pve_lab) as service:
+        cache = commands.propose(service, ProposalDraft(title="add cache on pve1", edits={
+            "resources/cache.yaml": vm("cache", 1, 4).encode()}), auto_merge=False)
         grow = commands.propose(service, ProposalDraft(title="grow app to 9 GiB", edits={
             "resources/app.yaml": text.replace("memory_gb: 2,", "memory_gb: 9,").encode()}), auto_merge=False)
         report = whatif_proposal(service, grow.id)
     assert report.over_ratio == ["pve/pve1: memory 10/8 GiB (8 x 1)"]
+    assert [p.proposal_id for p in report.no_longer_fit] == [cache.id]
+    assert f"would no longer fit: {cache.id}" in report.markdown()
