@@ -4,6 +4,7 @@ that would no longer fit is named, the report is stored with the proposal, and t
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from mcp_server.server import build_server
 from reconciler.proposals.create import ProposalDraft
 from reconciler.service import commands, queries
 from reconciler.service.lab import LabService
+from reconciler.service.scratch import scratch_root
 from reconciler.service.whatif import require_whatif, whatif_proposal
 from tests.backends.homeport_lab import make_lab
 from tests.foundation.labkit import homeport
@@ -63,9 +65,12 @@ def _live(lab: Path) -> Any:
 def test_whatif_shows_node_over_ratio_and_the_proposal_that_no_longer_fits(proposals: tuple[Path, str, str]) -> None:
     lab, cache_id, grow_id = proposals
     before = _live(lab)
+    root = Path(scratch_root() or tempfile.gettempdir())
+    scratch_before = {p.name for p in root.glob("homeport-scratch-*")}
     with LabService.open(lab) as service:
         report = whatif_proposal(service, grow_id)
     assert _live(lab) == before  # nothing live changed
+    assert {p.name for p in root.glob("homeport-scratch-*")} == scratch_before  # the scratch lab is gone
     assert report.plan["counts"].get("update") == 1
     sim3 = next(n for n in report.nodes if n.node == "sim-3")
     assert sim3.before.memory_allocated_gb == 4 and sim3.after.memory_allocated_gb == 40
