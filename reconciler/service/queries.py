@@ -29,7 +29,7 @@ from reconciler.service.views import (
 )
 from reconciler.store.audit import recent_audit, resource_audit, verify_chain
 from reconciler.store.deviations import list_open_deviations
-from reconciler.store.instances import list_instances
+from reconciler.store.instances import find_instance, list_instances
 from reconciler.store.runs import recent_runs
 from reconciler.store.snapshots import get_snapshot, list_snapshots
 from reconciler.store.tables import AuditLogRow
@@ -62,11 +62,10 @@ def instance(lab: LabService, ref: str) -> InstanceView:
 
     NotFound says whether the resource is declared but not applied yet.
     """
-    rows = instances(lab)
-    for key in ("name", "id", "provider_id"):
-        found = [r for r in rows if getattr(r, key) == ref]
-        if found:
-            return found[0]
+    with engine_errors():
+        row = find_instance(lab.session.db, lab.lab_name, ref)
+    if row is not None:
+        return InstanceView.from_row(row)
     declared = ref in lab.state().resources
     hint = ("it is declared in Git but not applied yet: run `homeport apply` (or wait for the daemon)" if declared
             else "list managed resources with `homeport status` (or discover-infrastructure-context)")

@@ -75,6 +75,22 @@ def list_instances(db: Database, lab: str) -> list[DeploymentInstanceRow]:
         )
 
 
+def find_instance(db: Database, lab: str, ref: str) -> DeploymentInstanceRow | None:
+    """One instance row by resource name, instance id or provider id (tried in that order), without
+    reading the others: a read of one resource costs the same at 10 or 10,000."""
+    with db.session() as s:
+        for column in (DeploymentInstanceRow.name, DeploymentInstanceRow.id, DeploymentInstanceRow.provider_id):
+            row = s.execute(
+                select(DeploymentInstanceRow)
+                .where(DeploymentInstanceRow.lab == lab, column == ref)
+                .order_by(DeploymentInstanceRow.name)
+                .limit(1)
+            ).scalar_one_or_none()
+            if row is not None:
+                return row
+    return None
+
+
 def new_instance(lab: str, name: str, provider: str, provider_type: str) -> DeploymentInstanceRow:
     """A fresh instance row (not yet added to a session)."""
     return DeploymentInstanceRow(
