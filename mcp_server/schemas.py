@@ -4,7 +4,8 @@ Input schemas keep every constraint and description an agent needs to call a too
 generated titles, `additionalProperties: true` (the default) and `anyOf [X, null]` becomes `type: [X,
 "null"]` (with X's own keywords, which constrain only values of type X; `default: null` goes with it).
 Output schemas are trimmed to the fields a tool returns: each top-level field with its type (and enum)
-and description; nested objects are `{"type": "object"}`. A trimmed output schema accepts everything
+and description (no `required` list: the result carries every field); nested objects are
+`{"type": "object"}`. A trimmed output schema accepts everything
 the full one accepts (clients validate structured results against it), and the result itself carries the
 nested shape.
 """
@@ -58,10 +59,7 @@ def trim_output(schema: dict[str, Any]) -> dict[str, Any]:
         name: {**_shape(prop, defs), **({"description": prop["description"]} if "description" in prop else {})}
         for name, prop in schema.get("properties", {}).items()
     }
-    out: dict[str, Any] = {"type": "object", "properties": properties}
-    if schema.get("required"):
-        out["required"] = schema["required"]
-    return out
+    return {"type": "object", "properties": properties}
 
 
 def _shape(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
