@@ -71,7 +71,9 @@ def test_instance_lookup_says_when_declared_but_not_applied(lab: LabService) -> 
 def test_proposal_approve_reject_and_their_conflicts(lab: LabService) -> None:
     draft = ProposalDraft(title="Add c", edits={"resources/c.yaml": resource("c").encode()})
     opened = commands.propose(lab, draft, author="agent:t", author_kind="agent")
-    assert opened.status == "open" and opened.plan["counts"]["create"] == 3
+    # the preview holds only what the proposal changes; a and b, not yet applied on main, are listed apart
+    assert opened.status == "open" and opened.plan["counts"]["create"] == 1
+    assert sorted(p["resource"] for p in opened.plan["also_pending_on_main"]) == ["a", "b"]
     assert [p.id for p in queries.proposals(lab, status="open")] == [opened.id]
     merged = commands.approve(lab, opened.id, reviewer="person", reviewer_kind="human")
     assert merged.proposal.status == "merged" and len(merged.merged_commit) == 40
