@@ -136,7 +136,7 @@ def test_plan_apply_configure_noop_drift_deviation_self_heal(lxd: LxdDaemon, tmp
         plan = cli("plan", "--lab", str(lab))
         [create] = plan["changes"]
         assert (create["op"], create["resource"], create["node"]) == ("create", "web", "lxd1")
-        assert plan["unmanaged"] == ["lxd/stranger"]
+        assert plan["unmanaged"] == ["lxd/stranger (container)"]
 
         run = cli("apply", "--lab", str(lab), "--auto-approve")
         assert run["status"] == "ok", run
