@@ -10,6 +10,7 @@ from mcp_server.advisor.costs import lab_cost_notes
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from reconciler.plan.capacity import capacity_report
 
 
 class Input(ToolInput):
@@ -33,10 +34,14 @@ class NodeView(BaseModel):
     cpu: float | None = None
     memory_gb: float | None = None
     storage_gb: float | None = None
+    cpu_allocated: float | None = None
+    memory_allocated_gb: float | None = None
     cpu_used: float | None = None
     memory_used_gb: float | None = None
-    free_cpu: float | None = None
-    free_memory_gb: float | None = None
+    free_cpu: float | None = Field(default=None, description="vCPUs still placeable: cores x allocation ratio - "
+                                   "allocated (what placement checks; usage is cpu_used)")
+    free_memory_gb: float | None = Field(default=None, description="Memory still placeable: memory x ratio - "
+                                         "allocated")
     gpus: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -78,6 +83,8 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             raise AgentError(f"unknown provider(s) {', '.join(sorted(unknown))}; this lab has: "
                              + ", ".join(f"{n} ({c.type})" for n, c in sorted(configs.items())) + " or 'all'")
     observation = app.observe(state, chosen)
+    room = {(n.provider, n.node): n for n in
+            capacity_report(state, observation.inventories, observation.unavailable).nodes}
     views: list[ProviderView] = []
     for name in sorted(chosen):
         cfg = configs[name]
@@ -87,15 +94,21 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             views.append(ProviderView(name=name, type=cfg.type, enabled=cfg.enabled, status=status,
                                       detail=observation.unavailable.get(name)))
             continue
-        nodes = [NodeView(name=n.name, status=n.status,
-                          cpu=n.cpu if args.include_capacity else None,
-                          memory_gb=n.memory_gb if args.include_capacity else None,
-                          storage_gb=n.storage_gb if args.include_capacity else None,
-                          cpu_used=n.cpu_used if args.include_utilization else None,
-                          memory_used_gb=n.memory_used_gb if args.include_utilization else None,
-                          free_cpu=n.free_cpu if args.include_capacity else None,
-                          free_memory_gb=n.free_memory_gb if args.include_capacity else None,
-                          gpus=[g.model_dump() for g in n.gpus]) for n in inv.nodes]
+        nodes = []
+        for n in inv.nodes:
+            fit = room.get((name, n.name))
+            nodes.append(NodeView(
+                name=n.name, status=n.status,
+                cpu=n.cpu if args.include_capacity else None,
+                memory_gb=n.memory_gb if args.include_capacity else None,
+                storage_gb=n.storage_gb if args.include_capacity else None,
+                cpu_allocated=n.cpu_allocated if args.include_capacity else None,
+                memory_allocated_gb=n.memory_allocated_gb if args.include_capacity else None,
+                cpu_used=n.cpu_used if args.include_utilization else None,
+                memory_used_gb=n.memory_used_gb if args.include_utilization else None,
+                free_cpu=fit.cpu_free_to_place if args.include_capacity and fit else None,
+                free_memory_gb=fit.memory_free_to_place_gb if args.include_capacity and fit else None,
+                gpus=[g.model_dump() for g in n.gpus]))
         managed = [{"name": r.name, "node": r.node, "status": r.status, "id": r.id}
                    for r in inv.owned(state.lab_name).values()] if args.include_resources else []
         unmanaged = [{"name": r.name, "node": r.node, "status": r.status, "kind": r.kind}

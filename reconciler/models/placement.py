@@ -11,6 +11,15 @@ from reconciler.models.resource import Requirements
 
 DEFAULT_CPU_ALLOCATION_RATIO = 4.0
 DEFAULT_MEMORY_ALLOCATION_RATIO = 1.0
+# Providers whose own scheduler never overcommits what homeport counts as allocation: Kubernetes admits a pod
+# only while the requests on a node stay within its allocatable CPU and memory.
+PROVIDER_DEFAULT_RATIOS: dict[str, tuple[float, float]] = {"kubernetes": (1.0, 1.0)}
+
+
+def default_allocation_ratios(provider_type: str | None) -> tuple[float, float]:
+    """(cpu, memory) ratios used where neither a pool nor the provider's entry in homeport.yaml sets one."""
+    return PROVIDER_DEFAULT_RATIOS.get(provider_type or "",
+                                       (DEFAULT_CPU_ALLOCATION_RATIO, DEFAULT_MEMORY_ALLOCATION_RATIO))
 
 # node_constraints keys a template may use (the seed's has_gpu / min_memory_gb, and a few more)
 CONSTRAINT_KEYS: tuple[str, ...] = ("has_gpu", "gpu_model", "min_memory_gb", "min_cpu", "min_cores", "labels")

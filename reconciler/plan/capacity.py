@@ -6,10 +6,9 @@ from __future__ import annotations
 from reconciler.models.desired import DesiredState
 from reconciler.models.inventory import Inventory, NodeFacts
 from reconciler.models.placement import (
-    DEFAULT_CPU_ALLOCATION_RATIO,
-    DEFAULT_MEMORY_ALLOCATION_RATIO,
     CapacityReport,
     NodeCapacity,
+    default_allocation_ratios,
 )
 
 
@@ -75,8 +74,9 @@ def capacity_report(
         if provider is not None and name != provider:
             continue
         config = state.lab.spec.providers.get(name)
-        base_cpu = (config.cpu_allocation_ratio if config else None) or DEFAULT_CPU_ALLOCATION_RATIO
-        base_mem = (config.memory_allocation_ratio if config else None) or DEFAULT_MEMORY_ALLOCATION_RATIO
+        default_cpu, default_mem = default_allocation_ratios(config.type if config else inv.provider_type)
+        base_cpu = (config.cpu_allocation_ratio if config else None) or default_cpu
+        base_mem = (config.memory_allocation_ratio if config else None) or default_mem
         for node in inv.nodes:
             pools = per_node.get((name, node.name), [])
             # the most specific pool decides (longest path); pools that set nothing fall back to the provider

@@ -15,10 +15,9 @@ from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.lab import ProviderConfig
 from reconciler.models.placement import (
-    DEFAULT_CPU_ALLOCATION_RATIO,
-    DEFAULT_MEMORY_ALLOCATION_RATIO,
     NodeConstraints,
     PlacementRules,
+    default_allocation_ratios,
 )
 from reconciler.models.pool import ResourcePool
 from reconciler.models.profiles import profile_image, profile_requirements
@@ -163,11 +162,12 @@ def placement_rules(
     constraints = (
         NodeConstraints.from_rules(template.spec.validation.node_constraints) if template else NodeConstraints()
     )
+    default_cpu, default_mem = default_allocation_ratios(provider_cfg.type if provider_cfg else None)
     if requirements.gpu_model and not constraints.gpu_model and requirements.gpu_count:
         constraints = constraints.model_copy(update={"gpu_model": requirements.gpu_model})
     return PlacementRules(
-        cpu_allocation_ratio=cpu_ratio or DEFAULT_CPU_ALLOCATION_RATIO,
-        memory_allocation_ratio=mem_ratio or DEFAULT_MEMORY_ALLOCATION_RATIO,
+        cpu_allocation_ratio=cpu_ratio or default_cpu,
+        memory_allocation_ratio=mem_ratio or default_mem,
         constraints=constraints,
         anti_affinity_group=anti_affinity_group(resource),
     )

@@ -304,3 +304,40 @@ def test_ratio_precedence_and_template_constraints(
     assert (rules.constraints.min_memory_gb, rules.constraints.labels, rules.constraints.gpu_model) == (
         32, {"zone": "a"}, "4090")
     assert rules.anti_affinity_group == "name=web"
+
+
+@pytest.mark.parametrize(
+    ("provider_type", "provider_ratio", "pool_ratio", "expected"),
+    [
+        ("kubernetes", None, None, (1.0, 1.0)),  # the scheduler admits requests within allocatable only
+        ("kubernetes", 2.0, None, (2.0, 1.0)),  # an explicit setting still wins
+        ("kubernetes", None, 1.5, (1.5, 1.0)),
+        ("proxmox", None, None, (4.0, 1.0)),  # hypervisors overcommit vCPUs by default
+        ("lxd", None, None, (4.0, 1.0)),
+    ],
+)
+def test_default_ratios_follow_the_providers_own_scheduler(
+    provider_type: str, provider_ratio: float | None, pool_ratio: float | None, expected: tuple[float, float]
+) -> None:
+    from reconciler.models.desired import DesiredState
+    from reconciler.models.inventory import Inventory
+    from reconciler.models.lab import Lab, ProviderConfig
+    from reconciler.models.resource import UniversalResource
+    from reconciler.plan.capacity import capacity_report
+    from reconciler.source.resolve import placement_rules
+
+    config = ProviderConfig(type=provider_type, cpu_allocation_ratio=provider_ratio)
+    resource = UniversalResource.model_validate({
+        "apiVersion": "homelab.ai/v1", "kind": "UniversalResource", "metadata": {"name": "app"},
+        "spec": {"pool": "/p"}})
+    pool = _pool("p", "/p", provider="c", **({"cpu_allocation_ratio": pool_ratio} if pool_ratio else {}))
+    rules = placement_rules(resource, None, [pool], config, resource.spec.requirements)
+    assert (rules.cpu_allocation_ratio, rules.memory_allocation_ratio) == expected
+    lab = Lab.model_validate({"apiVersion": "homelab.ai/v1", "kind": "Lab", "metadata": {"name": "home"},
+                              "spec": {"providers": {"c": config.model_dump(exclude_none=True)}}})
+    state = DesiredState(lab=lab, revision="0" * 40, pools={"p": pool})
+    node = NodeFacts(name="n1", provider="c", cpu=8, memory_gb=32, cpu_allocated=6, memory_allocated_gb=8)
+    report = capacity_report(state, {"c": Inventory(provider="c", provider_type=provider_type, nodes=[node])}, {})
+    [row] = report.nodes
+    assert (row.cpu_allocation_ratio, row.memory_allocation_ratio) == expected
+    assert row.cpu_free_to_place == 8 * expected[0] - 6

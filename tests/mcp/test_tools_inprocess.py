@@ -175,3 +175,19 @@ def test_sop_resources_and_prompts(served: HomeportApp) -> None:
     assert "homeport://sops/deploy-ollama" in {str(r.uri) for r in resources.resources}
     assert "4 GB+ of RAM" in body.contents[0].text
     assert "analyze-resource-requirements" in prompt.messages[0].content.text
+
+
+def test_discovery_free_capacity_is_what_placement_checks(served: HomeportApp) -> None:
+    """discover-infrastructure-context's free_cpu/free_memory_gb are allocation-based free-to-place (capacity x
+    ratio - allocated), the same figures query-resource-pools and `homeport capacity` show, not idle cores."""
+    server = server_for(served, "read")
+    context = _call(server, "discover-infrastructure-context", {"include_costs": False}).structured_content
+    pools = _call(server, "query-resource-pools", {"path_pattern": SIM_POOL, "include_capacity": True})
+    placeable = {n["node"]: n for n in pools.structured_content["pools"][0]["observed_nodes"]}
+    nodes = next(p for p in context["providers"] if p["name"] == "lab")["nodes"]
+    assert {n["name"] for n in nodes} == set(placeable)
+    for node in nodes:
+        row = placeable[node["name"]]
+        assert node["free_cpu"] == row["cpu_free_to_place"] == round(node["cpu"] * 4.0 - node["cpu_allocated"], 3)
+        assert node["free_memory_gb"] == row["memory_free_to_place_gb"]
+    assert any(n["cpu_allocated"] > 0 for n in nodes)  # the module lab runs guests: allocation is counted
