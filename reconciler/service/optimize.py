@@ -25,7 +25,10 @@ from pydantic import BaseModel, Field
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, NodeFacts
+from reconciler.models.placement import Demand, PlacementRules, default_allocation_ratios
 from reconciler.models.resource import Requirements
+from reconciler.plan.capacity import pool_ratios
+from reconciler.plan.placement import NodeLedger, assess
 from reconciler.providers.aws import catalog as aws_catalog
 from reconciler.providers.azure import catalog as azure_catalog
 
@@ -134,9 +137,23 @@ def _target_pool(state: DesiredState, provider: str, req: Requirements) -> str |
     return found[0] if found else None
 
 
-def _fits(node: NodeFacts, req: Requirements) -> bool:
-    return (node.status in ("online", "running", "ready") and node.free_memory_gb >= float(req.memory_gb or 1)
-            and (not node.cpu or node.free_cpu >= float(req.cpu or 1)) and node.free_gpus >= req.gpu_count)
+def _rules(state: DesiredState, provider: str, pool_path: str) -> PlacementRules:
+    """The allocation ratios placement would use for a guest in that pool (nearest pool, provider, default)."""
+    name = next((n for n, p in state.pools.items() if p.spec.path == pool_path), "")
+    cpu, mem, _, _ = pool_ratios(state, name)
+    cfg = state.lab.spec.providers.get(provider)
+    default_cpu, default_mem = default_allocation_ratios(cfg.type if cfg else None)
+    return PlacementRules(
+        cpu_allocation_ratio=cpu or (cfg.cpu_allocation_ratio if cfg else None) or default_cpu,
+        memory_allocation_ratio=mem or (cfg.memory_allocation_ratio if cfg else None) or default_mem)
+
+
+def fits_now(node: NodeFacts, req: Requirements, rules: PlacementRules) -> bool:
+    """Whether the node could take the guest now by the planner's own rule (allocation against capacity x
+    ratio, GPUs, status); an unset cpu or memory counts as 1."""
+    demand = Demand(cpu=float(req.cpu or 1), memory_gb=float(req.memory_gb or 1), gpus=req.gpu_count,
+                    gpu_model=req.gpu_model)
+    return assess(NodeLedger(node), demand, rules)[0] == "ok"
 
 
 def cloud_cost(provider_type: str, region: str | None, req: Requirements, pinned: str | None = None) -> Cost:
@@ -230,8 +247,9 @@ def analyze(state: DesiredState, inventories: dict[str, Inventory]) -> Analysis:
             target = _target_pool(state, pname, req)
             if target is None:
                 continue
-            fit = next((n for n in sorted(inv.nodes, key=lambda n: (-n.free_memory_gb, n.name)) if _fits(n, req)),
-                       None)
+            rules = _rules(state, pname, target)
+            fit = next((n for n in sorted(inv.nodes, key=lambda n: (n.memory_allocated_gb - n.memory_gb, n.name))
+                        if fits_now(n, req, rules)), None)
             options.append(Option(pool=target, provider=pname, provider_type=configs[pname].type,
                                   fits_now=fit is not None, node=fit.name if fit else None,
                                   cost=power_cost(state, pname, fit, req),
