@@ -6,8 +6,6 @@ repository in tmp_path whose aws provider points at the test's moto server.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,13 +15,12 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.backends.homeport_cli import actionable, homeport, run_json
 from tests.backends.moto import ACCESS_KEY_ENV, FAKE_ACCESS_KEY, FAKE_SECRET_KEY, SECRET_KEY_ENV
 from tests.daemon.labrepo import LabRepo
 from tests.providers.aws.test_api_executor import live_instances
 
-HOMEPORT = [str(Path(sys.executable).with_name("homeport"))]
 DRIVER = Path(__file__).with_name("crash_driver.py")
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 LAB = """\
 apiVersion: homelab.ai/v1
@@ -57,33 +54,6 @@ def resource(name: str, ports: bool = True) -> str:
         "spec:\n  pool: /cloud/aws\n  requirements: {cpu: 2, memory_gb: 4, storage_gb: 10}\n"
         + ("  service: {ports: [{name: http, port: 80}]}\n" if ports else "")
     )
-
-
-def homeport(lab: Path, *args: str, command: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in its own process against lab."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run(
-        [*(command or HOMEPORT), *args, "--lab", str(lab)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=240,
-        check=False,
-    )
-
-
-def run_json(lab: Path, *args: str) -> dict[str, Any]:
-    """A CLI command's JSON output; fails the test with the command's stderr when it fails."""
-    done = homeport(lab, *args, "-o", "json")
-    assert done.returncode == 0, f"homeport {' '.join(args)} exited {done.returncode}:\n{done.stderr}\n{done.stdout}"
-    data: dict[str, Any] = json.loads(done.stdout)
-    return data
-
-
-def actionable(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """The plan's changes that are not no-ops."""
-    return [c for c in plan["changes"] if c["op"] != "noop"]
 
 
 def lab_yaml(endpoint: str, *, self_heal: bool = True, executor: str | None = None) -> str:

@@ -7,26 +7,21 @@ token). The server checks every request body against the Azure SDKs' own models.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.backends.arm import RESOURCE_GROUP, SUBSCRIPTION, ArmServer
+from tests.backends.homeport_cli import actionable, homeport, run_json
 from tests.daemon.labrepo import LabRepo
 from tests.providers.azure.conftest import SSH_KEY
 
 # Each CLI process imports the Azure SDKs (~5 s on a loaded 2-core machine); the longest test runs 14 of them.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-HOMEPORT = [str(Path(sys.executable).with_name("homeport"))]
 DRIVER = Path(__file__).with_name("crash_driver.py")
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 LAB = """\
 apiVersion: homelab.ai/v1
@@ -84,28 +79,6 @@ def make_lab(path: Path, server: ArmServer, *, self_heal: bool = True, executor:
         "resources/keep.yaml": resource("keep", cpu=1, memory_gb=2).encode(),
     }, "lab with two Azure VMs")
     return repo
-
-
-def homeport(lab: Path, *args: str, command: list[str] | None = None,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in its own process against lab."""
-    return subprocess.run(
-        [*(command or HOMEPORT), *args, "--lab", str(lab)], capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}, cwd=REPO_ROOT, timeout=240, check=False,
-    )
-
-
-def run_json(lab: Path, *args: str) -> dict[str, Any]:
-    """A CLI command's JSON output; fails the test with the command's stderr when it fails."""
-    done = homeport(lab, *args, "-o", "json")
-    assert done.returncode == 0, f"homeport {' '.join(args)} exited {done.returncode}:\n{done.stderr}\n{done.stdout}"
-    data: dict[str, Any] = json.loads(done.stdout)
-    return data
-
-
-def actionable(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """The plan's changes that are not no-ops."""
-    return [c for c in plan["changes"] if c["op"] != "noop"]
 
 
 def writes(server: ArmServer, start: int, vm: str) -> list[str]:

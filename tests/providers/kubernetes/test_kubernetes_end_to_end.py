@@ -7,20 +7,13 @@ in the same namespace stay untouched; the high-availability rendering applies cl
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
-from reconciler.models.plan import Mode
-from reconciler.phases.context import LabSession
-from reconciler.phases.run import RunResult, reconcile
 from reconciler.source.gitrepo import commit_worktree, open_repo
 from reconciler.source.scaffold import create_lab
-from reconciler.store.deviations import list_open_deviations
+from tests.backends.homeport_cli import auto_run, cli, open_deviations
 from tests.backends.kubeapi import TOKEN_ENV, KubeApiServer, fresh_namespace
 from tests.providers.kubernetes.test_kubernetes_provider import objects_in, plain_config_map, scale_as
 
@@ -70,31 +63,6 @@ spec:
     ports: [{{name: http, port: 8080}}]
     env: {{LOG_LEVEL: info}}
 """)
-
-
-def cli(*args: str) -> Any:
-    """Run `homeport ...` in-process; the parsed JSON output."""
-    result = CliRunner().invoke(app, [*args, "--output", "json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
-def auto_run(lab: Path) -> RunResult:
-    """One unattended run, as the daemon does it (policy gate, self-heal rules)."""
-    session = LabSession.open(lab, actor="test-daemon", actor_kind="daemon")
-    try:
-        return reconcile(session, mode=Mode.auto, trigger="test")
-    finally:
-        session.close()
-
-
-def open_deviations(lab: Path) -> list[tuple[str, str]]:
-    """(resource, field) of every open deviation of lab `home`."""
-    session = LabSession.open(lab)
-    try:
-        return sorted((d.resource, d.field_path) for d in list_open_deviations(session.db, "home"))
-    finally:
-        session.close()
 
 
 def test_plan_apply_noop_conflict_deviation_self_heal_prune(

@@ -8,21 +8,14 @@ the test makes (10.203.0.2/24; the host end keeps 10.203.0.1), so Ansible reache
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
-from reconciler.models.plan import Mode
-from reconciler.phases.context import LabSession
-from reconciler.phases.run import RunResult, reconcile
 from reconciler.source.gitrepo import commit_worktree, open_repo
 from reconciler.source.scaffold import create_lab
-from reconciler.store.deviations import list_open_deviations
+from tests.backends.homeport_cli import auto_run, cli, open_deviations
 from tests.backends.lxd import BUSYBOX, DEBIAN, LxdDaemon, VethPair, veth_pair
 
 ROLES = Path(__file__).resolve().parents[1] / "ansible" / "roles"
@@ -85,31 +78,6 @@ spec:
   requirements: {{cpu: 1, memory_gb: 0.5, storage_gb: 2}}
   network: {{ipv4: {pair.guest_address}/{pair.prefix}}}
 """)
-
-
-def cli(*args: str) -> Any:
-    """Run `homeport ...` in-process; the parsed JSON output."""
-    result = CliRunner().invoke(app, [*args, "--output", "json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
-def open_deviations(lab: Path) -> list[tuple[str, str]]:
-    """(resource, field) of every open deviation recorded for lab `home`."""
-    session = LabSession.open(lab)
-    try:
-        return [(d.resource, d.field_path) for d in list_open_deviations(session.db, "home")]
-    finally:
-        session.close()
-
-
-def auto_run(lab: Path) -> RunResult:
-    """One unattended run, as the daemon does it (policy gate, self-heal rules)."""
-    session = LabSession.open(lab, actor="test-daemon", actor_kind="daemon")
-    try:
-        return reconcile(session, mode=Mode.auto, trigger="test")
-    finally:
-        session.close()
 
 
 def stranger_view(lxd: LxdDaemon) -> tuple[str, str]:

@@ -10,20 +10,14 @@ not homeport's: listed as unmanaged, never touched.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
-from reconciler.models.plan import Mode
-from reconciler.phases.context import LabSession
-from reconciler.phases.run import RunResult, reconcile
 from reconciler.source.gitrepo import commit_worktree, open_repo
 from reconciler.source.scaffold import create_lab
-from reconciler.store.deviations import list_open_deviations
+from tests.backends.homeport_cli import auto_run, cli, open_deviations
 from tests.backends.pve import TOKEN_ID_ENV, TOKEN_SECRET_ENV, PveBackend
 from tests.backends.ssh import SshHosts
 
@@ -89,31 +83,6 @@ spec:
   network: {ipv4: 127.0.0.11/8}
   placement: {node: pve1}
 """)
-
-
-def cli(*args: str) -> Any:
-    """Run `homeport ...` in-process; the parsed JSON output."""
-    result = CliRunner().invoke(app, [*args, "--output", "json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
-def open_deviations(lab: Path) -> list[tuple[str, str]]:
-    """(resource, field) of every open deviation recorded for lab `home`."""
-    session = LabSession.open(lab)
-    try:
-        return [(d.resource, d.field_path) for d in list_open_deviations(session.db, "home")]
-    finally:
-        session.close()
-
-
-def auto_run(lab: Path) -> RunResult:
-    """One unattended run, as the daemon does it (policy gate, self-heal rules)."""
-    session = LabSession.open(lab, actor="test-daemon", actor_kind="daemon")
-    try:
-        return reconcile(session, mode=Mode.auto, trigger="test")
-    finally:
-        session.close()
 
 
 def unmanaged(pve: PveBackend) -> dict[int, tuple[Any, ...]]:

@@ -7,20 +7,14 @@ model VMs are not homeport's: they must be listed as unmanaged and never touched
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
-from reconciler.models.plan import Mode
-from reconciler.phases.context import LabSession
-from reconciler.phases.run import RunResult, reconcile
 from reconciler.source.gitrepo import commit_worktree, open_repo
 from reconciler.source.scaffold import create_lab
-from reconciler.store.deviations import list_open_deviations
+from tests.backends.homeport_cli import auto_run, cli, open_deviations
 from tests.backends.vcsim import VcsimServer
 from tests.providers.vmware.conftest import PASSWORD_ENV
 from tests.providers.vmware.resources import one_vm, reconfigure, vms_named
@@ -72,13 +66,6 @@ spec:
 """)
 
 
-def cli(*args: str) -> Any:
-    """Run `homeport ...` in-process; the parsed JSON output."""
-    result = CliRunner().invoke(app, [*args, "--output", "json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
 def unmanaged_state(si: Any) -> dict[str, tuple[Any, ...]]:
     """What a change to the unmanaged VMs would alter."""
     state = {}
@@ -92,24 +79,6 @@ def unmanaged_state(si: Any) -> dict[str, tuple[Any, ...]]:
             [c.value for c in vm.customValue],
         )
     return state
-
-
-def open_deviations(lab: Path) -> list[tuple[str, str]]:
-    """(resource, field) of every open deviation recorded for lab `home`."""
-    session = LabSession.open(lab)
-    try:
-        return [(d.resource, d.field_path) for d in list_open_deviations(session.db, "home")]
-    finally:
-        session.close()
-
-
-def auto_run(lab: Path) -> RunResult:
-    """One unattended run, as the daemon does it (policy gate, self-heal rules)."""
-    session = LabSession.open(lab, actor="test-daemon", actor_kind="daemon")
-    try:
-        return reconcile(session, mode=Mode.auto, trigger="test")
-    finally:
-        session.close()
 
 
 def test_plan_apply_noop_drift_deviation_self_heal(

@@ -4,16 +4,14 @@ vCPUs than any host has cores is held back naming the limit, and `apply` says so
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
 from reconciler.source.scaffold import create_lab
+from tests.backends.homeport_cli import cli_status
 from tests.backends.vcsim import VcsimServer
 from tests.providers.vmware.conftest import PASSWORD_ENV
 from tests.providers.vmware.resources import one_vm
@@ -59,11 +57,6 @@ spec:
 """)
 
 
-def cli(*args: str) -> tuple[int, Any]:
-    result = CliRunner().invoke(app, [*args, "--output", "json"], catch_exceptions=False)
-    return result.exit_code, json.loads(result.output)
-
-
 def test_vcpus_overcommitted_within_the_ratio_and_a_too_big_vm_held_back(
     vcsim: VcsimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vsphere: Any
 ) -> None:
@@ -73,7 +66,7 @@ def test_vcpus_overcommitted_within_the_ratio_and_a_too_big_vm_held_back(
     write_lab(source, vcsim, wanted)
     create_lab(lab, example=source)
 
-    code, plan = cli("plan", "--lab", str(lab))
+    code, plan = cli_status("plan", "--lab", str(lab))
     assert code == 0, plan
     creates = {c["resource"]: c for c in plan["changes"] if c["op"] == "create"}
     placed = {n: c for n, c in creates.items() if not c["blocked"]}
@@ -90,7 +83,7 @@ def test_vcpus_overcommitted_within_the_ratio_and_a_too_big_vm_held_back(
     assert {v["node"]: v["limit"] for v in big["placement"]["nodes"]} == dict.fromkeys(HOSTS, "cpu")
     assert "the guest asks 4 vCPUs, more than the node's 2 cores" in big["blocked"]
 
-    code, run = cli("apply", "--lab", str(lab), "--auto-approve")
+    code, run = cli_status("apply", "--lab", str(lab), "--auto-approve")
     assert (code, run["status"], [h["resource"] for h in run["held_back"]]) == (4, "partial", ["big"]), run
     for name, change in placed.items():
         assert one_vm(vsphere, name).runtime.host.name == change["node"]
