@@ -25,6 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.provider_state import MemoryState  # noqa: E402
 from reconciler.models.effective import EffectiveResource  # noqa: E402
 from reconciler.models.lab import Credentials, ProviderConfig  # noqa: E402
 from reconciler.models.plan import Change, Op  # noqa: E402
@@ -33,29 +34,6 @@ from reconciler.plan.diff import diff_fields  # noqa: E402
 from reconciler.providers.aws import AwsProvider  # noqa: E402
 from reconciler.providers.aws.fields import ownership_tags  # noqa: E402
 from reconciler.providers.base import ProviderContext  # noqa: E402
-
-
-class MemoryState:
-    """ProviderState in a dict (the bench keeps nothing)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str) -> Any | None:
-        """Value or None."""
-        return self.data.get(key)
-
-    def put(self, key: str, value: Any) -> None:
-        """Store."""
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        """Forget."""
-        self.data.pop(key, None)
-
-    def items(self, prefix: str = "") -> dict[str, Any]:
-        """By prefix."""
-        return {k: v for k, v in self.data.items() if k.startswith(prefix)}
 
 
 def start_moto(log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -18,11 +18,11 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.provider_state import MemoryState  # noqa: E402
 from reconciler.models.effective import EffectiveResource  # noqa: E402
 from reconciler.models.lab import ProviderConfig  # noqa: E402
 from reconciler.models.plan import Change, Op  # noqa: E402
@@ -33,29 +33,6 @@ from reconciler.providers.base import ProviderContext  # noqa: E402
 from tests.backends.arm import RESOURCE_GROUP, SUBSCRIPTION, ArmServer  # noqa: E402
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchKeyNotARealOne bench"
-
-
-class MemoryState:
-    """ProviderState in a dict (the bench keeps nothing)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str) -> Any | None:
-        """Value or None."""
-        return self.data.get(key)
-
-    def put(self, key: str, value: Any) -> None:
-        """Store."""
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        """Forget."""
-        self.data.pop(key, None)
-
-    def items(self, prefix: str = "") -> dict[str, Any]:
-        """By prefix."""
-        return {k: v for k, v in self.data.items() if k.startswith(prefix)}
 
 
 def resource(name: str, subnet: str) -> EffectiveResource:

@@ -22,6 +22,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.provider_state import MemoryState  # noqa: E402
 from reconciler.models.lab import ProviderConfig  # noqa: E402
 from reconciler.models.plan import Change, Op  # noqa: E402
 from reconciler.plan.diff import diff_fields  # noqa: E402
@@ -32,29 +33,6 @@ from tests.backends.kubeapi import TOKEN_ENV, KubeApiServer, run_kube_apiserver 
 from tests.providers.kubernetes.resources import artifacts, workload  # noqa: E402
 
 PER_NAMESPACE = 17  # 16 resources x 3 objects + 1 x 2 = 50 objects per namespace
-
-
-class MemoryState:
-    """ProviderState in a dict (the bench keeps nothing)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str) -> Any | None:
-        """Value or None."""
-        return self.data.get(key)
-
-    def put(self, key: str, value: Any) -> None:
-        """Store."""
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        """Forget."""
-        self.data.pop(key, None)
-
-    def items(self, prefix: str = "") -> dict[str, Any]:
-        """Keys with a prefix."""
-        return {k: v for k, v in self.data.items() if k.startswith(prefix)}
 
 
 def provider_for(server: KubeApiServer, work: Path, namespaces: list[str] | None = None) -> KubernetesProvider:
