@@ -12,6 +12,7 @@ from mcp_server.auth import Caller
 from mcp_server.definitions import ProposalSummary
 from mcp_server.proposing import submit_proposal
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from reconciler.plan.capacity import ratios_for_pool
 from reconciler.plan.placement import Ledger, judge
 from reconciler.service import NotFound, edits, queries
 from reconciler.service.edits import check_text, set_path
@@ -74,7 +75,11 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             continue
         provider = app.service.provider(state.lab_name, eff.provider, state.lab.spec.providers[eff.provider])
         demand = provider.demand(eff, provider.desired_fields(eff))
-        verdict = judge(ledger.nodes[node.name], demand, eff.placement_rules)
+        rules = eff.placement_rules
+        if args.target_resource_pool:  # the guest will live by the target pool's ratios, not its current pool's
+            cpu, mem = ratios_for_pool(state, eff.provider, args.target_resource_pool)
+            rules = rules.model_copy(update={"cpu_allocation_ratio": cpu, "memory_allocation_ratio": mem})
+        verdict = judge(ledger.nodes[node.name], demand, rules)
         if verdict.fits:
             ledger.claim(node.name, demand)
         else:

@@ -29,6 +29,17 @@ def pool_ratios(state: DesiredState, pool_name: str) -> tuple[float | None, floa
     return cpu, mem, provider, nodes
 
 
+def ratios_for_pool(state: DesiredState, provider: str, pool_path: str) -> tuple[float, float]:
+    """(cpu, memory) allocation ratios placement uses for a guest of provider in the pool at pool_path: the nearest
+    pool that sets one, else the provider's entry in homeport.yaml, else the provider type's default."""
+    name = next((n for n, p in state.pools.items() if p.spec.path == pool_path), "")
+    cpu, mem, _, _ = pool_ratios(state, name)
+    cfg = state.lab.spec.providers.get(provider)
+    default_cpu, default_mem = default_allocation_ratios(cfg.type if cfg else None)
+    return (cpu or (cfg.cpu_allocation_ratio if cfg else None) or default_cpu,
+            mem or (cfg.memory_allocation_ratio if cfg else None) or default_mem)
+
+
 def node_capacity(node: NodeFacts, cpu_ratio: float, memory_ratio: float, pools: list[str]) -> NodeCapacity:
     """One node's row."""
     return NodeCapacity(

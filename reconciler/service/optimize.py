@@ -25,9 +25,9 @@ from pydantic import BaseModel, Field
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, NodeFacts
-from reconciler.models.placement import Demand, PlacementRules, default_allocation_ratios
+from reconciler.models.placement import Demand, PlacementRules
 from reconciler.models.resource import Requirements
-from reconciler.plan.capacity import pool_ratios
+from reconciler.plan.capacity import ratios_for_pool
 from reconciler.plan.placement import NodeLedger, assess
 from reconciler.providers.aws import catalog as aws_catalog
 from reconciler.providers.azure import catalog as azure_catalog
@@ -139,13 +139,8 @@ def _target_pool(state: DesiredState, provider: str, req: Requirements) -> str |
 
 def _rules(state: DesiredState, provider: str, pool_path: str) -> PlacementRules:
     """The allocation ratios placement would use for a guest in that pool (nearest pool, provider, default)."""
-    name = next((n for n, p in state.pools.items() if p.spec.path == pool_path), "")
-    cpu, mem, _, _ = pool_ratios(state, name)
-    cfg = state.lab.spec.providers.get(provider)
-    default_cpu, default_mem = default_allocation_ratios(cfg.type if cfg else None)
-    return PlacementRules(
-        cpu_allocation_ratio=cpu or (cfg.cpu_allocation_ratio if cfg else None) or default_cpu,
-        memory_allocation_ratio=mem or (cfg.memory_allocation_ratio if cfg else None) or default_mem)
+    cpu, mem = ratios_for_pool(state, provider, pool_path)
+    return PlacementRules(cpu_allocation_ratio=cpu, memory_allocation_ratio=mem)
 
 
 def fits_now(node: NodeFacts, req: Requirements, rules: PlacementRules) -> bool:

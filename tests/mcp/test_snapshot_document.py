@@ -21,7 +21,7 @@ from reconciler.cli import app as cli
 from reconciler.service import LabService, commands, queries
 from reconciler.service.views import SnapshotDocument
 from reconciler.store.tables import InfrastructureSnapshotRow
-from tests.foundation.labkit import new_mini_lab, resource
+from tests.foundation.labkit import commit, new_mini_lab, resource
 from tests.mcp.conftest import server_for
 
 
@@ -105,3 +105,27 @@ def test_a_snapshot_stored_before_the_one_document_is_still_read(app: HomeportAp
         assert digest.node == stored["resources"][name]["node"]
         assert digest.pool == stored["resources"][name]["pool"]
     assert queries.snapshot(app.service, snapshot_id).document().resources == document.resources
+
+
+def test_a_move_into_another_pool_is_checked_by_that_pools_ratios(tmp_path: Path) -> None:
+    """Moving into a pool that allows no CPU overcommit is judged by that pool's ratio, not the guests' current
+    pool's: 3 x 20 vCPUs fit on a 32-core node at 4.0, not at 1.0."""
+    tight = ("apiVersion: homelab.ai/v1\nkind: ResourcePool\nmetadata: {name: tight}\n"
+             "spec: {path: /lab/tight, provider: lab, nodes: [n1, n2], cpu_allocation_ratio: 1.0}\n")
+    lab = new_mini_lab(tmp_path, {n: resource(n, cpu=20, memory_gb=1) for n in ("a", "b", "c")})
+    commit(lab, {"pools/tight.yaml": tight}, "a pool without CPU overcommit")
+    with LabService.open(lab, actor="test") as service:
+        assert commands.apply(service, trigger="test").status == "ok"
+    app = HomeportApp(lab)
+    try:
+        snapshot_id = _cli_snapshot(app.lab_dir)
+        server = server_for(app, "read", "propose")
+        refused = _call(server, "plan-migration-from-snapshot",
+                        {"snapshot_id": snapshot_id, "target_node": "n2", "target_resource_pool": "/lab/tight"})
+        assert refused.is_error and "cannot take the move" in refused.content[0].text
+        assert "x 1)" in refused.content[0].text  # the figure names the target pool's ratio
+        moved = _call(server, "plan-migration-from-snapshot", {"snapshot_id": snapshot_id, "target_node": "n2"})
+        assert not moved.is_error, moved.content[0].text
+        assert moved.structured_content["proposal"] is not None
+    finally:
+        app.close()
