@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -29,11 +28,9 @@ from reconciler.models.placement import Demand, PlacementRules
 from reconciler.models.resource import Requirements
 from reconciler.plan.capacity import ratios_for_pool
 from reconciler.plan.placement import NodeLedger, assess
-from reconciler.providers.aws import catalog as aws_catalog
-from reconciler.providers.azure import catalog as azure_catalog
+from reconciler.service.prices import CLOUDS, HOURS_PER_MONTH, price_catalog
 
-HOURS_PER_MONTH = 730
-CLOUD = {"aws", "azure"}
+CLOUD = set(CLOUDS)
 PRODUCTION = {"production", "prod"}
 
 
@@ -153,8 +150,8 @@ def fits_now(node: NodeFacts, req: Requirements, rules: PlacementRules) -> bool:
 
 def cloud_cost(provider_type: str, region: str | None, req: Requirements, pinned: str | None = None) -> Cost:
     """The monthly on-demand price of what homeport renders for req (or the pinned type), with its source."""
-    catalog: Any = azure_catalog if provider_type == "azure" else aws_catalog
-    where = region or ("eastus" if provider_type == "azure" else "us-east-1")
+    catalog = price_catalog(provider_type)
+    where = region or catalog.default_region
     try:
         itype = pinned or catalog.choose_instance_type(req, where)
     except ValueError as exc:

@@ -3,17 +3,11 @@ on-premise resources cost no more per month (their power draw is not measured, a
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, Field
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.effective import EffectiveResource
-from reconciler.providers.aws import catalog as aws_catalog
-from reconciler.providers.azure import catalog as azure_catalog
-
-HOURS_PER_MONTH = 730  # 365 days x 24 h / 12, the convention AWS's pricing calculator uses
-DEFAULT_REGION = {"aws": "us-east-1", "azure": "eastus"}
+from reconciler.service.prices import CLOUDS, HOURS_PER_MONTH, price_catalog
 
 
 class CostLine(BaseModel):
@@ -47,10 +41,10 @@ class CostChange(BaseModel):
 def monthly_price(resource: EffectiveResource, region: str | None) -> tuple[float | None, str | None, str | None]:
     """(USD per month, instance type, source or why unknown) of a cloud resource; (0, None, None) on premise."""
     kind = resource.provider_type
-    if kind not in ("aws", "azure"):
+    if kind not in CLOUDS:
         return 0.0, None, None
-    catalog: Any = aws_catalog if kind == "aws" else azure_catalog
-    where = region or DEFAULT_REGION[kind]
+    catalog = price_catalog(kind)
+    where = region or catalog.default_region
     chosen = resource.overrides.get("instance_type") or resource.overrides.get("vm_size") \
         or resource.properties.get("instance_type") or resource.properties.get("vm_size")
     try:
