@@ -44,7 +44,8 @@ def test_one_catalog_from_a_data_file_and_its_names(tmp_path: Path) -> None:
     offered = cat.offers(Requirements(cpu=2), "away")
     assert [o.instance_type.name for o in offered] == ["large", "medium"], "unknown prices last"
     assert offered[0].price is not None and offered[0].price.usd_per_month == round(0.30 * 730, 2)
-    with pytest.raises(ValueError, match=r"no test size in homeport's table fits 64 vCPU, 4.0 GiB: set overrides\.test\.size"):
+    nothing_fits = r"no test size in homeport's table fits 64 vCPU, 4.0 GiB: set overrides\.test\.size"
+    with pytest.raises(ValueError, match=nothing_fits):
         cat.choose_instance_type(Requirements(cpu=64), "home")
 
 
