@@ -141,5 +141,16 @@ class Provider(ABC):
         """Problems that would make these changes fail, each with its remedy. Empty when fine."""
         return []
 
+    # True when the provider checks a change's rendered artifacts before apply (preflight_rendered): the
+    # preflight phase renders the change only for such providers.
+    preflight_renders: bool = False
+
+    def preflight_rendered(
+        self, change: Change, resource: EffectiveResource, artifacts: RenderedArtifacts | None
+    ) -> list[str]:
+        """Problems the provider finds in what a create or update would send (e.g. the API server's own dry run
+        of each manifest), each with the API's message. Empty when fine; called only with preflight_renders."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook; most providers hold nothing to release
         """Release connections."""

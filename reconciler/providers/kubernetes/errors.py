@@ -50,6 +50,8 @@ def api_error(exc: ApiException, what: str) -> ProviderError:
         return TransientProviderError(f"{what}: {exc.reason}", delay=RETRY_DELAY)
     if status == 404:
         return NotFoundError(text)
+    if status == 403 and "exceeded quota" in message:
+        return PermanentProviderError(text + " (the namespace's ResourceQuota: raise it or free room)")
     if status in (401, 403):
         return PermanentProviderError(text + " (check the kubeconfig user or token and its RBAC rights)")
     if status in TRANSIENT_STATUSES:

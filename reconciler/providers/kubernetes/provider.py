@@ -233,6 +233,19 @@ class KubernetesProvider(Provider):
                 lines.append(f"{target.key}: {exc}")
         return {"dry_run": "All", "accepted": ok, "lines": lines}
 
+    preflight_renders = True
+
+    def preflight_rendered(
+        self, change: Change, resource: EffectiveResource, artifacts: RenderedArtifacts | None
+    ) -> list[str]:
+        """A server-side dry run (dryRun=All) of every manifest the change would apply: each refusal with the
+        API server's own message (objects in a namespace still to be created are checked at apply)."""
+        preview = self.preview(change, resource, artifacts)
+        if preview is None or preview["accepted"]:
+            return []
+        return [f"the API server refuses {line} (server-side dry run)" for line in preview["lines"]
+                if not line.endswith("accepted (dry run)") and not line.endswith("will be created first")]
+
     def preflight(self, changes: list[Change]) -> list[str]:
         """The API server answers, and each change's namespace exists or may be created."""
         problems: list[str] = []
