@@ -172,7 +172,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     header = "Proposed by an agent through homeport-mcp" + (f": {args.reason.splitlines()[0]}" if args.reason else "")
     path, data = resource_doc_edit(app, state, doc, header=header[:200])
     trial, trial_commit = trial_state(app, {path: data}, keep=True)
-    resource = trial.effective[name]
+    resource = trial.effective_of(name)
     rendered = edits.render_preview(app.service, resource)
     files = rendered.files
     if args.dry_run:

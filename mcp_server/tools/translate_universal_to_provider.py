@@ -50,7 +50,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         doc["spec"].setdefault("overrides", {}).setdefault(ptype, {}).update(args.provider_overrides)
     path, data = resource_doc_edit(app, state, doc)
     trial, _ = trial_state(app, {path: data})
-    resource = trial.effective[name]
+    resource = trial.effective_of(name)
     try:
         rendered = edits.render_preview(app.service, resource)
     except Invalid as exc:

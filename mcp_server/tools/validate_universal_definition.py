@@ -6,7 +6,6 @@ from typing import Any
 
 from pydantic import Field
 
-from mcp_server.advisor.choice import CLOUD_TYPES
 from mcp_server.advisor.target import choose_target
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
@@ -76,7 +75,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                 raise
             results[label] = f"invalid: {exc}"
             continue
-        resource = trial.effective[name]
+        resource = trial.effective_of(name)
         missing: list[str] = []
         try:
             chart = edits.chart_of(app.service, resource)
@@ -85,8 +84,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                 continue
             if resource.requirements.gpu_count and not chart.meta.gpu:
                 missing.append(f"GPUs (chart {chart.name} cannot give a workload GPUs)")
-            if resource.requirements.high_availability and resource.provider_type not in CLOUD_TYPES | {"kubernetes"}:
-                missing.append("high_availability is not automatic here: add a second resource on another node")
+            if 0 < len(resource.candidate_nodes) < resource.members:  # high_availability members share nodes
+                missing.append(f"high_availability: {resource.members} members but only "
+                               f"{len(resource.candidate_nodes)} nodes in the pool; members will share nodes")
             edits.render_preview(app.service, resource)
             results[label] = f"ok: chart {chart.name} in pool {resource.pool}"
             pools[label] = resource.pool

@@ -54,6 +54,16 @@ class EffectiveResource(BaseModel):
     stateful: bool = False
     renamed_from: str | None = None
     source_file: str = ""
+    member_of: str | None = Field(
+        default=None, description="The declared resource this is a high_availability member of (name-1 .. name-N)"
+    )
+    member: int = Field(default=0, ge=0, description="Member number, 1-based; 0 when not a member")
+    members: int = Field(default=0, ge=0, description="How many members the declared resource expands into")
+
+    @property
+    def declared_name(self) -> str:
+        """The name of the UniversalResource this comes from (the member's resource, else its own)."""
+        return self.member_of or self.name
 
     def values(self) -> dict[str, Any]:
         """The resource as chart values (plain JSON types)."""

@@ -102,6 +102,15 @@ class PlacementRules(StrictModel):
     anti_affinity_group: str | None = Field(
         default=None, description="Resources of one high_availability group: never two on one node when another fits"
     )
+    anti_affinity_members: int = Field(
+        default=0,
+        ge=0,
+        description="Members a high_availability resource expanded into; where the candidate nodes number at least "
+        "this many, two members never share a node (the change is held back instead)",
+    )
+    anti_affinity_required: bool = Field(
+        default=False, description="Two members never share a node, however few nodes there are"
+    )
 
 
 Limit = Literal["ok", "cpu", "memory", "gpu", "storage", "constraint", "status", "unknown"]

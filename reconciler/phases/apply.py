@@ -168,8 +168,7 @@ def execute_changes(session: LabSession, state: DesiredState, changes: list[Chan
         return []
     for index, change in enumerate(changes):
         session.report(Stage.apply, len(outcomes), total, change.resource)
-        waiting_on = [d for d in state.resources[change.resource].spec.depends_on if d in not_ready] \
-            if change.resource in state.resources else []
+        waiting_on = [d for d in state.dependencies_of(change.resource) if d in not_ready]
         if waiting_on:
             why = f"waiting on a dependency: {waiting_on[0]} {not_ready[waiting_on[0]]} in this run"
             outcomes[index] = ApplyOutcome(change, ApplyStatus.skipped, why,

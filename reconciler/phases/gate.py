@@ -53,7 +53,7 @@ def drift_fingerprint(live: list[tuple[str, Any]]) -> str:
 
 def _revert_approved(state: DesiredState, change: Change) -> bool:
     """A merged `drift propose --revert` annotated this resource with exactly this drift's fingerprint."""
-    declared = state.resources.get(change.resource)
+    declared = state.declared(change.resource)
     wanted = declared.metadata.annotations.get(REVERT_ANNOTATION) if declared is not None else None
     return wanted is not None and wanted == drift_fingerprint([(f.path, f.old) for f in change.fields])
 
@@ -135,8 +135,7 @@ def gate(plan: Plan, state: DesiredState, *, mode: Mode, now: datetime, prune: P
 
 
 def _dependencies(state: DesiredState, name: str) -> list[str]:
-    declared = state.resources.get(name)
-    return list(declared.spec.depends_on) if declared is not None else []
+    return state.dependencies_of(name)
 
 
 def wait_for_dependencies(plan: Plan, state: DesiredState) -> None:
@@ -154,7 +153,7 @@ def wait_for_dependencies(plan: Plan, state: DesiredState) -> None:
                 continue
             for dep in _dependencies(state, change.resource):
                 other = by_name.get(dep)
-                if dep not in state.resources:
+                if dep not in state.effective:
                     why = f"waiting on a dependency: {dep} is not declared (spec.depends_on)"
                 elif other is None:
                     why = f"waiting on a dependency: {dep} is not planned (its provider was not observed?)"

@@ -314,14 +314,41 @@ def place(
             **base,
             reason=f"no node fits {demand.describe()}: {limits}",
         )
+    if group_nodes and rules.anti_affinity_members:
+        hard = rules.anti_affinity_required or len(entries) >= rules.anti_affinity_members
+        apart = [r for r in ranked if not r[0]]
+        if hard and not apart:
+            taken = ", ".join(sorted(group_nodes))
+            why = (
+                f"anti-affinity {rules.anti_affinity_group}: every node that fits {demand.describe()} already runs a "
+                f"member ({taken}); {rules.anti_affinity_members} members need {rules.anti_affinity_members} nodes"
+            )
+            if rules.anti_affinity_required:
+                why += " (members publishing ports cannot share a node)"
+            return PlacementReport(
+                node=None,
+                source="refused",
+                nodes=[judge(e, demand, rules) for e in entries],
+                warnings=notes,
+                **base,
+                reason=why,
+            )
+        if hard:
+            ranked = apart
     ranked = break_ties(name, ranked)
     fitting = [judge(r[4], demand, rules) for r in ranked[:2]]
     best = fitting[0]
     runner = fitting[1] if len(fitting) > 1 else None
     warnings = notes + _busy(ledger.nodes[best.node])
     if best.node in group_nodes:
+        short = (
+            f" (the pool has {len(entries)} node(s) for {rules.anti_affinity_members} members)"
+            if rules.anti_affinity_members > len(entries)
+            else ""
+        )
         warnings.append(
             f"anti-affinity: {best.node} already runs a member of {rules.anti_affinity_group}; no other node fits"
+            + short
         )
     ledger.claim(best.node, demand, rules.anti_affinity_group)
     why = f"least allocated of {len(ranked)} fitting node(s): {best.figure}"

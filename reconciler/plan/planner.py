@@ -207,6 +207,15 @@ def unmanaged_label(provider: str, resource: ObservedResource) -> str:
     return f"{provider}/{resource.name}" + (f" ({', '.join(details)})" if details else "")
 
 
+def _delete_reason(name: str, member_counts: dict[str, int]) -> str:
+    """Why an owned resource is deleted: a high_availability member beyond the count, or no longer declared."""
+    base, _, number = name.rpartition("-")
+    count = member_counts.get(base)
+    if count is not None and number.isdigit() and int(number) > count:
+        return f"member {number} of {base}: high_availability now runs {count} members (deployment.replicas)"
+    return "no longer declared in the desired state"
+
+
 def build_plan(inputs: PlanInput) -> Plan:
     """Plan every desired resource, then deletions of owned resources no longer declared."""
     plan = Plan(lab=inputs.lab, revision=inputs.revision)
@@ -218,7 +227,8 @@ def build_plan(inputs: PlanInput) -> Plan:
     }
     for item in inputs.desired:  # members of a high_availability group already running hold their node
         group = item.resource.placement_rules.anti_affinity_group
-        running = owned.get(item.resource.provider, {}).get(item.resource.name)
+        live = owned.get(item.resource.provider, {})
+        running = live.get(item.resource.name) or live.get(item.resource.renamed_from or "")
         if group and running is not None and item.resource.provider in ledgers:
             ledgers[item.resource.provider].join_group(group, running.node)
     renamed_sources: set[str] = set()
@@ -250,6 +260,7 @@ def build_plan(inputs: PlanInput) -> Plan:
         decision = _placement(item, observed or previous, inputs, ledgers)
         plan.changes.append(plan_resource(item, observed, last, decision, previous))
     declared = {d.resource.name for d in inputs.desired}
+    member_counts = {d.resource.member_of: d.resource.members for d in inputs.desired if d.resource.member_of}
     for provider, resources in sorted(owned.items()):
         for name, obs in sorted(resources.items()):
             if name in declared or name in renamed_sources:
@@ -263,7 +274,7 @@ def build_plan(inputs: PlanInput) -> Plan:
                     node=obs.node,
                     provider_id=obs.id,
                     risk=Risk.high,
-                    reason="no longer declared in the desired state",
+                    reason=_delete_reason(name, member_counts),
                     fields=[],
                 )
             )

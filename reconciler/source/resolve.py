@@ -32,6 +32,13 @@ STATEFUL_WORKLOADS = frozenset({"database", "nextcloud", "storage", "file-server
 # Providers that run container images (their charts need service.image).
 CONTAINER_PROVIDER_TYPES = ("docker", "kubernetes")
 
+# high_availability: these provider types run one instance per resource, so an HA resource expands into
+# members <name>-1 .. <name>-N placed apart; Kubernetes (Deployment replicas) and Docker swarm pools
+# (deploy.replicas) replicate inside the one rendered resource instead.
+MEMBER_PROVIDER_TYPES = ("sim", "proxmox", "vmware", "lxd", "aws", "azure", "docker")
+DEFAULT_HA_MEMBERS = 2  # survives one node; set deployment.replicas for more (3 for a quorum)
+DNS_LABEL_MAX = 63
+
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
@@ -144,6 +151,23 @@ def anti_affinity_group(resource: UniversalResource) -> str | None:
     if resource.spec.template:
         return f"template={resource.spec.template}"
     return "name=" + re.sub(r"-\d+$", "", resource.metadata.name)
+
+
+def swarm_provider(provider_cfg: ProviderConfig | None) -> bool:
+    """Whether a docker provider is a swarm (options.mode: swarm): replicas run as one stack service."""
+    return (
+        provider_cfg is not None and provider_cfg.type == "docker" and provider_cfg.options.get("mode") == "swarm"
+    )
+
+
+def ha_member_count(resource: UniversalResource, provider_cfg: ProviderConfig | None) -> int:
+    """How many members a high_availability resource expands into: deployment.replicas, at least 2; 0 when it
+    does not expand (no high_availability, or the provider replicates inside one resource)."""
+    if not resource.spec.requirements.high_availability or provider_cfg is None:
+        return 0
+    if provider_cfg.type not in MEMBER_PROVIDER_TYPES or swarm_provider(provider_cfg):
+        return 0
+    return max(resource.spec.deployment.replicas, DEFAULT_HA_MEMBERS)
 
 
 def placement_rules(
@@ -365,5 +389,73 @@ def resolve(state: DesiredState, locate: Locate) -> list[SourceIssue]:
             continue
         issues.extend(_check_template_rules(state, resource, eff, locate))
         eff.source_file = state.sources[("UniversalResource", name)].file
-        state.effective[name] = eff
+        count = ha_member_count(resource, state.lab.spec.providers.get(eff.provider))
+        if not count:
+            state.effective[name] = eff
+            continue
+        problems = _member_problems(state, resource, eff, count)
+        if problems:
+            issues.extend(_issue(locate, "UniversalResource", name, path, msg) for path, msg in problems)
+            continue
+        for member in expand_members(eff, count):
+            state.effective[member.name] = member
     return issues
+
+
+def member_name(name: str, number: int) -> str:
+    """The name of member `number` (1-based) of a high_availability resource."""
+    return f"{name}-{number}"
+
+
+def _member_problems(
+    state: DesiredState, resource: UniversalResource, eff: EffectiveResource, count: int
+) -> list[tuple[list[str | int], str]]:
+    """What stops a high_availability resource from expanding into `count` members, with the field to fix."""
+    name = eff.name
+    out: list[tuple[list[str | int], str]] = []
+    longest = member_name(name, count)
+    if len(longest) > DNS_LABEL_MAX:
+        out.append((["metadata", "name"], f"high_availability names its members {name}-1 .. {longest}; "
+                    f"{longest!r} is longer than {DNS_LABEL_MAX} characters: shorten the name"))
+    taken = sorted(m for m in (member_name(name, i) for i in range(1, count + 1)) if m in state.resources)
+    if taken:
+        out.append((["metadata", "name"], f"high_availability members are named {name}-1 .. {longest}, but "
+                    f"{', '.join(taken)} is declared as a resource of its own: rename one of them"))
+    if resource.spec.placement.node:
+        out.append((["spec", "placement", "node"], f"high_availability spreads {count} members over nodes; "
+                    f"placement.node {resource.spec.placement.node} would pin them all to one: remove it "
+                    "(use placement.avoid_nodes or the pool's nodes to limit where they go)"))
+    ipv4 = eff.network.ipv4
+    if ipv4 and ipv4.lower() != "dhcp":
+        out.append((["spec", "network", "ipv4"], f"high_availability runs {count} members; one static address "
+                    f"({ipv4}) cannot go to all of them: use dhcp (remove network.ipv4) or declare the members "
+                    "as resources of their own"))
+    return out
+
+
+def expand_members(eff: EffectiveResource, count: int) -> list[EffectiveResource]:
+    """The members <name>-1 .. <name>-N of a high_availability resource (pure): one instance each, in one
+    anti-affinity group. Member 1 takes over a running single instance of the same name (renamed_from)."""
+    rules = eff.placement_rules.model_copy(update={
+        "anti_affinity_members": count,
+        # containers publishing host ports cannot share an engine
+        "anti_affinity_required": eff.provider_type == "docker" and bool(eff.service.ports),
+    })
+    single = eff.deployment.model_copy(update={"replicas": 1 if eff.deployment.replicas > 0 else 0})
+    members = []
+    for number in range(1, count + 1):
+        name = member_name(eff.name, number)
+        network = eff.network
+        if network.hostname:
+            network = network.model_copy(update={"hostname": member_name(network.hostname, number)})
+        members.append(eff.model_copy(deep=True, update={
+            "name": name,
+            "member_of": eff.name,
+            "member": number,
+            "members": count,
+            "placement_rules": rules,
+            "deployment": single,
+            "network": network,
+            "renamed_from": (eff.renamed_from or eff.name) if number == 1 else None,
+        }))
+    return members
