@@ -42,6 +42,7 @@ SCRIPTS = (
     Script("noop_reconcile", ("--sizes", "1000"), ("--sizes", "1000,10000")),
     Script("render"),
     Script("mcp_latency"),
+    Script("proxmox_mcp_read"),
     Script("api_latency"),
     Script("noop_reconcile_daemon", skip="daemon cycles over minutes; run by hand"),
     Script("merge_to_apply", skip="daemon + webhook round trip; run by hand"),

@@ -161,7 +161,8 @@ def _request(ctx: Context) -> Any:
 
 
 def audit_call(app: HomeportApp, caller: Caller, tool: str, arguments: dict[str, Any], outcome: str,
-               result: dict[str, Any], started: float) -> None:
+               result: dict[str, Any], started: float, *, finished: float | None = None,
+               lab_name: str | None = None) -> None:
     """One audit row per tool call (arguments redacted; the chain hash links it to the row before)."""
     proposal_id = result.get("proposal_id") if isinstance(result.get("proposal_id"), str) else None
     # "label", not "token": the audit log redacts values under secret-looking keys.
@@ -170,7 +171,8 @@ def audit_call(app: HomeportApp, caller: Caller, tool: str, arguments: dict[str,
                           actor=caller.actor, actor_kind=caller.kind, tool=tool,
                           arguments=arguments,  # redacted, then bounded, by the store
                           result={**result, "caller": who}, outcome=outcome, proposal_id=proposal_id,
-                          duration_ms=round((time.perf_counter() - started) * 1000, 3))
+                          duration_ms=round(((finished or time.perf_counter()) - started) * 1000, 3),
+                          lab_name=lab_name)
 
 
 def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller) -> Tool:
@@ -180,21 +182,27 @@ def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Calle
         caller = current_caller(_request(ctx), default_caller, _client_name(ctx))
         started = time.perf_counter()
         try:
-            out = await anyio.to_thread.run_sync(lambda: spec.call(app, caller, arguments))
+            out, lab_name = await anyio.to_thread.run_sync(lambda: _call(spec, app, caller, arguments))
         except USER_ERRORS as exc:
             message = error_message(exc)
             outcome = "refused" if message.startswith(spec.name + " needs the") else "error"
-            await anyio.to_thread.run_sync(
-                lambda: audit_call(app, caller, spec.name, arguments, outcome, {"error": message[:2000]}, started))
+            await anyio.to_thread.run_sync(lambda: _audit_now(
+                app, caller, spec.name, arguments, outcome, {"error": message[:2000]}, started))
             raise ToolError(message) from None
         except Exception as exc:
             crash = {"error": type(exc).__name__}
             await anyio.to_thread.run_sync(
-                lambda: audit_call(app, caller, spec.name, arguments, "crash", crash, started))
+                lambda: _audit_now(app, caller, spec.name, arguments, "crash", crash, started))
             raise
         structured = out.model_dump(mode="json")
-        await anyio.to_thread.run_sync(
-            lambda: audit_call(app, caller, spec.name, arguments, "ok", _audit_result(structured), started))
+        row = _audit_result(structured)
+        finished = time.perf_counter()
+        if spec.read_only:  # a read's row is written after the answer goes out (same order, same content)
+            app.audit_later(lambda: audit_call(app, caller, spec.name, arguments, "ok", row, started,
+                                               finished=finished, lab_name=lab_name))
+        else:
+            await anyio.to_thread.run_sync(lambda: _audit_now(
+                app, caller, spec.name, arguments, "ok", row, started, lab_name=lab_name))
         text = out.summary + "\n\n" + json.dumps(structured, default=str)
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
@@ -206,6 +214,19 @@ def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Calle
     return Tool(fn=call, name=spec.name, title=spec.title, description=spec.description, parameters=schema,
                 fn_metadata=metadata, is_async=True,
                 context_kwarg="ctx", annotations=annotations, meta={"homeport/scope": spec.scope})
+
+
+def _call(spec: ToolSpec[Any, Any], app: HomeportApp, caller: Caller, arguments: dict[str, Any]) -> tuple[Any, str]:
+    """The tool's output and the lab's name (for its audit row), each under the lab's lock."""
+    out = spec.call(app, caller, arguments)
+    return out, app.run(lambda: app.lab_name)
+
+
+def _audit_now(app: HomeportApp, caller: Caller, tool: str, arguments: dict[str, Any], outcome: str,
+               result: dict[str, Any], started: float, *, lab_name: str | None = None) -> None:
+    """Write a row now, after the reads' rows still queued (the log keeps call order)."""
+    app.flush_audits()
+    audit_call(app, caller, tool, arguments, outcome, result, started, lab_name=lab_name)
 
 
 def _audit_result(structured: dict[str, Any]) -> dict[str, Any]:

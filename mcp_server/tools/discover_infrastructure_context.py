@@ -9,12 +9,16 @@ from pydantic import BaseModel, Field
 from mcp_server.advisor.costs import lab_cost_notes
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
-from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from mcp_server.paging import PageInput, page, pick_fields
+from mcp_server.toolspec import AgentError, ToolOutput, ToolSpec
 from reconciler.plan.capacity import capacity_report
 
+NAME = "discover-infrastructure-context"
+RESOURCE_FIELDS = ("provider", "name", "node", "status", "kind", "id", "managed")
 
-class Input(ToolInput):
-    """What to include."""
+
+class Input(PageInput):
+    """What to include; resources come a page at a time (limit, cursor, fields, all)."""
 
     providers: list[str] = Field(default_factory=lambda: ["all"],
                                  description="Provider instance names or types from homeport.yaml, or ['all']")
@@ -56,6 +60,8 @@ class ProviderView(BaseModel):
     nodes: list[NodeView] = Field(default_factory=list)
     managed: list[dict[str, Any]] = Field(default_factory=list)
     unmanaged: list[dict[str, Any]] = Field(default_factory=list)
+    managed_total: int = 0
+    unmanaged_total: int = 0
 
 
 class Output(ToolOutput):
@@ -67,6 +73,8 @@ class Output(ToolOutput):
     resource_pools: list[dict[str, Any]]
     templates: list[str] = Field(default_factory=list)
     cost_analysis: dict[str, Any] = Field(default_factory=dict)
+    resources_total: int = 0
+    next_cursor: str | None = None
 
 
 def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
@@ -86,6 +94,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     room = {(n.provider, n.node): n for n in
             capacity_report(state, observation.inventories, observation.unavailable).nodes}
     views: list[ProviderView] = []
+    resources: list[dict[str, Any]] = []
     for name in sorted(chosen):
         cfg = configs[name]
         inv = observation.inventories.get(name)
@@ -109,26 +118,44 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                 free_cpu=fit.cpu_free_to_place if args.include_capacity and fit else None,
                 free_memory_gb=fit.memory_free_to_place_gb if args.include_capacity and fit else None,
                 gpus=[g.model_dump() for g in n.gpus]))
-        managed = [{"name": r.name, "node": r.node, "status": r.status, "id": r.id}
-                   for r in inv.owned(state.lab_name).values()] if args.include_resources else []
-        unmanaged = [{"name": r.name, "node": r.node, "status": r.status, "kind": r.kind}
-                     for r in inv.unmanaged(state.lab_name)] if args.include_resources else []
+        owned = inv.owned(state.lab_name)
+        if args.include_resources:
+            resources += [{"provider": name, "name": r.name, "node": r.node, "status": r.status, "kind": r.kind,
+                           "id": r.id, "managed": r.name in owned and owned[r.name] is r} for r in inv.resources]
         views.append(ProviderView(name=name, type=cfg.type, enabled=True, status="observed", nodes=nodes,
-                                  managed=managed, unmanaged=unmanaged, detail="; ".join(inv.errors) or None))
+                                  managed_total=len(owned), unmanaged_total=len(inv.resources) - len(owned),
+                                  detail="; ".join(inv.errors) or None))
+    pick_fields([], args.fields, RESOURCE_FIELDS)  # unknown names are refused even with no resources
+    listing = page(NAME, resources, args.model_copy(update={"fields": None}),
+                   sort_key=lambda r: (r["provider"], not r["managed"], r["name"], str(r["id"])),
+                   filters={"providers": sorted(chosen), "resources": args.include_resources}, as_dict=dict,
+                   known=RESOURCE_FIELDS)
+    by_provider = {v.name: v for v in views}
+    for item in listing.items:
+        view = by_provider[item["provider"]]
+        if args.fields is not None:
+            shown = pick_fields([item], args.fields, RESOURCE_FIELDS)[0]
+        elif item["managed"]:
+            shown = {k: item[k] for k in ("name", "node", "status", "id")}
+        else:
+            shown = {k: item[k] for k in ("name", "node", "status", "kind")}
+        (view.managed if item["managed"] else view.unmanaged).append(shown)
     pools = [{"name": p.name, "path": p.spec.path, "provider": p.spec.provider, "type": p.spec.pool_type,
               "nodes": p.spec.nodes, "capacity": p.spec.capacity.model_dump(exclude_none=True)}
              for p in sorted(state.pools.values(), key=lambda p: p.spec.path)]
     costs = lab_cost_notes(state) if args.include_costs else {}
     observed = sum(1 for v in views if v.status == "observed")
     summary = (f"lab {state.lab_name} at {state.revision[:12]}: {len(views)} provider(s), {observed} observed, "
-               f"{sum(len(v.nodes) for v in views)} node(s), {sum(len(v.managed) for v in views)} managed and "
-               f"{sum(len(v.unmanaged) for v in views)} unmanaged resource(s), {len(pools)} pool(s)")
+               f"{sum(len(v.nodes) for v in views)} node(s), {sum(v.managed_total for v in views)} managed and "
+               f"{sum(v.unmanaged_total for v in views)} unmanaged resource(s), {len(pools)} pool(s)"
+               + (f"; this answer lists {len(listing.items)} of {listing.total} resources (next_cursor for more)"
+                  if listing.next_cursor or args.cursor else ""))
     return Output(summary=summary, lab=state.lab_name, revision=state.revision, providers=views,
                   resource_pools=pools, templates=sorted(state.templates) if args.include_templates else [],
-                  cost_analysis=costs)
+                  cost_analysis=costs, resources_total=listing.total, next_cursor=listing.next_cursor)
 
 
-SPEC = ToolSpec(name="discover-infrastructure-context", title="Discover infrastructure context",
+SPEC = ToolSpec(name=NAME, title="Discover infrastructure context",
                 description="Live inventory of every provider (nodes, capacity, use, managed and unmanaged "
                             "resources), the pool hierarchy, templates and what is known about costs.",
                 scope="read", toolset="read", input=Input, output=Output, run=run,

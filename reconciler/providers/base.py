@@ -105,6 +105,12 @@ class Provider(ABC):
     def observe(self) -> Inventory:
         """Read nodes and resources (owned and not). Never changes anything."""
 
+    def observe_reusing(self, max_age: float) -> Inventory:
+        """For long-lived readers (the MCP server): an inventory that may reuse what this object's last observe
+        built, when the provider's cheap change check (one call) says nothing moved and that observe is at most
+        max_age seconds old. A provider without such a check observes in full."""
+        return self.observe()
+
     @abstractmethod
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: the fields observe() would report once `resource` is applied."""

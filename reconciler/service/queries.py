@@ -7,7 +7,7 @@ is declared (pools, templates, resources) comes from Git at main.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.placement import CapacityReport
@@ -32,7 +32,7 @@ from reconciler.store.deviations import list_open_deviations
 from reconciler.store.instances import find_instance, list_instances
 from reconciler.store.runs import recent_runs
 from reconciler.store.snapshots import get_snapshot, list_snapshots
-from reconciler.store.tables import AuditLogRow
+from reconciler.store.tables import AuditLogRow, DeploymentInstanceRow, StateDeviationRow
 from reconciler.store.tokens import list_tokens
 
 PROPOSAL_STATUSES = ("open", "merged", "rejected")
@@ -55,6 +55,23 @@ def instances(lab: LabService, *, include_deleted: bool = True) -> list[Instance
     with engine_errors():
         rows = [InstanceView.from_row(r) for r in list_instances(lab.session.db, lab.lab_name)]
     return rows if include_deleted else [r for r in rows if r.live]
+
+
+def records_version(lab: LabService, name: str | None = None) -> tuple[object, ...]:
+    """A fingerprint of the lab's instance and deviation records, from one query: it changes when a row is
+    added, removed or updated (`updated_at`, `last_seen_at`, `resolved_at`), so a long-lived reader may keep
+    what it derived from the records until it does. name: the lab's name when the caller knows it."""
+    lab_name = name or lab.lab_name
+    inst, dev = DeploymentInstanceRow, StateDeviationRow
+    with engine_errors(), lab.session.db.session() as s:
+        row = s.execute(select(
+            select(func.count()).where(inst.lab == lab_name).scalar_subquery(),
+            select(func.max(inst.updated_at)).where(inst.lab == lab_name).scalar_subquery(),
+            select(func.count()).where(dev.lab == lab_name).scalar_subquery(),
+            select(func.max(dev.last_seen_at)).where(dev.lab == lab_name).scalar_subquery(),
+            select(func.max(dev.resolved_at)).where(dev.lab == lab_name).scalar_subquery(),
+        )).one()
+    return (lab_name, *row)
 
 
 def instance(lab: LabService, ref: str) -> InstanceView:

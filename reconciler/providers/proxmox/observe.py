@@ -3,10 +3,16 @@
 A guest's config is read when the cheap listing fields (cores, memory, tags, status, boot disk size)
 differ from those seen when its config was last read, or that read is older than the refresh interval.
 So a no-op cycle costs one call; a guest changed out of band costs one more.
+
+A long-lived reader (the MCP server) may ask for reuse: when the listing's guest entries are the same as
+at the last full observe (everything but their usage counters) and that observe is recent enough, the
+guests of that inventory are reused and only the nodes (usage, allocation, storage) are rebuilt from the
+new listing, still one call, with no provider-state reads.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +37,25 @@ def list_resources(client: PveClient, kind: str | None = None) -> list[dict[str,
     """GET /cluster/resources (optionally of one type: vm, node, storage)."""
     params = {"type": kind} if kind else {}
     return list(client.get("cluster/resources", **params) or [])
+
+
+# Counters a guest's listing entry carries that change on every call and no observed field is read from.
+USAGE_KEYS = frozenset({"cpu", "mem", "uptime", "netin", "netout", "diskread", "diskwrite", "disk"})
+
+
+def guests_key(items: list[dict[str, Any]]) -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """The listing's guest entries without their usage counters, in listing order (pure: equal when the guests
+    observe() would build from the two listings are the same)."""
+    return tuple(tuple(sorted((k, v) for k, v in item.items() if k not in USAGE_KEYS)) for item in guests(items))
+
+
+@dataclass(frozen=True)
+class LastObservation:
+    """The last full observe: its guests' key (guests_key), when, and the inventory built."""
+
+    key: tuple[tuple[tuple[str, Any], ...], ...]
+    at: datetime
+    inventory: Inventory
 
 
 def guests(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -81,11 +106,24 @@ class Observer:
         self.lab = lab
         self.detail_refresh = detail_refresh
         self.gpus = gpus
+        self.last: LastObservation | None = None
 
-    def observe(self, now: datetime) -> Inventory:
-        """Nodes (capacity, usage, GPUs) and guests (owned and not). Never changes anything on PVE."""
+    def observe(self, now: datetime, *, reuse_for: timedelta | None = None) -> Inventory:
+        """Nodes (capacity, usage, GPUs) and guests (owned and not). Never changes anything on PVE.
+
+        reuse_for: answer from the last full observe when it is younger than this and the listing's guests
+        did not move (see the module's docstring); None always builds anew.
+        """
         start_calls = self.client.calls
         items = list_resources(self.client)
+        key = guests_key(items)
+        last = self.last
+        if reuse_for is not None and last is not None and last.key == key and now - last.at < reuse_for:
+            nodes = self._nodes_again(items, last.inventory)
+            if nodes is not None:
+                return last.inventory.model_copy(update={
+                    "observed_at": now, "nodes": nodes, "resources": list(last.inventory.resources),
+                    "api_calls": self.client.calls - start_calls})
         cache = self.state.items(DETAIL_PREFIX)
         configured = self.state.items(CONFIGURED_PREFIX)
         resources = [self._guest(item, now, cache) for item in guests(items)]
@@ -97,7 +135,7 @@ class Observer:
             if res.owned and res.lab == self.lab and stamp:
                 res.fields["configured"] = stamp
         nodes = self.node_facts(items, resources, now)
-        return Inventory(
+        inventory = Inventory(
             provider=self.provider,
             provider_type="proxmox",
             observed_at=now,
@@ -105,10 +143,26 @@ class Observer:
             resources=resources,
             api_calls=self.client.calls - start_calls,
         )
+        self.last = LastObservation(key, now, inventory)
+        return inventory
+
+    def _nodes_again(self, items: list[dict[str, Any]], previous: Inventory) -> list[NodeFacts] | None:
+        """The nodes from this listing with the GPUs the previous inventory found; None when a node's GPUs
+        are unknown (a node that came online since): then the caller observes in full."""
+        nodes = nodes_from_listing(self.provider, items)
+        before = {n.name: n for n in previous.nodes}
+        for node in nodes:
+            old = before.get(node.name)
+            if self.gpus is not None and node.status == "online":
+                if old is None or old.status != "online":
+                    return None
+                node.gpus = [g.model_copy() for g in old.gpus]
+        return nodes
 
     def forget(self, vmid: str | int) -> None:
         """Drop a guest's cached fields (after apply changed it)."""
         self.state.delete(f"{DETAIL_PREFIX}{vmid}")
+        self.last = None
 
     def _guest(self, item: dict[str, Any], now: datetime, cache: dict[str, Any]) -> ObservedResource:
         tags = cheap_fields(item)["tags"]

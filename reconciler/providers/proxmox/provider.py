@@ -75,6 +75,10 @@ class ProxmoxProvider(Provider):
         """One GET /cluster/resources (+ a config read per owned guest whose cheap fields moved)."""
         return self.observer.observe(self.ctx.clock())
 
+    def observe_reusing(self, max_age: float) -> Inventory:
+        """One GET /cluster/resources; the guests of the last observe when none moved (Observer.observe)."""
+        return self.observer.observe(self.ctx.clock(), reuse_for=timedelta(seconds=max_age))
+
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: the fields observe() reports once resource is applied (notes clone sources for preflight)."""
         source = fields.clone_source(resource)

@@ -121,3 +121,28 @@ def test_configs_are_read_again_once_the_refresh_interval_passed(provider: Proxm
             ("GET", "/api2/json/cluster/mapping/pci"),
         ]
     )
+
+
+def test_observe_reusing_answers_from_the_last_observe_until_a_guest_moves(
+    provider: ProxmoxProvider, pve: PveBackend
+) -> None:
+    """The MCP server's reads: one listing call; the guests of the last observe while none moved (usage
+    counters aside), a full observe when one did, and never an answer older than max_age."""
+    res = resource("web")
+    provider.apply(change(provider, res), res, None)
+    first = provider.observe()
+    start = len(pve.pve.requests)
+    again = provider.observe_reusing(60)
+    assert again.api_calls == 1 and pve.requests_since(start) == [("GET", "/api2/json/cluster/resources")]
+    assert again.resources == first.resources and again.resources[0] is first.resources[0]
+    assert [n.name for n in again.nodes] == [n.name for n in first.nodes]
+
+    pve.guest("plex").status = "stopped"  # out of band, on a guest nobody manages
+    moved = provider.observe_reusing(60)
+    assert {r.name: r.status for r in moved.resources}["plex"] == "stopped"
+    assert moved.resources[0] is not first.resources[0]
+
+    pve.guest("web").config["cores"] = 6  # a managed guest: its config is read again
+    resized = provider.observe_reusing(60)
+    assert resized.api_calls == 2 and resized.owned("home")["web"].fields["cores"] == 6
+    assert provider.observe_reusing(0).resources[0] is not resized.resources[0]  # too old: observed in full

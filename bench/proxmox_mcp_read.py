@@ -1,0 +1,188 @@
+"""`discover-proxmox-resources` over stdio with 200 guests on fakepve: cold and warm latency, answer size.
+
+Usage: python bench/proxmox_mcp_read.py [--guests 200] [--managed 15] [--calls 20]
+Starts fakepve (tests/backends/pve.py: HTTPS with its own CA, an API token) with three nodes, the seed's
+template and unmanaged guests, plus `--guests` guests (4 in 5 QEMU, 1 in 5 LXC, as shared/peers-bench's
+seed.py); writes a lab with one Proxmox provider and `--managed` resources, applies it once (the real
+apply path clones them), then spawns `homeport-mcp --lab DIR` and calls `discover-proxmox-resources`
+through the `mcp` SDK's stdio client: one cold call, then `--calls` warm calls (the default page), the
+same with `all: true` (every guest in one answer), and the SDK's own round trip on a trivial tool (the
+floor no server beats). PVE requests per call are counted on fakepve. Target (issue 21): warm p50 no
+slower than the fastest peer in the same run (shared/peers-bench/); here the floor is printed beside it.
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures import note, report  # noqa: E402
+
+FLOOR = """\
+from mcp.server import MCPServer
+server = MCPServer("floor")
+
+@server.tool()
+def ping(n: int = 0) -> str:
+    \"\"\"Return pong.\"\"\"
+    return f"pong {n}"
+
+server.run("stdio")
+"""
+
+
+def add_guests(pve: Any, count: int) -> None:
+    """count guests nobody manages, as shared/peers-bench/seed.py makes them (vmids from 300)."""
+    rng = random.Random(42)
+    tagsets = ["prod", "dev", "web;prod", "db;prod", "k8s", "backup", "test;dev"]
+    for i in range(count):
+        vmid, node = 300 + i, f"pve{i % 3 + 1}"
+        status = "running" if rng.random() < 0.6 else "stopped"
+        cfg: dict[str, Any] = {"memory": rng.choice([512, 1024, 2048, 4096]), "cores": rng.choice([1, 2, 4])}
+        if rng.random() < 0.4:
+            cfg["tags"] = rng.choice(tagsets)
+        if i % 5 == 4:
+            cfg.update(hostname=f"ct-{vmid}", rootfs=f"local-lvm:vm-{vmid}-disk-0,size=8G")
+            pve.add_ct(vmid, f"ct-{vmid}", node=node, status=status, config=cfg)
+        else:
+            cfg.update(scsi0=f"local-lvm:vm-{vmid}-disk-0,size=32G",
+                       net0=f"virtio=BC:24:11:00:{i // 256:02X}:{i % 256:02X},bridge=vmbr0")
+            pve.add_vm(vmid, f"vm-{vmid}", node=node, status=status, config=cfg)
+
+
+def write_lab(lab: Path, homeport_yaml: str, managed: int) -> None:
+    """A committed lab: the provider, one pool over the three nodes and `managed` small VMs."""
+    import pygit2
+
+    from reconciler.source.gitrepo import commit_worktree
+    from tests.backends.pve import PVE_POOL_WITH_DEFAULTS
+
+    (lab / "pools").mkdir(parents=True)
+    (lab / "resources").mkdir()
+    (lab / "homeport.yaml").write_text(homeport_yaml)
+    (lab / "pools" / "proxmox.yaml").write_text(PVE_POOL_WITH_DEFAULTS)
+    for i in range(1, managed + 1):
+        (lab / "resources" / f"hp-app{i:02d}.yaml").write_text(
+            "apiVersion: homelab.ai/v1\nkind: UniversalResource\n"
+            f"metadata: {{name: hp-app{i:02d}}}\nspec:\n  workload_type: web-app\n"
+            "  pool: /infrastructure/proxmox\n  requirements: {cpu: 1, memory_gb: 1, storage_gb: 8}\n")
+    commit_worktree(pygit2.init_repository(str(lab), initial_head="main"), "bench lab")
+
+
+def p50(samples: list[float]) -> float:
+    """The median in milliseconds."""
+    return statistics.median(samples) * 1000
+
+
+async def measure(lab: Path, pve: Any, calls: int, env: dict[str, str]) -> dict[str, Any]:
+    """Cold and warm calls through the SDK's stdio client, the floor server's round trip beside them."""
+    from mcp import Client, StdioServerParameters
+
+    out: dict[str, Any] = {}
+    hp = StdioServerParameters(command=str(Path(sys.executable).parent / "homeport-mcp"), args=["--lab", str(lab)],
+                               env=env, cwd=str(lab))
+    floor = StdioServerParameters(command=sys.executable, args=["-c", FLOOR], env=env)
+    async with Client(hp) as client, Client(floor) as base:
+        async def call(args: dict[str, Any]) -> tuple[float, int, int]:
+            start_requests = len(pve.requests)
+            started = time.perf_counter()
+            result = await client.call_tool("discover-proxmox-resources", args)
+            took = time.perf_counter() - started
+            if result.is_error:
+                raise RuntimeError(result.content[0].text)
+            size = len(json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True)))
+            return took, size, len(pve.requests) - start_requests
+
+        out["cold"] = await call({})
+        warm: list[tuple[float, int, int]] = []
+        full: list[tuple[float, int, int]] = []
+        floor_s: list[float] = []
+        for i in range(calls):  # interleaved, so load changes hit every series alike
+            warm.append(await call({}))
+            full.append(await call({"all": True}))
+            started = time.perf_counter()
+            await base.call_tool("ping", {"n": i})
+            floor_s.append(time.perf_counter() - started)
+        out["warm"], out["full"], out["floor"] = warm, full, floor_s
+    return out
+
+
+def main() -> None:
+    """Start fakepve, build and apply the lab, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--guests", type=int, default=200)
+    parser.add_argument("--managed", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=20)
+    args = parser.parse_args()
+
+    from fakepve.certs import make_cert
+    from fakepve.server import FakePve, settle
+
+    from reconciler.models.plan import Mode
+    from reconciler.phases.context import LabSession
+    from reconciler.phases.run import reconcile
+    from tests.backends.pve import HOST, TOKEN_ID, TOKEN_ID_ENV, TOKEN_SECRET_ENV, PveBackend, _Serving, seed
+
+    with tempfile.TemporaryDirectory(prefix="homeport-bench-pve-mcp-") as tmp:
+        work = Path(tmp)
+        certfile, keyfile, _ = make_cert(str(work), hosts=(HOST,))
+        pve = FakePve(user="root@pam", password=secrets.token_urlsafe(12), host=HOST, port=0)
+        pve.time_scale = 0
+        token_secret = secrets.token_hex(16)
+        pve.apitokens[TOKEN_ID] = token_secret
+        seed(pve)
+        serving = _Serving(pve, certfile, keyfile, settle)
+        os.environ[TOKEN_ID_ENV], os.environ[TOKEN_SECRET_ENV] = TOKEN_ID, token_secret
+        try:
+            backend = PveBackend(pve=pve, serving=serving, url=pve.url, cafile=certfile, token_secret=token_secret,
+                                 root_password="")
+            lab = work / "lab"
+            write_lab(lab, backend.lab_yaml("{auto_apply: true, prune: false}"), args.managed)
+            session = LabSession.open(lab, actor="bench")
+            try:
+                started = time.perf_counter()
+                applied = reconcile(session, mode=Mode.manual, trigger="bench", approve=lambda _plan: True)
+            finally:
+                session.close()
+            add_guests(pve, args.guests)  # the guests nobody manages come after (they fill the nodes' capacity)
+            guests = len(pve.vms) + len(pve.cts)
+            print(f"fakepve {pve.url}: {guests} guests; lab applied in {time.perf_counter() - started:.1f} s "
+                  f"({applied.status}: {applied.counts})", flush=True)
+            figures = anyio.run(measure, lab, pve, args.calls, dict(os.environ))
+        finally:
+            serving.stop()
+
+    cold, warm, full, floor = figures["cold"], figures["warm"], figures["full"], figures["floor"]
+    print(f"cold: {cold[0] * 1000:.1f} ms, {cold[1]} bytes, {cold[2]} PVE request(s)")
+    for label, series in (("default page", warm), ("all: true", full)):
+        times = [s[0] for s in series]
+        print(f"warm {label}: p50 {p50(times):.1f} ms (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}), "
+              f"{series[-1][1]} bytes, PVE requests per call {statistics.median(s[2] for s in series):.0f}")
+    print(f"SDK floor (trivial tool over stdio): p50 {p50(floor):.2f} ms")
+    n = f"{guests} guests"
+    report(f"discover-proxmox-resources warm p50, stdio, {n}", p50([s[0] for s in warm]), "ms", None)
+    report(f"discover-proxmox-resources answer, default page, {n}", warm[-1][1] / 1024, "KB", None)
+    report(f"discover-proxmox-resources warm p50, all: true, {n}", p50([s[0] for s in full]), "ms", None)
+    report(f"discover-proxmox-resources answer, all: true, {n}", full[-1][1] / 1024, "KB", None)
+    report("MCP SDK floor round trip p50, stdio", p50(floor), "ms", None)
+    note("proxmox_mcp_read.py: the bar is the fastest peer's warm p50 in the same run (shared/peers-bench/)")
+
+
+if __name__ == "__main__":
+    main()
