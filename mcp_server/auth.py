@@ -33,46 +33,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_server.caller import SCOPE_HELP, SCOPES, Caller, refusal
 from reconciler.service.identity import BearerVerifier, Principal
+
+__all__ = ["SCOPES", "SCOPE_HELP", "Caller", "current_caller", "refusal"]
 
 log = logging.getLogger("homeport.mcp")
 
-SCOPES: tuple[str, ...] = ("read", "propose", "approve", "admin")
-SCOPE_HELP = {
-    "read": "discovery, status, advice, SOPs, proposals list/get",
-    "propose": "tools that open a proposal branch (nothing changes until a person merges it)",
-    "approve": "merge a proposal into main (people only; agents' tokens never get it)",
-    "admin": "everything",
-}
 SOURCE_CLAIM = "homeport/source"
 MAX_GATED_BODY = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: token (or local user on stdio), its owner, scopes and client name."""
-
-    actor: str
-    scopes: frozenset[str]
-    token_id: str | None = None
-    token_name: str | None = None
-    owner: str | None = None
-    client: str | None = None
-    kind: str = "agent"
-
-    def allows(self, scope: str) -> bool:
-        """Whether this caller holds scope (admin holds every scope)."""
-        return scope in self.scopes or "admin" in self.scopes
-
-
-def refusal(caller: Caller, scope: str, tool: str) -> str:
-    """The message an agent gets when its token lacks a scope."""
-    held = ", ".join(sorted(caller.scopes)) or "none"
-    return (f"{tool} needs the '{scope}' scope ({SCOPE_HELP[scope]}); this caller has: {held}. "
-            + ("Merging is a person's decision: ask them to run `homeport proposals approve <id>`."
-               if scope == "approve" else
-               "Ask the lab owner for a token with it: `homeport token create NAME --scopes "
-               f"{'read' if scope == 'read' else 'read,' + scope}`."))
 
 
 def held_scopes(scopes: frozenset[str], prefix: str) -> list[str]:

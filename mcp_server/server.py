@@ -7,30 +7,23 @@ import getpass
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp.server import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types import ListToolsResult
-from starlette.applications import Starlette
+from mcp_server.caller import Caller, parse_local_scopes
+from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLSETS
 
-from mcp_server.app import HomeportApp
-from mcp_server.auth import Caller, current_caller, http_auth_for, install_http_auth, protect_tools
-from mcp_server.prompts import register_prompts
-from mcp_server.sop_resources import register_sop_resources
-from mcp_server.tools import ALL_TOOLS
-from mcp_server.toolspec import DEFAULT_TOOLSETS, TOOLSETS, ToolSpec, audit_call, build_tool
-from reconciler.service.commands import parse_scopes
+if TYPE_CHECKING:  # the stdio path imports neither the engine nor the HTTP stack before its handshake
+    from mcp.server import MCPServer
+    from starlette.applications import Starlette
 
-INSTRUCTIONS = """homeport manages a homelab from desired-state YAML in Git. You read the lab and get advice
-freely; every change you make becomes a proposal (a Git branch with one commit and a plan preview) that a
-person reviews and merges. Typical flow: discover-infrastructure-context -> analyze-resource-requirements ->
-find-optimal-placement -> deploy-with-intelligence (dry_run first) -> get-proposal -> tell the person the
-proposal id. Nothing changes live infrastructure until a person approves."""
+    from mcp_server.app import HomeportApp
+    from mcp_server.toolspec import ToolSpec
 
 
 def select_tools(toolsets: tuple[str, ...]) -> list[ToolSpec[Any, Any]]:
     """The tools of the chosen toolsets."""
+    from mcp_server.tools import ALL_TOOLS
+
     return [spec for spec in ALL_TOOLS if spec.toolset in toolsets]
 
 
@@ -38,6 +31,15 @@ def build_server(app: HomeportApp, *, toolsets: tuple[str, ...] = DEFAULT_TOOLSE
                  local_caller: Caller | None = None, http_auth: bool = False,
                  public_url: str = "http://127.0.0.1:8765") -> MCPServer[Any]:
     """The MCP server for a lab. local_caller is who stdio (and in-memory) calls act as."""
+    from mcp.server import MCPServer
+    from mcp_types import ListToolsResult
+
+    from mcp_server.auth import current_caller, http_auth_for, install_http_auth
+    from mcp_server.prompts import register_prompts
+    from mcp_server.sop_resources import register_sop_resources
+    from mcp_server.stdio import INSTRUCTIONS
+    from mcp_server.toolspec import audit_call, build_tool
+
     local = local_caller or Caller(actor=f"local:{_user()}", scopes=frozenset({"read", "propose"}),
                                    owner=_user(), kind="agent")
     specs = select_tools(toolsets)
@@ -73,12 +75,25 @@ def build_server(app: HomeportApp, *, toolsets: tuple[str, ...] = DEFAULT_TOOLSE
 
 def http_app(server: MCPServer[Any], *, host: str, allowed_hosts: list[str]) -> Starlette:
     """The streamable HTTP ASGI app (bearer tokens required; DNS-rebinding protection on)."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from mcp_server.auth import protect_tools
+
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *allowed_hosts]
     origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in allowed_hosts]
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
                                          allowed_origins=origins)
     return protect_tools(server.streamable_http_app(transport_security=security, host=host, stateless_http=True,
                                                     json_response=True), server)
+
+
+def _git_dir(path: Path) -> Path | None:
+    """The .git of the repository holding path (a folder or a worktree's file), as `git` finds it; None if none."""
+    here = path.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder / ".git"
+    return None
 
 
 def _user() -> str:
@@ -113,23 +128,33 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"homeport-mcp: unknown toolset(s) {', '.join(unknown) or '(none)'}; choose from "
                  f"{', '.join(TOOLSETS)}")
     try:
-        scopes = parse_scopes(args.scopes)
+        scopes = parse_local_scopes(args.scopes)
+    except ValueError as exc:
+        sys.exit(f"homeport-mcp: {exc}")
+    local = Caller(actor=f"local:{_user()}", scopes=scopes, owner=_user(), kind="agent")
+    if args.transport == "stdio":
+        if _git_dir(args.lab) is None:  # the common mistake, caught before the handshake (the rest: LabLoader)
+            sys.exit(f"homeport-mcp: {args.lab} is not inside a Git repository; create a lab with "
+                     f"`homeport init {args.lab}`")
+        from mcp_server.stdio import serve
+
+        serve(args.lab, toolsets=toolsets, local=local)
+        return
+    from mcp_server.app import HomeportApp
+
+    try:
         app = HomeportApp(args.lab)
         app.state()
     except Exception as exc:  # startup errors are the user's to fix: one line, no traceback
         sys.exit(f"homeport-mcp: {exc}")
-    local = Caller(actor=f"local:{_user()}", scopes=frozenset(scopes), owner=_user(), kind="agent")
-    try:
-        if args.transport == "stdio":
-            build_server(app, toolsets=toolsets, local_caller=local).run("stdio")
-        else:
-            import uvicorn
+    import uvicorn
 
-            url = f"http://{args.host}:{args.port}"
-            # Over HTTP every request carries a token; a request without one never acts as the local user.
-            nobody = Caller(actor="anonymous", scopes=frozenset(), kind="agent")
-            server = build_server(app, toolsets=toolsets, local_caller=nobody, http_auth=True, public_url=url)
-            uvicorn.run(http_app(server, host=args.host, allowed_hosts=args.allowed_host), host=args.host,
-                        port=args.port, log_level="warning")
+    try:
+        url = f"http://{args.host}:{args.port}"
+        # Over HTTP every request carries a token; a request without one never acts as the local user.
+        nobody = Caller(actor="anonymous", scopes=frozenset(), kind="agent")
+        server = build_server(app, toolsets=toolsets, local_caller=nobody, http_auth=True, public_url=url)
+        uvicorn.run(http_app(server, host=args.host, allowed_hosts=args.allowed_host), host=args.host,
+                    port=args.port, log_level="warning")
     finally:
         app.close()

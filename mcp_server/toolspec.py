@@ -18,21 +18,33 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools.base import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mcp_server import catalog
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller, current_caller, refusal
+from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLSETS, RawArguments, ToolCall
 from mcp_server.schemas import compact_input, trim_output
 from reconciler.models.jsonlimits import check_json_value, decode_json_text
 from reconciler.models.limits import LimitExceeded
 from reconciler.service import ServiceError, commands
 from reconciler.service.errors import agent_message, as_service_error
 
-TOOLSETS: tuple[str, ...] = ("read", "propose", "advice", "admin", "optimize")
-# What homeport-mcp serves unless --toolsets says otherwise ("optimize": the cost workflow, on request).
-DEFAULT_TOOLSETS: tuple[str, ...] = ("read", "propose", "advice", "admin")
+__all__ = [
+    "DEFAULT_TOOLSETS",
+    "TOOLSETS",
+    "USER_ERRORS",
+    "AgentError",
+    "ToolInput",
+    "ToolOutput",
+    "ToolSpec",
+    "audit_call",
+    "build_tool",
+    "tool_call",
+    "tool_entry",
+]
 
 
 class ToolInput(BaseModel):
@@ -91,16 +103,6 @@ class ToolSpec(Generic[In, Out]):
             raise AgentError(refusal(caller, self.scope, self.name))
         args = validate_arguments(self.input, arguments)
         return app.run(lambda: self.run(app, caller, args))
-
-
-class _RawArguments(ArgModelBase):
-    """Accepts any arguments so homeport validates them itself and answers with a clear message."""
-
-    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
-
-    def model_dump_one_level(self) -> dict[str, Any]:
-        """All arguments under one keyword."""
-        return {"arguments": dict(self.model_extra or {})}
 
 
 def _wants_structure(annotation: Any) -> bool:
@@ -175,8 +177,30 @@ def audit_call(app: HomeportApp, caller: Caller, tool: str, arguments: dict[str,
                           lab_name=lab_name)
 
 
-def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller) -> Tool:
-    """The SDK Tool for a spec: advertised schema from the input model, structured output from the output model."""
+def tool_entry(spec: ToolSpec[Any, Any]) -> dict[str, Any]:
+    """What tools/list advertises for a spec (mcp_server/catalog.py): the input schema from the input model,
+    the output schema trimmed from the output model, the safety hints."""
+    output = FuncMetadata(arg_model=RawArguments, output_model=spec.output).output_schema or {}
+    annotations = ToolAnnotations(read_only_hint=spec.read_only, destructive_hint=spec.destructive,
+                                  idempotent_hint=spec.idempotent, open_world_hint=spec.open_world)
+    return {"name": spec.name, "title": spec.title, "description": spec.description, "toolset": spec.toolset,
+            "scope": spec.scope, "input_schema": compact_input(spec.input.model_json_schema()),
+            "output_schema": trim_output(output),
+            "annotations": annotations.model_dump(mode="json", by_alias=True, exclude_none=True)}
+
+
+def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller,
+               entry: dict[str, Any] | None = None) -> Tool:
+    """The SDK Tool for a spec: as the catalog advertises it (entry; computed when not given), calling the spec.
+
+    Its output schema is published without a model: the structured result is the output model's own dump, so
+    the SDK does not validate it a second time on every call.
+    """
+    return catalog.sdk_tool(entry or tool_entry(spec), tool_call(app, spec, default_caller))
+
+
+def tool_call(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller) -> ToolCall:
+    """The async function the SDK calls for a spec: scope check, validation, run, audit, structured result."""
 
     async def call(arguments: dict[str, Any], ctx: Context) -> CallToolResult:
         caller = current_caller(_request(ctx), default_caller, _client_name(ctx))
@@ -206,14 +230,7 @@ def build_tool(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Calle
         text = out.summary + "\n\n" + json.dumps(structured, default=str)
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
-    schema = compact_input(spec.input.model_json_schema())
-    annotations = ToolAnnotations(read_only_hint=spec.read_only, destructive_hint=spec.destructive,
-                                  idempotent_hint=spec.idempotent, open_world_hint=spec.open_world)
-    metadata = FuncMetadata(arg_model=_RawArguments, output_model=spec.output)
-    metadata.output_schema = trim_output(metadata.output_schema or {})
-    return Tool(fn=call, name=spec.name, title=spec.title, description=spec.description, parameters=schema,
-                fn_metadata=metadata, is_async=True,
-                context_kwarg="ctx", annotations=annotations, meta={"homeport/scope": spec.scope})
+    return call
 
 
 def _call(spec: ToolSpec[Any, Any], app: HomeportApp, caller: Caller, arguments: dict[str, Any]) -> tuple[Any, str]:

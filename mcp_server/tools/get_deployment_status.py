@@ -10,6 +10,7 @@ from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.service import queries
+from reconciler.service.views import InstanceView
 
 
 class Input(ToolInput):
@@ -45,7 +46,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     if not ref:
         raise AgentError("send instance_name (the resource's name) or instance_id")
     state = app.state()
-    row = queries.instance(app.service, ref)
+    # The record and its open deviations, kept until the records change (one query checks).
+    version = queries.records_version(app.service, state.lab_name)
+    row, deviations = app.memo(f"{SPEC.name}:{ref}", version, (), lambda: _record(app, ref))
     logs: list[dict[str, Any]] = []
     if args.include_logs:
         logs = [{"at": str(a.time), "action": a.action, "actor": a.actor, "outcome": a.outcome, "result": a.result}
@@ -57,12 +60,17 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     in_git = state.resources.get(out.name)
     if in_git is not None:
         out.context = {k: v for k, v in in_git.metadata.annotations.items() if k.startswith("homeport.io/")}
-    out.deviations = [{"field": d.field, "expected": d.expected, "actual": d.actual}
-                      for d in queries.deviations(app.service, row.name)]
+    out.deviations = [dict(d) for d in deviations]
     out.summary = (f"{out.name}: {out.status} on {out.provider}/{out.node or '-'}"
                    f"{', matches Git' if out.matches else ', does not match Git'}"
                    + (f"; {len(out.deviations)} deviation(s)" if out.deviations else ""))
     return out
+
+
+def _record(app: HomeportApp, ref: str) -> tuple[InstanceView, list[dict[str, Any]]]:
+    row = queries.instance(app.service, ref)
+    return row, [{"field": d.field, "expected": d.expected, "actual": d.actual}
+                 for d in queries.deviations(app.service, row.name)]
 
 
 SPEC = ToolSpec(name="get-deployment-status", title="Get deployment status",

@@ -11,7 +11,10 @@ from mcp_server.advisor.placement import pool_nodes
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
+from reconciler.models.desired import DesiredState
 from reconciler.plan.capacity import capacity_report
+
+SHOWN = 20  # resource names per pool unless all_resources
 
 
 class Input(ToolInput):
@@ -21,8 +24,9 @@ class Input(ToolInput):
                                      description="Glob on the pool path, e.g. /infrastructure/on-premise/*")
     pool_type: str | None = Field(default=None, description="compute, storage, network, container, cluster, region")
     dimension_filters: list[str] = Field(default_factory=list, description="key=value pairs, all must match")
-    include_capacity: bool = Field(default=False, description="Add each node's capacity, allocation, allocation "
-                                   "ratios, usage and free-to-place (what placement checks), as `homeport capacity`")
+    include_capacity: bool = Field(default=False, description="Add each node's capacity, allocation, ratios, "
+                                   "usage and free-to-place, as `homeport capacity`")
+    all_resources: bool = Field(default=False, description=f"Every resource name (default: the first {SHOWN})")
 
 
 class Output(ToolOutput):
@@ -44,6 +48,7 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     capacity = (capacity_report(state, observation.inventories, observation.unavailable)
                 if observation is not None else None)
     pools: list[dict[str, Any]] = []
+    members_of = app.memo("pool-members", state.revision, (), lambda: _members(state))
     for pool in sorted(state.pools.values(), key=lambda p: p.spec.path):
         spec = pool.spec
         if args.path_pattern and not (fnmatch.fnmatch(spec.path, args.path_pattern)
@@ -54,10 +59,11 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         if any(str(spec.dimensions.get(k)) != v for k, v in filters.items()):
             continue
         provider, nodes = pool_nodes(state, spec.path)
+        members = members_of.get(spec.path, [])
         item: dict[str, Any] = {"name": pool.name, "path": spec.path, "type": spec.pool_type, "provider": provider,
                                 "nodes": nodes, "properties": spec.properties, "dimensions": spec.dimensions,
-                                "description": spec.description,
-                                "resources": sorted(r.name for r in state.effective.values() if r.pool == spec.path)}
+                                "description": spec.description, "resource_count": len(members),
+                                "resources": members if args.all_resources else members[:SHOWN]}
         if observation is not None:
             item["quota"] = spec.capacity.model_dump(exclude_none=True)
             inv = observation.inventories.get(provider)
@@ -69,8 +75,18 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     return Output(summary=f"{len(pools)} pool(s): " + ", ".join(p["path"] for p in pools[:20]), pools=pools)
 
 
+def _members(state: DesiredState) -> dict[str, list[str]]:
+    """Resource names by pool path, sorted (one pass over the resources per commit)."""
+    members: dict[str, list[str]] = {}
+    for resource in state.effective.values():
+        if resource.pool:
+            members.setdefault(resource.pool, []).append(resource.name)
+    return {path: sorted(names) for path, names in members.items()}
+
+
 SPEC = ToolSpec(name="query-resource-pools", title="Query resource pools",
                 description="The pool hierarchy (paths such as /infrastructure/on-premise/proxmox/compute) "
-                            "filtered by path glob, type and dimensions, optionally with live capacity.",
+                            "filtered by path glob, type and dimensions, each pool with its resource count and "
+                            "first names, optionally with live capacity.",
                 scope="read", toolset="read", input=Input, output=Output, run=run,
                 read_only=True, destructive=False, idempotent=True)

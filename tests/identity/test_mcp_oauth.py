@@ -84,7 +84,8 @@ class McpServer:
         self.app.close()
 
     def audit(self) -> list[AuditLogRow]:
-        """The MCP tool rows of the audit log, oldest first."""
+        """The MCP tool rows of the audit log, oldest first (reads' rows are written just after their answer)."""
+        self.app.flush_audits()
         with self.app.service.session.db.session() as s:
             return list(s.execute(select(AuditLogRow).where(AuditLogRow.entity_type == "mcp-tool")
                                   .order_by(AuditLogRow.seq)).scalars())

@@ -111,3 +111,44 @@ def test_mcp_stdio_initialize_imports_no_web_daemon_cli_oidc_migration_or_sdk(tm
     assert not tops(modules) & (MIGRATIONS | PROVIDER_SDKS | {"fastapi", "jwt", "typer", "apscheduler"})
     assert not [m for m in modules if m.startswith(("reconciler.web", "reconciler.daemon", "reconciler.cli"))]
     assert not {"reconciler.identity.login", "reconciler.identity.verifier", "reconciler.identity.jwks"} & modules
+
+
+MCP_HANDSHAKE_WRAPPER = """\
+import json, os, sys
+out = sys.argv[1]
+import mcp_server.stdio as stdio
+start = stdio.LabLoader.start
+def record_then_start(self):
+    if not os.path.exists(out):  # the modules that answered initialize, before the lab's load begins
+        json.dump(sorted(sys.modules), open(out, "w"))
+    start(self)
+stdio.LabLoader.start = record_then_start
+from mcp_server.server import main
+main(sys.argv[2:])
+"""
+
+
+def test_mcp_stdio_answers_initialize_and_tools_list_before_importing_the_engine(tmp_path: Path) -> None:
+    """The handshake and tools/list come from the SDK and the committed catalog: no reconciler module, no
+    SQLAlchemy, pygit2 or tool module until initialize is answered; the lab loads after it."""
+    lab = tmp_path / "lab"
+    create_lab(lab)
+    imported_by(tmp_path, "plan", cwd=lab)
+    out = tmp_path / "handshake-modules.json"
+    proc = subprocess.Popen([sys.executable, "-c", MCP_HANDSHAKE_WRAPPER, str(out), "--lab", str(lab)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    for message in ({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}):
+        proc.stdin.write(json.dumps(message) + "\n")
+    proc.stdin.flush()
+    assert "serverInfo" in proc.stdout.readline()
+    assert "get-deployment-status" in proc.stdout.readline()
+    proc.stdin.close()
+    assert proc.wait(timeout=120) == 0
+    modules = set(json.loads(out.read_text()))
+    assert "mcp_server.catalog" in modules and "mcp_server.stdio" in modules
+    assert not [m for m in modules if m.startswith(("reconciler", "mcp_server.tools", "mcp_server.app"))]
+    assert not tops(modules) & ({"sqlalchemy", "pygit2", "alembic", "yaml", "ruamel"} | PROVIDER_SDKS)
