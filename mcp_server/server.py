@@ -83,8 +83,12 @@ def http_app(server: MCPServer[Any], *, host: str, allowed_hosts: list[str]) -> 
     origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in allowed_hosts]
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
                                          allowed_origins=origins)
-    return protect_tools(server.streamable_http_app(transport_security=security, host=host, stateless_http=True,
-                                                    json_response=True), server)
+    from reconciler.web.body_limit import BodyLimitMiddleware  # request bodies bounded before the SDK reads them
+
+    app = protect_tools(server.streamable_http_app(transport_security=security, host=host, stateless_http=True,
+                                                   json_response=True), server)
+    app.add_middleware(BodyLimitMiddleware)
+    return app
 
 
 def _git_dir(path: Path) -> Path | None:

@@ -28,7 +28,8 @@ class InputLimits(BaseModel):
         default=64, ge=2, le=256, description="Nesting depth of mappings and lists in one YAML document"
     )
     string_chars: int = Field(default=65_536, ge=1, description="Characters in one YAML or JSON string value")
-    json_body_bytes: int = Field(default=5_242_880, ge=1, description="Bytes in a webhook body")
+    json_body_bytes: int = Field(default=5_242_880, ge=1,
+                                 description="Bytes in a request body over HTTP (API, web, MCP, webhook)")
     json_depth: int = Field(default=64, ge=2, le=256, description="Nesting depth of a JSON body or MCP argument")
     mcp_argument_chars: int = Field(
         default=262_144, ge=1, description="Characters in one MCP tool argument, a JSON-encoded string included"

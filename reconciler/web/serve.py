@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 from reconciler.service import LabService
 from reconciler.service.identity import bearer_for
 from reconciler.web.app import build_web_app
+from reconciler.web.body_limit import BodyLimitMiddleware
 from reconciler.web.context import WebContext
 from reconciler.web.health import health_routes
 from reconciler.web.hosts import HostCheckMiddleware
@@ -106,4 +107,4 @@ def serve_lab(lab_dir: Path, *, settings: WebSettings, public_url: str, host: st
 
     top = Starlette(routes=[*own_routes, Mount("/", app=web)], lifespan=lifespan,
                     exception_handlers={404: not_found, 405: not_found})
-    return ServedLab(app=HostCheckMiddleware(top, settings), context=ctx, closers=closers)
+    return ServedLab(app=HostCheckMiddleware(BodyLimitMiddleware(top), settings), context=ctx, closers=closers)
