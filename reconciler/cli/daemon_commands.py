@@ -46,6 +46,8 @@ def daemon(
     allowed_host: Annotated[list[str], typer.Option(
         "--allowed-host", help="Extra Host header the web UI, API and MCP answer, e.g. homeport.lan:9469 "
                                "(repeatable; loopback names always work)")] = [],  # noqa: B006
+    full: Annotated[bool, typer.Option("--full", help="Every cycle loads, renders and diffs every resource, even when "
+                                       "the no-op index says nothing changed")] = False,
     output: OutputOption = Output.text,
 ) -> None:
     """Reconcile every reconcile.interval (with jitter), on pushes (webhook) and on polled changes."""
@@ -56,7 +58,7 @@ def daemon(
                               branch=branch, host=host, port=port, poll_seconds=_seconds(poll, "--poll") or 30.0,
                               interval_override=_seconds(interval, "--interval"),
                               snapshot_seconds=_seconds(snapshot_every, "--snapshot-every") or 0.0,
-                              allowed_hosts=tuple(allowed_host))
+                              allowed_hosts=tuple(allowed_host), full=full)
     if lab is not None:
         check_lab_dir(lab)  # a typo in --lab is a clear error now, not a failure every interval
     service = Daemon(settings)

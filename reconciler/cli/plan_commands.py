@@ -28,6 +28,11 @@ from reconciler.service import commands
 from reconciler.service.views import RunReport
 
 RefOption = Annotated[str | None, typer.Option(help="Branch or commit to plan (default: main)")]
+FullOption = Annotated[
+    bool,
+    typer.Option("--full", help="Load, render, observe and diff every resource even when the no-op index says "
+                               "nothing changed since the last converged run"),
+]
 
 
 class PlanOutput(StrEnum):
@@ -56,11 +61,12 @@ def plan(
             help="Also ask providers for their own preview (a CloudFormation change set: created, never executed)",
         ),
     ] = False,
+    full: FullOption = False,
 ) -> None:
     """Show what applying would change; read only."""
     with open_lab(lab) as service:
         result = commands.plan(service, ref=ref, mode=Mode.auto if auto else Mode.manual,
-                               provider_previews=provider_preview)
+                               provider_previews=provider_preview, full=full)
     if output is PlanOutput.json:
         print_json(plan_json(result.plan))
     elif output is PlanOutput.markdown:
@@ -71,6 +77,9 @@ def plan(
             if "is disabled" in w:
                 continue
             console.print(f"[dim]note: {escape(w)}[/]")
+        if result.skipped_by_index:
+            console.print(f"[dim]nothing changed since the last converged run: {result.skipped_by_index} resources "
+                          "planned from the no-op index (--full recomputes)[/]")
     if detailed_exitcode and result.plan.has_changes:
         raise typer.Exit(2)
 
@@ -92,6 +101,7 @@ def print_run(result: RunReport, output: Output) -> None:
                 "error": result.error,
                 "notes": result.notes,
                 "timings": result.timings,
+                "skipped_by_index": result.skipped_by_index,
                 "outcomes": [
                     {
                         "resource": o.resource,
@@ -133,6 +143,7 @@ def apply(
             help="Seconds to wait for another run of the lab to finish (default 0: exit 5 at once)",
         ),
     ] = 0.0,
+    full: FullOption = False,
 ) -> None:
     """Apply the main branch's plan after you approve it (as `terraform apply`)."""
     interactive = sys.stdin.isatty()
@@ -149,7 +160,7 @@ def apply(
     with open_lab(lab) as service, progress_bar(console, Stage.apply, enabled=output is Output.text) as shown, \
             service.reporting(shown):
         result = commands.apply(
-            service, mode=Mode.manual, trigger="cli-apply", approve=approve, lock_timeout=lock_timeout
+            service, mode=Mode.manual, trigger="cli-apply", approve=approve, lock_timeout=lock_timeout, full=full
         )
     if result.plan is not None and not result.plan.has_changes and output is Output.text:
         console.print("Nothing to change.")

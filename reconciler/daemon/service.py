@@ -134,7 +134,7 @@ class Daemon:
                 self._sync_repo()  # first, so the first clone exists before the session opens
                 service = self._open_service()
                 started = self.clock()
-                result = commands.apply(service, mode=Mode.auto, trigger=trigger)
+                result = commands.apply(service, mode=Mode.auto, trigger=trigger, full=self.settings.full)
                 try:
                     self._after_run(service, result, trigger, started)
                 finally:

@@ -26,6 +26,7 @@ class DaemonSettings:
     snapshot_seconds: float = 0.0  # 0: no scheduled snapshots
     interval_override: float | None = None  # tests and benches: instead of reconcile.interval
     allowed_hosts: tuple[str, ...] = ()  # extra Host headers the web UI, API and MCP answer (loopback always)
+    full: bool = False  # --full: every cycle loads, renders and diffs everything (never the no-op index)
 
     @property
     def mirror_dir(self) -> Path:

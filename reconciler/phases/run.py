@@ -18,6 +18,8 @@ from reconciler.phases.diff import plan_lab
 from reconciler.phases.fetch import Revision, fetch
 from reconciler.phases.gate import PruneFacts, gate
 from reconciler.phases.load import load, load_main_revision
+from reconciler.phases.noop_index import FastCheck, converged, main_revision_light, remember
+from reconciler.phases.noop_index import check as fast_check
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.preflight import preflight
 from reconciler.phases.preview import preview_changes
@@ -25,10 +27,12 @@ from reconciler.phases.prune import prune
 from reconciler.phases.record import index_desired_state, record_results
 from reconciler.phases.render import RenderSet, render_all
 from reconciler.phases.rollback_approval import approved_rollback
+from reconciler.providers.base import ObservationPrint
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.store.audit import append_audit
-from reconciler.store.instances import InstanceSnapshot, load_instances, retry_after
+from reconciler.store.instances import InstanceSnapshot, load_instances, retry_after, touch_checked
 from reconciler.store.locks import LabBusyError, lab_lock
+from reconciler.store.noop_index import invalidate
 from reconciler.store.runs import close_interrupted_runs, finish_run, last_finished_run, start_run
 from reconciler.store.tables import ReconcileRunRow
 
@@ -50,6 +54,8 @@ class PlanResult:
     instances: dict[str, InstanceSnapshot]
     plan: Plan
     timings: dict[str, float] = field(default_factory=dict)
+    skipped_by_index: int = 0  # resources planned from the no-op index (load, render and diff skipped)
+    index_note: str = ""  # why the index was or was not used
 
 
 @contextmanager
@@ -68,8 +74,11 @@ def compute_plan(
     mode: Mode = Mode.manual,
     timings: dict[str, float] | None = None,
     provider_previews: bool = False,
+    prints: dict[str, ObservationPrint] | None = None,
 ) -> PlanResult:
-    """Phases fetch to gate; raises DesiredStateError, GitSourceError or PlanError with clear messages."""
+    """Phases fetch to gate; raises DesiredStateError, GitSourceError or PlanError with clear messages.
+
+    prints: fingerprint the observation for the no-op index (reusing prints already taken)."""
     timings = {} if timings is None else timings
     with _timed(timings, "load"):
         if ref is None:
@@ -82,7 +91,7 @@ def compute_plan(
     if renders.errors:
         raise PlanError("rendering failed:\n" + "\n".join(f"  {e}" for e in renders.errors))
     with _timed(timings, "observe"):
-        observation = observe_all(session, state)
+        observation = observe_all(session, state, prints=prints)
         instances = load_instances(session.db, state.lab_name)
     with _timed(timings, "diff"):
         plan = plan_lab(session, state, observation, instances)
@@ -142,6 +151,8 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    skipped_by_index: int = 0  # resources planned from the no-op index: load, render and diff skipped
+    index_note: str = ""  # why the no-op index was used or not
 
 
 def reconcile(
@@ -151,12 +162,15 @@ def reconcile(
     trigger: str = "manual",
     ref: str | None = None,
     approve: Callable[[Plan], bool] | None = None,
+    full: bool = False,
 ) -> RunResult:
-    """One run under the lab's lock; every outcome, including refusals, is recorded."""
+    """One run under the lab's lock; every outcome, including refusals, is recorded.
+
+    full: never answer from the no-op index (phases/noop_index.py); load, render, observe and diff everything."""
     lab = _lab_name(session)
     try:
         with lab_lock(session.db, lab, lock_dir=session.state_dir / "locks"):
-            return _run_locked(session, lab, mode=mode, trigger=trigger, ref=ref, approve=approve)
+            return _run_locked(session, lab, mode=mode, trigger=trigger, ref=ref, approve=approve, full=full)
     except LabBusyError as exc:
         run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
         finish_run(session.db, run_id, status=RunStatus.skipped, revision=None, phase_timings={}, summary={},
@@ -189,6 +203,12 @@ def _audit_run(
 def _lab_name(session: LabSession) -> str:
     """The lab's name for locking: read from main's homeport.yaml when possible, else the folder name."""
     try:
+        light = main_revision_light(session)  # homeport.yaml alone: the other files are loaded only if needed
+        if light is not None:
+            return light[1].metadata.name
+    except Exception:
+        pass
+    try:
         return load_main_revision(session)[1].lab_name
     except Exception:  # an invalid lab still gets a lock name; the run then records why it is invalid
         return session.lab_dir.name
@@ -202,6 +222,7 @@ def _run_locked(
     trigger: str,
     ref: str | None,
     approve: Callable[[Plan], bool] | None,
+    full: bool = False,
 ) -> RunResult:
     timings: dict[str, float] = {}
     # We hold the lab's lock, so a run still marked running was killed before it could finish.
@@ -210,7 +231,7 @@ def _run_locked(
     run_id = start_run(session.db, lab, revision=None, trigger=trigger, mode=mode.value)
     try:
         return _run_started(
-            session, lab, run_id, previous, timings, mode=mode, trigger=trigger, ref=ref, approve=approve
+            session, lab, run_id, previous, timings, mode=mode, trigger=trigger, ref=ref, approve=approve, full=full
         )
     except Exception as exc:  # a run never stays running: any failure closes it; intents stay for the next run
         error = describe_failure(exc)
@@ -255,9 +276,16 @@ def _run_started(
     trigger: str,
     ref: str | None,
     approve: Callable[[Plan], bool] | None,
+    full: bool = False,
 ) -> RunResult:
+    with _timed(timings, "index"):
+        fast = _fast_check(session, lab, ref=ref, full=full)
+        if fast.plan is None:
+            invalidate(session.db, lab)  # a full run starts: whatever it does, the old index no longer vouches
+    if fast.plan is not None and fast.revision is not None:
+        return _finish_fast(session, lab, run_id, fast, fast.revision, fast.plan, timings)
     try:
-        result = compute_plan(session, ref=ref, mode=mode, timings=timings)
+        result = compute_plan(session, ref=ref, mode=mode, timings=timings, prints=fast.prints)
     except (DesiredStateError, GitSourceError, PlanError) as exc:
         finish_run(
             session.db,
@@ -319,9 +347,13 @@ def _run_started(
         status = RunStatus.partial if status is RunStatus.ok else status
     if status is RunStatus.ok and held_back_not_by_policy(plan, mode):
         status = RunStatus.partial  # held back is not success: something the plan shows was not applied
-    summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(result.observation.unavailable)}
+    summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(result.observation.unavailable),
+                               "skipped_by_index": 0}
     failures = "; ".join(f"{o.change.resource}: {o.message}" for o in failed)[:4000]
     error = failures or None
+    if status is RunStatus.ok and ref is None and converged(plan, result.observation, state):
+        with _timed(timings, "index"):
+            remember(session, state, result.revision, plan, result.observation, run_id)
     finish_run(
         session.db, run_id, status=status, revision=state.revision, phase_timings=timings, summary=summary, error=error
     )
@@ -335,4 +367,43 @@ def _run_started(
         timings=timings,
         error=error,
         notes=notes,
+        index_note=fast.why,
     )
+
+
+def _fast_check(session: LabSession, lab: str, *, ref: str | None, full: bool) -> FastCheck:
+    """The no-op index's answer for this run (only runs of main's tip may use it)."""
+    if full:
+        return FastCheck("full run asked for (--full)")
+    if ref is not None:
+        return FastCheck("a run of an explicit ref does not use the index")
+    return fast_check(session, lab)
+
+
+def indexed_plan(session: LabSession) -> FastCheck:
+    """Main's plan from the no-op index, when nothing changed since the last converged run (read only: no lock,
+    nothing written); else why not."""
+    started = time.perf_counter()
+    try:
+        light = main_revision_light(session)
+    except Exception:  # the full plan explains what is wrong
+        light = None
+    if light is None:
+        return FastCheck("main's homeport.yaml does not load on its own")
+    fast = fast_check(session, light[1].metadata.name)
+    fast.timings["index"] = time.perf_counter() - started
+    return fast
+
+
+def _finish_fast(session: LabSession, lab: str, run_id: str, fast: FastCheck, revision: Revision, plan: Plan,
+                 timings: dict[str, float]) -> RunResult:
+    """Record a run answered from the index: the run row and the check time of the instances, nothing else."""
+    with _timed(timings, "record"), session.db.session() as s:
+        touch_checked(s, lab, session.clock())
+    counts = {"applied": 0, "failed": 0, "blocked": 0, "noop": len(plan.changes), "drifted": 0, "deleted": 0}
+    summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(fast.unavailable),
+                               "skipped_by_index": fast.skipped}
+    finish_run(session.db, run_id, status=RunStatus.ok, revision=revision.id, phase_timings=timings,
+               summary=summary)
+    return RunResult(run_id, RunStatus.ok, revision.id, plan=plan, counts=counts, timings=timings,
+                     skipped_by_index=fast.skipped, index_note=fast.why)

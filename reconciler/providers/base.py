@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +89,41 @@ class ApplyResult(BaseModel):
     hosts: list[HostResult] = Field(default_factory=list)
 
 
+@dataclass(slots=True)
+class ObservationPrint:
+    """Fingerprints of what observe() sees: one per resource (hash of its observed fields), and a digest of the
+    whole observation that changes whenever a plan from it could. digest None: the provider cannot vouch for
+    its observation (e.g. a cheap listing without every field), so no run may skip work on its account."""
+
+    digest: str | None
+    resources: dict[str, str] = field(default_factory=dict)
+    inventory: Inventory | None = None  # the observation the prints were taken from, when there is one
+
+
+def print_text(text: str) -> str:
+    """The fingerprint of one resource's observed text."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def print_inventory(inventory: Inventory, lab: str) -> ObservationPrint:
+    """Pure: fingerprints of an inventory. This lab's resources count with every observed field; others only by
+    name, kind, id and owner (what the plan lists of them); node usage is left out (it moves all the time and
+    only placement of new resources reads it). Errors count."""
+    resources: dict[str, str] = {}
+    lines: list[str] = []
+    trusted = True
+    for r in inventory.resources:
+        if r.owned and r.lab == lab:
+            trusted = trusted and r.detail_loaded
+            resources[r.name] = print_text(json.dumps(r.model_dump(mode="json"), sort_keys=True, default=str))
+            lines.append(f"{r.name}\0{resources[r.name]}")
+        else:
+            lines.append(f"~{r.name}\0{r.kind}\0{r.id}\0{r.lab}\0{r.owned}")
+    lines.extend(f"!{e}" for e in inventory.errors)
+    digest = print_text("\n".join(sorted(lines))) if trusted else None
+    return ObservationPrint(digest, resources, inventory)
+
+
 class Provider(ABC):
     """A provider instance: observes (read only) and applies changes (the only code that writes)."""
 
@@ -131,6 +168,11 @@ class Provider(ABC):
     def find(self, name: str) -> ObservedResource | None:
         """The owned resource called name, if it exists (used before creating and to verify intents)."""
         return self.observe().owned(self.ctx.lab).get(name)
+
+    def observation_print(self) -> ObservationPrint:
+        """Fingerprints of the current observation (see ObservationPrint). By default observe() and hash it; a
+        provider with a cheaper change check overrides this (the observation is then taken only when needed)."""
+        return print_inventory(self.observe(), self.ctx.lab)
 
     def load_detail(self, resource: ObservedResource) -> ObservedResource:
         """Fill in fields the cheap listing left out (called only when the diff needs them)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from reconciler.models.plan import Mode, Plan
-from reconciler.phases.run import compute_plan, reconcile
+from reconciler.phases.run import compute_plan, indexed_plan, reconcile
 from reconciler.phases.snapshot import take_snapshot
 from reconciler.proposals.create import ProposalDraft
 from reconciler.proposals.create import propose as create_proposal
@@ -57,28 +57,41 @@ __all__ = [
 
 
 def plan(lab: LabService, *, ref: str | None = None, mode: Mode = Mode.manual,
-         provider_previews: bool = False) -> PlanReport:
-    """What applying would change (read only). mode=auto gates as the daemon would (policy, windows, risk)."""
+         provider_previews: bool = False, full: bool = False) -> PlanReport:
+    """What applying would change (read only). mode=auto gates as the daemon would (policy, windows, risk).
+
+    Main's plan is answered from the no-op index when nothing changed since the last converged run (the
+    report's skipped_by_index says so); full=True always loads, renders, observes and diffs."""
+    note = "full plan asked for (--full)" if full else "a plan of an explicit ref does not use the index"
     with engine_errors():
+        if not full and ref is None:
+            fast = indexed_plan(lab.session)
+            if fast.plan is not None and fast.revision is not None:
+                return PlanReport(ref=fast.revision.ref, revision=fast.revision.id, on_main=True, plan=fast.plan,
+                                  unavailable=dict(fast.unavailable), timings=fast.timings,
+                                  skipped_by_index=fast.skipped, index_note=fast.why)
+            note = fast.why
         result = compute_plan(lab.session, ref=ref, mode=mode, provider_previews=provider_previews)
     return PlanReport(ref=result.revision.ref, revision=result.revision.id, on_main=result.revision.on_main,
-                      plan=result.plan, unavailable=dict(result.observation.unavailable), timings=result.timings)
+                      plan=result.plan, unavailable=dict(result.observation.unavailable), timings=result.timings,
+                      index_note=note)
 
 
 def apply(lab: LabService, *, mode: Mode = Mode.manual, trigger: str = "manual", ref: str | None = None,
-          approve: Callable[[Plan], bool] | None = None, lock_timeout: float = 0.0) -> RunReport:
+          approve: Callable[[Plan], bool] | None = None, lock_timeout: float = 0.0, full: bool = False) -> RunReport:
     """One reconcile run under the lab's run lock; every outcome (refusals and skips too) is recorded.
 
     approve: asked with the plan before anything changes (a person at a terminal); False declines the run.
     A run that finds another run holding the lock is recorded as `skipped`, not raised; with lock_timeout > 0
     it tries again (once a second) until the lock is free or the time is up.
+    full: never answer from the no-op index (load, render, observe and diff every resource).
     """
     deadline = time.monotonic() + lock_timeout
     with engine_errors():
-        result = reconcile(lab.session, mode=mode, trigger=trigger, ref=ref, approve=approve)
+        result = reconcile(lab.session, mode=mode, trigger=trigger, ref=ref, approve=approve, full=full)
         while result.status == "skipped" and time.monotonic() < deadline:
             time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
-            result = reconcile(lab.session, mode=mode, trigger=trigger, ref=ref, approve=approve)
+            result = reconcile(lab.session, mode=mode, trigger=trigger, ref=ref, approve=approve, full=full)
         return RunReport.from_result(result)
 
 

@@ -314,6 +314,8 @@ class PlanReport(BaseModel):
     plan: Plan
     unavailable: dict[str, str] = Field(default_factory=dict, description="Providers that could not be observed")
     timings: dict[str, float] = Field(default_factory=dict)
+    skipped_by_index: int = Field(default=0, description="Resources planned from the no-op index (nothing changed)")
+    index_note: str = Field(default="", description="Why the no-op index was used or not")
 
 
 class ApplyOutcomeView(BaseModel):
@@ -347,13 +349,16 @@ class RunReport(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
     notes: list[str] = Field(default_factory=list)
+    skipped_by_index: int = Field(default=0, description="Resources planned from the no-op index (nothing changed)")
+    index_note: str = Field(default="", description="Why the no-op index was used or not")
 
     @classmethod
     def from_result(cls, result: RunResult) -> RunReport:
         """The view of a run result."""
         return cls(run_id=result.run_id, status=str(result.status), revision=result.revision, plan=result.plan,
                    outcomes=[ApplyOutcomeView.from_outcome(o) for o in result.outcomes], counts=dict(result.counts),
-                   timings=dict(result.timings), error=result.error, notes=list(result.notes))
+                   timings=dict(result.timings), error=result.error, notes=list(result.notes),
+                   skipped_by_index=result.skipped_by_index, index_note=result.index_note)
 
     @property
     def succeeded(self) -> bool:

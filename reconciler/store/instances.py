@@ -55,11 +55,12 @@ def instance_rows(session: Session, lab: str, names: set[str] | None = None) -> 
 
 
 def touch_checked(session: Session, lab: str, when: datetime) -> None:
-    """Mark every live instance as checked now (one statement)."""
+    """Mark every live instance as checked now (one statement). A check is not an update: updated_at is kept,
+    so the no-op index's database stamp changes only when a row really changes."""
     session.execute(
         update(DeploymentInstanceRow)
         .where(DeploymentInstanceRow.lab == lab, DeploymentInstanceRow.destroyed_at.is_(None))
-        .values(state_last_checked=when)
+        .values(state_last_checked=when, updated_at=DeploymentInstanceRow.updated_at)
     )
 
 

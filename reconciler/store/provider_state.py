@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Text, cast, delete, select
 
 from reconciler.store.database import Database
 from reconciler.store.tables import ProviderStateRow, now_utc
@@ -54,3 +54,14 @@ class DbProviderState:
             if prefix:
                 stmt = stmt.where(ProviderStateRow.key.startswith(prefix, autoescape=True))
             return {k: v for k, v in s.execute(stmt)}
+
+    def items_text(self, prefix: str = "") -> dict[str, str]:
+        """Every key starting with prefix and its value as the database's JSON text, unparsed (for fingerprints:
+        the same stored value always gives the same text)."""
+        with self.db.session() as s:
+            stmt = select(ProviderStateRow.key, cast(ProviderStateRow.value, Text)).where(
+                ProviderStateRow.lab == self.lab, ProviderStateRow.provider == self.provider
+            )
+            if prefix:
+                stmt = stmt.where(ProviderStateRow.key.startswith(prefix, autoescape=True))
+            return {k: v or "" for k, v in s.execute(stmt)}

@@ -314,3 +314,40 @@ class ProposalWhatIfRow(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
     created_by: Mapped[str] = mapped_column(String(255))
+
+
+class ReconcileIndexRow(Base):
+    """The no-op index of a lab: what the last fully converged run saw, so an unchanged run can skip its work.
+
+    Valid only together: the commit tree, the engine (homeport version, built-in charts), the instance rows'
+    stamp and each provider's observation digest. Deleted when a full run starts; written when one converges.
+    """
+
+    __tablename__ = "reconcile_index"
+    lab: Mapped[str] = mapped_column(String(63), primary_key=True)
+    tree_id: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(32))
+    revision: Mapped[str] = mapped_column(String(64))
+    db_stamp: Mapped[str] = mapped_column(String(200))
+    providers: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    plan_extras: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    resources: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class ReconcileIndexResourceRow(Base):
+    """One resource in the no-op index: the blob ids of its inputs (hashed), its observation fingerprint and the
+    no-op change the last full run planned for it."""
+
+    __tablename__ = "reconcile_index_resources"
+    lab: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(63))
+    provider_type: Mapped[str] = mapped_column(String(32))
+    node: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    input_key: Mapped[str] = mapped_column(String(64))
+    render_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    observed: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")

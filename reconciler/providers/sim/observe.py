@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler.models.inventory import Inventory, ObservedResource
-from reconciler.providers.base import ProviderState
+from reconciler.providers.base import ObservationPrint, ProviderState, print_text
 from reconciler.providers.sim.facts import machine_resource, node_facts
 from reconciler.providers.sim.settings import SimSettings
-from reconciler.providers.sim.store import load_machines, machine_key
+from reconciler.providers.sim.store import MACHINE_PREFIX, load_machines, machine_key
 
 
 def observe(state: ProviderState, settings: SimSettings, *, provider: str, now: datetime) -> Inventory:
@@ -30,3 +30,15 @@ def find(state: ProviderState, *, provider: str, lab: str, name: str) -> Observe
     if not record or not record.get("owned") or record.get("lab") != lab:
         return None
     return machine_resource(provider, name, record)
+
+
+def machine_prints(state: ProviderState) -> ObservationPrint | None:
+    """Each machine's fingerprint from its stored JSON text, and their digest (None when the state cannot give
+    its text: the caller then observes and hashes). Nodes follow from the settings and the machines."""
+    items_text = getattr(state, "items_text", None)
+    if items_text is None:
+        return None
+    texts: dict[str, str] = items_text(MACHINE_PREFIX)
+    resources = {key.removeprefix(MACHINE_PREFIX): print_text(text) for key, text in texts.items()}
+    digest = print_text("\n".join(f"{name}\0{p}" for name, p in sorted(resources.items())))
+    return ObservationPrint(digest, resources)

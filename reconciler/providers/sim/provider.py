@@ -16,7 +16,13 @@ from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory, ObservedResource
 from reconciler.models.placement import Demand
 from reconciler.models.plan import Change
-from reconciler.providers.base import ApplyResult, Provider, ProviderContext, RenderedArtifacts
+from reconciler.providers.base import (
+    ApplyResult,
+    ObservationPrint,
+    Provider,
+    ProviderContext,
+    RenderedArtifacts,
+)
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.sim import apply, observe
 from reconciler.providers.sim.errors import map_error
@@ -49,6 +55,16 @@ class SimProvider(Provider):
             raise
         except Exception as exc:
             raise map_error(exc, "observe") from exc
+
+    def observation_print(self) -> ObservationPrint:
+        """Fingerprints straight from the stored machine records (one query, nothing parsed)."""
+        try:
+            prints = observe.machine_prints(self.ctx.state)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise map_error(exc, "observe") from exc
+        return prints if prints is not None else super().observation_print()
 
     def find(self, name: str) -> ObservedResource | None:
         """One machine, read by key."""

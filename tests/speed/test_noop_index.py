@@ -1,0 +1,224 @@
+"""The no-op index (issue 21 item 2): an unchanged run skips load, render and diff; a real change never hides.
+
+Every step runs `homeport` in a fresh process against a real Git repository and a real database (a SQLite file,
+and the suite's PostgreSQL), so the index is proven valid across processes. That a run used the index is read
+from what it reports (skipped_by_index, and no load/render/diff phase timed), never from timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from reconciler.providers.sim.drift import add_unmanaged
+from reconciler.store.database import open_database
+from reconciler.store.provider_state import DbProviderState
+from reconciler.store.tables import DeploymentInstanceRow
+from tests.foundation.labkit import GIT_ENV, commit
+
+LAB = """\
+apiVersion: homelab.ai/v1
+kind: Lab
+metadata: {{name: fast}}
+spec:
+  providers:
+    lab: {{type: sim, nodes: [n1, n2], enabled: {enabled}}}
+  reconcile: {{prune: true, self_heal: true, max_prune_fraction: 0.5}}
+"""
+
+PARENT_POOL = """\
+apiVersion: homelab.ai/v1
+kind: ResourcePool
+metadata: {{name: lab-root}}
+spec:
+  path: /lab
+  properties: {{image: {image}}}
+"""
+
+CHILD_POOL = """\
+apiVersion: homelab.ai/v1
+kind: ResourcePool
+metadata: {name: compute}
+spec:
+  path: /lab/compute
+  provider: lab
+  nodes: [n1, n2]
+"""
+
+TEMPLATE = """\
+apiVersion: homelab.ai/v1
+kind: DeploymentTemplate
+metadata: {{name: small}}
+spec:
+  resources:
+    requirements: {{cpu: {cpu}, memory_gb: 1}}
+"""
+
+
+def resource(name: str, *, template: bool = False, memory_gb: float = 2) -> str:
+    """A sim resource in /lab/compute (cpu from the template when it uses one)."""
+    spec = "  template: small\n" if template else f"  requirements: {{cpu: 1, memory_gb: {memory_gb}}}\n"
+    return f"""\
+apiVersion: homelab.ai/v1
+kind: UniversalResource
+metadata: {{name: {name}}}
+spec:
+  pool: /lab/compute
+{spec}"""
+
+
+WRAPPER = "import sys; sys.argv = ['homeport', *sys.argv[1:]]; from reconciler.cli import main; main()"
+
+
+class Lab:
+    """A lab repository and its database, driven by `homeport` subprocesses."""
+
+    def __init__(self, path: Path, database_url: str) -> None:
+        self.path = path
+        self.env = {**os.environ, "HOMEPORT_DATABASE_URL": database_url}
+
+    def run(self, *args: str, check: bool = True) -> str:
+        done = subprocess.run([sys.executable, "-c", WRAPPER, *args, "--lab", str(self.path)], env=self.env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        if check:
+            assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def apply(self, *extra: str) -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(self.run("apply", "--auto-approve", "--output", "json", *extra))
+        return out
+
+    def plan(self, *extra: str) -> dict[str, str]:
+        plan = json.loads(self.run("plan", "--output", "json", *extra))
+        return {c["resource"]: c["op"] + ("/blocked" if c["blocked"] else "") for c in plan["changes"]}
+
+
+def fast(run: dict[str, Any]) -> bool:
+    """Whether a run answered from the index: it says how many resources it skipped, and timed no load, render
+    or diff phase."""
+    skipped = run["skipped_by_index"]
+    phases = set(run["timings"])
+    if skipped:
+        assert not phases & {"load", "render", "diff"}, phases
+    else:
+        assert {"load", "render", "diff"} <= phases, phases
+    return bool(skipped)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file in tmp_path, or a fresh database on the test PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def converged_lab(tmp_path: Path, database_url: str) -> Lab:
+    """a (with the template) and b, applied; then a full run writes the index and the next run uses it."""
+    path = tmp_path / "lab"
+    path.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=GIT_ENV)
+    commit(path, {
+        "homeport.yaml": LAB.format(enabled="true"),
+        "pools/root.yaml": PARENT_POOL.format(image="img-1"),
+        "pools/compute.yaml": CHILD_POOL,
+        "templates/small.yaml": TEMPLATE.format(cpu=1),
+        "resources/a.yaml": resource("a", template=True),
+        "resources/b.yaml": resource("b"),
+    }, "lab")
+    lab = Lab(path, database_url)
+    first = lab.apply()
+    assert first["counts"]["applied"] == 2 and not fast(first)
+    second = lab.apply()
+    assert second["counts"] == {**second["counts"], "applied": 0, "noop": 2} and not fast(second)
+    third = lab.apply()
+    assert fast(third) and third["skipped_by_index"] == 2 and third["counts"]["noop"] == 2
+    assert lab.plan() == {"a": "noop", "b": "noop"}
+    return lab
+
+
+def change_resource_file(lab: Lab) -> None:
+    commit(lab.path, {"resources/b.yaml": resource("b", memory_gb=3)}, "b grows")
+
+
+def change_template(lab: Lab) -> None:
+    commit(lab.path, {"templates/small.yaml": TEMPLATE.format(cpu=2)}, "small gets 2 cpus")
+
+
+def change_parent_pool(lab: Lab) -> None:
+    commit(lab.path, {"pools/root.yaml": PARENT_POOL.format(image="img-2")}, "new image for the whole lab")
+
+
+def drift_out_of_band(lab: Lab) -> None:
+    lab.run("sim", "drift", "b", "cpu=8")
+
+
+def delete_out_of_band(lab: Lab) -> None:
+    lab.run("sim", "delete", "a")
+
+
+CASES = {
+    # what changed: (how, the plan it must produce, what applying it does)
+    "resource-file": (change_resource_file, {"a": "noop", "b": "update"}, 1),
+    "template": (change_template, {"a": "update", "b": "noop"}, 1),
+    "parent-pool": (change_parent_pool, {"a": "replace", "b": "replace"}, 2),
+    "drift": (drift_out_of_band, {"a": "noop", "b": "update"}, 1),
+    "provider-delete": (delete_out_of_band, {"a": "create", "b": "noop"}, 1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_change_after_fast_runs_is_planned_and_applied(tmp_path: Path, database_url: str, case: str) -> None:
+    lab = converged_lab(tmp_path, database_url)
+    how, expected, applied = CASES[case]
+    how(lab)
+    assert lab.plan() == expected
+    run = lab.apply()
+    assert not fast(run)
+    assert run["counts"]["applied"] == applied and run["status"] == "ok", run
+    assert lab.plan() == {"a": "noop", "b": "noop"}
+    assert not fast(lab.apply())  # the first run after a change is full: it writes the new index
+    again = lab.apply()
+    assert fast(again) and again["skipped_by_index"] == 2
+
+
+def test_homeport_yaml_change_is_seen(tmp_path: Path, database_url: str) -> None:
+    lab = converged_lab(tmp_path, database_url)
+    commit(lab.path, {"homeport.yaml": LAB.format(enabled="false")}, "provider off")
+    assert lab.plan() == {"a": "noop/blocked", "b": "noop/blocked"}
+    run = lab.apply()
+    assert not fast(run) and run["counts"]["applied"] == 0
+    commit(lab.path, {"homeport.yaml": LAB.format(enabled="true")}, "provider on")
+    assert not fast(lab.apply())  # full again: a run whose provider was off never writes the index
+    assert fast(lab.apply())
+
+
+def test_full_flag_and_other_writers_force_a_full_run(tmp_path: Path, database_url: str) -> None:
+    lab = converged_lab(tmp_path, database_url)
+    assert not fast(lab.apply("--full"))
+    assert fast(lab.apply())  # a full run that finds the lab converged writes the index again
+    db = open_database(database_url)
+    try:
+        with db.session() as s:  # another writer changes an instance record
+            s.execute(update(DeploymentInstanceRow).where(DeploymentInstanceRow.name == "b").values(status="failed"))
+        run = lab.apply()
+        assert not fast(run) and run["counts"]["noop"] == 2
+        assert fast(lab.apply())
+        add_unmanaged(DbProviderState(db, "fast", "lab"), "stranger", "n1", {"cpu": 1})  # a machine appears
+    finally:
+        db.dispose()
+    plan = json.loads(lab.run("plan", "--output", "json"))
+    assert any("stranger" in u for u in plan["unmanaged"]), plan["unmanaged"]
+    assert not fast(lab.apply())
+    again = lab.apply()
+    assert fast(again)
+    plan = json.loads(lab.run("plan", "--output", "json"))  # answered from the index, with what it listed
+    assert any("stranger" in u for u in plan["unmanaged"]), plan["unmanaged"]
