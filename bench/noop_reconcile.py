@@ -1,10 +1,12 @@
 """No-op reconcile on the sim provider: time and peak RSS for labs of N resources.
 
-Usage: python bench/noop_reconcile.py [--sizes 1000,10000] [--database-url URL]
-Each lab is generated, committed, applied once (the real apply path), then a no-op reconcile is timed in a
-fresh process (cold: a CLI run or a daemon's first cycle) and again in that process (warm: a daemon's
-later cycles, with the blob cache). Targets from the foundation issue: <= 1 s (1,000), <= 5 s (10,000),
-<= 200 MB peak RSS. Figures are printed, never asserted.
+Usage: python bench/noop_reconcile.py [--sizes 1000,10000] [--database-url URL] [--no-full]
+Each lab is generated, committed, applied once (the real apply path) and reconciled once more (a full run that
+finds it converged and writes the no-op index), then a no-op reconcile is timed in a fresh process (cold: a
+CLI run or a daemon's first cycle) and again in that process (warm: a daemon's later cycles). The same is timed
+with --full (load, render, observe and diff every resource: the cost without the index) in another fresh
+process. Targets from issue 21: <= 0.3 s (1,000) / <= 1.5 s (10,000) cold, <= 0.3 s warm at 10,000, <= 200 MB
+peak RSS at 10,000. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from figures import report
 
@@ -81,7 +84,7 @@ def make_lab(root: Path, n: int) -> Path:
     return lab
 
 
-def measure(lab: Path, database_url: str | None, warm_runs: int) -> dict[str, object]:
+def measure(lab: Path, database_url: str | None, warm_runs: int, full: bool) -> dict[str, object]:
     """In this (fresh) process: one cold no-op reconcile, then warm ones; peak RSS."""
     from reconciler.models.plan import Mode
     from reconciler.phases.context import LabSession
@@ -89,13 +92,13 @@ def measure(lab: Path, database_url: str | None, warm_runs: int) -> dict[str, ob
 
     started = time.perf_counter()
     session = LabSession.open(lab, database_url=database_url, actor="bench", actor_kind="system")
-    cold = reconcile(session, mode=Mode.auto, trigger="bench")
+    cold = reconcile(session, mode=Mode.auto, trigger="bench", full=full)
     cold_s = time.perf_counter() - started
     assert cold.plan is not None and not cold.plan.has_changes, "the lab was not converged"
     warm = []
     for _ in range(warm_runs):
         t = time.perf_counter()
-        result = reconcile(session, mode=Mode.auto, trigger="bench")
+        result = reconcile(session, mode=Mode.auto, trigger="bench", full=full)
         warm.append(time.perf_counter() - t)
         assert result.plan is not None and not result.plan.has_changes
     session.close()
@@ -103,8 +106,20 @@ def measure(lab: Path, database_url: str | None, warm_runs: int) -> dict[str, ob
         "cold_s": round(cold_s, 3),
         "warm_s": round(min(warm), 3) if warm else None,
         "phases_cold": {k: round(v, 3) for k, v in cold.timings.items()},
+        "skipped_cold": cold.skipped_by_index,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def measure_in_subprocess(lab: Path, url: str | None, warm_runs: int, full: bool) -> dict[str, Any]:
+    """measure() in a fresh interpreter."""
+    cmd = [sys.executable, __file__, "--measure", str(lab), "--warm-runs", str(warm_runs)]
+    if url:
+        cmd += ["--database-url", url]
+    if full:
+        cmd += ["--measure-full"]
+    out: dict[str, Any] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    return out
 
 
 def main() -> None:
@@ -113,12 +128,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite in the lab)")
     parser.add_argument("--warm-runs", type=int, default=3)
+    parser.add_argument("--no-full", action="store_true", help="Do not time --full runs (the cost without the index)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-full", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.database_url, args.warm_runs)))
+        print(json.dumps(measure(args.measure, args.database_url, args.warm_runs, args.measure_full)))
         return
-    targets = {1000: 1.0, 10000: 5.0}
+    targets = {1000: 0.3, 10000: 1.5}
     with tempfile.TemporaryDirectory(prefix="homeport-bench-") as tmp:
         for n in [int(s) for s in args.sizes.split(",")]:
             lab = make_lab(Path(tmp), n)
@@ -130,24 +147,32 @@ def main() -> None:
 
             session = LabSession.open(lab, database_url=url, actor="bench", actor_kind="system")
             first = reconcile(session, mode=Mode.manual, trigger="bench-setup")
-            session.close()
             apply_s = time.perf_counter() - t
-            cmd = [sys.executable, __file__, "--measure", str(lab), "--warm-runs", str(args.warm_runs)]
-            if url:
-                cmd += ["--database-url", url]
-            out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            reconcile(session, mode=Mode.auto, trigger="bench-setup")  # converged: this full run writes the index
+            session.close()
+            out = measure_in_subprocess(lab, url, args.warm_runs, full=False)
             target = targets.get(n)
             ratio = f"{out['cold_s'] / target:.2f}x of target {target:g} s" if target else ""
             print(
                 f"N={n:>6}: initial apply {apply_s:7.2f} s ({first.counts.get('applied', 0)} created); "
                 f"no-op reconcile cold {out['cold_s']:.3f} s {ratio}; warm {out['warm_s']} s; "
-                f"peak RSS {out['peak_rss_mb']} MB ({out['peak_rss_mb'] / 200:.2f}x of 200 MB)"
+                f"peak RSS {out['peak_rss_mb']} MB ({out['peak_rss_mb'] / 200:.2f}x of 200 MB); "
+                f"{out['skipped_cold']} resources skipped by the no-op index"
             )
             print(f"          cold phases: {out['phases_cold']}")
-            report(f"no-op reconcile {n:,}, cold process", out["cold_s"], "s", {1000: 0.3, 10000: 1.5}.get(n))
+            report(f"no-op reconcile {n:,}, cold process", out["cold_s"], "s", targets.get(n))
             if out["warm_s"] is not None:
                 report(f"no-op reconcile {n:,}, warm", out["warm_s"], "s", 0.3 if n == 10000 else None)
             report(f"peak RSS, no-op reconcile {n:,}", out["peak_rss_mb"], "MB", 200 if n == 10000 else None)
+            if args.no_full:
+                continue
+            full = measure_in_subprocess(lab, url, min(args.warm_runs, 1), full=True)
+            print(f"          --full: cold {full['cold_s']:.3f} s, warm {full['warm_s']} s, "
+                  f"peak RSS {full['peak_rss_mb']} MB; phases {full['phases_cold']}")
+            report(f"no-op reconcile {n:,}, cold process, --full", full["cold_s"], "s", None)
+            if full["warm_s"] is not None:
+                report(f"no-op reconcile {n:,}, warm, --full", full["warm_s"], "s", None)
+            report(f"peak RSS, no-op reconcile {n:,}, --full", full["peak_rss_mb"], "MB", None)
 
 
 if __name__ == "__main__":

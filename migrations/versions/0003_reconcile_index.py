@@ -29,6 +29,7 @@ def upgrade() -> None:
               nullable=False),
     sa.Column('resources', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('lab')
     )
     op.create_table('reconcile_index_resources',

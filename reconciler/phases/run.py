@@ -30,9 +30,9 @@ from reconciler.phases.rollback_approval import approved_rollback
 from reconciler.providers.base import ObservationPrint
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.store.audit import append_audit
-from reconciler.store.instances import InstanceSnapshot, load_instances, retry_after, touch_checked
+from reconciler.store.instances import InstanceSnapshot, load_instances, retry_after
 from reconciler.store.locks import LabBusyError, lab_lock
-from reconciler.store.noop_index import invalidate
+from reconciler.store.noop_index import invalidate, mark_checked
 from reconciler.store.runs import close_interrupted_runs, finish_run, last_finished_run, start_run
 from reconciler.store.tables import ReconcileRunRow
 
@@ -397,9 +397,10 @@ def indexed_plan(session: LabSession) -> FastCheck:
 
 def _finish_fast(session: LabSession, lab: str, run_id: str, fast: FastCheck, revision: Revision, plan: Plan,
                  timings: dict[str, float]) -> RunResult:
-    """Record a run answered from the index: the run row and the check time of the instances, nothing else."""
-    with _timed(timings, "record"), session.db.session() as s:
-        touch_checked(s, lab, session.clock())
+    """Record a run answered from the index: the run row and when the lab was checked (on the index row, not on
+    each instance row), nothing else."""
+    with _timed(timings, "record"):
+        mark_checked(session.db, lab, session.clock())
     counts = {"applied": 0, "failed": 0, "blocked": 0, "noop": len(plan.changes), "drifted": 0, "deleted": 0}
     summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(fast.unavailable),
                                "skipped_by_index": fast.skipped}

@@ -30,6 +30,7 @@ from reconciler.service.views import (
 from reconciler.store.audit import recent_audit, resource_audit, verify_chain
 from reconciler.store.deviations import list_open_deviations
 from reconciler.store.instances import find_instance, list_instances
+from reconciler.store.noop_index import index_checked_at
 from reconciler.store.runs import recent_runs
 from reconciler.store.snapshots import get_snapshot, list_snapshots
 from reconciler.store.tables import AuditLogRow, DeploymentInstanceRow, StateDeviationRow
@@ -42,9 +43,10 @@ def status(lab: LabService, *, runs: int = 5) -> LabStatus:
     """Every managed resource, the open deviations and the latest runs (one lab-name lookup, three queries)."""
     name = lab.lab_name
     with engine_errors():
+        checked = index_checked_at(lab.session.db, name)
         return LabStatus(
             lab=name,
-            instances=[InstanceView.from_row(r) for r in list_instances(lab.session.db, name)],
+            instances=[InstanceView.from_row(r, checked) for r in list_instances(lab.session.db, name)],
             deviations=[DeviationView.from_row(d) for d in list_open_deviations(lab.session.db, name)],
             runs=[RunView.from_row(r) for r in recent_runs(lab.session.db, name, limit=runs)],
         )
@@ -53,7 +55,9 @@ def status(lab: LabService, *, runs: int = 5) -> LabStatus:
 def instances(lab: LabService, *, include_deleted: bool = True) -> list[InstanceView]:
     """Every recorded instance of the lab, by name."""
     with engine_errors():
-        rows = [InstanceView.from_row(r) for r in list_instances(lab.session.db, lab.lab_name)]
+        name = lab.lab_name
+        checked = index_checked_at(lab.session.db, name)
+        rows = [InstanceView.from_row(r, checked) for r in list_instances(lab.session.db, name)]
     return rows if include_deleted else [r for r in rows if r.live]
 
 
@@ -81,8 +85,9 @@ def instance(lab: LabService, ref: str) -> InstanceView:
     """
     with engine_errors():
         row = find_instance(lab.session.db, lab.lab_name, ref)
+        checked = index_checked_at(lab.session.db, lab.lab_name) if row is not None else None
     if row is not None:
-        return InstanceView.from_row(row)
+        return InstanceView.from_row(row, checked)
     declared = ref in lab.state().resources
     hint = ("it is declared in Git but not applied yet: run `homeport apply` (or wait for the daemon)" if declared
             else "list managed resources with `homeport status` (or discover-infrastructure-context)")

@@ -6,7 +6,7 @@ SQLAlchemy rows and the rule for a field (for example whether an instance matche
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -57,6 +57,14 @@ def instance_matches(status: str, deviation_detected: bool) -> bool:
     return status == "running" and not deviation_detected
 
 
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The later of two times, either possibly naive UTC (SQLite returns them naive)."""
+    if a is None or b is None:
+        return a or b
+    aware = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in (a, b)]
+    return a if aware[0] >= aware[1] else b
+
+
 class InstanceView(BaseModel):
     """One managed resource as the database last recorded it."""
 
@@ -87,8 +95,9 @@ class InstanceView(BaseModel):
     id: str | None = None
 
     @classmethod
-    def from_row(cls, row: DeploymentInstanceRow) -> InstanceView:
-        """The view of an instance row."""
+    def from_row(cls, row: DeploymentInstanceRow, checked: datetime | None = None) -> InstanceView:
+        """The view of an instance row. checked: when a later run found the lab unchanged through the no-op index
+        (which checks every live instance without writing each row)."""
         params = dict(row.parameters or {})
         retry = params.get("retry")
         return cls(
@@ -98,7 +107,8 @@ class InstanceView(BaseModel):
             deviation_detected=bool(row.deviation_detected), deviation_details=list(row.deviation_details or []),
             ip_address=row.ip_address, last_applied_revision=row.last_applied_revision,
             last_attempted_revision=row.last_attempted_revision, error=row.error_message,
-            state_last_checked=row.state_last_checked, configuration=dict(row.configuration or {}),
+            state_last_checked=_later(row.state_last_checked, checked if row.destroyed_at is None else None),
+            configuration=dict(row.configuration or {}),
             expected_state=dict(row.expected_state or {}), actual_state=dict(row.actual_state or {}),
             parameters=params, retry=retry if isinstance(retry, dict) else None, created_at=row.created_at,
             deployed_at=row.deployed_at, destroyed_at=row.destroyed_at)

@@ -59,8 +59,8 @@ def read_lab_index(db: Database, lab: str) -> LabIndex | None:
     """The lab's index row, or None (never written, or invalidated by a full run)."""
     t = ReconcileIndexRow
     cols = (t.lab, t.tree_id, t.engine, t.run_id, t.revision, t.db_stamp, t.providers, t.plan_extras, t.resources)
-    with db.session() as s:
-        row = s.execute(select(*cols).where(t.lab == lab)).first()
+    with db.engine.connect() as conn:
+        row = conn.execute(select(*cols).where(t.lab == lab)).first()
     if row is None:
         return None
     return LabIndex(row[0], row[1], row[2], row[3], row[4], row[5], dict(row[6] or {}), dict(row[7] or {}), row[8])
@@ -71,16 +71,29 @@ def read_resource_index(db: Database, lab: str) -> dict[str, ResourceIndex]:
     t = ReconcileIndexResourceRow
     cols = (t.name, t.provider, t.provider_type, t.node, t.provider_id, t.input_key, t.render_key, t.observed,
             t.reason)
-    with db.session() as s:
-        rows = s.execute(select(*cols).where(t.lab == lab)).all()
+    with db.engine.connect() as conn:  # Core rows: no ORM bookkeeping for 10,000 plain tuples
+        rows = conn.execute(select(*cols).where(t.lab == lab).order_by(t.name)).all()
     return {r[0]: ResourceIndex(*r) for r in rows}
+
+
+def mark_checked(db: Database, lab: str, when: datetime) -> None:
+    """A run found the lab unchanged at `when`: one row written, not one per resource."""
+    with db.session() as s:
+        s.execute(update(ReconcileIndexRow).where(ReconcileIndexRow.lab == lab).values(checked_at=when))
+
+
+def index_checked_at(db: Database, lab: str) -> datetime | None:
+    """When a run last found the lab unchanged through the index (None: never, or a full run since)."""
+    with db.engine.connect() as conn:
+        value = conn.execute(select(ReconcileIndexRow.checked_at).where(ReconcileIndexRow.lab == lab)).scalar()
+    return value if isinstance(value, datetime) else None
 
 
 def database_stamp(db: Database, lab: str) -> str:
     """What other writers may change between runs, summed up: instance rows (count, newest update), open
     deviations and unfinished apply intents. Three aggregate queries, no rows read."""
     inst = DeploymentInstanceRow
-    with db.session() as s:
+    with db.engine.connect() as s:
         count, newest = s.execute(select(func.count(), func.max(inst.updated_at)).where(inst.lab == lab)).one()
         devs = s.execute(
             select(func.count()).where(StateDeviationRow.lab == lab, StateDeviationRow.resolved_at.is_(None))
@@ -142,6 +155,7 @@ def write_index(db: Database, lab_index: LabIndex, resources: dict[str, Resource
         row.plan_extras = lab_index.plan_extras
         row.resources = lab_index.resources
         row.updated_at = now_utc()
+        row.checked_at = None  # the full run itself marked every instance checked
     return written
 
 

@@ -334,6 +334,7 @@ class ReconcileIndexRow(Base):
     plan_extras: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
     resources: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ReconcileIndexResourceRow(Base):
