@@ -271,20 +271,22 @@ def wait_established(api: KubeApi, name: str, sleep: Callable[[float], None], at
 
 def apply_targets(
     api: KubeApi, resource: str, targets: list[Target], *, force: bool, sleep: Callable[[float], None]
-) -> list[str]:
+) -> dict[str, dict[str, Any]]:
     """CRDs first (applied and established), then dry-run every other target and apply them in order.
 
-    Returns the Kind/name of each object applied.
+    Returns Kind/name -> the object the API server answered each apply with, in apply order.
     """
     crds = [t for t in targets if t.manifest["kind"] == CRD]
-    applied = _dry_run_then_apply(api, resource, crds, force=force) if crds else []
+    applied = _dry_run_then_apply(api, resource, crds, force=force) if crds else {}
     for crd in crds:
         wait_established(api, str(crd.manifest["metadata"]["name"]), sleep)
     rest = [t for t in targets if t.manifest["kind"] != CRD]
-    return applied + _dry_run_then_apply(api, resource, rest, force=force)
+    return {**applied, **_dry_run_then_apply(api, resource, rest, force=force)}
 
 
-def _dry_run_then_apply(api: KubeApi, resource: str, targets: list[Target], *, force: bool) -> list[str]:
+def _dry_run_then_apply(
+    api: KubeApi, resource: str, targets: list[Target], *, force: bool
+) -> dict[str, dict[str, Any]]:
     problems = []
     for target in targets:
         try:
@@ -296,13 +298,12 @@ def _dry_run_then_apply(api: KubeApi, resource: str, targets: list[Target], *, f
     if problems:
         refused = "; ".join(problems)
         raise PermanentProviderError(f"{resource}: the API server refuses the manifests (dry run): {refused}")
-    applied = []
+    applied = {}
     for target in targets:
         try:
-            api.apply(target.path, target.manifest, force=force, what=f"apply {target.key}")
+            applied[target.key] = api.apply(target.path, target.manifest, force=force, what=f"apply {target.key}")
         except FieldConflictError as exc:
             raise PermanentProviderError(conflict_message(resource, exc)) from exc
-        applied.append(target.key)
     return applied
 
 

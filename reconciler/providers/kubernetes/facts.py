@@ -169,17 +169,17 @@ def field_owners(obj: dict[str, Any]) -> dict[str, str]:
     return owners
 
 
-def taken_fields(obj: dict[str, Any], watched: dict[str, str], manager: str) -> list[str]:
-    """Watched fields (label -> path prefix) whose leaves another field manager now owns, with who."""
+def taken_fields(obj: dict[str, Any], watched: list[str], manager: str) -> list[str]:
+    """Watched paths whose leaves another field manager now owns and `manager` none: `Kind/name:path (field
+    manager X)`. For objects without a record of what homeport applied (ownership.py covers the rest)."""
     owners = field_owners(obj)
     out = []
-    for label, prefix in sorted(watched.items()):
-        others = sorted(
-            {m for path, m in owners.items() if (path == prefix or path.startswith(prefix + ".")) and m != manager}
-        )
-        mine = any((path == prefix or path.startswith(prefix + ".")) and m == manager for path, m in owners.items())
-        if others and not mine:
-            out.append(f"{object_key(obj)} {label} (field manager {', '.join(others)})")
+    for prefix in sorted(watched):
+        under = (prefix + ".", prefix + "[")
+        inside = [(path, m) for path, m in owners.items() if path == prefix or path.startswith(under)]
+        others = sorted({m for _, m in inside if m != manager})
+        if others and not any(m == manager for _, m in inside):
+            out.append(f"{object_key(obj)}:{prefix} (field manager {', '.join(others)})")
     return out
 
 

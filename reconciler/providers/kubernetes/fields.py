@@ -15,10 +15,12 @@ homeport`, `homeport.lab`, `homeport.resource`), as the kubernetes-workload char
 | ports (keyed by name) | the Service's ports | service.ports |
 | service_type | the Service's type | values.service_type (LoadBalancer with HA and no ingress host) |
 | autoscaling | the HPA's min/max replicas | high_availability |
-| taken (set) | fields above another field manager now owns (managedFields) | none |
+| taken (set) | every field homeport applied that another field manager has changed since (managedFields) | none |
 
-Only fields in this table are compared, so values the API server defaults, or a controller or a
-webhook fills, never count as drift.
+`taken` covers every object of the resource and every field homeport's own server-side apply owns
+(ownership.py): `Ingress/web:spec.rules[0].host = "other.lan" (field manager ops)`. The other
+fields are compared as named here; values the API server defaults, or a controller or a webhook
+fills, are in neither, so they never count as drift.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from reconciler.providers.kubernetes.facts import (
     rollout_status,
     taken_fields,
 )
+from reconciler.providers.kubernetes.ownership import Leaf, changed_fields
 from reconciler.providers.kubernetes.settings import FIELD_MANAGER
 
 DIFF_RULES = DiffRules(
@@ -142,10 +145,23 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
     return fields
 
 
-# Fields watched for another field manager taking them, as managedFields paths.
-WORKLOAD_WATCH = {"replicas": "spec.replicas", "containers": "spec.template.spec.containers"}
-SERVICE_WATCH = {"ports": "spec.ports", "type": "spec.type"}
-CONFIGMAP_WATCH = {"data": "data"}
+# Objects applied before homeport recorded what it owns (no record): these fields are watched for
+# another field manager taking them, as managedFields paths.
+LEGACY_WATCH = {
+    "Deployment": ["spec.replicas", "spec.template.spec.containers"],
+    "StatefulSet": ["spec.replicas", "spec.template.spec.containers"],
+    "Service": ["spec.ports", "spec.type"],
+    "ConfigMap": ["data"],
+}
+REPLICAS: Leaf = ("f:spec", "f:replicas")
+
+
+def object_taken(obj: dict[str, Any], record: dict[str, Any] | None, autoscaled: bool) -> list[str]:
+    """Fields of one object homeport applied that another field manager has changed (see ownership.py)."""
+    if record is not None:
+        return changed_fields(obj, record, {REPLICAS} if autoscaled else set())
+    watch = [p for p in LEGACY_WATCH.get(str(obj.get("kind")), []) if not (autoscaled and p == "spec.replicas")]
+    return taken_fields(obj, watch, FIELD_MANAGER)
 
 
 def _container(workload: dict[str, Any], name: str) -> dict[str, Any]:
@@ -155,11 +171,20 @@ def _container(workload: dict[str, Any], name: str) -> dict[str, Any]:
     return first
 
 
-def observed_fields(name: str, objects: list[dict[str, Any]], gpu_resource: str) -> dict[str, Any]:
-    """One resource's fields from its labelled objects (any namespace; the workload's decides)."""
+def observed_fields(
+    name: str, objects: list[dict[str, Any]], gpu_resource: str, applied: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One resource's fields from its labelled objects (any namespace; the workload's decides).
+
+    `applied`: Kind/name -> what homeport's last apply owned in it (ownership.applied_record).
+    """
     by_key = {object_key(o): o for o in objects}
-    fields: dict[str, Any] = {"objects": sorted(by_key), "taken": []}
-    taken: list[str] = []
+    fields: dict[str, Any] = {"objects": sorted(by_key)}
+    # With an autoscaler, the workload's replicas are its to change.
+    autoscaled = f"HorizontalPodAutoscaler/{name}" in by_key
+    changed: list[str] = []
+    for key, obj in sorted(by_key.items()):
+        changed += object_taken(obj, (applied or {}).get(key), autoscaled and obj.get("kind") in WORKLOAD_KINDS)
     workload = next((o for o in objects if o.get("kind") in WORKLOAD_KINDS), None)
     if workload is not None:
         spec = workload.get("spec") or {}
@@ -182,17 +207,12 @@ def observed_fields(name: str, objects: list[dict[str, Any]], gpu_resource: str)
         gpus = quantity(limits.get(gpu_resource))
         if gpus:
             fields["gpu"] = int(gpus)
-        autoscaled = f"HorizontalPodAutoscaler/{name}" in by_key
-        # With an autoscaler, replicas are its to change: only the containers are watched then.
-        watch = {k: v for k, v in WORKLOAD_WATCH.items() if not (autoscaled and k == "replicas")}
-        taken += taken_fields(workload, watch, FIELD_MANAGER)
         fields["health"] = rollout_status(workload)
     else:
         fields["namespace"] = next(((o.get("metadata") or {}).get("namespace") for o in objects), None)
     config_map = by_key.get(f"ConfigMap/{name}-env")
     if config_map is not None:
         fields["env"] = {str(k): str(v) for k, v in (config_map.get("data") or {}).items()}
-        taken += taken_fields(config_map, CONFIGMAP_WATCH, FIELD_MANAGER)
     service = by_key.get(f"Service/{name}")
     if service is not None:
         spec = service.get("spec") or {}
@@ -206,12 +226,11 @@ def observed_fields(name: str, objects: list[dict[str, Any]], gpu_resource: str)
             }
             for p in spec.get("ports") or []
         ]
-        taken += taken_fields(service, SERVICE_WATCH, FIELD_MANAGER)
     hpa = by_key.get(f"HorizontalPodAutoscaler/{name}")
     if hpa is not None:
         spec = hpa.get("spec") or {}
         fields["autoscaling"] = {"min_replicas": spec.get("minReplicas", 1), "max_replicas": spec.get("maxReplicas")}
-    fields["taken"] = sorted(taken)
+    fields["taken"] = sorted(changed)
     return fields
 
 

@@ -92,12 +92,16 @@ def observe_objects(
 
 
 def observed_resources(
-    provider: str, lab: str, objects: dict[str, list[dict[str, Any]]], gpu_resource: str
+    provider: str,
+    lab: str,
+    objects: dict[str, list[dict[str, Any]]],
+    gpu_resource: str,
+    applied: dict[str, dict[str, Any]] | None = None,
 ) -> list[ObservedResource]:
-    """One ObservedResource per resource label value."""
+    """One ObservedResource per resource label value; `applied`: resource -> what homeport's last apply owned."""
     out = []
     for name, items in sorted(objects.items()):
-        fields = observed_fields(name, items, gpu_resource)
+        fields = observed_fields(name, items, gpu_resource, (applied or {}).get(name))
         workload = next((o for o in items if o.get("kind") in ("Deployment", "StatefulSet")), items[0])
         meta = workload.get("metadata") or {}
         out.append(

@@ -13,6 +13,7 @@ from reconciler.providers.errors import PermanentProviderError, ProviderError
 from reconciler.providers.kubernetes.api import KubeApi, api_client
 from reconciler.providers.kubernetes.apply import (
     CUSTOM_ORDER,
+    SHARED_KINDS,
     Discovery,
     Target,
     apply_targets,
@@ -36,11 +37,14 @@ from reconciler.providers.kubernetes.observe import (
     server_version,
     unmanaged_workloads,
 )
+from reconciler.providers.kubernetes.ownership import applied_record
 from reconciler.providers.kubernetes.secrets import secret_manifest
 from reconciler.providers.kubernetes.settings import KubernetesSettings, load_settings
 
 # Provider state: kinds beyond the chart's this lab applied (kind -> api_version, plural), so observe lists them.
 EXTRA_KINDS_KEY = "kubernetes/extra-kinds"
+# Provider state: per resource, Kind/name -> the fields homeport's last apply owned and their values (ownership.py).
+APPLIED_PREFIX = "kubernetes/applied/"
 
 
 class KubernetesProvider(Provider):
@@ -76,8 +80,9 @@ class KubernetesProvider(Provider):
             self.api, self.ctx.lab, self.settings.options.namespaces, self._served, self._extra_kinds()
         )
         self._objects = obs.objects
+        applied = {k.removeprefix(APPLIED_PREFIX): v for k, v in self.ctx.state.items(APPLIED_PREFIX).items()}
         inventory.resources = observed_resources(
-            self.name, self.ctx.lab, obs.objects, self.settings.options.gpu_resource
+            self.name, self.ctx.lab, obs.objects, self.settings.options.gpu_resource, applied
         )
         if self.settings.options.report_unmanaged:
             inventory.resources.extend(
@@ -164,7 +169,12 @@ class KubernetesProvider(Provider):
         targets = strip_autoscaled_replicas(targets, current_objects(self.api, targets, autoscaled(targets)))
         created = ensure_namespaces(self.api, targets, self.settings.options.create_namespaces)
         self._remember_kinds(targets)
-        applied = apply_targets(self.api, resource.name, targets, force=self._force(resource), sleep=self.ctx.sleep)
+        answers = apply_targets(self.api, resource.name, targets, force=self._force(resource), sleep=self.ctx.sleep)
+        applied = list(answers)
+        # What homeport now owns in each object, with the values stored: observe's reference for drift.
+        self.ctx.state.put(APPLIED_PREFIX + resource.name, {
+            key: applied_record(obj) for key, obj in answers.items() if key.split("/")[0] not in SHARED_KINDS
+        })
         extra = self._extra_kinds()
         live = live_objects(
             self.api, self.ctx.lab, resource.name, self._namespaces(resource.name, targets), self._served, extra
@@ -206,6 +216,7 @@ class KubernetesProvider(Provider):
             return ApplyResult(message=f"{name}: already gone")
         deleted = delete_objects(self.api, objects, self._served, self._extra_kinds())
         self._objects.pop(name, None)
+        self.ctx.state.delete(APPLIED_PREFIX + name)
         return ApplyResult(message=f"{name}: deleted {', '.join(deleted)}")
 
     def preview(

@@ -106,7 +106,7 @@ def test_plan_apply_noop_conflict_deviation_self_heal_prune(
     assert (update["op"], update["resource"], update["drift"]) == ("update", "web", True)
     assert [(f["path"], f["old"], f["new"]) for f in update["fields"]] == [
         ("replicas", 5, 2),
-        ("taken", ["Deployment/web replicas (field manager ops-script)"], []),
+        ("taken", ["Deployment/web:spec.replicas = 5 (field manager ops-script)"], []),
     ]
 
     # self_heal off: the unattended run holds the change back and records the deviation.

@@ -63,7 +63,7 @@ def test_recorded_deployment_after_another_manager_scaled_it() -> None:
     assert owners['spec.template.spec.containers[{"name":"scaled"}].image'] == "homeport"
     fields = observed_fields("scaled", [deployment], "nvidia.com/gpu")
     assert fields["replicas"] == 5
-    assert fields["taken"] == ["Deployment/scaled replicas (field manager ops-script)"]
+    assert fields["taken"] == ["Deployment/scaled:spec.replicas (field manager ops-script)"]
     assert fields["health"] == "unknown"
 
 

@@ -114,7 +114,7 @@ def test_another_field_manager_is_drift_and_only_self_heal_takes_it_back(
                          provider.diff_rules)
     assert [(f.path, f.old, f.new) for f in fields] == [
         ("replicas", 5, 2),
-        ("taken", ["Deployment/scaled replicas (field manager ops-script)"], []),
+        ("taken", ["Deployment/scaled:spec.replicas = 5 (field manager ops-script)"], []),
     ]
 
     # self_heal unset: the apply is refused with the conflict, nothing changes.
