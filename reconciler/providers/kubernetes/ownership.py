@@ -132,8 +132,22 @@ def _withheld(obj: dict[str, Any], leaf: Leaf) -> bool:
     return obj.get("kind") == "Secret" and bool(leaf) and leaf[0] in SECRET_VALUE_FIELDS
 
 
+def writers(obj: dict[str, Any]) -> dict[str, str]:
+    """Other field manager -> when it last wrote the object (its managedFields entry's time)."""
+    out: dict[str, str] = {}
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        manager = str(entry.get("manager", "?"))
+        if manager != FIELD_MANAGER:
+            out[manager] = max(out.get(manager, ""), str(entry.get("time") or ""))
+    return out
+
+
 def applied_record(obj: dict[str, Any]) -> dict[str, Any]:
-    """What homeport owns in an object the API server answered an apply with: leaves and their values."""
+    """What homeport owns in an object the API server answered an apply with: leaves and their values.
+
+    A Secret's values are withheld; instead, when each other field manager had last written it
+    (homeport applies `stringData`, another manager's `data` key is a field of its own).
+    """
     fields = []
     for leaf in sorted(homeport_leaves(obj)):
         found, value = value_at(obj, leaf)
@@ -142,7 +156,22 @@ def applied_record(obj: dict[str, Any]) -> dict[str, Any]:
         elif not found:
             continue
         fields.append([list(leaf), value])
-    return {"api_version": obj.get("apiVersion"), "fields": fields}
+    record: dict[str, Any] = {"api_version": obj.get("apiVersion"), "fields": fields}
+    if obj.get("kind") == "Secret":
+        record["writers"] = writers(obj)
+    return record
+
+
+def _secret_key_written(obj: dict[str, Any], record: dict[str, Any], leaf: Leaf, owners: dict[str, set[Leaf]]) -> str:
+    """The Secret key homeport applied that another manager has written since (by its entry's time), or ''."""
+    name = leaf[-1]
+    keys = {(field, name) for field in SECRET_VALUE_FIELDS}
+    then = record.get("writers") or {}
+    now = writers(obj)
+    others = sorted(
+        m for m, owned in owners.items() if m != FIELD_MANAGER and owned & keys and now.get(m) != then.get(m)
+    )
+    return f"{readable(('f:data', name))} (field manager {', '.join(others)})" if others else ""
 
 
 def differing(old: Any, new: Any, path: str = "") -> list[str]:
@@ -175,6 +204,19 @@ def _shown(value: Any) -> str:
     return f" = {text}" if len(text) <= SHORT_VALUE else ""
 
 
+def latest_writer(obj: dict[str, Any]) -> str | None:
+    """The other field manager that wrote the object last, at or after homeport's apply (status-only updates
+    by controllers left out): who most likely removed a field, which then has no owner to name."""
+    entries = [
+        e for e in (obj.get("metadata") or {}).get("managedFields") or []
+        if e.get("subresource") != "status" and any(leaf[0] != "f:status" for leaf in leaves(e.get("fieldsV1") or {}))
+    ]
+    applied = max((str(e.get("time") or "") for e in entries if e.get("manager") == FIELD_MANAGER), default="")
+    later = [(str(e.get("time") or ""), str(e.get("manager", "?"))) for e in entries
+             if e.get("manager") != FIELD_MANAGER and str(e.get("time") or "") >= applied]
+    return max(later)[1] if later else None
+
+
 def changed_fields(obj: dict[str, Any], record: dict[str, Any], skip: set[Leaf] | None = None) -> list[str]:
     """The recorded fields another field manager changed: `Kind/name:path = value (field manager X)`.
 
@@ -189,21 +231,26 @@ def changed_fields(obj: dict[str, Any], record: dict[str, Any], skip: set[Leaf] 
     out = []
     for raw, recorded in record.get("fields") or []:
         leaf: Leaf = tuple(raw)
+        if recorded == NO_VALUE and len(leaf) == 2:
+            written = _secret_key_written(obj, record, leaf, owners)
+            out.extend([f"{key}:{written}"] if written else [])
+            continue
         if leaf in (skip or set()) or any(leaf[: len(m)] == m for m in mine):
             continue
         others = sorted(
             m for m, owned in owners.items() if m != FIELD_MANAGER and any(_related(leaf, o) for o in owned)
         )
         who = f" (field manager {', '.join(others)})" if others else ""
-        found, live = value_at(obj, leaf)
         base = readable(leaf)
-        if not found:
-            out.append(f"{key}:{base} removed{who}")
-            continue
         if recorded == NO_VALUE or not same_version:
-            # Nothing to compare against (a secret value, or listed under another version): owner only.
+            # Nothing to compare against (listed under another version): owner only.
             if others:
                 out.append(f"{key}:{base}{who}")
+            continue
+        found, live = value_at(obj, leaf)
+        if not found:
+            writer = latest_writer(obj)
+            out.append(f"{key}:{base} removed{who or (f' (last written by field manager {writer})' if writer else '')}")
             continue
         paths = differing(recorded, live)
         if not paths:

@@ -343,6 +343,23 @@ def test_secret_variables_reach_the_cluster_and_nothing_else(
     observed = inventory.owned(LAB)["withsecret"]
     assert "Secret/withsecret-secrets" in observed.fields["objects"]
     assert diff_fields(provider.desired_fields(res), observed.fields, None, provider.diff_rules) == []
+    # What homeport records of its apply (for drift) holds the Secret's keys, never their values.
+    record = json.dumps(provider.ctx.state.items(""))
+    assert "DB_PASSWORD" in record and "hunter2" not in record and "aHVudGVyMi1ub3QtaW4tZ2l0" not in record
+    # Another field manager rewriting the value is drift, named by key and manager, the value never shown.
+    kube_apiserver.request("PATCH", f"/api/v1/namespaces/{ns}/secrets/withsecret-secrets?fieldManager=ops",
+                           json.dumps({"stringData": {"DB_PASSWORD": "changed-by-hand"}}).encode(),
+                           content_type="application/merge-patch+json")
+    inventory = provider.observe()
+    assert inventory.owned(LAB)["withsecret"].fields["taken"] == [
+        "Secret/withsecret-secrets:data.DB_PASSWORD (field manager ops)"
+    ]
+    assert "changed-by-hand" not in inventory.model_dump_json()
+    # homeport applies stringData, the other manager wrote data: no conflict, the next apply puts the value back.
+    provider.apply(change(provider, res, Op.update), res, artifacts(res))
+    secret = kube_apiserver.request("GET", f"/api/v1/namespaces/{ns}/secrets/withsecret-secrets")
+    assert base64.b64decode(secret["data"]["DB_PASSWORD"]) == b"hunter2-not-in-git"
+    assert provider.observe().owned(LAB)["withsecret"].fields["taken"] == []
 
 
 def test_a_stateful_workload_and_an_ingress_apply_and_match(
