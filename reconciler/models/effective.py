@@ -54,6 +54,9 @@ class EffectiveResource(BaseModel):
     stateful: bool = False
     renamed_from: str | None = None
     source_file: str = ""
+    orchestrator: str | None = Field(
+        default=None, description="'swarm' on a Docker provider with options.mode: swarm (the chart renders a stack)"
+    )
     member_of: str | None = Field(
         default=None, description="The declared resource this is a high_availability member of (name-1 .. name-N)"
     )

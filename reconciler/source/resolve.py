@@ -274,6 +274,7 @@ def effective_resource(
         sync=spec.sync,
         stateful=stateful,
         renamed_from=spec.renamed_from,
+        orchestrator="swarm" if swarm_provider(provider_cfg) else None,
     )
 
 
@@ -456,6 +457,9 @@ def expand_members(eff: EffectiveResource, count: int) -> list[EffectiveResource
             "placement_rules": rules,
             "deployment": single,
             "network": network,
-            "renamed_from": (eff.renamed_from or eff.name) if number == 1 else None,
+            # the docker provider cannot rename a compose project (its volumes carry the name): no take-over there
+            "renamed_from": (eff.renamed_from or (eff.name if eff.provider_type != "docker" else None))
+            if number == 1
+            else None,
         }))
     return members

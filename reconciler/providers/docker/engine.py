@@ -145,6 +145,24 @@ class Engine:
             raise
         return None
 
+    def services(self) -> list[dict[str, Any]]:
+        """Every swarm service (the engine must be a swarm manager)."""
+        return list(self.call("services", "list swarm services", lambda c: c.services()))
+
+    def service(self, name: str) -> dict[str, Any]:
+        """One swarm service, with its UpdateStatus."""
+        result: dict[str, Any] = self.call("service", f"inspect service {name}", lambda c: c.inspect_service(name))
+        return result
+
+    def tasks(self, service: str | None = None) -> list[dict[str, Any]]:
+        """Swarm tasks, of one service or of all."""
+        filters = {"service": service} if service else None
+        return list(self.call("tasks", "list swarm tasks", lambda c: c.tasks(filters=filters)))
+
+    def swarm_nodes(self) -> list[dict[str, Any]]:
+        """The swarm's nodes with their resources and state."""
+        return list(self.call("nodes", "list swarm nodes", lambda c: c.nodes()))
+
     def ping(self) -> None:
         """Raise a provider error unless the engine answers."""
         self.call("ping", "ping", lambda c: c.ping())

@@ -27,6 +27,15 @@ from reconciler.providers.docker.observe import (
     observed_resource,
 )
 from reconciler.providers.docker.settings import DockerSettings, docker_settings
+from reconciler.providers.docker.stack import stack_deploy, stack_rm
+from reconciler.providers.docker.swarm import (
+    STACK_LABEL,
+    swarm_demand,
+    swarm_desired_fields,
+    swarm_node,
+    swarm_replicas,
+    swarm_resources,
+)
 from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 
 
@@ -59,6 +68,8 @@ class DockerProvider(Provider):
         before = self.api_calls
         inventory = Inventory(provider=self.name, provider_type=self.type, observed_at=now)
         self._containers = {}
+        if self.swarm:
+            return self._observe_swarm(inventory, before)
         placed: dict[tuple[str | None, str], str] = {}
         for node in sorted(self.engines):
             obs = observe_engine(self.engines[node], self.name, self.cache, now)
@@ -83,13 +94,40 @@ class DockerProvider(Provider):
             raise TransientProviderError("; ".join(inventory.errors), delay=RETRY_DELAY)
         return inventory
 
+    @property
+    def swarm(self) -> bool:
+        """Whether this provider deploys stacks to a swarm (options.mode: swarm)."""
+        return self.settings.mode == "swarm"
+
+    @property
+    def manager(self) -> Engine:
+        """The swarm manager (the one engine of a swarm provider)."""
+        return next(iter(self.engines.values()))
+
+    def _observe_swarm(self, inventory: Inventory, before: int) -> Inventory:
+        """The swarm as one node (its ready nodes' capacity) and its services: homeport's stacks and the others."""
+        engine = self.manager
+        try:
+            nodes = engine.swarm_nodes()
+            services = engine.services()
+            tasks = engine.tasks()
+        except ProviderError as exc:
+            raise TransientProviderError(
+                f"{exc} (options.mode is swarm: the endpoint must be a swarm manager, `docker swarm init`)",
+                delay=RETRY_DELAY,
+            ) from exc
+        inventory.nodes.append(swarm_node(self.name, engine.node, nodes, services, tasks))
+        inventory.resources.extend(swarm_resources(self.name, engine.node, services, tasks))
+        inventory.api_calls = self.api_calls - before
+        return inventory
+
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
-        """Pure: the fields observe() reports once the resource's project is up."""
-        return desired_fields(resource)
+        """Pure: the fields observe() reports once the resource's project (or stack) is up."""
+        return swarm_desired_fields(resource) if self.swarm else desired_fields(resource)
 
     def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
-        """See fields.container_demand."""
-        return container_demand(resource, fields)
+        """See fields.container_demand (swarm.swarm_demand on a swarm)."""
+        return swarm_demand(resource, fields) if self.swarm else container_demand(resource, fields)
 
     def load_detail(self, resource: ObservedResource) -> ObservedResource:
         """Inspect the resource's containers whose cached detail is stale (at most one inspect each)."""
@@ -150,6 +188,9 @@ class DockerProvider(Provider):
             return self._delete(change, resource)
         if resource is None:
             raise PermanentProviderError(f"{change.resource}: {change.op.value} needs the desired resource")
+        if self.swarm:
+            target = self._target(self.manager.node, project_name(self.ctx.lab, resource.name))
+            return stack_deploy(target, change, resource, artifacts, swarm_replicas(resource))
         # A pinned node wins over the change's (the observed node, when the pin moved the resource).
         node = resource.node or change.node
         if not node:
@@ -165,6 +206,15 @@ class DockerProvider(Provider):
         return result
 
     def _delete(self, change: Change, resource: EffectiveResource | None) -> ApplyResult:
+        if self.swarm:
+            stack = change.provider_id or project_name(self.ctx.lab, change.resource)
+            if resource is not None:
+                remove = resource.sync.remove_volumes
+            else:
+                remove = any((s.get("Spec") or {}).get("Labels", {}).get(STACK_LABEL) == stack
+                             and (s.get("Spec") or {}).get("Labels", {}).get(REMOVE_VOLUMES_LABEL) == "true"
+                             for s in self.manager.services())
+            return stack_rm(self._target(self.manager.node, stack), change.resource, remove)
         running = self._running_on(change.resource)
         if change.node:
             running = [entry for entry in running if entry[0] == change.node] or running

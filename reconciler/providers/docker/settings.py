@@ -18,11 +18,15 @@ A lab names its engines in the provider's `options.engines`, one per node::
 
 A single engine may be given as the provider's `endpoint` instead; its node is `nodes[0]`, or the
 provider's name when no node is listed.
+
+`options.mode: swarm` makes the one engine a swarm manager: each resource is deployed as a stack
+(`docker stack deploy`), `high_availability` runs `deploy.replicas` spread over the swarm's nodes, and
+the swarm is one node to homeport's placement (the swarm schedules the tasks).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -83,6 +87,11 @@ class DockerSettings(BaseModel):
     api_version: str = Field(default="auto", description='Docker API version, or auto')
     detail_ttl: int = Field(default=3600,
         description='Seconds before a container is inspected again though its listing is unchanged')
+    mode: Literal["engine", "swarm"] = Field(default="engine",
+        description='engine: each resource is a Compose project on one engine (high_availability: members '
+                    '<name>-1..N on different engines); swarm: the one engine is a swarm manager, each resource '
+                    'a stack (`docker stack deploy`, needs the docker CLI) and high_availability runs '
+                    'deploy.replicas (3, or deployment.replicas if more) spread over the swarm nodes')
 
 
 def _problem(provider: str, what: str) -> PermanentProviderError:
@@ -153,7 +162,7 @@ def _int_option(provider: str, options: dict[str, Any], key: str, default: int) 
 def docker_settings(provider: str, config: ProviderConfig) -> DockerSettings:
     """Parse and check a docker ProviderConfig; every error names the setting and how to fix it."""
     options = dict(config.options)
-    known = {"engines", "wait_timeout", "api_version", "detail_ttl"}
+    known = {"engines", "wait_timeout", "api_version", "detail_ttl", "mode"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise _problem(provider, f"unknown options {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -205,6 +214,15 @@ def docker_settings(provider: str, config: ProviderConfig) -> DockerSettings:
     missing = [n for n in config.nodes if n not in engines]
     if missing:
         raise _problem(provider, f"nodes {', '.join(missing)} have no endpoint in options.engines")
+    mode = options.get("mode", "engine")
+    if mode not in ("engine", "swarm"):
+        raise _problem(provider, f"options.mode must be engine or swarm, not {mode!r}")
+    if mode == "swarm" and len(engines) != 1:
+        raise _problem(
+            provider,
+            f"options.mode swarm talks to one swarm manager, but {len(engines)} engines are configured: "
+            "give the manager's endpoint only (the swarm places tasks on its nodes)",
+        )
     api_version = options.get("api_version", "auto")
     if not isinstance(api_version, str):
         raise _problem(provider, "options.api_version must be text such as '1.41' or 'auto'")
@@ -213,6 +231,7 @@ def docker_settings(provider: str, config: ProviderConfig) -> DockerSettings:
         wait_timeout=_int_option(provider, options, "wait_timeout", DEFAULT_WAIT_TIMEOUT),
         api_version=api_version,
         detail_ttl=_int_option(provider, options, "detail_ttl", 3600),
+        mode=mode,
     )
 
 
