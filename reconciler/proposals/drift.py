@@ -43,6 +43,12 @@ def propose_drift(session: LabSession, resource: str, how: Literal["adopt", "rev
     """Open a proposal resolving the open drift of one resource (see the module docstring)."""
     check_resource_name(resource, "resource")
     state = load(session, fetch(session, None))
+    member = state.effective.get(resource)
+    if member is not None and member.member_of:
+        raise ProposalRefused(
+            f"{resource} is member {member.member} of high_availability resource {member.member_of}: its file "
+            f"declares all {member.members} members, so one member's drift is not adopted or reverted by proposal; "
+            f"`homeport apply` reverts it, or edit the file of {member.member_of} by hand")
     if resource not in state.resources:
         raise ProposalInputError(f"no resource {resource!r} in the desired state at main")
     with session.db.session() as s:

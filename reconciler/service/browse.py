@@ -70,14 +70,14 @@ def pool_chain(state: DesiredState, path: str) -> list[ResourcePool]:
 
 def value_origins(state: DesiredState, name: str) -> list[ValueOrigin]:
     """Where each inherited value of a resource came from (pure): later layers win, as in the merge."""
-    resource = state.resources.get(name)
+    resource = state.declared(name)  # a high_availability member's: its resource's
     effective = state.effective.get(name)
     if resource is None or effective is None:
         raise NotFound(f"no resource {name!r} is declared at main")
     spec = resource.spec
     origins: dict[str, ValueOrigin] = {}
-    ref = state.sources.get(("UniversalResource", name))
-    file = ref.file if ref else f"resources/{name}.yaml"
+    ref = state.sources.get(("UniversalResource", resource.metadata.name))
+    file = ref.file if ref else f"resources/{resource.metadata.name}.yaml"
 
     def layer(section: str, data: dict[str, Any], source: str, detail: str) -> None:
         for path, value in _leaves(data, section).items():

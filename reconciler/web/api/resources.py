@@ -58,11 +58,11 @@ def resource_detail(request: Request, name: str) -> ResourceDetail:
 
     def build() -> ResourceDetail:
         state = ctx.lab.state()
-        desired = state.resources.get(name)
+        desired = state.declared(name)  # a high_availability member's: its resource's
         effective = state.effective.get(name)
         if desired is None or effective is None:
             raise NotFound(f"no resource {name!r} is declared at main; list them with GET /api/v1/resources")
-        ref = state.sources.get(("UniversalResource", name))
+        ref = state.sources.get(("UniversalResource", desired.metadata.name))
         return ResourceDetail(name=name, file=ref.file if ref else "", desired=desired, effective=effective,
                               origins=browse.value_origins(state, name),
                               state=browse.resource_states(ctx.lab, [name])[0])
