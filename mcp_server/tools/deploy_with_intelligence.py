@@ -153,7 +153,11 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         if port and isinstance(service, dict) and not service.get("ports"):
             service["ports"] = [{"name": "http", "port": port}]
             decisions.append(f"service port {port}: the port the profile's image serves on (same source)")
-    if args.auto_optimize and not (spec.get("placement") or {}).get("node") and ptype not in (
+    spread = bool((spec.get("requirements") or {}).get("high_availability")) and ptype not in ("kubernetes", "docker")
+    if args.auto_optimize and spread:
+        decisions.append("placement: high_availability members are placed on different nodes by the planner, so "
+                         "no placement.node is pinned (docs/placement.md)")
+    if args.auto_optimize and not spread and not (spec.get("placement") or {}).get("node") and ptype not in (
             "kubernetes", "aws", "azure"):
         observation = app.observe(state, {provider_name})
         inv = observation.inventories.get(provider_name)
