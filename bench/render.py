@@ -48,7 +48,7 @@ KINDS = [
      "  service: {{image: 'nginx:1.27', ports: [{{name: http, port: 8080}}], env: {{MODE: bench}}}}"),
     ("compute", "web-app", "/infrastructure/cloud/aws/us-east-1/compute",
      "requirements: {{cpu: 2, memory_gb: 4, storage_gb: 20, disks: [{{name: data, size: 50G}}]}}"),
-    ("compute", "web-app", "/infrastructure/cloud/azure/westus/vm-scale-sets",
+    ("compute", "web-app", "/infrastructure/cloud/azure/westus2/vm-scale-sets",
      "requirements: {{cpu: 2, memory_gb: 8, storage_gb: 64}}"),
     ("compute", "web-app", "/infrastructure/on-premise/vmware/esxi-01",
      "requirements: {{cpu: 2, memory_gb: 4, storage_gb: 40}}"),

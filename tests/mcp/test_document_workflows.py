@@ -180,8 +180,9 @@ def test_example_4_cost_optimization_across_providers(tmp_path: Path) -> None:
     assert rows["web-frontend"]["cost"]["monthly"] is not None and rows["web-frontend"]["cost"]["currency"] == "EUR"
     assert "node_watts" in " ".join(rows["web-frontend"]["cost"]["sources"])
     assert rows["burst-inference"]["cost"]["monthly"] and rows["burst-inference"]["cost"]["sources"]
-    # no price in the catalog for westus: said, not guessed
-    assert rows["azure-web"]["cost"]["monthly"] is None and "not guessed" in rows["azure-web"]["cost"]["basis"]
+    # the Azure VM is priced from the catalog, with its source (westus2 pay-as-you-go, USD)
+    assert rows["azure-web"]["cost"]["monthly"] and rows["azure-web"]["cost"]["currency"] == "USD"
+    assert rows["azure-web"]["cost"]["sources"]
     steps = plan["plan"]["steps"]
     assert [s["resource"] for s in steps] == ["azure-web"] and steps[0]["to_provider"] == "lab"
     assert steps[0]["risk"] == "medium" and steps[0]["saving"]["EUR"] < 0  # power added, in the lab's currency
