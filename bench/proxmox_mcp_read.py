@@ -90,7 +90,7 @@ def p50(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-async def measure(lab: Path, pve: Any, calls: int, env: dict[str, str]) -> dict[str, Any]:
+async def measure(lab: Path, requests: Any, calls: int, env: dict[str, str]) -> dict[str, Any]:
     """Cold and warm calls through the SDK's stdio client, the floor server's round trip beside them."""
     from mcp import Client, StdioServerParameters
 
@@ -100,14 +100,14 @@ async def measure(lab: Path, pve: Any, calls: int, env: dict[str, str]) -> dict[
     floor = StdioServerParameters(command=sys.executable, args=["-c", FLOOR], env=env)
     async with Client(hp) as client, Client(floor) as base:
         async def call(args: dict[str, Any]) -> tuple[float, int, int]:
-            start_requests = len(pve.requests)
+            start_requests = requests()
             started = time.perf_counter()
             result = await client.call_tool("discover-proxmox-resources", args)
             took = time.perf_counter() - started
             if result.is_error:
                 raise RuntimeError(result.content[0].text)
             size = len(json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True)))
-            return took, size, len(pve.requests) - start_requests
+            return took, size, requests() - start_requests
 
         out["cold"] = await call({})
         warm: list[tuple[float, int, int]] = []
@@ -123,35 +123,69 @@ async def measure(lab: Path, pve: Any, calls: int, env: dict[str, str]) -> dict[
     return out
 
 
+def serve_fakepve(conn: Any, workdir: str, token_secret: str) -> None:
+    """The child process: fakepve on its own event loop, driven over conn ("guests N", "count", "stop")."""
+    from fakepve.certs import make_cert
+    from fakepve.server import FakePve, settle
+
+    from tests.backends.pve import HOST, TOKEN_ID, _Serving, seed
+
+    certfile, keyfile, _ = make_cert(workdir, hosts=(HOST,))
+    pve = FakePve(user="root@pam", password=secrets.token_urlsafe(12), host=HOST, port=0)
+    pve.time_scale = 0
+    pve.apitokens[TOKEN_ID] = token_secret
+    seed(pve)
+    serving = _Serving(pve, certfile, keyfile, settle)
+    conn.send((pve.url, certfile))
+    while True:
+        command = conn.recv()
+        if command == "count":
+            conn.send(len(pve.requests))
+        elif isinstance(command, tuple) and command[0] == "guests":
+            serving.call(_add_on_loop(pve, command[1]))
+            conn.send(len(pve.vms) + len(pve.cts))
+        else:
+            serving.stop()
+            conn.send("stopped")
+            return
+
+
+async def _add_on_loop(pve: Any, count: int) -> None:
+    add_guests(pve, count)
+
+
 def main() -> None:
-    """Start fakepve, build and apply the lab, measure, print."""
+    """Start fakepve in a process of its own, build and apply the lab, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--guests", type=int, default=200)
     parser.add_argument("--managed", type=int, default=15)
     parser.add_argument("--calls", type=int, default=20)
     args = parser.parse_args()
 
-    from fakepve.certs import make_cert
-    from fakepve.server import FakePve, settle
+    import multiprocessing
 
     from reconciler.models.plan import Mode
     from reconciler.phases.context import LabSession
     from reconciler.phases.run import reconcile
-    from tests.backends.pve import HOST, TOKEN_ID, TOKEN_ID_ENV, TOKEN_SECRET_ENV, PveBackend, _Serving, seed
+    from tests.backends.pve import TOKEN_ID, TOKEN_ID_ENV, TOKEN_SECRET_ENV, PveBackend
 
     with tempfile.TemporaryDirectory(prefix="homeport-bench-pve-mcp-") as tmp:
         work = Path(tmp)
-        certfile, keyfile, _ = make_cert(str(work), hosts=(HOST,))
-        pve = FakePve(user="root@pam", password=secrets.token_urlsafe(12), host=HOST, port=0)
-        pve.time_scale = 0
         token_secret = secrets.token_hex(16)
-        pve.apitokens[TOKEN_ID] = token_secret
-        seed(pve)
-        serving = _Serving(pve, certfile, keyfile, settle)
+        parent, child = multiprocessing.Pipe()
+        server = multiprocessing.get_context("spawn").Process(target=serve_fakepve, args=(child, tmp, token_secret),
+                                                              daemon=True)
+        server.start()
+        url, certfile = parent.recv()
         os.environ[TOKEN_ID_ENV], os.environ[TOKEN_SECRET_ENV] = TOKEN_ID, token_secret
+
+        def requests() -> int:
+            parent.send("count")
+            return int(parent.recv())
+
         try:
-            backend = PveBackend(pve=pve, serving=serving, url=pve.url, cafile=certfile, token_secret=token_secret,
-                                 root_password="")
+            backend = PveBackend(pve=None, serving=None, url=url, cafile=certfile,  # type: ignore[arg-type]
+                                 token_secret=token_secret, root_password="")
             lab = work / "lab"
             write_lab(lab, backend.lab_yaml("{auto_apply: true, prune: false}"), args.managed)
             session = LabSession.open(lab, actor="bench")
@@ -160,14 +194,15 @@ def main() -> None:
                 applied = reconcile(session, mode=Mode.manual, trigger="bench", approve=lambda _plan: True)
             finally:
                 session.close()
-            add_guests(pve, args.guests)  # the guests nobody manages come after (they fill the nodes' capacity)
-            guests = len(pve.vms) + len(pve.cts)
-            print(f"fakepve {pve.url}: {guests} guests; lab applied in {time.perf_counter() - started:.1f} s "
-                  f"({applied.status}: {applied.counts})", flush=True)
-            figures = anyio.run(measure, lab, pve, args.calls, dict(os.environ))
+            parent.send(("guests", args.guests))  # the guests nobody manages come after (they fill the capacity)
+            guests = int(parent.recv())
+            print(f"fakepve {url} (own process): {guests} guests; lab applied in "
+                  f"{time.perf_counter() - started:.1f} s ({applied.status}: {applied.counts})", flush=True)
+            figures = anyio.run(measure, lab, requests, args.calls, dict(os.environ))
         finally:
-            serving.stop()
-
+            parent.send("stop")
+            parent.recv()
+            server.join(30)
     cold, warm, full, floor = figures["cold"], figures["warm"], figures["full"], figures["floor"]
     print(f"cold: {cold[0] * 1000:.1f} ms, {cold[1]} bytes, {cold[2]} PVE request(s)")
     for label, series in (("default page", warm), ("all: true", full)):

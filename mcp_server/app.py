@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mcp_server.auditlater import AuditWriter
 from reconciler.models.desired import DesiredState
 from reconciler.models.inventory import Inventory
 from reconciler.providers.errors import ProviderError
@@ -18,7 +17,6 @@ from reconciler.service import LabService, Observation
 REUSE_SECONDS = 30.0
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 
 class HomeportApp:
@@ -37,7 +35,7 @@ class HomeportApp:
         self.lock = self.service.lock
         self._memo: dict[str, tuple[Hashable, tuple[object, ...], Any]] = {}
         # Audit rows of successful reads are written here after the answer went out, in call order.
-        self._audits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="homeport-audit")
+        self._audits = AuditWriter()
         self._lab_name: tuple[str, str] | None = None
 
     def state(self, ref: str | None = None) -> DesiredState:
@@ -80,17 +78,11 @@ class HomeportApp:
 
     def audit_later(self, write: Callable[[], None]) -> None:
         """Write an audit row after the answer went out (rows stay in call order; see flush_audits)."""
-        def guarded() -> None:
-            try:
-                write()
-            except Exception:  # the call has been answered; say why its row is missing
-                log.exception("homeport-mcp: could not write an audit row")
-        self._audits.submit(guarded)
+        self._audits.add(write)
 
     def flush_audits(self) -> None:
         """Wait until every audit row handed to audit_later is written."""
-        done: Future[None] = self._audits.submit(lambda: None)
-        done.result()
+        self._audits.flush()
 
     def memo(self, name: str, key: Hashable, sources: Sequence[object], build: Callable[[], T]) -> T:
         """What build() returned when name was last asked with an equal key and the very same source objects
@@ -118,5 +110,5 @@ class HomeportApp:
 
     def close(self) -> None:
         """Write the pending audit rows, close the service."""
-        self._audits.shutdown(wait=True)
+        self._audits.close()
         self.service.close()

@@ -7,7 +7,7 @@ is declared (pools, templates, resources) comes from Git at main.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.placement import CapacityReport
@@ -33,7 +33,7 @@ from reconciler.store.instances import find_instance, list_instances
 from reconciler.store.noop_index import index_checked_at
 from reconciler.store.runs import recent_runs
 from reconciler.store.snapshots import get_snapshot, list_snapshots
-from reconciler.store.tables import AuditLogRow, DeploymentInstanceRow, StateDeviationRow
+from reconciler.store.tables import AuditLogRow
 from reconciler.store.tokens import list_tokens
 
 PROPOSAL_STATUSES = ("open", "merged", "rejected")
@@ -61,20 +61,23 @@ def instances(lab: LabService, *, include_deleted: bool = True) -> list[Instance
     return rows if include_deleted else [r for r in rows if r.live]
 
 
+# One statement, compiled once: each part is an index range scan of one lab's rows.
+_RECORDS_VERSION = text(
+    "SELECT (SELECT count(*) FROM deployment_instances WHERE lab = :lab),"
+    " (SELECT max(updated_at) FROM deployment_instances WHERE lab = :lab),"
+    " (SELECT count(*) FROM state_deviations WHERE lab = :lab),"
+    " (SELECT max(last_seen_at) FROM state_deviations WHERE lab = :lab),"
+    " (SELECT max(resolved_at) FROM state_deviations WHERE lab = :lab)"
+)
+
+
 def records_version(lab: LabService, name: str | None = None) -> tuple[object, ...]:
     """A fingerprint of the lab's instance and deviation records, from one query: it changes when a row is
     added, removed or updated (`updated_at`, `last_seen_at`, `resolved_at`), so a long-lived reader may keep
     what it derived from the records until it does. name: the lab's name when the caller knows it."""
     lab_name = name or lab.lab_name
-    inst, dev = DeploymentInstanceRow, StateDeviationRow
-    with engine_errors(), lab.session.db.session() as s:
-        row = s.execute(select(
-            select(func.count()).where(inst.lab == lab_name).scalar_subquery(),
-            select(func.max(inst.updated_at)).where(inst.lab == lab_name).scalar_subquery(),
-            select(func.count()).where(dev.lab == lab_name).scalar_subquery(),
-            select(func.max(dev.last_seen_at)).where(dev.lab == lab_name).scalar_subquery(),
-            select(func.max(dev.resolved_at)).where(dev.lab == lab_name).scalar_subquery(),
-        )).one()
+    with engine_errors(), lab.session.db.engine.connect() as conn:
+        row = conn.execute(_RECORDS_VERSION, {"lab": lab_name}).one()
     return (lab_name, *row)
 
 

@@ -14,6 +14,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_server.app import HomeportApp
+from reconciler.service import queries
 from reconciler.store.tokens import create_token
 from tests.backends.pve import PveBackend
 from tests.mcp.conftest import server_for
@@ -191,3 +192,24 @@ def test_paging_over_stdio_and_http(tmp_path: Path, pve: PveBackend) -> None:
         app.close()
     assert len(stdio_guests) == 23 and stdio_guests == http_guests
     assert {"plex", "scratch", "guest-419"} <= {g["name"] for g in stdio_guests}
+
+
+def test_read_audit_rows_are_written_in_call_order_and_flushed(module_lab: Path) -> None:
+    """Reads' rows come a moment after their answers, in call order; flush_audits writes them at once, and a
+    proposing call's row (written before its answer) comes after the reads before it."""
+    app = HomeportApp(module_lab)
+    try:
+        async def go() -> None:
+            async with Client(server_for(app, "read", "propose")) as client:
+                for _ in range(3):
+                    await client.call_tool("list-proposals", {"limit": 1})
+                await client.call_tool("get-deployment-status", {"instance_name": "web-frontend"})
+                await client.call_tool("update-resource-dimensions", {
+                    "resource_id": "web-frontend", "resource_type": "instance", "dimensions": {"audit": "order"}})
+
+        anyio.run(go)
+        rows = queries.audit(app.service, limit=50)
+    finally:
+        app.close()
+    tools = [r.tool for r in sorted(rows, key=lambda r: r.seq) if r.tool and r.entity_type == "mcp-tool"]
+    assert tools[-5:] == ["list-proposals"] * 3 + ["get-deployment-status", "update-resource-dimensions"]

@@ -122,36 +122,39 @@ def fields_from_config(kind: str, config: dict[str, Any], status: str) -> dict[s
 def nodes_from_listing(provider: str, items: list[dict[str, Any]]) -> list[NodeFacts]:
     """Pure: nodes from a /cluster/resources answer. Capacity is maxcpu/maxmem of the node; allocation sums
     maxcpu/maxmem of every guest on it (managed or not, running or not; templates excluded); usage is
-    cpu x maxcpu and mem; storage per pool that holds guest disks (images or rootdir)."""
-    nodes: dict[str, NodeFacts] = {}
+    cpu x maxcpu and mem; storage per pool that holds guest disks (images or rootdir). Sums are made in plain
+    dicts and each node's model is built once (this runs on every observe)."""
+    nodes: dict[str, dict[str, Any]] = {}
     for item in items:
         if item.get("type") != "node":
             continue
         maxcpu = float(item.get("maxcpu") or 0)
-        nodes[item["node"]] = NodeFacts(
-            name=item["node"],
-            provider=provider,
-            status=str(item.get("status") or "unknown"),
-            cpu=maxcpu,
-            cpu_used=round(float(item.get("cpu") or 0) * maxcpu, 3),
-            memory_gb=round(int(item.get("maxmem") or 0) / GIB, 3),
-            memory_used_gb=round(int(item.get("mem") or 0) / GIB, 3),
-        )
+        nodes[item["node"]] = {
+            "name": item["node"],
+            "provider": provider,
+            "status": str(item.get("status") or "unknown"),
+            "cpu": maxcpu,
+            "cpu_used": round(float(item.get("cpu") or 0) * maxcpu, 3),
+            "memory_gb": round(int(item.get("maxmem") or 0) / GIB, 3),
+            "memory_used_gb": round(int(item.get("mem") or 0) / GIB, 3),
+            "cpu_allocated": 0.0, "memory_allocated_gb": 0.0, "guests": 0,
+            "storage_gb": 0.0, "storage_used_gb": 0.0, "storage": [],
+        }
     for item in items:
         node = nodes.get(item.get("node", ""))
         if node is None:
             continue
         kind = item.get("type")
         if kind in ("qemu", "lxc") and not item.get("template"):
-            node.cpu_allocated += float(item.get("maxcpu") or 0)
-            node.memory_allocated_gb = round(node.memory_allocated_gb + int(item.get("maxmem") or 0) / GIB, 3)
-            node.guests += 1
+            node["cpu_allocated"] += float(item.get("maxcpu") or 0)
+            node["memory_allocated_gb"] = round(node["memory_allocated_gb"] + int(item.get("maxmem") or 0) / GIB, 3)
+            node["guests"] += 1
         content = str(item.get("content") or "")
         if kind == "storage" and ("images" in content or "rootdir" in content):
             total, used = int(item.get("maxdisk") or 0) / GIB, int(item.get("disk") or 0) / GIB
-            node.storage_gb = round(node.storage_gb + total, 3)
-            node.storage_used_gb = round(node.storage_used_gb + used, 3)
-            node.storage.append(
+            node["storage_gb"] = round(node["storage_gb"] + total, 3)
+            node["storage_used_gb"] = round(node["storage_used_gb"] + used, 3)
+            node["storage"].append(
                 StoragePool(
                     name=str(item.get("storage") or item.get("id", "").rsplit("/", 1)[-1]),
                     total_gb=round(total, 3),
@@ -159,4 +162,4 @@ def nodes_from_listing(provider: str, items: list[dict[str, Any]]) -> list[NodeF
                     shared=bool(item.get("shared")),
                 )
             )
-    return [nodes[n] for n in sorted(nodes)]
+    return [NodeFacts(**nodes[n]) for n in sorted(nodes)]

@@ -44,9 +44,10 @@ USAGE_KEYS = frozenset({"cpu", "mem", "uptime", "netin", "netout", "diskread", "
 
 
 def guests_key(items: list[dict[str, Any]]) -> tuple[tuple[tuple[str, Any], ...], ...]:
-    """The listing's guest entries without their usage counters, in listing order (pure: equal when the guests
-    observe() would build from the two listings are the same)."""
-    return tuple(tuple(sorted((k, v) for k, v in item.items() if k not in USAGE_KEYS)) for item in guests(items))
+    """The listing's guest entries without their usage counters, in listing order and key order (pure: equal
+    when the guests observe() would build from the two listings are the same; PVE keeps both orders stable,
+    and a listing in another order only costs a full observe)."""
+    return tuple(tuple((k, v) for k, v in item.items() if k not in USAGE_KEYS) for item in guests(items))
 
 
 @dataclass(frozen=True)
