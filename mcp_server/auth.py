@@ -171,7 +171,8 @@ def _tool_calls(body: bytes) -> list[str]:
 
 
 class ToolScopeGate:
-    """Before a provider-issued token reaches a tool it lacks the scope for: 403 insufficient_scope with the scope.
+    """Before any bearer token (homeport's own or the identity provider's) reaches a tool it lacks the scope for:
+    403 insufficient_scope naming the scope (MCP authorization spec), audited as a refused call.
 
     Sits on the /mcp route, after the SDK's bearer authentication has put the user in the request scope.
     """
@@ -182,8 +183,7 @@ class ToolScopeGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
-        if scope["type"] != "http" or scope.get("method") != "POST" or not isinstance(user, AuthenticatedUser) \
-                or not from_provider(user.access_token):
+        if scope["type"] != "http" or scope.get("method") != "POST" or not isinstance(user, AuthenticatedUser):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

@@ -131,19 +131,26 @@ def test_http_scopes_per_token_and_audit(app: HomeportApp, http: HttpServer) -> 
                                      scopes=("read", "propose"))
     person, _ = create_token(app.service.session.db, "home", name="ann-laptop", owner="ann", scopes=("read", "approve"))
 
-    async def as_agent(client: Client) -> tuple[Any, Any, Any]:
+    async def as_agent(client: Client) -> tuple[Any, Any]:
         listed = await client.list_tools()
         made = await client.call_tool("deploy-with-intelligence", {"universal_definition": {
             "name": "http-app", "pool": POOL, "requirements": {"cpu": 1, "memory_gb": 1}}, "reason": "test"})
-        refused = await client.call_tool("approve-proposal", {
-            "proposal_id": made.structured_content["proposal"]["proposal_id"]})
-        return listed, made, refused
+        return listed, made
 
-    listed, made, refused = _with_token(http.url, agent, as_agent)
+    listed, made = _with_token(http.url, agent, as_agent)
     assert len(listed.tools) == 29 and "approve-proposal" not in [t.name for t in listed.tools]
     assert not made.is_error, made.content[0].text
     pid = made.structured_content["proposal"]["proposal_id"]
-    assert refused.is_error and "needs the 'approve' scope" in refused.content[0].text
+    # the agent's token lacks approve: 403 insufficient_scope naming it (MCP authorization), before the tool runs
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "approve-proposal", "arguments": {"proposal_id": pid}}}
+    refused = httpx.post(http.url, json=call, headers={"accept": "application/json, text/event-stream",
+                                                       "content-type": "application/json",
+                                                       "authorization": f"Bearer {agent}"})
+    assert refused.status_code == 403, refused.text
+    challenge = refused.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge and 'scope="approve"' in challenge
+    assert "needs the 'approve' scope" in refused.json()["error_description"]
 
     async def as_person(client: Client) -> Any:
         return await client.call_tool("approve-proposal", {"proposal_id": pid})
