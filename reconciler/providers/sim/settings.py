@@ -15,11 +15,11 @@ class SimNode(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cpu: float = Field(default=32, ge=0)
-    memory_gb: float = Field(default=128, ge=0)
-    storage_gb: float = Field(default=2000, ge=0)
-    gpu: int = Field(default=1, ge=0)
-    gpu_model: str = "simulated GPU"
+    cpu: float = Field(default=32, ge=0, description="Cores of the simulated node")
+    memory_gb: float = Field(default=128, ge=0, description="Memory of the simulated node")
+    storage_gb: float = Field(default=2000, ge=0, description="Disk of the simulated node")
+    gpu: int = Field(default=1, ge=0, description="GPUs the node can pass through")
+    gpu_model: str = Field(default="simulated GPU", description="Their model, for gpu_model requirements")
 
 
 class SimSettings(BaseModel):
@@ -30,7 +30,8 @@ class SimSettings(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     nodes: dict[str, SimNode] = Field(default_factory=dict,
-        description='Simulated nodes and their capacity (default: three nodes)')
+        description='Simulated nodes and their size; nodes listed only in `nodes:` get the default size, and '
+                    'a provider with no node at all gets one, sim-1')
     faults: dict[str, Literal["transient", "permanent"]] = Field(default_factory=dict,
         description='Inject a fault per resource name (tests, demos)')
 
