@@ -12,8 +12,9 @@ from reconciler.store.instances import InstanceSnapshot
 
 
 def desired_items(session: LabSession, state: DesiredState, observation: Observation) -> list[DesiredItem]:
-    """Each resource with its provider's desired fields and rules (disabled providers: fields left empty)."""
+    """Each resource with its provider's desired fields and its rules (disabled providers: fields left empty)."""
     items = []
+    owned = {name: inv.owned(state.lab_name) for name, inv in observation.inventories.items()}
     for _, resource in sorted(state.effective.items()):
         config = state.lab.spec.providers[resource.provider]
         if resource.provider in observation.unavailable:
@@ -21,11 +22,11 @@ def desired_items(session: LabSession, state: DesiredState, observation: Observa
             continue
         provider = session.provider(state.lab_name, resource.provider, config)
         fields = provider.desired_fields(resource)
-        items.append(
-            DesiredItem(
-                resource=resource, fields=fields, rules=provider.diff_rules, demand=provider.demand(resource, fields)
-            )
-        )
+        live = owned.get(resource.provider, {})
+        observed = live.get(resource.name) or live.get(resource.renamed_from or "")
+        rules = provider.diff_rules_for(resource, fields, observed)
+        demand = provider.demand(resource, fields)
+        items.append(DesiredItem(resource=resource, fields=fields, rules=rules, demand=demand))
     return items
 
 

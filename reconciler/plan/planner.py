@@ -62,7 +62,7 @@ def _describe(fields: dict[str, Any]) -> str:
 
 
 # what a provider or homeport chose for a new resource, shown before apply (the node is shown with every change)
-CHOSEN_FIELDS = ("instance_type", "vm_size", "ami", "image", "region")
+CHOSEN_FIELDS = ("instance_type", "vm_size", "ami", "image", "clone_template", "ostemplate", "region")
 
 
 def _chosen(fields: dict[str, Any]) -> str:

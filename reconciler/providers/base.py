@@ -152,6 +152,15 @@ class Provider(ABC):
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: the fields observe() would report once `resource` is applied."""
 
+    def diff_rules_for(
+        self, resource: EffectiveResource, fields: dict[str, Any], observed: ObservedResource | None
+    ) -> DiffRules:
+        """Pure: the rules the plan compares this resource with (the provider's diff_rules by default). A provider
+        whose restarts depend on the resource narrows them here: a VM's limits restart it where a container's
+        apply live, a hot-add flag on the live guest decides. `fields` are its desired fields, `observed` the
+        owned resource of that name (None before it exists; possibly only the cheap listing's fields)."""
+        return self.diff_rules
+
     def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
         """Pure: what placing resource allocates on a node, from its desired fields. By default its
         requirements, an unset cpu or memory reserving nothing (providers that give a default size say so)."""

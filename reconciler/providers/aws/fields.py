@@ -27,6 +27,8 @@ DIFF_RULES = DiffRules(
     grow_only_fields=["volumes.size_gb"],
     low_risk_fields=["tags", "tags.*"],
     set_fields=["ingress"],
+    # EC2 changes the type of a stopped instance only: apply stops, modifies and starts it.
+    restart_fields=["instance_type"],
 )
 
 

@@ -29,9 +29,7 @@ DIFF_RULES = DiffRules(
     high_risk_fields=["gpu_count"],
     set_fields=["tags"],
     low_risk_fields=["autostart", "configured", "profiles"],
-    # Only fields that need a restart whatever the instance type belong here (the rules are per provider);
-    # a VM's limits also restart it, which `plan --provider-preview` and the apply message say (RESTART_FIELDS).
-    restart_fields=["nesting"],
+    # Restarts depend on the instance type: rules_for() gives each resource RESTART_FIELDS[its type].
 )
 
 # What LXD applies to a running instance and what waits for a restart (LXD 5.0 instance options).
@@ -41,6 +39,22 @@ RESTART_FIELDS: dict[str, tuple[str, ...]] = {
     "container": ("nesting",),
     "virtual-machine": ("cpu", "memory_mb", "root_gb", "gpu_count"),
 }
+
+_RULES_BY_TYPE: dict[str, DiffRules] = {
+    kind: DIFF_RULES.model_copy(update={"restart_fields": list(slow)}, deep=True)
+    for kind, slow in RESTART_FIELDS.items()
+}
+
+
+def rules_for(kind: str, status: str | None) -> DiffRules:
+    """Pure: the diff rules of an instance of this type, so the plan line says which changes restart it.
+
+    `status` is the live instance's (None before it exists): homeport restarts only a running instance
+    (a stopped one takes its new config when it next starts), so only then do the restart fields apply.
+    """
+    if status not in (None, "running"):
+        return DIFF_RULES
+    return _RULES_BY_TYPE.get(kind, DIFF_RULES)
 
 
 @cache

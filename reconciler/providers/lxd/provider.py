@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from reconciler.assets import asset_dir
 from reconciler.models.diffrules import DiffRules
 from reconciler.models.effective import EffectiveResource
-from reconciler.models.inventory import Inventory
+from reconciler.models.inventory import Inventory, ObservedResource
 from reconciler.models.plan import Change, Op
 from reconciler.providers.ansible import playbook_path, run_playbook, target_for
 from reconciler.providers.base import ApplyResult, HostResult, Provider, ProviderContext, RenderedArtifacts
@@ -21,6 +21,7 @@ from reconciler.providers.lxd.fields import (
     instance_request,
     instance_type,
     restart_reasons,
+    rules_for,
 )
 from reconciler.providers.lxd.observe import Observer
 from reconciler.providers.lxd.settings import LxdSettings, load_settings
@@ -86,6 +87,13 @@ class LxdProvider(Provider):
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: what observe() reports once the resource is applied."""
         return desired_fields(resource)
+
+    def diff_rules_for(
+        self, resource: EffectiveResource, fields: dict[str, Any], observed: ObservedResource | None
+    ) -> DiffRules:
+        """A VM's cpu, memory, root disk and GPU changes restart it (a container takes them live); nesting
+        restarts a container. Only a running instance is restarted (see fields.rules_for)."""
+        return rules_for(str(fields.get("type") or instance_type(resource)), observed.status if observed else None)
 
     def apply(
         self, change: Change, resource: EffectiveResource | None, artifacts: RenderedArtifacts | None

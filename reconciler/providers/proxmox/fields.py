@@ -3,7 +3,7 @@
 Field vocabulary (what `desired_fields()` returns and `observe()` reports, in the same units):
 kind (qemu|lxc), cores, memory_mb, disks [{name, size_gb, storage}], nics [{name, bridge, vlan}],
 tags (set), status (running|stopped), onboot, cpu_type, ipconfig0, gpu (mapping name or PCI id),
-gpu_count.
+gpu_count; and on the desired side only (shown in the plan, never compared): clone_template, ostemplate.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ _SIZE_GB = {"K": 1 / 1024**2, "M": 1 / 1024, "G": 1.0, "T": 1024.0, "": 1 / GIB}
 QEMU_DISK_BUS = "scsi"
 LXC_ROOT = "rootfs"
 
+# Plan-only fields: the template a guest is cloned from, or a container's OS template. Desired fields so the
+# plan's create line names them; observe cannot read them back, so the diff ignores them (no false drift).
+CREATED_FROM_FIELDS = ("clone_template", "ostemplate")
+
 DIFF_RULES = DiffRules(
     keyed_lists={"disks": "name", "nics": "name"},
     replace_fields=["kind"],
@@ -41,7 +45,32 @@ DIFF_RULES = DiffRules(
     high_risk_fields=["gpu", "gpu_count", "disks*.storage"],
     low_risk_fields=["tags", "tags.*", "onboot"],
     set_fields=["tags"],
+    # What a guest is created from is shown in the plan but never compared: PVE keeps no record of it.
+    ignore_fields=list(CREATED_FROM_FIELDS),
 )
+
+# What a running QEMU guest takes only at its next boot (homeport then reboots it: apply.converge reboots a
+# running guest with pending changes). With PVE's default `hotplug: network,disk,usb`: cores and the CPU type
+# are never hot-pluggable, memory only with `hotplug: memory` and NUMA, PCI passthrough never, and cloud-init
+# (ipconfig0) is read at boot. NICs, new disks and growth apply live. Containers take cores, memory, NICs and
+# mount points live.
+RESTART_FIELDS: dict[str, tuple[str, ...]] = {
+    "qemu": ("cores", "memory_mb", "cpu_type", "gpu", "gpu_count", "ipconfig0"),
+    "lxc": (),
+}
+
+_RULES_BY_KIND: dict[str, DiffRules] = {
+    kind: DIFF_RULES.model_copy(update={"restart_fields": list(slow)}, deep=True)
+    for kind, slow in RESTART_FIELDS.items()
+}
+
+
+def rules_for(kind: str, status: str | None) -> DiffRules:
+    """Pure: the diff rules of a guest of this kind, so the plan line says which changes reboot it; only a
+    running guest is rebooted (`status` is the live guest's, None before it exists)."""
+    if status != "running":
+        return DIFF_RULES
+    return _RULES_BY_KIND.get(kind, DIFF_RULES)
 
 
 def lab_tag(lab: str) -> str:
@@ -172,6 +201,7 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
         nic["ip"] = resource.network.ipv4
         if resource.network.gateway:
             nic["gw"] = resource.network.gateway
+    fields.update(created_from(resource, kind))
     stamp = configuration_stamp(resource)
     if stamp:
         fields["configured"] = stamp
@@ -189,6 +219,25 @@ def clone_source(resource: EffectiveResource) -> str | None:
     px = _px(resource)
     source = px.get("clone") or resource.properties.get("clone_template") or resource.properties.get("template_id")
     return str(source) if source not in (None, "") else None
+
+
+def os_template(resource: EffectiveResource) -> str | None:
+    """A container's OS template (overrides.proxmox.ostemplate, else the property ostemplate), or None."""
+    template = _px(resource).get("ostemplate") or resource.properties.get("ostemplate")
+    return str(template) if template not in (None, "") else None
+
+
+def created_from(resource: EffectiveResource, kind: str) -> dict[str, str]:
+    """Pure: what a new guest is made from, as plan-only fields (CREATED_FROM_FIELDS). A VM is cloned from
+    clone_source() or made empty. A container is cloned from overrides.proxmox.clone, else made from its OS
+    template; a pool-wide clone template (a VM template, usually) is named only when no OS template is set."""
+    source = clone_source(resource)
+    if kind != "lxc":
+        return {"clone_template": source} if source else {}
+    template = os_template(resource)
+    if _px(resource).get("clone") or (source and not template):
+        return {"clone_template": str(source)}
+    return {"ostemplate": template} if template else {}
 
 
 def configuration_stamp(resource: EffectiveResource) -> str | None:

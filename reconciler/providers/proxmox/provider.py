@@ -20,6 +20,7 @@ from reconciler.providers.proxmox.apply import Applier, GuestAccess
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.discover import ProxmoxDiscovery, discover
 from reconciler.providers.proxmox.fields import guest_demand
+from reconciler.providers.proxmox.fields import rules_for as rules_for_kind
 from reconciler.providers.proxmox.gpus import GpuCache
 from reconciler.providers.proxmox.observe import CONFIGURED_PREFIX, Observer
 from reconciler.providers.proxmox.preflight import preflight
@@ -85,6 +86,14 @@ class ProxmoxProvider(Provider):
         if source:
             self._sources[resource.name] = str(source)
         return fields.desired_fields(resource)
+
+    def diff_rules_for(
+        self, resource: EffectiveResource, fields: dict[str, Any], observed: ObservedResource | None
+    ) -> DiffRules:
+        """A running VM's cores, memory, CPU type, GPU and cloud-init changes reboot it; a container's apply live
+        (see fields.rules_for)."""
+        status = observed.fields.get("status") if observed is not None else None
+        return rules_for_kind(str(fields.get("kind") or "qemu"), str(status) if status else None)
 
     def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
         """See fields.guest_demand."""

@@ -5,7 +5,8 @@ Vocabulary (the same on both sides):
 - disks: [{label, size_gb}] keyed by bus position: the boot disk is 'scsi0:0', the resource's
   extra disks follow in order on scsi0:1, scsi0:2, ... (unit 7 is the controller's own),
 - nics: [{label, network}] keyed 'nic0', 'nic1', ... in device order,
-- vm_name: the VM's name in vSphere, which is the resource's name (a rename there is drift).
+- vm_name: the VM's name in vSphere, which is the resource's name (a rename there is drift),
+- clone_template: the template a new VM is cloned from (desired side only, shown in the plan, never compared).
 """
 
 from __future__ import annotations
@@ -26,7 +27,37 @@ DIFF_RULES = DiffRules(
     grow_only_fields=["disks*size_gb"],
     low_risk_fields=["annotation", "vm_name"],
     set_fields=[],
+    # The template a VM is cloned from is shown in the plan but never compared: vSphere keeps no record of it.
+    ignore_fields=["clone_template"],
 )
+
+# What changes of a powered-on (or suspended) VM need it powered off: vSphere hot-adds vCPUs and memory only
+# to a powered-on VM with CPU / memory hot-add on, and never takes either away live (apply.VmApplier.converge).
+HOT_ADD_FLAGS = {"num_cpus": "cpu_hot_add", "memory_mb": "memory_hot_add"}
+
+
+def power_cycle_fields(desired: dict[str, Any], observed: dict[str, Any] | None) -> list[str]:
+    """Pure: the desired changes that power-cycle the live VM (observed fields; None before it exists)."""
+    if observed is None:
+        return []
+    state = observed.get("power_state")
+    if state in (None, "off") or desired.get("power_state") == "off":
+        return []  # an off VM is reconfigured as it is; powering off for a VM meant to be off cycles nothing
+    slow = []
+    for key, flag in HOT_ADD_FLAGS.items():
+        want, have = desired.get(key), observed.get(key)
+        if not isinstance(want, int | float) or not isinstance(have, int | float) or want == have:
+            continue
+        if not (state == "on" and want > have and observed.get(flag) is True):
+            slow.append(key)
+    return slow
+
+
+def rules_for(desired: dict[str, Any], observed: dict[str, Any] | None) -> DiffRules:
+    """Pure: the diff rules of one VM, naming the fields whose change powers it off and on again."""
+    slow = power_cycle_fields(desired, observed)
+    return DIFF_RULES.model_copy(update={"restart_fields": slow}, deep=True) if slow else DIFF_RULES
+
 
 DEFAULT_NETWORK = "VM Network"
 DEFAULT_GUEST_ID = "otherLinux64Guest"
@@ -189,7 +220,7 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
         disks.append({"label": f"scsi0:{units[0]}", "size_gb": round(float(boot), 3)})
     for unit, disk in zip(units[1:], req.disks, strict=True):
         disks.append({"label": f"scsi0:{unit}", "size_gb": round(float(disk.size), 3)})
-    return {
+    fields: dict[str, Any] = {
         "num_cpus": req.cpu or 1,
         "memory_mb": memory_mb,
         "disks": disks,
@@ -198,6 +229,9 @@ def desired_fields(resource: EffectiveResource) -> dict[str, Any]:
         "annotation": notes_with_owner(options.annotation, resource.lab, resource.name),
         "vm_name": resource.name,
     }
+    if options.clone_template:
+        fields["clone_template"] = options.clone_template  # plan-only: ignored by the diff (DIFF_RULES)
+    return fields
 
 
 def vm_fields(vm: VmFacts) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from reconciler.providers.vmware.facts import Snapshot, VmFacts
 from reconciler.providers.vmware.fields import (
     DIFF_RULES,
     desired_fields,
+    rules_for,
     vm_demand,
     vm_fields,
     vm_options,
@@ -143,6 +144,13 @@ class VmwareProvider(Provider):
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: what observe() reports once the resource is applied."""
         return desired_fields(resource)
+
+    def diff_rules_for(
+        self, resource: EffectiveResource, fields: dict[str, Any], observed: ObservedResource | None
+    ) -> DiffRules:
+        """vCPU and memory changes that need the VM powered off (hot-add off, a decrease) restart it
+        (see fields.rules_for)."""
+        return rules_for(fields, observed.fields if observed is not None else None)
 
     def demand(self, resource: EffectiveResource, fields: dict[str, Any]) -> Demand:
         """See fields.vm_demand."""

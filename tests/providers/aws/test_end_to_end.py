@@ -130,6 +130,7 @@ def test_plan_apply_noop_drift_and_self_heal(tmp_path: Path, moto_endpoint: str,
     [change] = actionable(drift)
     assert change["op"] == "update" and change["drift"] is True
     assert [(f["path"], f["old"], f["new"]) for f in change["fields"]] == [("instance_type", "t3.large", "t3.medium")]
+    assert change["reason"].endswith("; restarts it to change instance_type"), change["reason"]
 
     # The daemon with self-heal off records the deviation and leaves the instance alone.
     first = daemon_once(lab)

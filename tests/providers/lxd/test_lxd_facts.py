@@ -27,11 +27,11 @@ from reconciler.providers.lxd.facts import (
     size_bytes,
 )
 from reconciler.providers.lxd.fields import (
-    DIFF_RULES,
     chart_defaults,
     desired_fields,
     instance_request,
     restart_reasons,
+    rules_for,
 )
 from reconciler.providers.lxd.observe import resource_for
 from tests.providers.lxd.resources import render, resource
@@ -212,7 +212,7 @@ def test_the_plan_says_a_nesting_change_restarts_the_container() -> None:
         lab="home",
         fields={**desired, "nesting": False},
     )
-    planned = plan_resource(DesiredItem(res, desired, DIFF_RULES), observed, desired, PINNED)
+    planned = plan_resource(DesiredItem(res, desired, rules_for("container", "running")), observed, desired, PINNED)
     assert planned.op is Op.update
     assert planned.reason.endswith("nesting False -> True; restarts it to change nesting"), planned.reason
 

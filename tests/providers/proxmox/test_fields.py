@@ -155,3 +155,43 @@ def test_configuration_stamp_only_for_reachable_guests_and_follows_the_playbooks
     )
     other = static.model_copy(update={"configuration_vars": {"motd": "hi"}})
     assert f.configuration_stamp(static) != f.configuration_stamp(other)
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "restarts"),
+    [
+        ("qemu", "running", ["cores", "memory_mb", "cpu_type", "gpu", "gpu_count", "ipconfig0"]),
+        ("qemu", "stopped", []),  # a stopped VM takes its config at its next start: nothing is rebooted
+        ("qemu", None, []),  # not created yet
+        ("lxc", "running", []),  # containers take cores, memory, NICs and mount points live
+    ],
+)
+def test_restart_rules_per_guest_kind_and_state(kind: str, status: str | None, restarts: list[str]) -> None:
+    rules = f.rules_for(kind, status)
+    assert rules.restart_fields == restarts
+    assert rules.model_dump(exclude={"restart_fields"}) == f.DIFF_RULES.model_dump(exclude={"restart_fields"})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, {}),
+        ({"overrides": {"clone": "debian-12-cloud"}}, {"clone_template": "debian-12-cloud"}),
+        ({"properties": {"template_id": 9000}}, {"clone_template": "9000"}),
+        ({"resource_type": "container", "overrides": {"ostemplate": "local:vztmpl/d12.tar.zst"}},
+         {"ostemplate": "local:vztmpl/d12.tar.zst"}),
+        # A pool-wide VM template does not apply to containers with an OS template (apply makes them from it) ...
+        ({"resource_type": "container", "properties": {"clone_template": "debian-12-cloud",
+                                                        "ostemplate": "local:vztmpl/d12.tar.zst"}},
+         {"ostemplate": "local:vztmpl/d12.tar.zst"}),
+        # ... but a container's own clone source does.
+        ({"resource_type": "container", "overrides": {"clone": "ct-base", "ostemplate": "local:vztmpl/d12.tar.zst"}},
+         {"clone_template": "ct-base"}),
+    ],
+)
+def test_what_a_guest_is_made_from_is_a_plan_only_field(kwargs: dict[str, Any], expected: dict[str, str]) -> None:
+    desired = f.desired_fields(resource("web", **kwargs))
+    assert {k: desired[k] for k in f.CREATED_FROM_FIELDS if k in desired} == expected
+    # Never compared: a live guest (which reports neither) matches, whatever the template.
+    live = {k: v for k, v in desired.items() if k not in f.CREATED_FROM_FIELDS}
+    assert diff_fields(desired, live, desired, f.DIFF_RULES) == []

@@ -115,6 +115,8 @@ def test_plan_apply_noop_drift_deviation_self_heal(
     [update] = drift["changes"]
     assert (update["op"], update["drift"]) == ("update", True)
     assert [(f["path"], f["old"], f["new"]) for f in update["fields"]] == [("num_cpus", 4, 1)]
+    # Taking vCPUs from a powered-on VM needs it powered off: the plan line says so before apply does it.
+    assert update["reason"].endswith("; restarts it to change num_cpus"), update["reason"]
 
     # self_heal off: the unattended run holds the change back and records the deviation.
     held = auto_run(lab)

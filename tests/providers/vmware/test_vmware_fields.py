@@ -14,6 +14,8 @@ from reconciler.providers.vmware.fields import (
     desired_fields,
     disk_units,
     notes_with_owner,
+    power_cycle_fields,
+    rules_for,
     vm_options,
     vm_ownership,
 )
@@ -55,6 +57,37 @@ def test_a_clone_keeps_the_templates_boot_disk_unless_sized() -> None:
     assert cloned["disks"] == []
     sized = desired_fields(resource("web", storage_gb=40, overrides={"clone_template": "debian-12"}))
     assert sized["disks"] == [{"label": "scsi0:0", "size_gb": 40.0}]
+    # The template is named for the plan and never compared: vSphere keeps no record of it.
+    assert cloned["clone_template"] == "debian-12" and "clone_template" not in desired_fields(resource("web"))
+    live = {k: v for k, v in cloned.items() if k != "clone_template"}
+    assert diff_fields(cloned, live, cloned, DIFF_RULES) == []
+
+
+LIVE = {"num_cpus": 2, "memory_mb": 2048, "power_state": "on", "cpu_hot_add": False, "memory_hot_add": False}
+
+
+@pytest.mark.parametrize(
+    ("desired", "live", "restarts"),
+    [
+        ({"num_cpus": 4, "memory_mb": 4096}, {}, ["num_cpus", "memory_mb"]),  # hot-add off
+        ({"num_cpus": 4, "memory_mb": 4096}, {"cpu_hot_add": True, "memory_hot_add": True}, []),  # hot-added
+        ({"num_cpus": 1, "memory_mb": 1024}, {"cpu_hot_add": True, "memory_hot_add": True},
+         ["num_cpus", "memory_mb"]),  # never taken away live
+        ({"num_cpus": 4}, {"cpu_hot_add": True, "power_state": "suspended"}, ["num_cpus"]),  # only on hot-adds
+        ({"num_cpus": 4}, {"power_state": "off"}, []),  # reconfigured as it is
+        ({"num_cpus": 4, "power_state": "off"}, {}, []),  # powered off as wanted: no cycle
+        ({"num_cpus": 2, "memory_mb": 2048}, {}, []),  # nothing changes
+    ],
+)
+def test_power_cycles_follow_hot_add_direction_and_power_state(
+    desired: dict[str, Any], live: dict[str, Any], restarts: list[str]
+) -> None:
+    observed = {**LIVE, **live}
+    assert power_cycle_fields({"power_state": "on", **desired}, observed) == restarts
+    rules = rules_for({"power_state": "on", **desired}, observed)
+    assert rules.restart_fields == restarts
+    assert rules.model_dump(exclude={"restart_fields"}) == DIFF_RULES.model_dump(exclude={"restart_fields"})
+    assert rules_for(desired, None).restart_fields == []  # not created yet
 
 
 @pytest.mark.parametrize(
