@@ -46,6 +46,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     if not ref:
         raise AgentError("send instance_name (the resource's name) or instance_id")
     state = app.state()
+    members = [e.name for e in state.members_of(ref)] if ref in state.resources else []
+    if members and members != [ref]:
+        raise AgentError(f"{ref} runs as high_availability members {', '.join(members)}: ask for one of them")
     # The record and its open deviations, kept until the records change (one query checks).
     version = queries.records_version(app.service, state.lab_name)
     row, deviations = app.memo(f"{SPEC.name}:{ref}", version, (), lambda: _record(app, ref))
@@ -55,9 +58,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                 for a in reversed(queries.audit(app.service, resource=row.name, limit=20))]
     out = Output(summary="", name=row.name, status=row.status, matches=row.matches, provider=row.provider,
                  node=row.node, provider_id=row.provider_id, ip_address=row.ip_address,
-                 declared_in_git=row.name in state.resources, last_applied_revision=row.last_applied_revision,
+                 declared_in_git=state.declared(row.name) is not None, last_applied_revision=row.last_applied_revision,
                  error=row.error, logs=logs)
-    in_git = state.resources.get(out.name)
+    in_git = state.declared(out.name)  # a high_availability member's: its resource's
     if in_git is not None:
         out.context = {k: v for k, v in in_git.metadata.annotations.items() if k.startswith("homeport.io/")}
     out.deviations = [dict(d) for d in deviations]
