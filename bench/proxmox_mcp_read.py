@@ -1,13 +1,14 @@
 """`discover-proxmox-resources` over stdio with 200 guests on fakepve: cold and warm latency, answer size.
 
-Usage: python bench/proxmox_mcp_read.py [--guests 200] [--managed 15] [--calls 20]
+Usage: python bench/proxmox_mcp_read.py [--guests 200] [--managed 15] [--calls 20] [--server PATH]
 Starts fakepve (tests/backends/pve.py: HTTPS with its own CA, an API token) with three nodes, the seed's
 template and unmanaged guests, plus `--guests` guests (4 in 5 QEMU, 1 in 5 LXC, as shared/peers-bench's
 seed.py); writes a lab with one Proxmox provider and `--managed` resources, applies it once (the real
 apply path clones them), then spawns `homeport-mcp --lab DIR` and calls `discover-proxmox-resources`
 through the `mcp` SDK's stdio client: one cold call, then `--calls` warm calls (the default page), the
 same with `all: true` (every guest in one answer), and the SDK's own round trip on a trivial tool (the
-floor no server beats). PVE requests per call are counted on fakepve. Target (issue 21): warm p50 no
+floor no server beats). PVE requests per call are counted on fakepve. `--server` measures another build
+(a server without `all` gets its plain call twice). Target (issue 21): warm p50 no
 slower than the fastest peer in the same run (shared/peers-bench/); here the floor is printed beside it.
 Figures are printed, never asserted.
 """
@@ -90,12 +91,12 @@ def p50(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-async def measure(lab: Path, requests: Any, calls: int, env: dict[str, str]) -> dict[str, Any]:
+async def measure(lab: Path, requests: Any, calls: int, env: dict[str, str], server: str) -> dict[str, Any]:
     """Cold and warm calls through the SDK's stdio client, the floor server's round trip beside them."""
     from mcp import Client, StdioServerParameters
 
     out: dict[str, Any] = {}
-    hp = StdioServerParameters(command=str(Path(sys.executable).parent / "homeport-mcp"), args=["--lab", str(lab)],
+    hp = StdioServerParameters(command=server, args=["--lab", str(lab)],
                                env=env, cwd=str(lab))
     floor = StdioServerParameters(command=sys.executable, args=["-c", FLOOR], env=env)
     async with Client(hp) as client, Client(floor) as base:
@@ -109,13 +110,16 @@ async def measure(lab: Path, requests: Any, calls: int, env: dict[str, str]) -> 
             size = len(json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True)))
             return took, size, requests() - start_requests
 
+        listed = await client.list_tools()
+        paged = next(t.input_schema.get("properties", {}) for t in listed.tools
+                     if t.name == "discover-proxmox-resources")
         out["cold"] = await call({})
         warm: list[tuple[float, int, int]] = []
         full: list[tuple[float, int, int]] = []
         floor_s: list[float] = []
         for i in range(calls):  # interleaved, so load changes hit every series alike
             warm.append(await call({}))
-            full.append(await call({"all": True}))
+            full.append(await call({"all": True} if "all" in paged else {}))
             started = time.perf_counter()
             await base.call_tool("ping", {"n": i})
             floor_s.append(time.perf_counter() - started)
@@ -160,6 +164,8 @@ def main() -> None:
     parser.add_argument("--guests", type=int, default=200)
     parser.add_argument("--managed", type=int, default=15)
     parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--server", default=str(Path(sys.executable).parent / "homeport-mcp"),
+                        help="homeport-mcp to measure (e.g. an older tree's, for a before/after)")
     args = parser.parse_args()
 
     import multiprocessing
@@ -198,7 +204,7 @@ def main() -> None:
             guests = int(parent.recv())
             print(f"fakepve {url} (own process): {guests} guests; lab applied in "
                   f"{time.perf_counter() - started:.1f} s ({applied.status}: {applied.counts})", flush=True)
-            figures = anyio.run(measure, lab, requests, args.calls, dict(os.environ))
+            figures = anyio.run(measure, lab, requests, args.calls, dict(os.environ), args.server)
         finally:
             parent.send("stop")
             parent.recv()
