@@ -5,7 +5,8 @@ generated titles, `additionalProperties: true` (the default) and `anyOf [X, null
 "null"]` (with X's own keywords, which constrain only values of type X; `default: null` goes with it).
 Output schemas are trimmed to the fields a tool returns: each top-level field with its type (and enum)
 and description (no `required` list: the result carries every field); nested objects are
-`{"type": "object"}`. A trimmed output schema accepts everything
+`{"type": "object"}` and arrays `{"type": "array"}` (a client checking the items' shape would walk every
+item of a long listing on every call). A trimmed output schema accepts everything
 the full one accepts (clients validate structured results against it), and the result itself carries the
 nested shape.
 """
@@ -80,9 +81,6 @@ def _shape(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
             return {"type": sorted(types)[0] if len(types) == 1 else sorted(types)}
     if isinstance(node.get("allOf"), list) and len(node["allOf"]) == 1:
         return _shape(node["allOf"][0], defs)
-    out: dict[str, Any] = {key: node[key] for key in ("type", "enum", "const") if key in node}
-    if node.get("type") == "array" and isinstance(node.get("items"), dict):
-        items = _shape(node["items"], defs)
-        if items:
-            out["items"] = items
-    return out
+    # An array is just an array: with an `items` shape a client validating the result would check every item
+    # of a long listing on every call (the items carry their own shape).
+    return {key: node[key] for key in ("type", "enum", "const") if key in node}
