@@ -77,8 +77,10 @@ class ProxmoxProvider(Provider):
         return self.observer.observe(self.ctx.clock())
 
     def observe_reusing(self, max_age: float) -> Inventory:
-        """One GET /cluster/resources; the guests of the last observe when none moved (Observer.observe)."""
-        return self.observer.observe(self.ctx.clock(), reuse_for=timedelta(seconds=max_age))
+        """One GET /cluster/resources; the guests of the last observe when none moved (Observer.observe), never
+        longer than detail_refresh (how old a guest's config may be)."""
+        reuse = min(timedelta(seconds=max_age), self.detail_refresh)
+        return self.observer.observe(self.ctx.clock(), reuse_for=reuse)
 
     def desired_fields(self, resource: EffectiveResource) -> dict[str, Any]:
         """Pure: the fields observe() reports once resource is applied (notes clone sources for preflight)."""
