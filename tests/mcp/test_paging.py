@@ -213,3 +213,24 @@ def test_read_audit_rows_are_written_in_call_order_and_flushed(module_lab: Path)
         app.close()
     tools = [r.tool for r in sorted(rows, key=lambda r: r.seq) if r.tool and r.entity_type == "mcp-tool"]
     assert tools[-5:] == ["list-proposals"] * 3 + ["get-deployment-status", "update-resource-dimensions"]
+
+
+def test_query_resource_pools_summarises_each_pools_resources(module_lab: Path) -> None:
+    """Each pool says how many resources it holds and names the first 20; all_resources names every one."""
+    app = HomeportApp(module_lab)
+    try:
+        async def go() -> tuple[Any, Any]:
+            async with Client(server_for(app, "read")) as client:
+                return (await client.call_tool("query-resource-pools", {}),
+                        await client.call_tool("query-resource-pools", {"all_resources": True}))
+
+        summary, full = anyio.run(go)
+        declared = app.state().effective
+    finally:
+        app.close()
+    assert not summary.is_error and not full.is_error
+    for short, every in zip(summary.structured_content["pools"], full.structured_content["pools"], strict=True):
+        assert short["resource_count"] == every["resource_count"] == len(every["resources"])
+        assert short["resources"] == every["resources"][:20]
+        assert every["resources"] == sorted(r.name for r in declared.values() if r.pool == every["path"])
+    assert sum(p["resource_count"] for p in full.structured_content["pools"]) > 0
