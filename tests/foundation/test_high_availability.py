@@ -112,6 +112,16 @@ def test_turning_high_availability_on_keeps_the_running_instance_as_member_one(t
     after = status(lab)
     assert after["web-frontend-1"] == before["web-frontend"] and after["web-frontend-2"] != after["web-frontend-1"]
 
+    # and off again, as docs/placement.md says: renamed_from web-frontend-1 keeps the first member
+    single = web_frontend("cpu: 2, memory_gb: 4, storage_gb: 20", extra="  renamed_from: web-frontend-1\n")
+    commit(lab, {WEB: single}, "web-frontend: one instance again")
+    changes = web_changes(plan(lab))
+    assert changes["web-frontend"]["op"] == "rename" and changes["web-frontend"]["previous_name"] == "web-frontend-1"
+    assert changes["web-frontend-2"]["op"] == "delete"
+    code, out = homeport("apply", "--lab", str(lab), "--auto-approve")
+    assert code == 0, out
+    assert status(lab) == {"web-frontend": before["web-frontend"]}
+
 
 def test_members_are_held_back_rather_than_share_a_node_when_enough_nodes_exist(tmp_path: Path) -> None:
     lab = new_example_lab(tmp_path)
