@@ -62,4 +62,4 @@ apt_install lxd debootstrap busybox-static openssl iproute2
 
 # Container image tests: an offline Debian bookworm + python3.11 base (debootstrap; cached outside the repo).
 apt_install debootstrap
-"$(dirname "$0")/build-test-base-image.sh"
+"$(dirname "$0")/build-test-base-image.sh" >/dev/null

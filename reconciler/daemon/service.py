@@ -6,6 +6,7 @@ next cycle tries again.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import queue
@@ -43,6 +44,13 @@ def utc_now() -> datetime:
 
 def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _collector_on() -> None:
+    """Collect start-up's garbage once, freeze what remains (the collector never rescans it), collector on."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
 
 
 class Daemon:
@@ -291,8 +299,9 @@ class Daemon:
             self._scheduler.reschedule_job("reconcile", trigger="interval", seconds=self.interval,
                                            jitter=max(1, int(self.interval * self.settings.jitter)))
 
-    def start(self) -> None:
-        """Start the worker and the scheduler (returns at once)."""
+    def start(self, *, first_run: bool = True) -> None:
+        """Start the worker and the scheduler (returns at once); first_run=False leaves the start-up cycle
+        to the caller (serve_forever asks for it once the HTTP port listens)."""
         self._worker = threading.Thread(target=self._work, name="homeport-worker", daemon=True)
         self._worker.start()
         self._scheduler = BackgroundScheduler(timezone=UTC)
@@ -306,7 +315,8 @@ class Daemon:
             self._scheduler.add_job(self.request, "interval", args=["snapshot"], id="snapshot",
                                     seconds=self.settings.snapshot_seconds, max_instances=1, coalesce=True)
         self._scheduler.start()
-        self.request("startup")
+        if first_run:
+            self.request("startup")
 
     def stop(self) -> None:
         """Stop the scheduler and the worker (after its current cycle), close the session."""
@@ -365,14 +375,31 @@ class Daemon:
             webhook_secret(self.env)
         except ValueError as exc:  # reported at start-up and by /healthz, not first by a failing delivery
             log.error("webhooks are off: %s", exc)
+        # Start-up makes hundreds of thousands of objects that live as long as the process (modules, the web
+        # door's and MCP's pydantic schemas); the cyclic collector would rescan them over and over (~15% of
+        # start-up CPU). It stays off until the port listens, then they are frozen out of its sight.
+        gc.disable()
         # Built before the worker starts: opening the lab migrates its database, one opener at a time.
         app = self.http_app() if self.settings.port else None
-        self.start()
+        if app is None:
+            _collector_on()
+        # With a port, the start-up cycle begins once the port listens: the first reconcile (rendering,
+        # planning, provider SDK imports) would otherwise hold the interpreter while the server starts.
+        self.start(first_run=app is None)
         try:
             if app is not None:
                 import signal
 
                 import uvicorn
+
+                daemon = self
+
+                class Server(uvicorn.Server):
+                    async def startup(self, sockets: Any = None) -> None:
+                        await super().startup(sockets)
+                        _collector_on()
+                        if self.started:
+                            daemon.request("startup")
 
                 # uvicorn re-raises the signal that stopped it once it has shut down; with these handlers in
                 # place that re-raise is harmless and the worker still finishes its run (below) before exit.
@@ -380,7 +407,7 @@ class Daemon:
                 signal.signal(signal.SIGINT, lambda *_: None)
                 config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port,
                                         log_level="warning", access_log=False)
-                uvicorn.Server(config).run()
+                Server(config).run()
             else:
                 import signal
 
