@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from mcp_server.auditlater import AuditWriter
 from reconciler.models.desired import DesiredState
 from reconciler.models.inventory import Inventory
-from reconciler.providers.errors import ProviderError
 from reconciler.service import LabService, Observation
+from reconciler.service.errors import ProviderError
 
 # How long a read may answer from a provider's last full observe while its one-call change check says nothing
 # moved (docs/mcp.md): fields read from guests' configs and other processes' provider state are at most this old.

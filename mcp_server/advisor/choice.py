@@ -19,8 +19,7 @@ from reconciler.models.desired import DesiredState
 from reconciler.models.inventory import Inventory
 from reconciler.models.placement import Demand
 from reconciler.models.resource import Requirements
-from reconciler.plan.placement import Ledger, judge
-from reconciler.providers.base import Provider
+from reconciler.service.placement import Ledger, Provider, judge
 
 CLOUD_TYPES = {"aws", "azure"}
 

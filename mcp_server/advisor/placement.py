@@ -14,9 +14,7 @@ from reconciler.models.effective import EffectiveResource
 from reconciler.models.inventory import Inventory
 from reconciler.models.placement import PlacementReport
 from reconciler.models.resource import Requirements, UniversalResource
-from reconciler.plan.placement import Ledger, place
-from reconciler.providers.base import Provider
-from reconciler.source.resolve import effective_resource, pool_chain
+from reconciler.service.placement import Ledger, Provider, effective_resource, place, pool_chain
 
 
 class PlacementAdvice(BaseModel):

@@ -11,7 +11,7 @@ from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.paging import PageInput, page, pick_fields
 from mcp_server.toolspec import AgentError, ToolOutput, ToolSpec
-from reconciler.plan.capacity import capacity_report
+from reconciler.service.placement import capacity_report
 
 NAME = "discover-infrastructure-context"
 RESOURCE_FIELDS = ("provider", "name", "node", "status", "kind", "id", "managed")

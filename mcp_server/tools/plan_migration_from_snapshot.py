@@ -12,10 +12,9 @@ from mcp_server.auth import Caller
 from mcp_server.definitions import ProposalSummary
 from mcp_server.proposing import submit_proposal
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.plan.capacity import ratios_for_pool
-from reconciler.plan.placement import Ledger, judge
 from reconciler.service import NotFound, edits, queries
 from reconciler.service.edits import check_text, set_path
+from reconciler.service.placement import Ledger, judge, ratios_for_pool
 
 
 class Input(ToolInput):

@@ -8,7 +8,7 @@ from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.definitions import ProposalSummary
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.proposals.names import check_text
+from reconciler.service.edits import check_text
 from reconciler.service.errors import ServiceError
 from reconciler.service.rollback import propose_rollback
 

@@ -12,7 +12,7 @@ from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
 from reconciler.models.desired import DesiredState
-from reconciler.plan.capacity import capacity_report
+from reconciler.service.placement import capacity_report
 
 SHOWN = 20  # resource names per pool unless all_resources
 

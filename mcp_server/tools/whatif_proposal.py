@@ -9,7 +9,7 @@ from pydantic import Field
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.toolspec import AgentError, ToolInput, ToolOutput, ToolSpec
-from reconciler.proposals.names import check_proposal_id
+from reconciler.service.edits import check_proposal_id
 from reconciler.service.errors import ServiceError, agent_message
 from reconciler.service.whatif import NodeChange, PendingFit, Placement, whatif_proposal
 from reconciler.service.whatif_cost import CostChange

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reconciler.source.remote import LabMirror
+from reconciler.service.lab import LabMirror
 
 
 @dataclass

@@ -29,9 +29,9 @@ from reconciler.daemon.webhook import PushEvent, RefusalLog
 from reconciler.models.lab import duration_seconds
 from reconciler.models.plan import Mode
 from reconciler.service import LabService, commands, queries
+from reconciler.service.errors import GitSourceError
 from reconciler.service.lab import database_url_from_env, open_mirror
 from reconciler.service.views import RunReport
-from reconciler.source.errors import GitSourceError
 
 log = logging.getLogger("homeport.daemon")
 STOP = "__stop__"

@@ -21,9 +21,10 @@ from reconciler.proposals.forge import ForgeError
 from reconciler.proposals.names import ProposalInputError
 from reconciler.proposals.records import ProposalNotFound
 from reconciler.proposals.review import ReviewError
-from reconciler.providers.errors import ProviderError
+from reconciler.providers.errors import ProviderError as ProviderError  # re-exported for the doors
 from reconciler.render.errors import ChartError, RenderError
-from reconciler.source.errors import DesiredStateError, GitSourceError
+from reconciler.source.errors import DesiredStateError
+from reconciler.source.errors import GitSourceError as GitSourceError  # re-exported for the doors
 from reconciler.store.database import DatabaseError
 from reconciler.store.locks import LabBusyError, LockError
 from reconciler.store.tokens import TokenError

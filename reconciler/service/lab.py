@@ -34,7 +34,8 @@ from reconciler.source.remote import LabMirror
 from reconciler.store.database import DATABASE_URL_ENV, database_url_from_env
 from reconciler.store.locks import lab_lock
 
-__all__ = ["DATABASE_URL_ENV", "LabService", "check_lab_dir", "database_url_from_env", "local_user", "open_mirror"]
+__all__ = ["DATABASE_URL_ENV", "LabMirror", "LabService", "check_lab_dir", "database_url_from_env", "local_user",
+           "open_mirror"]
 
 T = TypeVar("T")
 
