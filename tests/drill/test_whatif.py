@@ -16,7 +16,7 @@ from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller
 from mcp_server.server import build_server
 from reconciler.proposals.create import ProposalDraft
-from reconciler.service import commands, queries
+from reconciler.service import commands, queries, scratch
 from reconciler.service.lab import LabService
 from reconciler.service.scratch import scratch_root
 from reconciler.service.whatif import require_whatif, whatif_proposal
@@ -62,15 +62,22 @@ def _live(lab: Path) -> Any:
                 service.observe().inventories["lab"].model_dump(exclude={"observed_at"}))
 
 
-def test_whatif_shows_node_over_ratio_and_the_proposal_that_no_longer_fits(proposals: tuple[Path, str, str]) -> None:
+def test_whatif_shows_node_over_ratio_and_the_proposal_that_no_longer_fits(
+    proposals: tuple[Path, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lab, cache_id, grow_id = proposals
     before = _live(lab)
-    root = Path(scratch_root() or tempfile.gettempdir())
-    scratch_before = {p.name for p in root.glob("homeport-scratch-*")}
+    assert Path(scratch_root() or tempfile.gettempdir()).is_dir()  # where scratch labs go outside this test
+    root = tmp_path / "scratch"  # a folder of this test's own: other processes make scratch labs too
+    root.mkdir()
+    monkeypatch.setattr(scratch, "scratch_root", lambda: str(root))
+    made: list[str] = []
+    mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(scratch.tempfile, "mkdtemp", lambda **kw: made.append(mkdtemp(**kw)) or made[-1])
     with LabService.open(lab) as service:
         report = whatif_proposal(service, grow_id)
     assert _live(lab) == before  # nothing live changed
-    assert {p.name for p in root.glob("homeport-scratch-*")} == scratch_before  # the scratch lab is gone
+    assert any(Path(m).parent == root for m in made) and list(root.iterdir()) == []  # made there, gone
     assert report.plan["counts"].get("update") == 1
     sim3 = next(n for n in report.nodes if n.node == "sim-3")
     assert sim3.before.memory_allocated_gb == 4 and sim3.after.memory_allocated_gb == 40
