@@ -130,6 +130,8 @@ def test_plan_apply_configure_noop_drift_deviation_self_heal(
     [update] = drift["changes"]
     assert (update["op"], update["drift"]) == ("update", True)
     assert [(f["path"], f["old"], f["new"]) for f in update["fields"]] == [("cores", 6, 2)]
+    # Cores are not hot-pluggable: the running VM reboots for them, and the plan line says so before apply.
+    assert update["reason"].endswith("; restarts it to change cores"), update["reason"]
 
     held = auto_run(lab)
     assert held.outcomes == []
