@@ -6,6 +6,8 @@ import argparse
 import getpass
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,8 +51,17 @@ def build_server(app: HomeportApp, *, toolsets: tuple[str, ...] = DEFAULT_TOOLSE
     auth = http_auth_for(app, public_url) if http_auth else None  # homeport tokens, then identity.oidc
     if auth is not None:
         kwargs["auth"], kwargs["token_verifier"] = auth.settings, auth.verifier
+    @asynccontextmanager
+    async def audits_written_at_end(_server: Any) -> AsyncIterator[dict[str, Any]]:
+        """A connection's reads' audit rows (written a moment after each answer) are all in the log when it ends."""
+        try:
+            yield {}
+        finally:
+            app.flush_audits()
+
     server: MCPServer[Any] = MCPServer("homeport", title="homeport", instructions=INSTRUCTIONS,
-                                       version="0.1.0", tools=tools, log_level="WARNING", **kwargs)
+                                       version="0.1.0", tools=tools, log_level="WARNING",
+                                       lifespan=audits_written_at_end, **kwargs)
     if auth is not None:
         install_http_auth(server, auth, lambda caller, tool, message: audit_call(
             app, caller, tool, {}, "refused", {"error": message}, time.perf_counter()))

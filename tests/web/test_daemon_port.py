@@ -56,6 +56,12 @@ def test_daemon_port_serves_ui_api_and_mcp_and_applies_approvals(tmp_path: Path)
             assert c.post("/webhook", content=b"{}", headers={"Host": "homeport.example"}).status_code in (400, 401,
                                                                                                          403)
             assert b"homeport_" in c.get("/metrics").content
+            # The start-up cycle begins once the port listens; on a slow machine it may not have started yet. It
+            # finishes first, so the run the approval queues is the one that applies the change.
+            while not any(r["trigger"] == "startup" and r["finished_at"]
+                          for r in c.get("/api/v1/runs", headers=auth).json()["items"]):
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.3)
             agent = {"Authorization": f"Bearer {tokens.agent}"}
             source = c.get("/api/v1/resources/web-frontend/source", headers=agent).json()
             proposal = c.post("/api/v1/proposals", headers=agent, json={
