@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.models.inventory import NodeFacts, ObservedResource
+from reconciler.models.inventory import Gpu, NodeFacts, ObservedResource
 from reconciler.providers.base import LAB_LABEL, OWNER_LABEL, OWNER_VALUE, RESOURCE_LABEL
 from reconciler.providers.docker.fields import (
     COMPOSE_PROJECT_LABEL,
@@ -22,8 +22,25 @@ GIB = 1024**3
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 
-def node_facts(provider: str, node: str, info: dict[str, Any]) -> NodeFacts:
-    """A node's capacity from `docker info` (NCPU, MemTotal)."""
+def engine_gpus(info: dict[str, Any], declared: list[tuple[str, str]]) -> list[Gpu]:
+    """The engine's GPUs: those the lab declares (id, model), then any GPU device `docker info` discovered through
+    CDI (`DiscoveredDevices`, Docker 28+: `nvidia.com/gpu=0`) that is not declared already (a declared id "0" is
+    NVIDIA's device 0, the id `docker run --gpus device=0` uses)."""
+    gpus = [Gpu(id=gpu_id, model=model, vendor="nvidia" if model else "") for gpu_id, model in declared]
+    known = {g.id for g in gpus}
+    for device in info.get("DiscoveredDevices") or []:
+        name = str((device or {}).get("ID") or "")
+        kind, _, index = name.partition("=")
+        declared_already = name in known or (kind == "nvidia.com/gpu" and index in known)  # "0" is nvidia's 0
+        if (device or {}).get("Source") == "cdi" and kind.endswith("/gpu") and index not in ("", "all") \
+                and not declared_already:
+            gpus.append(Gpu(id=name, vendor=kind.split(".")[0]))
+            known.add(name)
+    return gpus
+
+
+def node_facts(provider: str, node: str, info: dict[str, Any], gpus: list[Gpu] | None = None) -> NodeFacts:
+    """A node's capacity from `docker info` (NCPU, MemTotal), with the engine's GPUs."""
     labels = {}
     for item in info.get("Labels") or []:
         key, _, value = str(item).partition("=")
@@ -35,6 +52,7 @@ def node_facts(provider: str, node: str, info: dict[str, Any]) -> NodeFacts:
         status="online",
         cpu=float(info.get("NCPU") or 0),
         memory_gb=round(float(info.get("MemTotal") or 0) / GIB, 2),
+        gpus=gpus or [],
         labels=labels,
     )
 
@@ -107,13 +125,31 @@ def detail_fields(inspect: dict[str, Any]) -> dict[str, Any]:
     else:
         cpus = 0.0
     restart = (host.get("RestartPolicy") or {}).get("Name") or "no"
+    gpu_count, gpu_ids = gpu_requests(host)
     return {
         "command": list(config.get("Cmd") or []),
         "env": env,
         "restart": restart,
         "cpus": round(float(cpus), 3),
         "memory_mb": int(host.get("Memory") or 0) // (1024 * 1024),
+        "gpu_requests": {"name": str(inspect.get("Name") or "").lstrip("/"), "count": gpu_count, "ids": gpu_ids},
     }
+
+
+def gpu_requests(host: dict[str, Any]) -> tuple[int, list[str]]:
+    """(count, device ids) of the GPUs a container's HostConfig.DeviceRequests ask for; count -1 means all."""
+    count, ids = 0, list[str]()
+    for request in host.get("DeviceRequests") or []:
+        capabilities = [c for group in request.get("Capabilities") or [] for c in group or []]
+        if "gpu" not in capabilities and not str(request.get("Driver") or "").startswith("nvidia"):
+            continue
+        if request.get("DeviceIDs"):
+            ids.extend(str(i) for i in request["DeviceIDs"])
+        elif request.get("Count") == -1:
+            count = -1
+        elif count != -1:
+            count += int(request.get("Count") or 0)
+    return count, ids
 
 
 def summary_fingerprint(summary: dict[str, Any]) -> str:
@@ -215,6 +251,21 @@ def count_limits(facts: NodeFacts, details: list[dict[str, Any]]) -> None:
         facts.cpu_allocated += float(detail.get("cpus") or 0)
         facts.memory_allocated_gb += float(detail.get("memory_mb") or 0) / 1024
         facts.guests += 1
+    for detail in details:  # GPUs named by id first, then those asked by count take the free ones in order
+        wanted = detail.get("gpu_requests") or {}
+        for gpu in facts.gpus:
+            if gpu.in_use_by is None and (gpu.id in wanted.get("ids", []) or
+                                          gpu.id.rpartition("=")[2] in wanted.get("ids", [])):
+                gpu.in_use_by = wanted.get("name") or "a container"
+    for detail in details:
+        wanted = detail.get("gpu_requests") or {}
+        count = int(wanted.get("count") or 0)
+        for gpu in facts.gpus:
+            if count == 0:
+                break
+            if gpu.in_use_by is None:
+                gpu.in_use_by = wanted.get("name") or "a container"
+                count -= 1
 
 
 def other_volumes(provider: str, node: str, volumes: list[dict[str, Any]], listed: Listing) -> list[ObservedResource]:

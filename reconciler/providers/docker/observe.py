@@ -20,6 +20,7 @@ from reconciler.providers.docker.facts import (
     container_name,
     count_limits,
     detail_fields,
+    engine_gpus,
     merge_containers,
     node_facts,
     other_networks,
@@ -190,7 +191,9 @@ def observe_engine(engine: Engine, provider: str, cache: DetailCache, now: datet
 
     I/O here (four listings, the detail cache); what they mean is decided in facts.py."""
     try:
-        facts = node_facts(provider, engine.node, engine.info())
+        info = engine.info()
+        facts = node_facts(provider, engine.node, info,
+                           engine_gpus(info, [(g.id, g.model) for g in engine.spec.gpus]))
         listing = engine.containers()
         volumes = engine.volumes()
         networks = engine.networks()

@@ -14,6 +14,9 @@ A lab names its engines in the provider's `options.engines`, one per node::
               endpoint: "tcp://10.0.0.5:2376"
               tls: {ca_file: /etc/homeport/docker-ca.pem, cert_file: /etc/homeport/docker-cert.pem,
                     key_file: /etc/homeport/docker-key.pem}
+            gpu-box:                                    # an engine with NVIDIA GPUs (container toolkit set up)
+              endpoint: "ssh://admin@gpu-box.lan"
+              gpus: [{id: "0", model: "RTX 3090"}]      # what placement may give containers asking for a GPU
           wait_timeout: 120                             # seconds `up --wait` may take
 
 A single engine may be given as the provider's `endpoint` instead; its node is `nodes[0]`, or the
@@ -49,6 +52,15 @@ class TlsFiles(BaseModel):
     verify: bool = True
 
 
+class EngineGpu(BaseModel):
+    """A GPU an engine can hand to containers (NVIDIA container toolkit or CDI), as the lab declares it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(description="Device id as Docker names it (`nvidia-smi -L` index or UUID, or a CDI name)")
+    model: str = Field(default="", description="GPU model, matched by a resource's requirements.gpu_model")
+
+
 class EngineSpec(BaseModel):
     """One Docker engine: the node name homeport places on and the endpoint that reaches it."""
 
@@ -57,6 +69,9 @@ class EngineSpec(BaseModel):
     node: str
     endpoint: str
     tls: TlsFiles | None = None
+    gpus: tuple[EngineGpu, ...] = Field(
+        default=(), description="GPUs containers may be given (Docker's info does not count NVIDIA GPUs; CDI "
+                                "devices it discovers are added)")
 
     @property
     def scheme(self) -> str:
@@ -152,6 +167,30 @@ def _tls(provider: str, node: str, raw: object, config: ProviderConfig) -> TlsFi
     )
 
 
+def _gpus(provider: str, node: str, raw: object) -> tuple[EngineGpu, ...]:
+    """`gpus:` of an engine: a list of {id, model}, or of model names (ids 0, 1, ...)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _problem(provider, f"engine {node!r}: gpus must be a list such as [{{id: \"0\", model: RTX 3090}}]")
+    out = []
+    for index, item in enumerate(raw):
+        if isinstance(item, str):
+            out.append(EngineGpu(id=str(index), model=item))
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str | int) or isinstance(item.get("id"), bool):
+            raise _problem(provider, f"engine {node!r}: gpus[{index}] needs an id (the device id Docker uses)")
+        unknown = sorted(set(item) - {"id", "model"})
+        if unknown:
+            raise _problem(provider, f"engine {node!r}: gpus[{index}]: unknown keys {', '.join(unknown)} "
+                                     "(known: id, model)")
+        out.append(EngineGpu(id=str(item["id"]), model=str(item.get("model") or "")))
+    ids = [g.id for g in out]
+    if len(set(ids)) != len(ids):
+        raise _problem(provider, f"engine {node!r}: gpus lists an id twice")
+    return tuple(out)
+
+
 def _int_option(provider: str, options: dict[str, Any], key: str, default: int) -> int:
     value = options.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -181,20 +220,22 @@ def docker_settings(provider: str, config: ProviderConfig) -> DockerSettings:
             raise _problem(provider, "give either endpoint (one engine) or options.engines, not both")
         for node, raw in raw_engines.items():
             node = str(node)
+            gpus: tuple[EngineGpu, ...] = ()
             if isinstance(raw, dict):
-                unknown = sorted(set(raw) - {"endpoint", "tls"})
+                unknown = sorted(set(raw) - {"endpoint", "tls", "gpus"})
                 if unknown:
                     raise _problem(
                         provider,
-                        f"engine {node!r}: unknown settings {', '.join(unknown)} (known: endpoint, tls)",
+                        f"engine {node!r}: unknown settings {', '.join(unknown)} (known: endpoint, tls, gpus)",
                     )
                 endpoint = _check_endpoint(provider, node, raw.get("endpoint"))
                 tls = _tls(provider, node, raw.get("tls"), config)
+                gpus = _gpus(provider, node, raw.get("gpus"))
             else:
                 endpoint = _check_endpoint(provider, node, raw)
                 tls = _tls(provider, node, None, config)
             engines[node] = EngineSpec(
-                node=node, endpoint=endpoint, tls=tls if urlsplit(endpoint).scheme == "tcp" else None
+                node=node, endpoint=endpoint, tls=tls if urlsplit(endpoint).scheme == "tcp" else None, gpus=gpus
             )
     elif config.endpoint:
         if len(config.nodes) > 1:

@@ -110,11 +110,15 @@ def make_provider(state_db: Any, tmp_path: Path) -> Iterator[Callable[..., Docke
     """Build docker providers over given engines; closes them afterwards."""
     made: list[DockerProvider] = []
 
-    def build(engines: dict[str, DockerEngine], **options: Any) -> DockerProvider:
+    def build(engines: dict[str, DockerEngine], *, engine_settings: dict[str, dict[str, Any]] | None = None,
+              **options: Any) -> DockerProvider:
+        """engine_settings: more settings of an engine beside its endpoint (gpus, tls)."""
+        extra = engine_settings or {}
         config = ProviderConfig(
             type="docker",
             nodes=sorted(engines),
-            options={"engines": {n: e.endpoint for n, e in engines.items()}, "wait_timeout": 60, **options},
+            options={"engines": {n: {"endpoint": e.endpoint, **extra[n]} if n in extra else e.endpoint
+                                 for n, e in engines.items()}, "wait_timeout": 60, **options},
         )
         ctx = ProviderContext(
             lab=LAB,

@@ -55,6 +55,7 @@ def test_inspect_fields_mask_secret_values() -> None:
         "restart": "unless-stopped",
         "cpus": 1.0,
         "memory_mb": 256,
+        "gpu_requests": {"name": "", "count": 0, "ids": []},  # counted against the engine's GPUs, not a field
     }
     assert "not-a-real-secret" not in json.dumps(fields)
 
