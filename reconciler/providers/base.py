@@ -129,6 +129,10 @@ class Provider(ABC):
 
     type: ClassVar[str]
     diff_rules: ClassVar[DiffRules] = DiffRules()
+    # (vCPU, GiB) a guest without cpu / memory_gb is given, so what it allocates on a node: nothing by default (a
+    # container's limits are caps), 1 / 1 where the hypervisor creates it with one core and 1 GiB. Advice about
+    # moving a resource to this provider (reconciler/service/optimize.py) sizes it with these; demand() says so.
+    unset_size: ClassVar[tuple[float, float]] = (0.0, 0.0)
 
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx
@@ -165,7 +169,8 @@ class Provider(ABC):
         """Pure: what placing resource allocates on a node, from its desired fields. By default its
         requirements, an unset cpu or memory reserving nothing (providers that give a default size say so)."""
         return Demand.from_requirements(
-            resource.requirements, unset_cpu=0, unset_memory_gb=0, what=f"a {self.type} resource"
+            resource.requirements, unset_cpu=self.unset_size[0], unset_memory_gb=self.unset_size[1],
+            what=f"a {self.type} resource"
         )
 
     @abstractmethod

@@ -28,6 +28,8 @@ from reconciler.models.placement import Demand, PlacementRules
 from reconciler.models.resource import Requirements
 from reconciler.plan.capacity import ratios_for_pool
 from reconciler.plan.placement import NodeLedger, assess
+from reconciler.providers.errors import ProviderError
+from reconciler.providers.registry import provider_class
 from reconciler.service.prices import CLOUDS, HOURS_PER_MONTH, price_catalog
 
 CLOUD = set(CLOUDS)
@@ -140,11 +142,21 @@ def _rules(state: DesiredState, provider: str, pool_path: str) -> PlacementRules
     return PlacementRules(cpu_allocation_ratio=cpu, memory_allocation_ratio=mem)
 
 
-def fits_now(node: NodeFacts, req: Requirements, rules: PlacementRules) -> bool:
+def _unset_size(provider_type: str) -> tuple[float, float]:
+    """What the provider type gives a guest without cpu / memory_gb (1 / 1 when the type is not built in)."""
+    try:
+        return provider_class(provider_type).unset_size
+    except ProviderError:
+        return (1.0, 1.0)
+
+
+def fits_now(node: NodeFacts, req: Requirements, rules: PlacementRules,
+             unset_size: tuple[float, float] = (1.0, 1.0)) -> bool:
     """Whether the node could take the guest now by the planner's own rule (allocation against capacity x
-    ratio, GPUs, status); an unset cpu or memory counts as 1."""
-    demand = Demand(cpu=float(req.cpu or 1), memory_gb=float(req.memory_gb or 1), gpus=req.gpu_count,
-                    gpu_model=req.gpu_model)
+    ratio, GPUs, status); an unset cpu or memory allocates what the target provider gives a guest without it
+    (its Provider.unset_size: a Docker container without limits reserves nothing, a Proxmox VM 1 core / 1 GiB)."""
+    demand = Demand.from_requirements(req, unset_cpu=unset_size[0], unset_memory_gb=unset_size[1],
+                                      what="the guest")
     return assess(NodeLedger(node), demand, rules)[0] == "ok"
 
 
@@ -240,8 +252,9 @@ def analyze(state: DesiredState, inventories: dict[str, Inventory]) -> Analysis:
             if target is None:
                 continue
             rules = _rules(state, pname, target)
+            unset = _unset_size(configs[pname].type)
             fit = next((n for n in sorted(inv.nodes, key=lambda n: (n.memory_allocated_gb - n.memory_gb, n.name))
-                        if fits_now(n, req, rules)), None)
+                        if fits_now(n, req, rules, unset)), None)
             options.append(Option(pool=target, provider=pname, provider_type=configs[pname].type,
                                   fits_now=fit is not None, node=fit.name if fit else None,
                                   cost=power_cost(state, pname, fit, req),

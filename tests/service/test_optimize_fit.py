@@ -39,3 +39,18 @@ def node(**facts: object) -> NodeFacts:
 )
 def test_fits_by_allocation_not_usage(facts: dict[str, object], requirements: dict[str, object], fits: bool) -> None:
     assert fits_now(node(**facts), Requirements.model_validate(requirements), RULES) is fits
+
+
+@pytest.mark.parametrize(("provider_type", "fits"), [("docker", True), ("kubernetes", True), ("proxmox", False),
+                                                    ("vmware", False), ("sim", False)])
+def test_an_unset_size_allocates_what_the_target_provider_gives(provider_type: str, fits: bool) -> None:
+    """A node with every core and GiB allocated: a container without limits still fits on Docker or Kubernetes
+    (it reserves nothing); a hypervisor creates the guest with 1 core / 1 GiB, which does not fit."""
+    from reconciler.providers.registry import provider_class
+    from reconciler.service.optimize import _unset_size
+
+    full = node(cpu_allocated=16, memory_allocated_gb=16)
+    assert _unset_size(provider_type) == provider_class(provider_type).unset_size
+    assert fits_now(full, Requirements(), RULES, _unset_size(provider_type)) is fits
+    assert fits_now(full, Requirements(cpu=1, memory_gb=1), RULES, _unset_size(provider_type)) is False
+    assert _unset_size("not-a-provider") == (1.0, 1.0)

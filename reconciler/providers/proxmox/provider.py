@@ -37,6 +37,7 @@ class ProxmoxProvider(Provider):
     """
 
     type: ClassVar[str] = "proxmox"
+    unset_size: ClassVar[tuple[float, float]] = (1.0, 1.0)  # see demand()
     diff_rules: ClassVar[DiffRules] = fields.DIFF_RULES
 
     def __init__(self, ctx: ProviderContext) -> None:

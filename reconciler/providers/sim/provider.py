@@ -34,6 +34,7 @@ class SimProvider(Provider):
     """Simulated nodes and machines kept in the lab's database."""
 
     type: ClassVar[str] = "sim"
+    unset_size: ClassVar[tuple[float, float]] = (1.0, 1.0)  # see demand()
     diff_rules: ClassVar[DiffRules] = SIM_DIFF_RULES
 
     def __init__(self, ctx: ProviderContext) -> None:

@@ -105,6 +105,7 @@ class VmwareProvider(Provider):
     """vSphere VMs: observe with one property-collector retrieval, apply with tasks."""
 
     type: ClassVar[str] = "vmware"
+    unset_size: ClassVar[tuple[float, float]] = (1.0, 1.0)  # see demand()
     diff_rules: ClassVar[DiffRules] = DIFF_RULES
 
     def __init__(self, ctx: ProviderContext) -> None:
