@@ -23,6 +23,13 @@ SortKey = tuple[Any, ...]
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_CURSOR = 1024
+NOT_A_CURSOR = "query parameter cursor is not valid; pass the next_cursor of the previous page unchanged"
+
+
+class BadCursor(Invalid):
+    """A `cursor` query parameter this server did not make for this list: a 400 naming the parameter."""
+
+    parameter = "cursor"
 
 
 class Page(BaseModel, Generic[T]):
@@ -42,14 +49,14 @@ def encode_cursor(key: SortKey) -> str:
 def decode_cursor(cursor: str) -> SortKey:
     """The sort key in a cursor; Invalid when it is not one this server made."""
     if len(cursor) > MAX_CURSOR:
-        raise Invalid("cursor is too long; pass the next_cursor of the previous page unchanged")
+        raise BadCursor("query parameter cursor is too long; pass the next_cursor of the previous page unchanged")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise Invalid("cursor is not valid; pass the next_cursor of the previous page unchanged") from None
+        raise BadCursor(NOT_A_CURSOR) from None
     if not isinstance(key, list) or not all(isinstance(k, str | int | float | None) for k in key):
-        raise Invalid("cursor is not valid; pass the next_cursor of the previous page unchanged")
+        raise BadCursor(NOT_A_CURSOR)
     return tuple(key)
 
 
@@ -69,7 +76,7 @@ def page_of(items: Sequence[T], key: Callable[[T], SortKey], *, cursor: str | No
                           if (_comparable(key(item)) < after if descending else _comparable(key(item)) > after)),
                          len(items))
         except TypeError:
-            raise Invalid("cursor does not belong to this list; start again without a cursor") from None
+            raise BadCursor("query parameter cursor does not belong to this list; start again without one") from None
     chunk = list(items[start:start + limit])
     more = start + limit < len(items)
     return Page[T](items=chunk, next_cursor=encode_cursor(key(chunk[-1])) if more and chunk else None, limit=limit)

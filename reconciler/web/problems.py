@@ -68,7 +68,12 @@ def problem(status: int, detail: str, *, code: ErrorCode | str | None = None, in
 
 
 def service_problem(request: Request, exc: ServiceError) -> Response:
-    """The response for a service error: its code decides the status."""
+    """The response for a service error: its code decides the status; a malformed query parameter (an error
+    naming one in `parameter`, such as a cursor this server did not make) is a 400 listing it in `errors`."""
+    parameter = getattr(exc, "parameter", None)
+    if isinstance(parameter, str):
+        return problem(400, exc.message, code=exc.code, instance=request.url.path, hint=exc.hint,
+                       errors=[{"loc": ["query", parameter], "msg": exc.message, "type": "value_error"}])
     return problem(http_status(exc), exc.message, code=exc.code, instance=request.url.path, hint=exc.hint)
 
 

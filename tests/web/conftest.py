@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def make_tokens(lab_dir: Path) -> Tokens:
                       reviewer=make("reviewer", "read,approve"))
 
 
-def _free_socket() -> socket.socket:
+def free_socket() -> socket.socket:
+    """A loopback socket bound to a free port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -71,11 +73,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The example lab, applied once, served on a free port."""
     lab_dir = make_lab(tmp_path_factory.mktemp("web") / "lab")
     tokens = make_tokens(lab_dir)
-    sock = _free_socket()
+    sock = free_socket()
     port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     runner = BackgroundRunner(lab_dir)
     served = serve_lab(lab_dir, settings=WebSettings(poll_seconds=0.5), public_url=url, trigger_run=runner.trigger)
+    try:
+        with uvicorn_on(served, sock):
+            yield Server(url=url, lab=lab_dir, tokens=tokens, served=served, runner=runner)
+    finally:
+        runner.wait(60)
+        served.close()
+        sock.close()
+
+
+@contextmanager
+def uvicorn_on(served: ServedLab, sock: socket.socket) -> Iterator[None]:
+    """A real uvicorn server running the served app on the bound socket, until the block ends."""
     config = uvicorn.Config(served.app, log_level="warning", access_log=False, lifespan="on")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -86,10 +100,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             raise RuntimeError("the web server did not start")
         time.sleep(0.05)
     try:
-        yield Server(url=url, lab=lab_dir, tokens=tokens, served=served, runner=runner)
+        yield
     finally:
         uv.should_exit = True
         thread.join(30)
-        runner.wait(60)
-        served.close()
-        sock.close()

@@ -97,9 +97,10 @@ def test_resources_first_page_and_one_resource(server: Server) -> None:
 def test_bad_cursor_and_limits_are_invalid_problems(server: Server) -> None:
     with server.client(server.tokens.read) as c:
         r = c.get("/api/v1/resources", params={"cursor": "!!!not-a-cursor"})
-        assert r.status_code == 422 and r.json()["code"] == "invalid"
+        assert r.status_code == 400 and r.json()["code"] == "invalid"
+        assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
         r = c.get("/api/v1/runs", params={"cursor": "WyJ4Il0"})  # ["x"]: not a run cursor
-        assert r.status_code == 422
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
         r = c.get("/api/v1/resources", params={"limit": 0})
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
         assert r.json()["errors"][0]["loc"] == ["query", "limit"]

@@ -3,7 +3,7 @@ coverage, fuzzing and stateful phases), once with a read token and once with an 
 response (status, content type, headers, body) as documented, invalid requests refused, scopes enforced.
 
 Not run: `positive_data_acceptance`, which expects any schema-valid value to be accepted; opaque cursors
-and YAML files are strings in the schema, and one the server did not make is rightly refused with 422.
+and YAML files are strings in the schema, and one the server did not make is rightly refused (400, 422).
 The admin run leaves out DELETE /tokens/{token}: links from GET /tokens would revoke the run's own token
 (test_api covers revoking). GET /events is a never-ending stream (test_browser covers it)."""
 

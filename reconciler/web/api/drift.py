@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from reconciler.service import browse, commands, queries
+from reconciler.service import commands
 from reconciler.service.views import DeviationView, ProposalView
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
 from reconciler.web.auth import requires, scope_extra
 from reconciler.web.context import context_of
-from reconciler.web.paging import Page, page_of
+from reconciler.web.listing import open_deviation_entries, timeline_entries
+from reconciler.web.paging import Page
 from reconciler.web.principal import Principal
 from reconciler.web.problems import PROBLEM_RESPONSES
 
@@ -27,27 +28,18 @@ class ResolveDrift(BaseModel):
     how: Literal["adopt", "revert"] = Field(description="adopt: write live values into the YAML; revert: restore Git's")
 
 
-def _key(d: DeviationView) -> tuple[str, str, str]:
-    return (d.first_seen.isoformat() if d.first_seen else "", d.id or "", d.field)
-
-
 @router.get("/deviations", dependencies=READ, openapi_extra=scope_extra("read"))
 def list_deviations(request: Request, resource: Resource = None, limit: Limit = DEFAULT,
                     cursor: Cursor = None) -> Page[DeviationView]:
     """Open deviations, by resource and field."""
-    ctx = context_of(request)
-    items = ctx.call(lambda: queries.deviations(ctx.lab, resource))
-    return page_of(items, lambda d: (d.resource, d.field, d.id or ""), cursor=cursor, limit=limit)
+    return open_deviation_entries(context_of(request), resource=resource, limit=limit, cursor=cursor)
 
 
 @router.get("/deviations/timeline", dependencies=READ, openapi_extra=scope_extra("read"))
 def deviation_timeline(request: Request, resource: Resource = None, limit: Limit = DEFAULT,
                        cursor: Cursor = None) -> Page[DeviationView]:
     """Every deviation, open and resolved, newest first: when it was seen, when and how it was resolved."""
-    ctx = context_of(request)
-    items = ctx.call(lambda: browse.deviation_timeline(ctx.lab, resource=resource, limit=5000))
-    items.sort(key=_key, reverse=True)
-    return page_of(items, _key, cursor=cursor, limit=limit, descending=True)
+    return timeline_entries(context_of(request), resource=resource, limit=limit, cursor=cursor)
 
 
 @router.post("/deviations/{resource}/resolve", status_code=201, openapi_extra=scope_extra("propose"))

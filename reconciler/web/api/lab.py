@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from reconciler.models.placement import CapacityReport
 from reconciler.models.pool import ResourcePool
 from reconciler.models.template import DeploymentTemplate
-from reconciler.service import browse, queries
+from reconciler.service import browse, pages, queries
 from reconciler.service.errors import NotFound
 from reconciler.service.views import RunView
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
@@ -63,7 +63,7 @@ def get_lab(request: Request) -> LabInfo:
                                     nodes=list(c.nodes)) for n, c in sorted(state.lab.spec.providers.items())],
             pools=len(state.pools), templates=len(state.templates), resources=len(state.effective),
             open_deviations=len(queries.deviations(ctx.lab)),
-            open_proposals=len(queries.proposals(ctx.lab, status="open", limit=1000)),
+            open_proposals=pages.proposal_count(ctx.lab, status="open"),
             last_run=runs[0] if runs else None)
 
     return ctx.call(build)

@@ -13,7 +13,8 @@ from reconciler.service.views import ApproveResult, ProposalView
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
 from reconciler.web.auth import requires, scope_extra
 from reconciler.web.context import WebContext, context_of
-from reconciler.web.paging import Page, page_of
+from reconciler.web.listing import proposal_entries
+from reconciler.web.paging import Page
 from reconciler.web.principal import Principal
 from reconciler.web.problems import PROBLEM_RESPONSES
 
@@ -50,18 +51,12 @@ def deletes_first(proposal: ProposalView) -> ProposalView:
     return proposal.model_copy(update={"plan": plan})
 
 
-def _key(p: ProposalView) -> tuple[str, str]:
-    return (p.created_at.isoformat() if p.created_at else "", p.id)
-
-
 @router.get("/proposals", dependencies=READ, openapi_extra=scope_extra("read"))
 def list_proposals(request: Request,
                    status: Annotated[Literal["open", "merged", "rejected"] | None, Query()] = None,
                    limit: Limit = DEFAULT, cursor: Cursor = None) -> Page[ProposalView]:
     """Proposals, newest first, optionally of one status."""
-    ctx = context_of(request)
-    items = ctx.call(lambda: queries.proposals(ctx.lab, status=status, limit=100000))
-    return page_of(items, _key, cursor=cursor, limit=limit, descending=True)
+    return proposal_entries(context_of(request), status=status, limit=limit, cursor=cursor)
 
 
 def proposal_for_review(ctx: WebContext, proposal_id: str) -> ProposalView:

@@ -12,8 +12,8 @@ from reconciler.service.views import AuditChain, AuditEntry, SnapshotCreated, Sn
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
 from reconciler.web.auth import requires, scope_extra
 from reconciler.web.context import context_of
-from reconciler.web.listing import audit_entries
-from reconciler.web.paging import Page, page_of
+from reconciler.web.listing import audit_entries, snapshot_entries
+from reconciler.web.paging import Page
 from reconciler.web.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["records"], responses=PROBLEM_RESPONSES)
@@ -27,16 +27,10 @@ class SnapshotRequest(BaseModel):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-def _snap_key(s: SnapshotView) -> tuple[str, str]:
-    return (s.created_at.isoformat() if s.created_at else "", s.id)
-
-
 @router.get("/snapshots", dependencies=READ, openapi_extra=scope_extra("read"))
 def list_snapshots(request: Request, limit: Limit = DEFAULT, cursor: Cursor = None) -> Page[SnapshotView]:
     """Stored snapshots, newest first (without their data)."""
-    ctx = context_of(request)
-    items = ctx.call(lambda: queries.snapshots(ctx.lab, limit=10000))
-    return page_of(items, _snap_key, cursor=cursor, limit=limit, descending=True)
+    return snapshot_entries(context_of(request), limit=limit, cursor=cursor)
 
 
 @router.get("/snapshots/{snapshot_id}", dependencies=READ, openapi_extra=scope_extra("read"))

@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 
 from reconciler.models.effective import EffectiveResource
 from reconciler.models.resource import UniversalResource
-from reconciler.service import browse, queries
+from reconciler.service import browse
 from reconciler.service.errors import NotFound
 from reconciler.service.views import AuditEntry, InstanceView
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
 from reconciler.web.auth import requires, scope_extra
 from reconciler.web.context import WebContext, context_of
-from reconciler.web.listing import audit_entries
+from reconciler.web.listing import audit_entries, instance_entries
 from reconciler.web.paging import Page, page_of
 from reconciler.web.problems import PROBLEM_RESPONSES
 
@@ -99,9 +99,7 @@ def get_history(request: Request, name: str = Name, limit: Limit = DEFAULT, curs
 @router.get("/instances", dependencies=READ, openapi_extra=scope_extra("read"))
 def list_instances(request: Request, limit: Limit = DEFAULT, cursor: Cursor = None) -> Page[InstanceView]:
     """Recorded instances (expected state, actual state, deviation), by name."""
-    ctx = context_of(request)
-    items = ctx.call(lambda: queries.instances(ctx.lab))
-    return page_of(items, lambda i: (i.name,), cursor=cursor, limit=limit)
+    return instance_entries(context_of(request), limit=limit, cursor=cursor)
 
 
 @router.get("/instances/{name}", dependencies=READ, openapi_extra=scope_extra("read"))

@@ -7,12 +7,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from reconciler.service import commands, queries
+from reconciler.service import commands
 from reconciler.service.views import CreatedToken, TokenView
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
 from reconciler.web.auth import requires, scope_extra
 from reconciler.web.context import context_of
-from reconciler.web.paging import Page, page_of
+from reconciler.web.listing import token_entries
+from reconciler.web.paging import Page
 from reconciler.web.principal import Principal
 from reconciler.web.problems import PROBLEM_RESPONSES
 
@@ -35,15 +36,10 @@ class Revoked(BaseModel):
     revoked: int
 
 
-def _key(t: TokenView) -> tuple[str, str]:
-    return (t.created_at.isoformat() if t.created_at else "", t.id)
-
-
 @router.get("/tokens", dependencies=ADMIN, openapi_extra=scope_extra("admin"))
 def list_tokens(request: Request, limit: Limit = DEFAULT, cursor: Cursor = None) -> Page[TokenView]:
     """Every token of the lab (revoked ones too), oldest first; never a secret."""
-    ctx = context_of(request)
-    return page_of(ctx.call(lambda: queries.tokens(ctx.lab)), _key, cursor=cursor, limit=limit)
+    return token_entries(context_of(request), limit=limit, cursor=cursor)
 
 
 @router.post("/tokens", status_code=201, openapi_extra=scope_extra("admin"))
