@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from reconciler.models.desired import DesiredState
 from reconciler.models.diffrules import DiffRules
-from reconciler.models.plan import Op, Plan
+from reconciler.models.plan import Change, Op, Plan
 from reconciler.phases.context import LabSession
 from reconciler.phases.observe import Observation
 from reconciler.plan.planner import DesiredItem, PlanInput, build_plan
 from reconciler.store.instances import InstanceSnapshot
 
 
-def desired_items(session: LabSession, state: DesiredState, observation: Observation) -> list[DesiredItem]:
-    """Each resource with its provider's desired fields and its rules (disabled providers: fields left empty)."""
+def desired_items(session: LabSession, state: DesiredState, observation: Observation,
+                  skip: Collection[str] = ()) -> list[DesiredItem]:
+    """Each resource with its provider's desired fields and its rules (disabled providers: fields left empty);
+    resources named in skip are left out (their no-op comes from the no-op index)."""
     items = []
     owned = {name: inv.owned(state.lab_name) for name, inv in observation.inventories.items()}
-    for _, resource in sorted(state.effective.items()):
+    for name, resource in sorted(state.effective.items()):
+        if name in skip:
+            continue
         config = state.lab.spec.providers[resource.provider]
         if resource.provider in observation.unavailable:
             items.append(DesiredItem(resource=resource, fields={}, rules=DiffRules()))
@@ -51,22 +57,42 @@ def load_details(session: LabSession, state: DesiredState, observation: Observat
 
 
 def plan_lab(
-    session: LabSession, state: DesiredState, observation: Observation, instances: dict[str, InstanceSnapshot]
+    session: LabSession,
+    state: DesiredState,
+    observation: Observation,
+    instances: dict[str, InstanceSnapshot],
+    unchanged: dict[str, Change] | None = None,
 ) -> Plan:
-    """The plan for a revision against what was observed."""
-    items = desired_items(session, state, observation)
+    """The plan for a revision against what was observed.
+
+    unchanged: no-op changes from the no-op index for resources whose inputs and observation are as indexed;
+    they are neither diffed nor placed, and their observed resources are left out of the planner's input (they
+    are declared, so they would never be planned for deletion)."""
+    unchanged = unchanged or {}
+    items = desired_items(session, state, observation, skip=unchanged)
     load_details(session, state, observation, items)
+    inventories = observation.inventories
+    if unchanged:
+        inventories = {
+            name: inv.model_copy(update={"resources": [r for r in inv.resources
+                                                       if not (r.name in unchanged and r.owned
+                                                               and r.lab == state.lab_name)]})
+            for name, inv in observation.inventories.items()
+        }
     inputs = PlanInput(
         lab=state.lab_name,
         revision=state.revision,
         desired=items,
-        inventories=observation.inventories,
+        inventories=inventories,
         last_applied={n: i.last_applied_state for n, i in instances.items() if i.last_applied_state},
         recorded_nodes={n: i.node for n, i in instances.items() if i.node},
         unavailable=observation.unavailable,
         provider_types={n: p.type for n, p in state.lab.spec.providers.items()},
     )
     plan = build_plan(inputs)
+    if unchanged:
+        plan.changes = sorted([*plan.changes, *unchanged.values()],
+                              key=lambda c: (c.op is Op.delete and c.resource not in state.effective, c.resource))
     for change in plan.changes:
         inst = instances.get(change.resource)
         if change.op is Op.create and inst is not None and inst.last_applied_state and inst.status != "deleted":

@@ -2,15 +2,18 @@
 converged run left them skips load, render and diff, and plans every resource as the no-op it was.
 
 How it decides (cheapest check first; the first that differs sends the run down the full path):
-1. the lab has an index row (written by the last full run that found nothing to do; deleted when a full run
-   starts, so a run that crashed half way never leaves one behind);
-2. the main branch's commit has the same Git tree id (any file changed, added or removed: full run);
-3. the engine key is the same (homeport's version and the files of its code and built-in charts);
-4. the database stamp is the same (instance rows: count and newest update; open deviations; unfinished
-   apply intents): another command that changed a record forces a full run;
-5. every enabled provider's observation digest is the same (each provider fingerprints what it observes; a
+1. the lab has an index row (written by the last full run that did not fail; deleted when a full run starts,
+   so a run that crashed half way never leaves one behind);
+2. the engine key is the same (homeport's version and the files of its code and built-in charts);
+3. the database stamp is the same (instance rows: count and newest update; open deviations; unfinished
+   apply intents): another command that changed a record forces a full run without reuse;
+4. the main branch's commit has the same Git tree id (any file changed, added or removed);
+5. the run that wrote the index found the whole lab converged;
+6. every enabled provider's observation digest is the same (each provider fingerprints what it observes; a
    provider that cannot vouch for its observation, e.g. a cheap listing, never takes the fast path).
-`--full` (CLI `homeport plan/apply --full`, daemon `--full`) skips the check.
+When 1-3 hold but 4-6 do not, the full run still reuses the index resource by resource (see `reuse`): a
+resource whose input files are as indexed is not rendered, and one whose observation is as indexed too is not
+diffed. `--full` (CLI `homeport plan/apply --full`, daemon `--full`) skips all of it.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ class FastCheck:
     unavailable: dict[str, str] = field(default_factory=dict)
     prints: dict[str, ObservationPrint] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    index: LabIndex | None = None  # the index row read, for the full path's per-resource reuse
 
     @property
     def skipped(self) -> int:
@@ -157,19 +161,21 @@ def check(session: LabSession, lab_name: str) -> FastCheck:
     revision, lab = light
     if lab.metadata.name != lab_name:
         return FastCheck("the lab's name changed")
-    if str(revision.commit.tree_id) != index.tree_id:
-        return FastCheck("the commit's tree changed", revision=revision)
     if index.engine != engine_key():
         return FastCheck("homeport's code or built-in charts changed", revision=revision)
     if database_stamp(session.db, lab_name) != index.db_stamp:
         return FastCheck("instance records, deviations or intents changed since the index was written",
                          revision=revision)
+    if str(revision.commit.tree_id) != index.tree_id:
+        return FastCheck("the commit's tree changed", revision=revision, index=index)
+    if index.plan_extras.get("converged") is False:
+        return FastCheck("the last run changed something (or held it back)", revision=revision, index=index)
     prints, unavailable = observe_prints(session, lab)
     current = {n: p.digest for n, p in prints.items()}
     current.update({n: "disabled" for n, c in lab.spec.providers.items() if not c.enabled})
     for name in sorted(set(current) | set(index.providers)):
         if current.get(name) is None or current.get(name) != index.providers.get(name):
-            return FastCheck(f"provider {name}'s observation changed", revision=revision, prints=prints)
+            return FastCheck(f"provider {name}'s observation changed", revision=revision, prints=prints, index=index)
     rows = read_resource_index(session.db, lab_name)
     if len(rows) != index.resources:
         return FastCheck("the index is incomplete", revision=revision, prints=prints)
@@ -200,6 +206,44 @@ def _noop_change(r: ResourceIndex) -> Change:
     object.__setattr__(change, "__pydantic_extra__", None)
     object.__setattr__(change, "__pydantic_private__", None)
     return change
+
+
+@dataclass(slots=True)
+class Reuse:
+    """What a full run may take from the index, resource by resource: those whose inputs are unchanged need no
+    render; those whose observation is unchanged too need no diff (their no-op change is the index's)."""
+
+    rows: dict[str, ResourceIndex] = field(default_factory=dict)
+    unchanged_inputs: set[str] = field(default_factory=set)
+    why_not: str = ""
+
+    def unchanged(self, observation: Observation) -> dict[str, Change]:
+        """The no-op changes of resources whose inputs and observation are both as indexed."""
+        out: dict[str, Change] = {}
+        for name in sorted(self.unchanged_inputs):
+            row = self.rows[name]
+            prints = observation.prints.get(row.provider)
+            if prints is None or prints.digest is None or row.provider in observation.unavailable:
+                continue
+            if row.observed != "-" and prints.resources.get(name) == row.observed:
+                out[name] = _noop_change(row)
+        return out
+
+
+def reuse(session: LabSession, state: DesiredState, revision: Revision, fast: FastCheck) -> Reuse:
+    """The per-resource reuse a full run may make of the index. Only when the index was valid as the run began
+    (the last full run converged and wrote it, and nothing else changed the records since), the engine is the same,
+    and no resource belongs to an anti-affinity group (placing a member reads where the others run)."""
+    index = fast.index
+    if index is None or fast.revision is None or fast.revision.id != revision.id:
+        return Reuse(why_not="no index valid at the start of this run")
+    if any(e.placement_rules.anti_affinity_group for e in state.effective.values()):
+        return Reuse(why_not="anti-affinity groups are always planned in full")
+    rows = read_resource_index(session.db, state.lab_name)
+    keys = input_keys(session, state, revision)
+    same = {n for n, e in state.effective.items()
+            if (r := rows.get(n)) is not None and r.input_key == keys.get(n) and r.provider == e.provider}
+    return Reuse(rows=rows, unchanged_inputs=same)
 
 
 def converged(plan: Plan, observation: Observation, state: DesiredState) -> bool:
@@ -242,10 +286,16 @@ def _blob(state: DesiredState, blobs: dict[str, str], kind: str, name: str) -> s
 
 def remember(session: LabSession, state: DesiredState, revision: Revision, plan: Plan, observation: Observation,
              run_id: str) -> int:
-    """Write the index after a full run found the lab converged; returns the resource rows written."""
+    """Write the index after a full run: every resource it planned as a no-op that was not held back (the others
+    lose their rows). Only a run that found the whole lab converged lets the next run skip everything; after a
+    run that changed something, the next one renders and diffs only what is not as indexed. Returns the resource
+    rows written."""
+    whole = converged(plan, observation, state)
     keys = input_keys(session, state, revision)
     resources = {}
     for c in plan.changes:
+        if c.op is not Op.noop or c.block is not None or c.resource not in state.effective:
+            continue
         prints = observation.prints.get(c.provider)
         resources[c.resource] = ResourceIndex(
             name=c.resource, provider=c.provider, provider_type=c.provider_type, node=c.node,
@@ -257,6 +307,7 @@ def remember(session: LabSession, state: DesiredState, revision: Revision, plan:
     lab_index = LabIndex(
         lab=state.lab_name, tree_id=str(revision.commit.tree_id), engine=engine_key(), run_id=run_id,
         revision=revision.id, db_stamp=database_stamp(session.db, state.lab_name), providers=providers,
-        plan_extras={"unmanaged": list(plan.unmanaged), "warnings": list(plan.warnings)}, resources=len(resources),
+        plan_extras={"unmanaged": list(plan.unmanaged), "warnings": list(plan.warnings), "converged": whole},
+        resources=len(resources),
     )
     return write_index(session.db, lab_index, resources)

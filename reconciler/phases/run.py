@@ -18,7 +18,7 @@ from reconciler.phases.diff import plan_lab
 from reconciler.phases.fetch import Revision, fetch
 from reconciler.phases.gate import PruneFacts, gate
 from reconciler.phases.load import load, load_main_revision
-from reconciler.phases.noop_index import FastCheck, converged, main_revision_light, remember
+from reconciler.phases.noop_index import FastCheck, Reuse, main_revision_light, remember, reuse
 from reconciler.phases.noop_index import check as fast_check
 from reconciler.phases.observe import Observation, observe_all
 from reconciler.phases.preflight import preflight
@@ -54,8 +54,7 @@ class PlanResult:
     instances: dict[str, InstanceSnapshot]
     plan: Plan
     timings: dict[str, float] = field(default_factory=dict)
-    skipped_by_index: int = 0  # resources planned from the no-op index (load, render and diff skipped)
-    index_note: str = ""  # why the index was or was not used
+    skipped_by_index: int = 0  # resources whose no-op came from the no-op index (not rendered, not diffed)
 
 
 @contextmanager
@@ -75,10 +74,13 @@ def compute_plan(
     timings: dict[str, float] | None = None,
     provider_previews: bool = False,
     prints: dict[str, ObservationPrint] | None = None,
+    fast: FastCheck | None = None,
 ) -> PlanResult:
     """Phases fetch to gate; raises DesiredStateError, GitSourceError or PlanError with clear messages.
 
-    prints: fingerprint the observation for the no-op index (reusing prints already taken)."""
+    prints: fingerprint the observation for the no-op index (reusing prints already taken).
+    fast: the no-op index's check at the start of this run: resources whose inputs are as indexed are not
+    rendered, and those whose observation is as indexed too are not diffed (their no-op comes from the index)."""
     timings = {} if timings is None else timings
     with _timed(timings, "load"):
         if ref is None:
@@ -86,15 +88,18 @@ def compute_plan(
         else:
             revision = fetch(session, ref)
             state = load(session, revision)
+    reused = reuse(session, state, revision, fast) if fast is not None and ref is None else Reuse()
     with _timed(timings, "render"):
-        renders = render_all(session, state)
+        todo = set(state.effective) - reused.unchanged_inputs if reused.unchanged_inputs else None
+        renders = render_all(session, state, names=todo)
     if renders.errors:
         raise PlanError("rendering failed:\n" + "\n".join(f"  {e}" for e in renders.errors))
     with _timed(timings, "observe"):
         observation = observe_all(session, state, prints=prints)
         instances = load_instances(session.db, state.lab_name)
     with _timed(timings, "diff"):
-        plan = plan_lab(session, state, observation, instances)
+        unchanged = reused.unchanged(observation) if reused.unchanged_inputs else {}
+        plan = plan_lab(session, state, observation, instances, unchanged)
     with _timed(timings, "gate"):
         facts = _prune_facts(state, observation, instances)
         gate(plan, state, mode=mode, now=session.clock(), prune=facts, backoff=retry_after(instances),
@@ -104,7 +109,8 @@ def compute_plan(
     if provider_previews:
         with _timed(timings, "preview"):
             preview_changes(session, state, plan)
-    return PlanResult(revision, state, renders, observation, instances, plan, timings)
+    return PlanResult(revision, state, renders, observation, instances, plan, timings,
+                      skipped_by_index=len(unchanged))
 
 
 def _prune_facts(state: DesiredState, observation: Observation, instances: dict[str, InstanceSnapshot]) -> PruneFacts:
@@ -151,7 +157,8 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
-    skipped_by_index: int = 0  # resources planned from the no-op index: load, render and diff skipped
+    skipped_by_index: int = 0  # resources planned from the no-op index (not rendered or diffed; with no
+    #                            load phase timed, the whole run was answered from it)
     index_note: str = ""  # why the no-op index was used or not
 
 
@@ -285,7 +292,7 @@ def _run_started(
     if fast.plan is not None and fast.revision is not None:
         return _finish_fast(session, lab, run_id, fast, fast.revision, fast.plan, timings)
     try:
-        result = compute_plan(session, ref=ref, mode=mode, timings=timings, prints=fast.prints)
+        result = compute_plan(session, ref=ref, mode=mode, timings=timings, prints=fast.prints, fast=fast)
     except (DesiredStateError, GitSourceError, PlanError) as exc:
         finish_run(
             session.db,
@@ -348,10 +355,10 @@ def _run_started(
     if status is RunStatus.ok and held_back_not_by_policy(plan, mode):
         status = RunStatus.partial  # held back is not success: something the plan shows was not applied
     summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(result.observation.unavailable),
-                               "skipped_by_index": 0}
+                               "skipped_by_index": result.skipped_by_index}
     failures = "; ".join(f"{o.change.resource}: {o.message}" for o in failed)[:4000]
     error = failures or None
-    if status is RunStatus.ok and ref is None and converged(plan, result.observation, state):
+    if ref is None and status in (RunStatus.ok, RunStatus.partial) and not failed:
         with _timed(timings, "index"):
             remember(session, state, result.revision, plan, result.observation, run_id)
     finish_run(
@@ -367,6 +374,7 @@ def _run_started(
         timings=timings,
         error=error,
         notes=notes,
+        skipped_by_index=result.skipped_by_index,
         index_note=fast.why,
     )
 

@@ -63,6 +63,7 @@ def plan(lab: LabService, *, ref: str | None = None, mode: Mode = Mode.manual,
     Main's plan is answered from the no-op index when nothing changed since the last converged run (the
     report's skipped_by_index says so); full=True always loads, renders, observes and diffs."""
     note = "full plan asked for (--full)" if full else "a plan of an explicit ref does not use the index"
+    fast = None
     with engine_errors():
         if not full and ref is None:
             fast = indexed_plan(lab.session)
@@ -71,10 +72,11 @@ def plan(lab: LabService, *, ref: str | None = None, mode: Mode = Mode.manual,
                                   unavailable=dict(fast.unavailable), timings=fast.timings,
                                   skipped_by_index=fast.skipped, index_note=fast.why)
             note = fast.why
-        result = compute_plan(lab.session, ref=ref, mode=mode, provider_previews=provider_previews)
+        result = compute_plan(lab.session, ref=ref, mode=mode, provider_previews=provider_previews,
+                              prints=fast.prints if fast is not None else None, fast=fast)
     return PlanReport(ref=result.revision.ref, revision=result.revision.id, on_main=result.revision.on_main,
                       plan=result.plan, unavailable=dict(result.observation.unavailable), timings=result.timings,
-                      index_note=note)
+                      skipped_by_index=result.skipped_by_index, index_note=note)
 
 
 def apply(lab: LabService, *, mode: Mode = Mode.manual, trigger: str = "manual", ref: str | None = None,
