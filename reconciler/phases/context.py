@@ -17,11 +17,43 @@ from reconciler.models.lab import ProviderConfig
 from reconciler.models.progress import Progress, ProgressCallback, Stage
 from reconciler.providers.base import Provider, ProviderContext, utc_now
 from reconciler.providers.registry import build_provider
-from reconciler.render.chart import ChartLibrary
+from reconciler.render.chart import Chart, ChartLibrary
 from reconciler.source.gitrepo import export_tree, open_repo, tree_id
 from reconciler.source.loader import LoadCache
 from reconciler.store.database import Database, default_database_url, open_database
 from reconciler.store.provider_state import DbProviderState
+
+
+class LazyChartLibrary(ChartLibrary):
+    """A chart library that reads and checks its charts on first use: a run answered from the no-op index, and
+    every command that renders nothing, never pays for loading and schema-checking every chart."""
+
+    def __init__(self, dirs: list[Path]) -> None:  # super().__init__ (the loading) runs on first use
+        self._dirs = list(dirs)
+        self._loaded: ChartLibrary | None = None
+
+    def _library(self) -> ChartLibrary:
+        if self._loaded is None:
+            self._loaded = ChartLibrary(self._dirs)
+        return self._loaded
+
+    @property
+    def charts(self) -> dict[str, Chart]:
+        """Charts by name (read on first use)."""
+        return self._library().charts
+
+    @charts.setter
+    def charts(self, value: dict[str, Chart]) -> None:
+        self._library().charts = value
+
+    @property
+    def broken(self) -> dict[str, str]:
+        """Chart folders that could not be loaded, and why (read on first use)."""
+        return self._library().broken
+
+    @broken.setter
+    def broken(self, value: dict[str, str]) -> None:
+        self._library().broken = value
 
 
 @dataclass
@@ -62,7 +94,7 @@ class LabSession:
         lab_dir = lab_dir.resolve()
         repo = open_repo(lab_dir)
         db = open_database(database_url or default_database_url(lab_dir))
-        charts = ChartLibrary([asset_dir("charts")])
+        charts = LazyChartLibrary([asset_dir("charts")])
         return cls(
             cache=LoadCache(disk=lab_dir / ".homeport" / "parse-cache.json"),
             lab_dir=lab_dir,
@@ -97,14 +129,14 @@ class LabSession:
             finally:
                 if staging.exists():
                     shutil.rmtree(staging, ignore_errors=True)
-        library = ChartLibrary([asset_dir("charts"), target])
+        library = LazyChartLibrary([asset_dir("charts"), target])
         self._chart_libraries[lab_tree] = library
         return library
 
     def _builtin_charts(self) -> ChartLibrary:
         builtin = self._chart_libraries.get("")
         if builtin is None:
-            builtin = ChartLibrary([asset_dir("charts")])
+            builtin = LazyChartLibrary([asset_dir("charts")])
             self._chart_libraries[""] = builtin
         return builtin
 

@@ -27,7 +27,7 @@ from typing import Any
 from reconciler.assets import asset_dir
 from reconciler.models.desired import DesiredState
 from reconciler.models.lab import Lab
-from reconciler.models.plan import Change, Op, Plan, Risk
+from reconciler.models.plan import BlockKind, BlockReason, Change, Op, Plan, Risk
 from reconciler.phases.context import LabSession
 from reconciler.phases.fetch import Revision, checked_out_branch, fetch
 from reconciler.phases.observe import Observation, disabled_reason
@@ -193,14 +193,19 @@ def _plan_from_index(lab: str, revision: str, rows: dict[str, ResourceIndex], ex
 _CHANGE_FIELDS = frozenset(Change.model_fields)
 
 
+DISABLED = "disabled"  # `observed` of a resource whose provider is disabled in homeport.yaml (planned, not observed)
+
+
 def _noop_change(r: ResourceIndex) -> Change:
     """A no-op Change from a trusted index row. What `Change.model_construct` does, without its per-field default
     handling: every field is given here, so 10,000 of them cost milliseconds, not a large part of the run."""
+    block = BlockReason(kind=BlockKind.unavailable, message=disabled_reason(r.provider)) if r.observed == DISABLED \
+        else None
     change = Change.__new__(Change)
     object.__setattr__(change, "__dict__", {
         "op": Op.noop, "resource": r.name, "provider": r.provider, "provider_type": r.provider_type, "node": r.node,
         "fields": [], "reason": r.reason, "risk": Risk.low, "drift": False, "previous_name": None,
-        "provider_id": r.provider_id, "desired": {}, "block": None, "placement": None, "preview": None,
+        "provider_id": r.provider_id, "desired": {}, "block": block, "placement": None, "preview": None,
     })
     object.__setattr__(change, "__pydantic_fields_set__", set(_CHANGE_FIELDS))
     object.__setattr__(change, "__pydantic_extra__", None)
@@ -225,7 +230,7 @@ class Reuse:
             prints = observation.prints.get(row.provider)
             if prints is None or prints.digest is None or row.provider in observation.unavailable:
                 continue
-            if row.observed != "-" and prints.resources.get(name) == row.observed:
+            if row.observed not in ("-", DISABLED) and prints.resources.get(name) == row.observed:
                 out[name] = _noop_change(row)
         return out
 
@@ -246,10 +251,17 @@ def reuse(session: LabSession, state: DesiredState, revision: Revision, fast: Fa
     return Reuse(rows=rows, unchanged_inputs=same)
 
 
+def _of_disabled(change: Change, state: DesiredState) -> bool:
+    """A no-op held back only because homeport.yaml disables its provider (the same for as long as the tree is)."""
+    config = state.lab.spec.providers.get(change.provider)
+    return (change.op is Op.noop and change.block is not None and change.block.kind is BlockKind.unavailable
+            and config is not None and not config.enabled)
+
+
 def converged(plan: Plan, observation: Observation, state: DesiredState) -> bool:
-    """Whether a full run's plan may be indexed: every resource a no-op that is not held back, every enabled
-    provider observed with a digest it vouches for."""
-    if any(c.op is not Op.noop or c.block is not None for c in plan.changes):
+    """Whether a full run found the whole lab converged: every resource a no-op that is not held back (but for
+    resources of disabled providers), every enabled provider observed with a digest it vouches for."""
+    if any((c.op is not Op.noop or c.block is not None) and not _of_disabled(c, state) for c in plan.changes):
         return False
     enabled = {n for n, c in state.lab.spec.providers.items() if c.enabled}
     if any(n in enabled for n in observation.unavailable):
@@ -294,13 +306,15 @@ def remember(session: LabSession, state: DesiredState, revision: Revision, plan:
     keys = input_keys(session, state, revision)
     resources = {}
     for c in plan.changes:
-        if c.op is not Op.noop or c.block is not None or c.resource not in state.effective:
+        disabled = _of_disabled(c, state)
+        if c.op is not Op.noop or (c.block is not None and not disabled) or c.resource not in state.effective:
             continue
         prints = observation.prints.get(c.provider)
+        observed = DISABLED if disabled else (prints.resources.get(c.resource, "-") if prints is not None else "-")
         resources[c.resource] = ResourceIndex(
             name=c.resource, provider=c.provider, provider_type=c.provider_type, node=c.node,
             provider_id=c.provider_id, input_key=keys.get(c.resource, "-"), render_key=None,
-            observed=(prints.resources.get(c.resource, "-") if prints is not None else "-"), reason=c.reason,
+            observed=observed, reason=c.reason,
         )
     providers: dict[str, str] = {n: p.digest for n, p in observation.prints.items() if p.digest is not None}
     providers.update({n: "disabled" for n, c in state.lab.spec.providers.items() if not c.enabled})

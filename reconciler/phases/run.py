@@ -8,25 +8,16 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.models.desired import DesiredState
 from reconciler.models.plan import ApplyStatus, BlockKind, Change, Mode, Op, Plan, RunStatus
-from reconciler.phases.apply import ApplyOutcome, apply_changes, resume_intents
 from reconciler.phases.context import LabSession
-from reconciler.phases.diff import plan_lab
 from reconciler.phases.fetch import Revision, fetch
-from reconciler.phases.gate import PruneFacts, gate
 from reconciler.phases.load import load, load_main_revision
 from reconciler.phases.noop_index import FastCheck, Reuse, main_revision_light, remember, reuse
 from reconciler.phases.noop_index import check as fast_check
 from reconciler.phases.observe import Observation, observe_all
-from reconciler.phases.preflight import preflight
-from reconciler.phases.preview import preview_changes
-from reconciler.phases.prune import prune
-from reconciler.phases.record import index_desired_state, record_results
-from reconciler.phases.render import RenderSet, render_all
-from reconciler.phases.rollback_approval import approved_rollback
 from reconciler.providers.base import ObservationPrint
 from reconciler.source.errors import DesiredStateError, GitSourceError
 from reconciler.store.audit import append_audit
@@ -35,6 +26,12 @@ from reconciler.store.locks import LabBusyError, lab_lock
 from reconciler.store.noop_index import invalidate, mark_checked
 from reconciler.store.runs import close_interrupted_runs, finish_run, last_finished_run, start_run
 from reconciler.store.tables import ReconcileRunRow
+
+if TYPE_CHECKING:  # the phases past observe are imported where they run: a run answered from the no-op index
+    # never loads the renderer (Jinja2, jsonschema), the planner or the apply machinery
+    from reconciler.phases.apply import ApplyOutcome
+    from reconciler.phases.gate import PruneFacts
+    from reconciler.phases.render import RenderSet
 
 _log = logging.getLogger(__name__)
 
@@ -81,6 +78,12 @@ def compute_plan(
     prints: fingerprint the observation for the no-op index (reusing prints already taken).
     fast: the no-op index's check at the start of this run: resources whose inputs are as indexed are not
     rendered, and those whose observation is as indexed too are not diffed (their no-op comes from the index)."""
+    from reconciler.phases.diff import plan_lab
+    from reconciler.phases.gate import gate
+    from reconciler.phases.preflight import preflight
+    from reconciler.phases.render import render_all
+    from reconciler.phases.rollback_approval import approved_rollback
+
     timings = {} if timings is None else timings
     with _timed(timings, "load"):
         if ref is None:
@@ -107,6 +110,8 @@ def compute_plan(
     with _timed(timings, "preflight"):
         preflight(session, state, plan)
     if provider_previews:
+        from reconciler.phases.preview import preview_changes
+
         with _timed(timings, "preview"):
             preview_changes(session, state, plan)
     return PlanResult(revision, state, renders, observation, instances, plan, timings,
@@ -115,6 +120,8 @@ def compute_plan(
 
 def _prune_facts(state: DesiredState, observation: Observation, instances: dict[str, InstanceSnapshot]) -> PruneFacts:
     """Prune guards' facts from the instance rows already loaded for the diff (no further query)."""
+    from reconciler.phases.gate import PruneFacts
+
     stateful: set[str] = set()
     allowed: set[str] = set()
     prune_override: dict[str, bool] = {}
@@ -325,6 +332,10 @@ def _run_started(
             error=refusal,
         )
         return RunResult(run_id, RunStatus.invalid, state.revision, plan=plan, error=refusal, timings=timings)
+    from reconciler.phases.apply import apply_changes, resume_intents
+    from reconciler.phases.prune import prune
+    from reconciler.phases.record import index_desired_state, record_results
+
     notes = resume_intents(session, state)
     if approve is not None and plan.has_changes and not approve(plan):
         finish_run(
@@ -409,7 +420,8 @@ def _finish_fast(session: LabSession, lab: str, run_id: str, fast: FastCheck, re
     each instance row), nothing else."""
     with _timed(timings, "record"):
         mark_checked(session.db, lab, session.clock())
-    counts = {"applied": 0, "failed": 0, "blocked": 0, "noop": len(plan.changes), "drifted": 0, "deleted": 0}
+    noop = sum(1 for c in plan.changes if c.block is None)  # as record_results counts: not those of disabled providers
+    counts = {"applied": 0, "failed": 0, "blocked": 0, "noop": noop, "drifted": 0, "deleted": 0}
     summary: dict[str, Any] = {**plan.counts(), **counts, "unavailable": sorted(fast.unavailable),
                                "skipped_by_index": fast.skipped}
     finish_run(session.db, run_id, status=RunStatus.ok, revision=revision.id, phase_timings=timings,

@@ -11,11 +11,9 @@ import pygit2
 from reconciler.models.desired import DesiredState
 from reconciler.models.plan import Change, Op, Plan
 from reconciler.phases.context import LabSession
-from reconciler.phases.diff import plan_lab
 from reconciler.phases.fetch import fetch
 from reconciler.phases.load import load
 from reconciler.phases.observe import Observation, observe_all
-from reconciler.phases.render import render_all
 from reconciler.phases.run import PlanError
 from reconciler.proposals.trial import trial_state
 from reconciler.store.instances import InstanceSnapshot, load_instances
@@ -45,6 +43,9 @@ def preview_plan(session: LabSession, commit_id: str, observation: Observation |
     exactly what they would be after the merge; with `edits` (the files the commit changes on top of base)
     its state is derived from base's (see trial.trial_state). Raises DesiredStateError or PlanError.
     """
+    from reconciler.phases.diff import plan_lab  # the planner and renderer load where used: a plan answered
+    #                                              from the no-op index never imports them
+
     if base is not None and edits is not None and memo is not None:
         state = trial_state(session, base, session.repo[commit_id].peel(pygit2.Commit), edits)
     else:
@@ -83,6 +84,8 @@ def preview_plan(session: LabSession, commit_id: str, observation: Observation |
 
 
 def _check_renders(session: LabSession, state: DesiredState, names: set[str] | None) -> None:
+    from reconciler.phases.render import render_all
+
     renders = render_all(session, state, names=names)
     if renders.errors:
         raise PlanError("rendering failed:\n" + "\n".join(f"  {e}" for e in renders.errors))
@@ -138,6 +141,8 @@ def plan_preview(plan: Plan, pending: list[dict[str, Any]] | None = None) -> dic
 
 def rendered_diff(session: LabSession, base: DesiredState | None, head: DesiredState, plan: Plan) -> str:
     """Unified diff of the rendered artifacts of every resource the plan changes, base -> proposal."""
+    from reconciler.phases.render import render_all
+
     names = {c.resource for c in plan.actionable}
     names |= {c.previous_name for c in plan.actionable if c.previous_name}
     if not names:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
-from filelock import FileLock
 from sqlalchemy import update
 
 from reconciler.models.plan import Risk
@@ -24,6 +24,9 @@ from reconciler.source.gitrepo import signature
 from reconciler.source.loader import load_commit
 from reconciler.store.audit import append_audit
 from reconciler.store.tables import ProposalRow, now_utc
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 
 class ReviewError(ValueError):
@@ -51,6 +54,8 @@ def _self_approval_allowed(session: LabSession) -> bool:
 
 
 def _merge_lock(repo: pygit2.Repository) -> FileLock:
+    from filelock import FileLock  # only a merge takes it: reading a plan never imports it
+
     return FileLock(str(Path(repo.path) / "homeport-merge.lock"), timeout=60)
 
 

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, Field, ValidationError
 
 from reconciler.models.limits import LimitExceeded
@@ -101,6 +99,9 @@ def _load_schema(path: Path) -> dict[str, Any]:
         raise ChartError(f"{path}: nested too deeply") from None
     if not isinstance(schema, dict):
         raise ChartError(f"{path}: a JSON Schema is a JSON object, not a {type(schema).__name__}")
+    from jsonschema import Draft202012Validator  # charts are loaded on first use; a no-op run never imports it
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:

@@ -7,12 +7,11 @@ SQLAlchemy rows and the rule for a field (for example whether an instance matche
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from reconciler.models.plan import Plan
-from reconciler.phases.apply import ApplyOutcome
 from reconciler.phases.run import RunResult
 from reconciler.phases.snapshot import MigrationReadiness, SnapshotDocument, SnapshotResource, SnapshotSummary
 from reconciler.proposals.preview import counts_line, plan_preview
@@ -27,6 +26,9 @@ from reconciler.store.tables import (
     StateDeviationRow,
 )
 from reconciler.store.tokens import TokenInfo
+
+if TYPE_CHECKING:  # the apply machinery (and the renderer it imports) is loaded only by runs that apply
+    from reconciler.phases.apply import ApplyOutcome
 
 __all__ = [
     "ApplyOutcomeView",

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import filelock
 from sqlalchemy import text
 
 from reconciler.store.database import Database, redact_url
@@ -95,6 +94,8 @@ def _advisory_lock(db: Database, lab: str) -> Iterator[None]:
 
 @contextmanager
 def _file_lock(lock_dir: Path, lab: str) -> Iterator[None]:
+    import filelock  # only runs take the lock: a plan never imports it
+
     path = lock_file_path(lock_dir, lab)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,28 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
-JsonColumn: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+
+class JsonType(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL. PostgreSQL's dialect module is imported only when a PostgreSQL
+    database is used: a command on a SQLite lab never loads it."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """JSONB on PostgreSQL, JSON elsewhere."""
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JsonColumn: TypeEngine[Any] = JsonType()
 
 
 def new_id() -> str:

@@ -225,3 +225,21 @@ def test_full_flag_and_other_writers_force_a_full_run(tmp_path: Path, database_u
     assert fast(again)
     plan = json.loads(lab.run("plan", "--output", "json"))  # answered from the index, with what it listed
     assert any("stranger" in u for u in plan["unmanaged"]), plan["unmanaged"]
+
+
+def test_plan_from_the_index_equals_the_full_plan(tmp_path: Path, database_url: str) -> None:
+    """The example lab (resources of disabled providers included): once applied and found converged, `homeport plan`
+    answers from the index with the same plan as `--full` computes, but for the desired fields it leaves out."""
+    lab = Lab(tmp_path / "example", database_url)
+    subprocess.run([sys.executable, "-c", WRAPPER, "init", str(lab.path)], env=lab.env, check=True,
+                   capture_output=True)
+    assert lab.apply()["counts"]["applied"] > 0
+    assert not fast(lab.apply())
+    assert "planned from the no-op index" in lab.run("plan")
+    plans = [json.loads(lab.run("plan", "--output", "json", *extra)) for extra in ((), ("--full",))]
+    for plan in plans:
+        for change in plan["changes"]:
+            change.pop("desired")
+    assert plans[0] == plans[1]
+    assert any(c["blocked"] for c in plans[0]["changes"])  # the disabled providers' resources, as the full plan
+    assert "planned from the no-op index" not in lab.run("plan", "--full")

@@ -26,6 +26,7 @@ def json_columns_in_tables() -> set[tuple[str, str]]:
         for table in Base.metadata.tables.values()
         for column in table.columns
         if isinstance(column.type, sa.JSON)
+        or (isinstance(column.type, sa.types.TypeDecorator) and isinstance(column.type.impl_instance, sa.JSON))
     }
 
 
