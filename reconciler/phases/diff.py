@@ -90,9 +90,10 @@ def plan_lab(
         provider_types={n: p.type for n, p in state.lab.spec.providers.items()},
     )
     plan = build_plan(inputs)
-    if unchanged:
-        plan.changes = sorted([*plan.changes, *unchanged.values()],
-                              key=lambda c: (c.op is Op.delete and c.resource not in state.effective, c.resource))
+    if unchanged:  # the planner's order: declared resources by name, then deletions as it listed them
+        gone = [c for c in plan.changes if c.op is Op.delete and c.resource not in state.effective]
+        declared = [c for c in plan.changes if not (c.op is Op.delete and c.resource not in state.effective)]
+        plan.changes = [*sorted([*declared, *unchanged.values()], key=lambda c: c.resource), *gone]
     for change in plan.changes:
         inst = instances.get(change.resource)
         if change.op is Op.create and inst is not None and inst.last_applied_state and inst.status != "deleted":

@@ -17,8 +17,13 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from reconciler.models.plan import Mode, Plan
+from reconciler.phases import run as run_phase
+from reconciler.phases.context import LabSession
+from reconciler.phases.noop_index import FastCheck
 from reconciler.providers.sim.drift import add_unmanaged
 from reconciler.store.database import open_database
+from reconciler.store.noop_index import read_lab_index
 from reconciler.store.provider_state import DbProviderState
 from reconciler.store.tables import DeploymentInstanceRow
 from tests.foundation.labkit import GIT_ENV, commit
@@ -121,8 +126,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def converged_lab(tmp_path: Path, database_url: str) -> Lab:
-    """a (with the template) and b, applied; then a full run writes the index and the next run uses it."""
+def converged_lab(tmp_path: Path, database_url: str, extra: dict[str, str] | None = None) -> Lab:
+    """a (with the template) and b, applied; then a full run writes the index and the next run uses it.
+    extra: more files (or other texts for these) in the first commit."""
     path = tmp_path / "lab"
     path.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=GIT_ENV)
@@ -133,6 +139,7 @@ def converged_lab(tmp_path: Path, database_url: str) -> Lab:
         "templates/small.yaml": TEMPLATE.format(cpu=1),
         "resources/a.yaml": resource("a", template=True),
         "resources/b.yaml": resource("b"),
+        **(extra or {}),
     }, "lab")
     lab = Lab(path, database_url)
     first = lab.apply()
@@ -243,3 +250,89 @@ def test_plan_from_the_index_equals_the_full_plan(tmp_path: Path, database_url: 
     assert plans[0] == plans[1]
     assert any(c["blocked"] for c in plans[0]["changes"])  # the disabled providers' resources, as the full plan
     assert "planned from the no-op index" not in lab.run("plan", "--full")
+
+
+LAB_CHART = {
+    "charts/mine/Chart.yaml": "name: mine\nversion: 1.0.0\nprovider_types: [sim]\n"
+    "outputs: [{file: out.txt, format: text}]\n",
+    "charts/mine/templates/out.txt.j2": "machine {{ resource.name }}\n",
+    "templates/small.yaml": TEMPLATE.format(cpu=1) + "  infrastructure: {chart: mine}\n",
+}
+
+
+def test_a_lab_chart_change_renders_and_diffs_every_resource_again(tmp_path: Path, database_url: str) -> None:
+    """The lab's charts/ tree is an input of every resource: an edit re-renders them all, and a chart that no longer
+    renders is refused by plan and apply even though no resource file changed."""
+    lab = converged_lab(tmp_path, database_url, LAB_CHART)
+    commit(lab.path, {"charts/mine/templates/out.txt.j2": "host {{ resource.name }}\n"}, "chart wording")
+    run = lab.apply()
+    assert not fast(run) and run["skipped_by_index"] == 0 and run["counts"]["noop"] == 2, run
+    assert fast(lab.apply())
+    commit(lab.path, {"charts/mine/templates/out.txt.j2": "{{ cycler.__init__.__globals__.os.popen('id').read() }}\n"},
+           "a chart that escapes")
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        done = subprocess.run([sys.executable, "-c", WRAPPER, *command, "--lab", str(lab.path)], env=lab.env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        out = done.stdout + done.stderr
+        assert done.returncode != 0 and "chart mine" in out and "sandbox" in out and "Traceback" not in out, out
+
+
+def _tree_of(path: Path, rev: str) -> str:
+    out = subprocess.run(["git", "-C", str(path), "rev-parse", f"{rev}^{{tree}}"], check=True, env=GIT_ENV,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def test_a_merge_landing_during_a_run_is_never_indexed_by_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proposal merged into main while a daemon cycle runs: the run indexes the tree it planned (never main's new
+    one), and the next run plans the merged change."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    lab = converged_lab(tmp_path, url)
+    change_resource_file(lab)  # b grows: the commit the run plans
+    planned = subprocess.run(["git", "-C", str(lab.path), "rev-parse", "HEAD"], check=True, env=GIT_ENV,
+                             capture_output=True, text=True).stdout.strip()
+
+    def merge_lands(plan: Plan) -> bool:  # asked between plan and apply: the merge lands now
+        assert {c.resource: c.op.value for c in plan.changes} == {"a": "noop", "b": "update"}
+        change_template(lab)
+        return True
+
+    session = LabSession.open(lab.path, database_url=url, actor="daemon", actor_kind="daemon")
+    try:
+        result = run_phase.reconcile(session, mode=Mode.auto, trigger="interval", approve=merge_lands)
+        assert result.status == "ok" and result.revision == planned, result
+        index = read_lab_index(session.db, "fast")
+        assert index is not None and index.revision == planned and index.tree_id == _tree_of(lab.path, planned)
+        assert index.tree_id != _tree_of(lab.path, "HEAD")
+    finally:
+        session.close()
+    assert lab.plan() == {"a": "update", "b": "noop"}  # the merged template change is planned, not hidden
+    run = lab.apply()
+    assert run["counts"]["applied"] == 1 and run["status"] == "ok", run
+
+    # A merge landing between the index check and the load: the run plans the new commit in full (the index it
+    # checked was for another commit) and indexes that commit.
+    commit(lab.path, {"resources/b.yaml": resource("b", memory_gb=4)}, "b grows again")
+    real_check = run_phase.fast_check
+
+    def check_then_merge(session: LabSession, lab_name: str) -> FastCheck:
+        fast_result = real_check(session, lab_name)
+        commit(lab.path, {"templates/small.yaml": TEMPLATE.format(cpu=3)}, "small gets 3 cpus")
+        return fast_result
+
+    monkeypatch.setattr(run_phase, "fast_check", check_then_merge)
+    session = LabSession.open(lab.path, database_url=url, actor="daemon", actor_kind="daemon")
+    try:
+        result = run_phase.reconcile(session, mode=Mode.auto, trigger="interval")
+        head = subprocess.run(["git", "-C", str(lab.path), "rev-parse", "HEAD"], check=True, env=GIT_ENV,
+                              capture_output=True, text=True).stdout.strip()
+        assert result.status == "ok" and result.revision == head, result
+        assert result.skipped_by_index == 0  # the index was checked against the commit before the merge
+        assert result.plan is not None
+        assert {c.resource: c.op.value for c in result.plan.changes} == {"a": "update", "b": "update"}
+        index = read_lab_index(session.db, "fast")
+        assert index is not None and index.revision == head and index.tree_id == _tree_of(lab.path, head)
+    finally:
+        session.close()
+    monkeypatch.undo()
+    assert lab.plan() == {"a": "noop", "b": "noop"}
