@@ -43,6 +43,7 @@ SCRIPTS = (
     Script("render"),
     Script("mcp_latency"),
     Script("proxmox_mcp_read"),
+    Script("peers", skip="reads a shared/peers-bench run: python bench/peers.py OUT.json"),
     Script("api_latency"),
     Script("noop_reconcile_daemon", skip="daemon cycles over minutes; run by hand"),
     Script("merge_to_apply", skip="daemon + webhook round trip; run by hand"),
