@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_server.caller import Caller, parse_local_scopes
-from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLSETS
+from mcp_server.toolsets import DEFAULT_TOOLSETS, TOOLSETS
 
 if TYPE_CHECKING:  # the stdio path imports neither the engine nor the HTTP stack before its handshake
     from mcp.server import MCPServer
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         if _git_dir(args.lab) is None:  # the common mistake, caught before the handshake (the rest: LabLoader)
             sys.exit(f"homeport-mcp: {args.lab} is not inside a Git repository; create a lab with "
                      f"`homeport init {args.lab}`")
-        from mcp_server.stdio import serve
+        from mcp_server.handshake import serve
 
         serve(args.lab, toolsets=toolsets, local=local)
         return

@@ -1,15 +1,18 @@
-"""`homeport-mcp` over stdio: `initialize` and `tools/list` answered before the engine is imported.
+"""`homeport-mcp` over stdio: the server built from the committed catalog, the engine loaded after the handshake.
 
 The server is the SDK's MCPServer with the tools of the committed catalog (mcp_server/catalog.py). Once the
 client's `initialize` is answered, a thread imports the engine, opens the lab and loads main's desired state;
 a tool call waits for that load, then runs the real tool (tool_call in toolspec.py). A lab that cannot be
 opened makes every tool call answer with the reason, and homeport-mcp print it on stderr and exit 1 when the
 client closes stdin (at once when stdin closes before any request). Only the SDK, the catalog and the SOP and
-prompt registrations are imported before the handshake.
+prompt registrations are imported before the handshake, and homeport-mcp imports even those while it answers
+`initialize` from the catalog's record (mcp_server/handshake.py).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import sys
 import threading
 from collections.abc import Callable
@@ -20,6 +23,7 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.stdio import stdio_server
 from mcp_types import CallToolResult, ListToolsResult
 
 from mcp_server import catalog
@@ -98,8 +102,10 @@ class LabLoader:
             self.app.close()
 
 
-def build_stdio_server(lab: Path, *, toolsets: tuple[str, ...], local: Caller) -> tuple[MCPServer[Any], LabLoader]:
-    """The stdio server and its loader: tools from the catalog, SOP resources and prompts, no engine import."""
+def build_stdio_server(lab: Path, *, toolsets: tuple[str, ...], local: Caller,
+                       load_on_initialize: bool = True) -> tuple[MCPServer[Any], LabLoader]:
+    """The stdio server and its loader: tools from the catalog, SOP resources and prompts, no engine import.
+    load_on_initialize=False leaves the lab alone after the handshake (the catalog records the handshake)."""
     entries = catalog.load(toolsets)
     loader = LabLoader(lab, local, [e["name"] for e in entries])
     tools = [catalog.sdk_tool(e, loader.call_for(e["name"])) for e in entries]
@@ -111,7 +117,7 @@ def build_stdio_server(lab: Path, *, toolsets: tuple[str, ...], local: Caller) -
         """Answer initialize first, then start the lab's load; tools/list shows what the local scopes allow."""
         result = await call_next(ctx)
         method = getattr(ctx, "method", None)
-        if method == "initialize":
+        if method == "initialize" and load_on_initialize:
             loader.start()
         elif method == "tools/list":
             allowed: Callable[[str | None], bool] = lambda name: local.allows(scope_of.get(name or "", "admin"))  # noqa: E731
@@ -127,13 +133,28 @@ def build_stdio_server(lab: Path, *, toolsets: tuple[str, ...], local: Caller) -
     return server, loader
 
 
-def serve(lab: Path, *, toolsets: tuple[str, ...], local: Caller) -> None:
-    """Serve over stdio until the client closes stdin; exit 1 with the reason when the lab could not be opened."""
-    server, loader = build_stdio_server(lab, toolsets=toolsets, local=local)
+async def _serve_streams(server: MCPServer[Any], stdin: Any, stdout: Any) -> None:
+    """Serve one connection over text streams (readline; write and flush) until stdin ends."""
+    lowlevel = server._lowlevel_server
+    async with stdio_server(anyio.wrap_file(stdin), anyio.wrap_file(stdout)) as (read, write):
+        await lowlevel.run(read, write, lowlevel.create_initialization_options())
+
+
+def serve_connection(server: MCPServer[Any], loader: LabLoader, stdin: Any, stdout: Any) -> None:
+    """Serve the client on stdin/stdout (mcp_server/handshake.py claims the wire); exit 1 with the reason when the
+    lab could not be opened."""
     try:
-        server.run("stdio")
+        anyio.run(_serve_streams, server, stdin, stdout)
         loader.wait_sync()  # a client that closed stdin before any request still learns of a broken lab
     finally:
         loader.close()
     if loader.error is not None:
         sys.exit(loader.error)
+
+
+def answers(server: MCPServer[Any], requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the server writes to a client that sends requests and closes stdin (the catalog's handshake record)."""
+    stdin = io.StringIO("".join(json.dumps(r) + "\n" for r in requests))
+    stdout = io.StringIO()
+    anyio.run(_serve_streams, server, stdin, stdout)
+    return [json.loads(line) for line in stdout.getvalue().splitlines()]
