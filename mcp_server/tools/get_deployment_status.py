@@ -51,7 +51,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
         raise AgentError(f"{ref} runs as high_availability members {', '.join(members)}: ask for one of them")
     # The record and its open deviations, kept until the records change (one query checks).
     version = queries.records_version(app.service, state.lab_name)
-    row, deviations = app.memo(f"{SPEC.name}:{ref}", version, (), lambda: _record(app, ref))
+    any_deviation = bool(version[3])  # records_version: (lab, instance rows, updated, deviation rows, ...)
+    row, deviations = app.memo(f"{SPEC.name}:{ref}", version, (),
+                               lambda: _record(app, ref, any_deviation=any_deviation))
     logs: list[dict[str, Any]] = []
     if args.include_logs:
         logs = [{"at": str(a.time), "action": a.action, "actor": a.actor, "outcome": a.outcome, "result": a.result}
@@ -70,8 +72,11 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
     return out
 
 
-def _record(app: HomeportApp, ref: str) -> tuple[InstanceView, list[dict[str, Any]]]:
+def _record(app: HomeportApp, ref: str, *, any_deviation: bool) -> tuple[InstanceView, list[dict[str, Any]]]:
+    """The record and its open deviations (not asked for when the lab has no deviation row at all)."""
     row = queries.instance(app.service, ref)
+    if not any_deviation:
+        return row, []
     return row, [{"field": d.field, "expected": d.expected, "actual": d.actual}
                  for d in queries.deviations(app.service, row.name)]
 
