@@ -21,7 +21,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import ConfigDict
 
-from mcp_server.toolsets import DEFAULT_TOOLSETS, TOOLSETS
+from mcp_server.groups import DEFAULT_TOOLSETS, TOOLSETS
 
 CATALOG = Path(__file__).with_name("catalog.json")
 __all__ = ["CATALOG", "DEFAULT_TOOLSETS", "TOOLSETS", "RawArguments", "ToolCall", "generate", "load", "render",

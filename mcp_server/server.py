@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_server.caller import Caller, parse_local_scopes
-from mcp_server.toolsets import DEFAULT_TOOLSETS, TOOLSETS
+from mcp_server.groups import DEFAULT_TOOLSETS, TOOLSETS
 
 if TYPE_CHECKING:  # the stdio path imports neither the engine nor the HTTP stack before its handshake
     from mcp.server import MCPServer

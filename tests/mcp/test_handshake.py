@@ -16,9 +16,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from mcp_server.caller import Caller
+from mcp_server.groups import DEFAULT_TOOLSETS
 from mcp_server.handshake import DISCOVER_META
 from mcp_server.stdio import answers, build_stdio_server
-from mcp_server.toolsets import DEFAULT_TOOLSETS
 
 BIN = Path(sys.executable).parent
 CLIENT = {"name": "t", "version": "1"}

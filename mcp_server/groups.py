@@ -1,4 +1,4 @@
-"""The toolsets homeport-mcp can serve (no imports: `homeport-mcp` reads them before anything else loads)."""
+"""The groups of tools (toolsets) homeport-mcp can serve; no imports: `homeport-mcp` reads them before anything else."""
 
 from __future__ import annotations
 
