@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ from reconciler.service.errors import NotFound, engine_errors
 from reconciler.service.lab import LabService
 from reconciler.service.scratch import ProviderSeed, SeedNode, converge, open_scratch, seed_from_snapshot_nodes
 from reconciler.service.views import DeviationView, SnapshotView
+from reconciler.store.drills import get_drill, save_drill
+from reconciler.store.tables import DrillReportRow
 
 ReasonKind = Literal["render", "apply", "secret", "drift", "data", "live-only", "capacity"]
 
@@ -64,10 +67,41 @@ class RebuildDrillReport(BaseModel):
     seeded_nodes: dict[str, list[str]] = Field(default_factory=dict, description="Provider -> simulated nodes")
     notes: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+    id: str | None = Field(default=None, description="The stored report's id (`homeport drill show ID`)")
+    created_at: datetime | None = None
+    created_by: str | None = None
 
 
-def rebuild_drill(lab: LabService, *, snapshot_id: str | None = None) -> RebuildDrillReport:
-    """Rebuild main onto a scratch lab of simulated nodes and judge, per resource, whether Git alone restores it."""
+class DrillSummary(BaseModel):
+    """A stored drill report at a glance (its items: `homeport drill show ID`, GET /api/v1/drills/{id})."""
+
+    id: str
+    lab: str
+    revision: str
+    snapshot_id: str | None = None
+    snapshot_name: str | None = None
+    rebuildable: int
+    total: int
+    score: str
+    seconds: float = 0.0
+    created_at: datetime | None = None
+    created_by: str | None = None
+
+    @classmethod
+    def from_row(cls, row: DrillReportRow) -> DrillSummary:
+        """The summary of a stored report row."""
+        data = row.report or {}
+        return cls(id=row.id, lab=row.lab, revision=row.revision, snapshot_id=row.snapshot_id,
+                   snapshot_name=data.get("snapshot_name"), rebuildable=row.rebuildable, total=row.total,
+                   score=str(data.get("score") or f"{row.rebuildable} of {row.total} resources rebuildable from Git"),
+                   seconds=float(data.get("seconds") or 0.0), created_at=utc(row.created_at),
+                   created_by=row.created_by)
+
+
+def rebuild_drill(lab: LabService, *, snapshot_id: str | None = None, store: bool = True, actor: str | None = None,
+                  actor_kind: str | None = None) -> RebuildDrillReport:
+    """Rebuild main onto a scratch lab of simulated nodes and judge, per resource, whether Git alone restores it;
+    store the report (secret-looking values masked) as run by actor (default: the service's)."""
     started = time.perf_counter()
     state = lab.state()
     snapshot = _snapshot(lab, snapshot_id)
@@ -84,12 +118,41 @@ def rebuild_drill(lab: LabService, *, snapshot_id: str | None = None) -> Rebuild
                   run.render_errors, deviations, os.environ)
     counted = [i for i in items if i.status != "not in the drill"]
     restored = sum(1 for i in counted if i.status == "restored")
-    return RebuildDrillReport(
+    report = RebuildDrillReport(
         lab=state.lab_name, revision=state.revision, snapshot_id=snapshot.id if snapshot else None,
         snapshot_name=snapshot.name if snapshot else None, rebuildable=restored, total=len(counted),
         score=f"{restored} of {len(counted)} resources rebuildable from Git", items=items,
         seeded_nodes={p: [n.name for n in s.nodes] for p, s in sorted(seeds.items())}, notes=notes,
         seconds=round(time.perf_counter() - started, 3))
+    if not store:
+        return report
+    body = report.model_dump(mode="json", exclude={"id", "created_at", "created_by"})
+    with engine_errors():
+        row = save_drill(lab.session.db, lab=report.lab, revision=report.revision, snapshot_id=report.snapshot_id,
+                         rebuildable=report.rebuildable, total=report.total, report=body,
+                         created_by=actor or lab.actor, actor_kind=actor_kind or lab.actor_kind)
+    return stored_report(row)
+
+
+def stored_report(row: DrillReportRow) -> RebuildDrillReport:
+    """The report a drill row holds (as stored: secret-looking values masked)."""
+    return RebuildDrillReport.model_validate({**(row.report or {}), "id": row.id, "created_at": utc(row.created_at),
+                                              "created_by": row.created_by})
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back naive ones)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def drill_report(lab: LabService, drill_id: str) -> RebuildDrillReport:
+    """One stored drill report by id or unique id prefix."""
+    with engine_errors():
+        row = get_drill(lab.session.db, lab.lab_name, drill_id)
+    if row is None:
+        raise NotFound(f"no drill report {drill_id!r} (or the prefix is not unique); list them with "
+                       "`homeport drill list` or GET /api/v1/drills")
+    return stored_report(row)
 
 
 def _snapshot(lab: LabService, snapshot_id: str | None) -> SnapshotView | None:

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, defer
 
 from reconciler.proposals.records import ProposalView
+from reconciler.service.drill import DrillSummary
 from reconciler.service.errors import Invalid, engine_errors
 from reconciler.service.lab import LabService
 from reconciler.service.queries import PROPOSAL_STATUSES
@@ -22,6 +23,7 @@ from reconciler.store.noop_index import index_checked_at
 from reconciler.store.tables import (
     ApiTokenRow,
     DeploymentInstanceRow,
+    DrillReportRow,
     InfrastructureSnapshotRow,
     ProposalRow,
     StateDeviationRow,
@@ -124,3 +126,11 @@ def proposal_count(lab: LabService, *, status: str | None = None) -> int:
         stmt = stmt.where(ProposalRow.status == status)
     with engine_errors(), lab.session.db.session() as s:
         return int(s.execute(stmt).scalar_one())
+
+
+def drills(lab: LabService, *, after: TimeKey | None = None, limit: int = 50) -> list[DrillSummary]:
+    """Stored rebuild drill reports newest first by (created, id), as summaries."""
+    stmt = _page(select(DrillReportRow).where(DrillReportRow.lab == lab.lab_name),
+                 [DrillReportRow.created_at, DrillReportRow.id], after, limit=limit, descending=True)
+    with engine_errors(), lab.session.db.session() as s:
+        return [DrillSummary.from_row(r) for r in s.execute(stmt).scalars()]

@@ -333,6 +333,22 @@ class ProposalWhatIfRow(Base):
     created_by: Mapped[str] = mapped_column(String(255))
 
 
+class DrillReportRow(Base):
+    """A rebuild drill's report: its score and, per resource, restored or not restorable and why (redacted)."""
+
+    __tablename__ = "drill_reports"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    lab: Mapped[str] = mapped_column(String(63))
+    revision: Mapped[str] = mapped_column(String(64))
+    snapshot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rebuildable: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    created_by: Mapped[str] = mapped_column(String(255))
+    __table_args__ = (Index("idx_drill_reports_lab_created", "lab", "created_at", "id"),)
+
+
 class ReconcileIndexRow(Base):
     """The no-op index of a lab: what the last fully converged run saw, so an unchanged run can skip its work.
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from reconciler.service import browse, pages
+from reconciler.service.drill import DrillSummary
 from reconciler.service.views import (
     AuditEntry,
     DeviationView,
@@ -128,4 +129,11 @@ def token_entries(ctx: WebContext, *, limit: int, cursor: str | None) -> Page[To
     """A page of API tokens, oldest first."""
     return keyset_page(ctx, lambda after, n: pages.tokens(ctx.lab, after=after, limit=n),
                        lambda t: (_stamp(t.created_at), t.id), time_key("the token list"), limit=limit,
+                       cursor=cursor)
+
+
+def drill_entries(ctx: WebContext, *, limit: int, cursor: str | None) -> Page[DrillSummary]:
+    """A page of stored rebuild drill reports, newest first."""
+    return keyset_page(ctx, lambda after, n: pages.drills(ctx.lab, after=after, limit=n),
+                       lambda d: (_stamp(d.created_at), d.id), time_key("the drill list"), limit=limit,
                        cursor=cursor)

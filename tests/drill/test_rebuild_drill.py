@@ -82,7 +82,14 @@ def test_drill_finds_unadopted_drift_and_missing_secret(drilled_lab: Path) -> No
     before = _fingerprint(drilled_lab)
     with LabService.open(drilled_lab) as service:
         report = rebuild_drill(service)
-    assert _fingerprint(drilled_lab) == before  # no trace outside the scratch lab
+    after = _fingerprint(drilled_lab)
+    # no trace outside the scratch lab but the stored report and its audit row
+    assert after["files"] == before["files"]
+    rows_before, rows_after = before["rows"], after["rows"]
+    assert isinstance(rows_before, dict) and isinstance(rows_after, dict)
+    grown = {t: rows_after[t] - rows_before.get(t, 0) for t in rows_after if rows_after[t] != rows_before.get(t, 0)}
+    assert grown == {"drill_reports": 1, "audit_log": 1}
+    assert report.id is not None and report.created_by
     items = {i.resource: i for i in report.items}
     assert items["web-frontend"].status == "restored"
     assert items["web-frontend"].node is not None
@@ -109,6 +116,7 @@ def test_drill_secret_found_resolves_when_set(drilled_lab: Path, monkeypatch: py
     api = next(i for i in report.items if i.resource == "api")
     assert api.status == "restored"
     assert "value-the-drill-never-prints" not in report.model_dump_json()
+    assert b"value-the-drill-never-prints" not in (drilled_lab / ".homeport" / "state.db").read_bytes()
 
 
 def test_drill_cli_json_and_exit_code(drilled_lab: Path) -> None:
@@ -118,6 +126,42 @@ def test_drill_cli_json_and_exit_code(drilled_lab: Path) -> None:
     assert data["score"].endswith("resources rebuildable from Git")
     code, out = homeport("drill", "rebuild", "--lab", str(drilled_lab), "--from-snapshot", "nope")
     assert code != 0 and "no snapshot 'nope'" in out
+
+
+def test_drill_reports_are_listed_and_shown(drilled_lab: Path) -> None:
+    code, out = homeport("drill", "list", "--lab", str(drilled_lab))
+    assert code == 0 and "no drill reports yet" in out
+    code, ran = homeport("drill", "rebuild", "--lab", str(drilled_lab), "--output", "json")
+    assert code == 1
+    report = json.loads(ran)
+    code, out = homeport("drill", "list", "--lab", str(drilled_lab))
+    assert code == 0 and report["id"][:12] in out and report["score"] in out and "by drill:" in out
+    code, listed = homeport("drill", "list", "--lab", str(drilled_lab), "--output", "json")
+    assert [d["id"] for d in json.loads(listed)] == [report["id"]]
+    code, shown = homeport("drill", "show", report["id"][:8], "--lab", str(drilled_lab), "--output", "json")
+    assert code == 0 and json.loads(shown) == report
+    code, text = homeport("drill", "show", report["id"], "--lab", str(drilled_lab))
+    assert code == 0 and "not restorable api" in " ".join(text.split()) and report["score"] in text
+    code, out = homeport("drill", "show", "ffffffff", "--lab", str(drilled_lab))
+    assert code == 1 and "no drill report 'ffffffff'" in out and "Traceback" not in out
+
+
+def test_a_stored_report_masks_secret_looking_values(drilled_lab: Path) -> None:
+    from reconciler.store.drills import get_drill, save_drill
+
+    with LabService.open(drilled_lab) as service:
+        row = save_drill(service.session.db, lab=service.lab_name, revision="0" * 40, snapshot_id=None, rebuildable=0,
+                         total=1, report={"notes": ["password: hunter2-never-stored"],
+                                          "items": [{"resource": "x", "api_token": "tok-never-stored",
+                                                     "password_env": "DB_PASSWORD"}]},
+                         created_by="test")
+        stored = get_drill(service.session.db, service.lab_name, row.id)
+    assert stored is not None
+    text = json.dumps(stored.report)
+    assert "hunter2-never-stored" not in text and "tok-never-stored" not in text
+    assert stored.report["items"][0]["password_env"] == "DB_PASSWORD"  # a reference, kept
+    raw = (drilled_lab / ".homeport" / "state.db").read_bytes()
+    assert b"hunter2-never-stored" not in raw and b"tok-never-stored" not in raw
 
 
 GHOST_TEMPLATE = """apiVersion: homelab.ai/v1

@@ -259,6 +259,12 @@ def test_every_page_accessible_small_and_clean(server: Server, browser: Browser,
         run_id = c.get("/api/v1/runs", params={"limit": 1}).json()["items"][0]["id"]
         proposals = c.get("/api/v1/proposals", params={"limit": 1}).json()["items"]
     visit(page, watch, f"/runs/{run_id}", f"page-run-{mode}")
+    # A drill run from its page: the stored report's page, then the list of past reports.
+    page.goto("/drill")
+    page.get_by_role("button", name="Run the drill").click()
+    expect(page.get_by_role("heading", level=2)).to_contain_text("resources rebuildable from Git")
+    visit(page, watch, page.url.removeprefix(server.url), f"page-drill-report-{mode}")
+    visit(page, watch, "/drill", f"page-drill-past-{mode}")
     if proposals:
         visit(page, watch, f"/proposals/{proposals[0]['id']}", f"page-proposal-{mode}")
     ctx.close()

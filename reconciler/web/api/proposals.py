@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from reconciler.service import commands, queries
 from reconciler.service.views import ApproveResult, ProposalView
+from reconciler.service.whatif import WhatIfReport, require_whatif, whatif_proposal
 from reconciler.web.api.params import DEFAULT, Cursor, Limit
 from reconciler.web.auth import requires, scope_extra
 from reconciler.web.context import WebContext, context_of
@@ -108,3 +109,19 @@ def reject_proposal(request: Request, body: RejectRequest, proposal_id: str = Pr
     ctx = context_of(request)
     return ctx.call(lambda: commands.reject(ctx.lab, proposal_id, reviewer=principal.actor, reviewer_kind="human",
                                             reason=body.reason))
+
+
+@router.get("/proposals/{proposal_id}/whatif", dependencies=READ, openapi_extra=scope_extra("read"))
+def get_whatif(request: Request, proposal_id: str = ProposalId) -> WhatIfReport:
+    """The proposal's newest stored what-if (404 when none was run: POST to run one)."""
+    ctx = context_of(request)
+    return ctx.call(lambda: require_whatif(ctx.lab, queries.proposal(ctx.lab, proposal_id).id))
+
+
+@router.post("/proposals/{proposal_id}/whatif", status_code=201, openapi_extra=scope_extra("propose"))
+def run_whatif(request: Request, proposal_id: str = ProposalId,
+               principal: Principal = Depends(requires("propose"))) -> WhatIfReport:
+    """Simulate main, then the open proposal, on a scratch copy of the live providers it touches (observed read
+    only); store the report with the proposal (and in its pull request's body)."""
+    ctx = context_of(request)
+    return ctx.call(lambda: whatif_proposal(ctx.lab, proposal_id, actor=principal.actor, actor_kind="human"))
