@@ -67,6 +67,12 @@ def problem(status: int, detail: str, *, code: ErrorCode | str | None = None, in
                         headers=headers)
 
 
+def status_of(exc: ServiceError) -> int:
+    """The HTTP status of a service error: 400 for a malformed query parameter it names (a cursor this server
+    did not make), otherwise what its code maps to."""
+    return 400 if isinstance(getattr(exc, "parameter", None), str) else http_status(exc)
+
+
 def service_problem(request: Request, exc: ServiceError) -> Response:
     """The response for a service error: its code decides the status; a malformed query parameter (an error
     naming one in `parameter`, such as a cursor this server did not make) is a 400 listing it in `errors`."""

@@ -5,6 +5,7 @@ server did not make for the list refused with a 400 naming the `cursor` paramete
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from reconciler.web.serve import serve_lab
 from reconciler.web.settings import WebSettings
 from tests.backends.homeport_lab import make_lab
 from tests.web.conftest import free_socket, uvicorn_on
+from tests.web.test_sessions import login_form
 
 DEVIATIONS = 5_003  # over the timeline's old 5,000
 SNAPSHOTS = 10_003  # over the snapshot list's old 10,000
@@ -38,6 +40,7 @@ class Seeded:
     timeline: list[str]
     open_deviations: list[str]
     snapshots: list[str]
+    snapshot_keys: list[tuple[datetime, str]]
     proposals: list[tuple[datetime, str]]
     rejected: list[str]
 
@@ -51,15 +54,17 @@ def _stamp(i: int, share: int) -> datetime:
     return BASE + timedelta(seconds=i // share)
 
 
-def _seed(lab: LabService) -> tuple[list[str], list[str], list[str], list[tuple[datetime, str]], list[str]]:
+def _seed(lab: LabService) -> tuple[list[str], list[str], list[tuple[datetime, str]], list[tuple[datetime, str]],
+                                   list[str]]:
     name = lab.lab_name
-    deviations = [{"id": f"d{i:031x}", "lab": name, "resource": f"res-{i % 40:02d}", "field_path": f"f.{i:05d}",
+    Rows = list[dict[str, Any]]
+    deviations: Rows = [{"id": f"d{i:031x}", "lab": name, "resource": f"res-{i % 40:02d}", "field_path": f"f.{i:05d}",
                    "detected_at": _stamp(i, 3), "last_seen_at": _stamp(i, 3),
                    "resolved_at": None if i % 2 else _stamp(i, 3), "resolution": None if i % 2 else "adopted"}
                   for i in range(DEVIATIONS)]
-    snapshots = [{"id": f"s{i:031x}", "lab": name, "name": f"snap {i}", "snapshot_data": {"n": i},
+    snapshots: Rows = [{"id": f"s{i:031x}", "lab": name, "name": f"snap {i}", "snapshot_data": {"n": i},
                   "created_at": _stamp(i, 4)} for i in range(SNAPSHOTS)]
-    proposals = [{"id": f"p{i:031x}", "lab": name, "title": f"proposal {i}", "branch": f"proposals/p{i}",
+    proposals: Rows = [{"id": f"p{i:031x}", "lab": name, "title": f"proposal {i}", "branch": f"proposals/p{i}",
                   "base_commit": "0" * 40, "head_commit": "1" * 40, "author": "bulk",
                   "status": "rejected" if i % REJECTED_EVERY == 0 else "merged", "created_at": _stamp(i, 5)}
                  for i in range(PROPOSALS)]
@@ -74,7 +79,7 @@ def _seed(lab: LabService) -> tuple[list[str], list[str], list[str], list[tuple[
     timeline = [r["id"] for r in newest_first(deviations, "detected_at")]
     open_devs = [r["id"] for r in sorted((r for r in deviations if r["resolved_at"] is None),
                                          key=lambda r: (r["resource"], r["field_path"], r["id"]))]
-    snaps = [r["id"] for r in newest_first(snapshots, "created_at")]
+    snaps = [(r["created_at"], r["id"]) for r in newest_first(snapshots, "created_at")]
     props = [(r["created_at"], r["id"]) for r in newest_first(proposals, "created_at")]
     rejected = [r["id"] for r in newest_first([p for p in proposals if p["status"] == "rejected"], "created_at")]
     return timeline, open_devs, snaps, props, rejected
@@ -98,8 +103,8 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                            with_mcp=False)
         try:
             with uvicorn_on(served, sock):
-                yield Seeded(url=url, token=token, timeline=timeline, open_deviations=open_devs, snapshots=snaps,
-                             proposals=props, rejected=rejected)
+                yield Seeded(url=url, token=token, timeline=timeline, open_deviations=open_devs,
+                             snapshots=[i for _, i in snaps], snapshot_keys=snaps, proposals=props, rejected=rejected)
         finally:
             served.close()
             sock.close()
@@ -191,3 +196,35 @@ def test_a_cursor_of_another_list_is_refused(seeded: Seeded) -> None:
         r = c.get("/api/v1/deviations/timeline", params={"cursor": open_cursor})
     assert r.status_code == 400
     assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
+def _older_links(client: httpx.Client, path: str, pattern: str) -> int:
+    """Follow a page's "Older ..." links to the end; how many pages there were."""
+    pages = 0
+    while path:
+        r = client.get(path)
+        assert r.status_code == 200, r.text
+        pages += 1
+        found = re.search(pattern, r.text)
+        path = found.group(1).replace("&amp;", "&") if found else ""
+        assert pages < 1_000
+    return pages
+
+
+def test_pages_link_to_older_rows_past_the_old_caps(seeded: Seeded) -> None:
+    with httpx.Client(base_url=seeded.url, timeout=120) as client:
+        csrf = login_form(client)
+        assert client.post("/login", data={"token": seeded.token, "csrf_token": csrf, "next": "/"}).status_code == 303
+        # 50 snapshots a page (the page used to show the newest 100 only): from the 9,950th newest on, two
+        # more pages hold the last 53, the oldest last.
+        first = client.get("/snapshots").text
+        assert re.search(r'href="/snapshots\?cursor=', first)
+        stamp, sid = seeded.snapshot_keys[9_949]
+        at = encode_cursor((stamp.isoformat(), sid))
+        assert _older_links(client, f"/snapshots?cursor={at}", r'href="(/snapshots\?cursor=[^"]+)"') == 2
+        last = client.get(f"/snapshots?cursor={at}").text
+        assert f'/snapshots/{seeded.snapshots[9_950]}"' in last
+        assert _older_links(client, "/proposals?status=rejected",
+                            r'href="(/proposals\?status=rejected&amp;cursor=[^"]+)"') == 21
+        assert _older_links(client, "/deviations", r'href="(/deviations\?cursor=[^"#]+)') == 51
+        assert client.get("/snapshots", params={"cursor": "!!!"}).status_code == 400

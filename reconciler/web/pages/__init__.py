@@ -10,12 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from reconciler.service.errors import ServiceError, http_status
+from reconciler.service.errors import ServiceError
 from reconciler.web.auth import LoginRequired
 from reconciler.web.context import WebContext
 from reconciler.web.pages import activity, admin, browse_pages, drill, proposals, session
 from reconciler.web.pages.oidc_login import oidc_login_routes
 from reconciler.web.pages.rendering import render
+from reconciler.web.problems import status_of
 
 log = logging.getLogger("homeport.web")
 
@@ -37,7 +38,7 @@ def pages_app(ctx: WebContext) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def on_service_error(request: Request, exc: ServiceError) -> Response:
-        return render(request, "error.html", http_status(exc), title="Could not do that", message=exc.message,
+        return render(request, "error.html", status_of(exc), title="Could not do that", message=exc.message,
                       hint=exc.hint)
 
     @app.exception_handler(HTTPException)

@@ -12,7 +12,7 @@ from reconciler.service import browse, commands, queries
 from reconciler.service.errors import Unavailable
 from reconciler.web.auth import csrf_checked, page_principal, page_requires
 from reconciler.web.context import context_of
-from reconciler.web.listing import audit_entries, run_entries
+from reconciler.web.listing import audit_entries, run_entries, snapshot_entries, timeline_entries
 from reconciler.web.pages.rendering import render
 from reconciler.web.paging import MAX_CURSOR
 from reconciler.web.principal import Principal
@@ -51,15 +51,16 @@ def start_run(request: Request, principal: Principal = Depends(page_requires("ap
 
 
 @router.get("/deviations", dependencies=READ)
-def deviations(request: Request) -> Response:
-    """Open deviations with adopt/revert actions, and the timeline of all deviations."""
+def deviations(request: Request, cursor: Cursor = None) -> Response:
+    """Open deviations with adopt/revert actions, and the timeline of all deviations (100 a page)."""
     ctx = context_of(request)
     open_items = ctx.call(lambda: queries.deviations(ctx.lab))
-    timeline = ctx.call(lambda: browse.deviation_timeline(ctx.lab, limit=200))
+    page = timeline_entries(ctx, resource=None, limit=100, cursor=cursor)
     by_resource: dict[str, list[object]] = {}
     for d in open_items:
         by_resource.setdefault(d.resource, []).append(d)
-    return render(request, "deviations.html", title="Drift", by_resource=by_resource, timeline=timeline)
+    return render(request, "deviations.html", title="Drift", by_resource=by_resource, timeline=page.items,
+                  next_cursor=page.next_cursor)
 
 
 @router.post("/deviations/{resource}/resolve", dependencies=[Depends(csrf_checked)])
@@ -74,11 +75,10 @@ def resolve(request: Request, resource: Annotated[str, Path(max_length=253)],
 
 
 @router.get("/snapshots", dependencies=READ)
-def snapshots(request: Request) -> Response:
-    """Stored snapshots, newest first."""
-    ctx = context_of(request)
-    items = ctx.call(lambda: queries.snapshots(ctx.lab, limit=100))
-    return render(request, "snapshots.html", title="Snapshots", snapshots=items)
+def snapshots(request: Request, cursor: Cursor = None) -> Response:
+    """Stored snapshots, newest first (50 a page)."""
+    page = snapshot_entries(context_of(request), limit=50, cursor=cursor)
+    return render(request, "snapshots.html", title="Snapshots", snapshots=page.items, next_cursor=page.next_cursor)
 
 
 @router.post("/snapshots", dependencies=[Depends(csrf_checked)])

@@ -9,13 +9,15 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from reconciler.service import browse, commands, queries
+from reconciler.service import browse, commands
 from reconciler.service.errors import ServiceError
 from reconciler.service.whatif import stored_whatif
 from reconciler.web.api.proposals import ProposalRequest, approve, create, proposal_for_review
 from reconciler.web.auth import csrf_checked, page_principal, page_requires
 from reconciler.web.context import context_of
+from reconciler.web.listing import proposal_entries
 from reconciler.web.pages.rendering import render
+from reconciler.web.paging import MAX_CURSOR
 from reconciler.web.principal import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -24,11 +26,12 @@ ProposalId = Annotated[str, Path(max_length=255)]
 
 @router.get("/proposals", dependencies=[Depends(page_principal)])
 def list_proposals(request: Request,
-                   status: Annotated[Literal["open", "merged", "rejected", "all"], Query()] = "open") -> Response:
-    """Proposals of one status, newest first."""
-    ctx = context_of(request)
-    items = ctx.call(lambda: queries.proposals(ctx.lab, status=None if status == "all" else status, limit=200))
-    return render(request, "proposals.html", title="Proposals", proposals=items, status=status)
+                   status: Annotated[Literal["open", "merged", "rejected", "all"], Query()] = "open",
+                   cursor: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None) -> Response:
+    """Proposals of one status, newest first (50 a page)."""
+    page = proposal_entries(context_of(request), status=None if status == "all" else status, limit=50, cursor=cursor)
+    return render(request, "proposals.html", title="Proposals", proposals=page.items, status=status,
+                  next_cursor=page.next_cursor)
 
 
 @router.get("/proposals/new")
