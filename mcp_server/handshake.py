@@ -14,6 +14,10 @@ when the record differs from what the installed SDK answers. homeport-mcp then:
 4. hands the connection to the SDK: the first message is replayed to it, so its connection state is exactly
    what its own handshake makes, and its answer to that message is dropped (the client already has it).
 
+The SDK's transport is given streams that read and write the wire's (non-blocking) descriptors on the event
+loop, rather than through a worker thread per line read and per write and flush: three thread hops fewer
+per request, which is what a read costs most on a busy machine.
+
 Anything else first (another method, a protocol version not recorded, malformed params, an SDK of another
 version installed) is left to the SDK: slower, the same answer. This module imports only the standard library.
 """
@@ -25,7 +29,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from mcp_server.caller import Caller
 
@@ -87,7 +91,7 @@ def _client_ok(client: Any, capabilities: Any) -> bool:
             and isinstance(capabilities, dict))
 
 
-def claim_stdio() -> tuple[BinaryIO, BinaryIO]:
+def claim_stdio() -> tuple[int, int]:
     """The wire's input and output on private descriptors; fd 0 then reads the null device, fd 1 goes to stderr."""
     wire_in, wire_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
@@ -96,38 +100,77 @@ def claim_stdio() -> tuple[BinaryIO, BinaryIO]:
     finally:
         os.close(null)
     os.dup2(2, 1)
-    return os.fdopen(wire_in, "rb"), os.fdopen(wire_out, "wb")
+    return wire_in, wire_out
 
 
-class ReplayedInput:
-    """The wire's input as text lines for the SDK, the lines homeport-mcp already read first."""
-
-    def __init__(self, held: list[bytes], wire: BinaryIO) -> None:
-        self._held = list(held)
-        self._wire = wire
-
-    def readline(self) -> str:
-        """The next line ('' at the end of input)."""
-        line = self._held.pop(0) if self._held else self._wire.readline()
-        return line.decode("utf-8", errors="replace")
-
-    def close(self) -> None:
-        """The wire stays open until the process ends (a reader thread may still wait on it)."""
+def first_line(fd: int) -> tuple[bytes, bytes]:
+    """(the first line, what was read after it), blocking until a newline or the end of input."""
+    data = b""
+    while b"\n" not in data:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return data, b""
+        data += chunk
+    line, _, rest = data.partition(b"\n")
+    return line + b"\n", rest
 
 
-class AnsweredOnce:
-    """The wire's output for the SDK: its answer to the request answered early is dropped, the rest written."""
+class WireInput:
+    """The wire's input as text lines for the SDK's stdio transport, read on the event loop (no thread hop per
+    line): the first line again, then the rest. The descriptor is non-blocking while it serves."""
 
-    def __init__(self, wire: BinaryIO, answered: int | str | None) -> None:
-        self._wire = wire
+    def __init__(self, fd: int, first: bytes, rest: bytes) -> None:
+        self._fd = fd
+        self._buffer = bytearray(first + rest)
+        self._eof = False
+
+    def __aiter__(self) -> WireInput:
+        return self
+
+    async def __anext__(self) -> str:
+        import anyio
+
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0 or (self._eof and self._buffer):
+                cut = end + 1 if end >= 0 else len(self._buffer)
+                line = bytes(self._buffer[:cut])
+                del self._buffer[:cut]
+                return line.decode("utf-8", errors="replace")
+            if self._eof:
+                raise StopAsyncIteration
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                await anyio.wait_readable(self._fd)
+                continue
+            if chunk:
+                self._buffer += chunk
+            else:
+                self._eof = True
+
+
+class WireOutput:
+    """The wire's output for the SDK's stdio transport, written on the event loop (waiting only while the pipe
+    is full); the SDK's answer to the request answered early is dropped."""
+
+    def __init__(self, fd: int, answered: int | str | None) -> None:
+        self._fd = fd
         self._answered = answered
 
-    def write(self, text: str) -> int:
+    async def write(self, text: str) -> int:
         """Write one message line (the SDK writes each message with its newline in one call)."""
+        import anyio
+
         if self._answered is not None and self._is_answer(text):
             self._answered = None
             return len(text)
-        self._wire.write(text.encode("utf-8"))
+        view = memoryview(text.encode("utf-8"))
+        while view:
+            try:
+                view = view[os.write(self._fd, view):]
+            except BlockingIOError:
+                await anyio.wait_writable(self._fd)
         return len(text)
 
     def _is_answer(self, text: str) -> bool:
@@ -141,12 +184,8 @@ class AnsweredOnce:
             print(f"homeport-mcp: the SDK refused the initialize answered early: {message['error']}", file=sys.stderr)
         return True
 
-    def flush(self) -> None:
-        """Flush the wire."""
-        self._wire.flush()
-
-    def close(self) -> None:
-        """The wire stays open until the process ends."""
+    async def flush(self) -> None:
+        """Nothing is buffered."""
 
 
 def serve(lab: Path, *, toolsets: tuple[str, ...], local: Caller) -> None:
@@ -164,17 +203,23 @@ def serve(lab: Path, *, toolsets: tuple[str, ...], local: Caller) -> None:
 
     builder = threading.Thread(target=build, name="homeport-mcp-sdk-import", daemon=True)
     builder.start()
-    first = wire_in.readline()
+    first, rest = first_line(wire_in)
     record = recorded_initialize() if first else None
     early = early_answer(first, record) if record is not None else None
     if early is not None:
-        wire_out.write(early[1])
-        wire_out.flush()
+        os.write(wire_out, early[1])  # a few KB: the pipe takes it whole
     builder.join()
     if "error" in built:
         raise built["error"]
     from mcp_server.stdio import serve_connection
 
     server, loader = built["server"]
-    serve_connection(server, loader, ReplayedInput([first] if first else [], wire_in),
-                     AnsweredOnce(wire_out, early[0] if early is not None else None))
+    blocking = os.get_blocking(wire_in), os.get_blocking(wire_out)
+    os.set_blocking(wire_in, False)
+    os.set_blocking(wire_out, False)
+    try:
+        serve_connection(server, loader, WireInput(wire_in, first, rest),
+                         WireOutput(wire_out, early[0] if early is not None else None))
+    finally:  # the descriptions may be shared with the parent (a terminal): leave them as found
+        os.set_blocking(wire_in, blocking[0])
+        os.set_blocking(wire_out, blocking[1])

@@ -134,15 +134,15 @@ def build_stdio_server(lab: Path, *, toolsets: tuple[str, ...], local: Caller,
 
 
 async def _serve_streams(server: MCPServer[Any], stdin: Any, stdout: Any) -> None:
-    """Serve one connection over text streams (readline; write and flush) until stdin ends."""
+    """Serve one connection over async text streams (lines by `async for`; `write`, `flush`) until stdin ends."""
     lowlevel = server._lowlevel_server
-    async with stdio_server(anyio.wrap_file(stdin), anyio.wrap_file(stdout)) as (read, write):
+    async with stdio_server(stdin, stdout) as (read, write):
         await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
 
 def serve_connection(server: MCPServer[Any], loader: LabLoader, stdin: Any, stdout: Any) -> None:
-    """Serve the client on stdin/stdout (mcp_server/handshake.py claims the wire); exit 1 with the reason when the
-    lab could not be opened."""
+    """Serve the client on async stdin/stdout streams (mcp_server/handshake.py claims the wire); exit 1 with the
+    reason when the lab could not be opened."""
     try:
         anyio.run(_serve_streams, server, stdin, stdout)
         loader.wait_sync()  # a client that closed stdin before any request still learns of a broken lab
@@ -156,5 +156,5 @@ def answers(server: MCPServer[Any], requests: list[dict[str, Any]]) -> list[dict
     """What the server writes to a client that sends requests and closes stdin (the catalog's handshake record)."""
     stdin = io.StringIO("".join(json.dumps(r) + "\n" for r in requests))
     stdout = io.StringIO()
-    anyio.run(_serve_streams, server, stdin, stdout)
+    anyio.run(_serve_streams, server, anyio.wrap_file(stdin), anyio.wrap_file(stdout))
     return [json.loads(line) for line in stdout.getvalue().splitlines()]
