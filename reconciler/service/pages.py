@@ -34,13 +34,16 @@ TimeKey = tuple[datetime, str]
 
 
 def _after(columns: list[InstrumentedAttribute[Any]], key: tuple[Any, ...], *, descending: bool) -> ColumnElement[bool]:
-    """Rows strictly beyond `key` in lexicographic order of columns (descending or ascending on every one)."""
+    """Rows strictly beyond `key` in lexicographic order of columns (descending or ascending on every one). The
+    first column's bound is repeated outside the OR so the database seeks the (lab, key...) index to it instead
+    of reading every newer row."""
     clauses: list[ColumnElement[bool]] = []
     for i, column in enumerate(columns):
         equal = [columns[j] == key[j] for j in range(i)]
         beyond = column < key[i] if descending else column > key[i]
         clauses.append(and_(*equal, beyond))
-    return or_(*clauses)
+    bound = columns[0] <= key[0] if descending else columns[0] >= key[0]
+    return and_(bound, or_(*clauses))
 
 
 def _page(stmt: Select[Any], columns: list[InstrumentedAttribute[Any]], after: tuple[Any, ...] | None, *,

@@ -161,6 +161,7 @@ class InfrastructureSnapshotRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
     created_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (Index("idx_snapshots_lab_created", "lab", "created_at", "id"),)
 
 
 class StateDeviationRow(Base):
@@ -185,7 +186,8 @@ class StateDeviationRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     resolution: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    __table_args__ = (Index("idx_deviation_open", "lab", "resource", "field_path", "resolved_at"),)
+    __table_args__ = (Index("idx_deviation_open", "lab", "resource", "field_path", "resolved_at"),
+                      Index("idx_deviations_lab_detected", "lab", "detected_at", "id"))
 
 
 class GeneratedTemplateRow(Base):
@@ -290,6 +292,7 @@ class ProposalRow(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+    __table_args__ = (Index("idx_proposals_lab_created", "lab", "created_at", "id"),)
 
 
 class ApiTokenRow(Base):
