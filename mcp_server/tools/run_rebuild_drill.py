@@ -29,10 +29,11 @@ class Output(ToolOutput):
     snapshot_id: str | None
     items: list[DrillItem]
     notes: list[str]
+    report_id: str | None = None
 
 
 def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
-    """Run the drill on a scratch lab (nothing touches the real providers or the lab's database)."""
+    """Run the drill on a scratch lab (nothing touches the real providers; the report is stored)."""
     try:
         report = rebuild_drill(app.service, snapshot_id=args.snapshot_id)
     except ServiceError as exc:
@@ -43,13 +44,14 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
             lines.append(f"- {item.resource}: " + "; ".join(f"{r.kind}: {r.message}" for r in item.reasons))
     return Output(summary="\n".join(lines[:40]), score=report.score, rebuildable=report.rebuildable,
                   total=report.total, revision=report.revision, snapshot_id=report.snapshot_id, items=report.items,
-                  notes=report.notes)
+                  notes=report.notes, report_id=report.id)
 
 
 SPEC = ToolSpec(name="run-rebuild-drill", title="Run a rebuild drill",
                 description="Rebuild main from Git alone onto simulated copies of the latest snapshot's nodes (no "
                             "guests) in a throwaway scratch lab and say, per resource, whether it comes back and why "
                             "not (render, apply, secret reference, drift never adopted, data without a known backup, "
-                            "values only known live), with a score. Touches no real provider.",
+                            "values only known live), with a score. Touches no real provider; the report is stored (report_id: "
+                            "`homeport drill show ID`, GET /api/v1/drills/ID).",
                 scope="read", toolset="read", input=Input, output=Output, run=run,
-                read_only=True, destructive=False, idempotent=True)
+                read_only=False, destructive=False, idempotent=False)
