@@ -51,7 +51,7 @@ SPEC = ToolSpec(name="run-rebuild-drill", title="Run a rebuild drill",
                 description="Rebuild main from Git alone onto simulated copies of the latest snapshot's nodes (no "
                             "guests) in a throwaway scratch lab and say, per resource, whether it comes back and why "
                             "not (render, apply, secret reference, drift never adopted, data without a known backup, "
-                            "values only known live), with a score. Touches no real provider; the report is stored (report_id: "
-                            "`homeport drill show ID`, GET /api/v1/drills/ID).",
+                            "values only known live), with a score. Touches no real provider; the report is "
+                            "stored (report_id: `homeport drill show ID`, GET /api/v1/drills/ID).",
                 scope="read", toolset="read", input=Input, output=Output, run=run,
                 read_only=False, destructive=False, idempotent=False)
