@@ -19,9 +19,10 @@ def desired_items(session: LabSession, state: DesiredState, observation: Observa
     resources named in skip are left out (their no-op comes from the no-op index)."""
     items = []
     owned = {name: inv.owned(state.lab_name) for name, inv in observation.inventories.items()}
-    for name, resource in sorted(state.effective.items()):
+    for name in sorted(state.effective):  # names only: no tuple per resource
         if name in skip:
             continue
+        resource = state.effective[name]
         config = state.lab.spec.providers[resource.provider]
         if resource.provider in observation.unavailable:
             items.append(DesiredItem(resource=resource, fields={}, rules=DiffRules()))
