@@ -39,22 +39,30 @@ def list_resources(client: PveClient, kind: str | None = None) -> list[dict[str,
     return list(client.get("cluster/resources", **params) or [])
 
 
-# Counters a guest's listing entry carries that change on every call and no observed field is read from.
-USAGE_KEYS = frozenset({"cpu", "mem", "uptime", "netin", "netout", "diskread", "diskwrite", "disk"})
+# Counters a guest's listing entry carries that change on every call and no observed field is read from
+# (memhost: the host's view of a QEMU guest's memory use, listed by PVE 8.4 and later).
+USAGE_KEYS = frozenset({"cpu", "mem", "memhost", "uptime", "netin", "netout", "diskread", "diskwrite", "disk"})
 
 
-def guests_key(items: list[dict[str, Any]]) -> tuple[tuple[tuple[str, Any], ...], ...]:
-    """The listing's guest entries without their usage counters, in listing order and key order (pure: equal
-    when the guests observe() would build from the two listings are the same; PVE keeps both orders stable,
-    and a listing in another order only costs a full observe)."""
-    return tuple(tuple((k, v) for k, v in item.items() if k not in USAGE_KEYS) for item in guests(items))
+def guests_key(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The listing's guest entries without their usage counters, in listing order (pure: equal when the guests
+    observe() would build from the two listings are the same; PVE keeps the order stable, and a listing in
+    another order only costs a full observe). Copies and deletes in C: a third of the time of a rebuild."""
+    key: list[dict[str, Any]] = []
+    for item in items:
+        if item.get("type") in ("qemu", "lxc"):
+            entry = item.copy()
+            for name in USAGE_KEYS.intersection(entry):
+                del entry[name]
+            key.append(entry)
+    return key
 
 
 @dataclass(frozen=True)
 class LastObservation:
     """The last full observe: its guests' key (guests_key), when, and the inventory built."""
 
-    key: tuple[tuple[tuple[str, Any], ...], ...]
+    key: list[dict[str, Any]]
     at: datetime
     inventory: Inventory
 
