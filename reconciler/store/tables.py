@@ -145,7 +145,10 @@ class DeploymentInstanceRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
     deployed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     destroyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    __table_args__ = (UniqueConstraint("lab", "name", name="uq_instance_lab_name"),)
+    # (lab, updated_at): the records fingerprint MCP reads check on every call (service.queries.records_version)
+    # takes max(updated_at) from the index instead of reading every row of the lab.
+    __table_args__ = (UniqueConstraint("lab", "name", name="uq_instance_lab_name"),
+                      Index("idx_instances_lab_updated", "lab", "updated_at"))
 
 
 class InfrastructureSnapshotRow(Base):
@@ -187,7 +190,9 @@ class StateDeviationRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     resolution: Mapped[str | None] = mapped_column(String(50), nullable=True)
     __table_args__ = (Index("idx_deviation_open", "lab", "resource", "field_path", "resolved_at"),
-                      Index("idx_deviations_lab_detected", "lab", "detected_at", "id"))
+                      Index("idx_deviations_lab_detected", "lab", "detected_at", "id"),
+                      Index("idx_deviations_lab_seen", "lab", "last_seen_at"),
+                      Index("idx_deviations_lab_resolved", "lab", "resolved_at"))
 
 
 class GeneratedTemplateRow(Base):
