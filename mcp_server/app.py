@@ -34,7 +34,7 @@ class HomeportApp:
         self.lab_dir = self.service.lab_dir
         self.lock = self.service.lock
         self._memo: dict[str, tuple[Hashable, tuple[object, ...], Any]] = {}
-        # Audit rows of successful reads are written here after the answer went out, in call order.
+        # Audit rows of successful reads are written here while no call is in flight, in call order.
         self._audits = AuditWriter()
         self._lab_name: tuple[str, str] | None = None
 
@@ -77,8 +77,16 @@ class HomeportApp:
         return self._lab_name[1]
 
     def audit_later(self, write: Callable[[], None]) -> None:
-        """Write an audit row after the answer went out (rows stay in call order; see flush_audits)."""
+        """Write an audit row once calls stop for a moment (rows stay in call order; see flush_audits)."""
         self._audits.add(write)
+
+    def call_started(self) -> None:
+        """A tool call began (read audit rows wait until calls stop for a moment: mcp_server/auditlater.py)."""
+        self._audits.call_started()
+
+    def call_ended(self) -> None:
+        """A tool call has its answer."""
+        self._audits.call_ended()
 
     def flush_audits(self) -> None:
         """Wait until every audit row handed to audit_later is written."""

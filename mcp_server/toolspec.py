@@ -203,6 +203,13 @@ def tool_call(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller
     """The async function the SDK calls for a spec: scope check, validation, run, audit, structured result."""
 
     async def call(arguments: dict[str, Any], ctx: Context) -> CallToolResult:
+        app.call_started()  # read audit rows wait while calls are in flight
+        try:
+            return await answer(arguments, ctx)
+        finally:
+            app.call_ended()
+
+    async def answer(arguments: dict[str, Any], ctx: Context) -> CallToolResult:
         caller = current_caller(_request(ctx), default_caller, _client_name(ctx))
         started = time.perf_counter()
         try:
@@ -221,7 +228,7 @@ def tool_call(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller
         structured = out.model_dump(mode="json")
         row = _audit_result(structured)
         finished = time.perf_counter()
-        if spec.read_only:  # a read's row is written after the answer goes out (same order, same content)
+        if spec.read_only:  # a read's row is written once calls stop for a moment (same order, same content)
             app.audit_later(lambda: audit_call(app, caller, spec.name, arguments, "ok", row, started,
                                                finished=finished, lab_name=lab_name))
         else:
