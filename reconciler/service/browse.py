@@ -6,7 +6,6 @@ Added by the web door (issue 19) beside `queries.py`; every function takes an op
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -150,19 +149,6 @@ def deviation_timeline(lab: LabService, *, resource: str | None = None, limit: i
     stmt = stmt.order_by(StateDeviationRow.detected_at.desc(), StateDeviationRow.id).limit(limit)
     with engine_errors(), lab.session.db.session() as s:
         return [DeviationView.from_row(r) for r in s.execute(stmt).scalars()]
-
-
-def runs_page(lab: LabService, *, before: tuple[datetime, str] | None = None, limit: int = 50) -> list[RunView]:
-    """Runs newest first, older than the run `before` = (started_at, id) when given."""
-    name = lab.lab_name
-    stmt = select(ReconcileRunRow).where(ReconcileRunRow.lab == name)
-    if before is not None:
-        started, run_id = before
-        stmt = stmt.where((ReconcileRunRow.started_at < started)
-                          | ((ReconcileRunRow.started_at == started) & (ReconcileRunRow.id < run_id)))
-    stmt = stmt.order_by(ReconcileRunRow.started_at.desc(), ReconcileRunRow.id.desc()).limit(limit)
-    with engine_errors(), lab.session.db.session() as s:
-        return [RunView.from_row(r) for r in s.execute(stmt).scalars()]
 
 
 def run(lab: LabService, run_id: str) -> RunView:

@@ -18,7 +18,7 @@ from reconciler.service.drill import DrillSummary
 from reconciler.service.errors import Invalid, engine_errors
 from reconciler.service.lab import LabService
 from reconciler.service.queries import PROPOSAL_STATUSES
-from reconciler.service.views import DeviationView, InstanceView, SnapshotView, TokenView
+from reconciler.service.views import DeviationView, InstanceView, RunView, SnapshotView, TokenView
 from reconciler.store.noop_index import index_checked_at
 from reconciler.store.tables import (
     ApiTokenRow,
@@ -26,6 +26,7 @@ from reconciler.store.tables import (
     DrillReportRow,
     InfrastructureSnapshotRow,
     ProposalRow,
+    ReconcileRunRow,
     StateDeviationRow,
 )
 from reconciler.store.tokens import TokenInfo
@@ -54,6 +55,14 @@ def _page(stmt: Select[Any], columns: list[InstrumentedAttribute[Any]], after: t
         stmt = stmt.where(_after(columns, after, descending=descending))
     order = [c.desc() for c in columns] if descending else list(columns)
     return stmt.order_by(*order).limit(limit)
+
+
+def runs(lab: LabService, *, after: TimeKey | None = None, limit: int = 50) -> list[RunView]:
+    """Reconcile runs newest first by (started, id), after the key `after`."""
+    stmt = _page(select(ReconcileRunRow).where(ReconcileRunRow.lab == lab.lab_name),
+                 [ReconcileRunRow.started_at, ReconcileRunRow.id], after, limit=limit, descending=True)
+    with engine_errors(), lab.session.db.session() as s:
+        return [RunView.from_row(r) for r in s.execute(stmt).scalars()]
 
 
 def deviation_timeline(lab: LabService, *, resource: str | None = None, after: TimeKey | None = None,

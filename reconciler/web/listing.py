@@ -80,7 +80,7 @@ def audit_entries(ctx: WebContext, *, entity: str | None, limit: int, cursor: st
 
 def run_entries(ctx: WebContext, *, limit: int, cursor: str | None) -> Page[RunView]:
     """A page of reconcile runs, newest first."""
-    return keyset_page(ctx, lambda after, n: browse.runs_page(ctx.lab, before=after, limit=n),
+    return keyset_page(ctx, lambda after, n: pages.runs(ctx.lab, after=after, limit=n),
                        lambda r: (_stamp(r.started_at), r.id), time_key("the run list"), limit=limit, cursor=cursor)
 
 
