@@ -1,26 +1,32 @@
-"""The one seam to the PVE API: session, auth (API token or ticket), TLS, call counting.
+"""The one seam to the PVE API: auth (API token or ticket), TLS, parameters, answers, call counting.
 
-Every vendor error is mapped at this seam (errors.map_error) to TransientProviderError / PermanentProviderError
-with the API's own message; secret values are scrubbed from every message.
+Requests go out through https.HttpsPool (keep-alive connections, standard library only). Every transport and
+API error is mapped at this seam (errors.map_error) to TransientProviderError / PermanentProviderError with the
+API's own message; secret values are scrubbed from every message. Logs name the method, path, status and time,
+never parameter values or bodies (they carry cloud-init settings).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlencode, urlparse
 
-from proxmoxer import ProxmoxAPI
+from pydantic_core import from_json
 
 from reconciler.models.lab import ProviderConfig
 from reconciler.providers.errors import PermanentProviderError, ProviderError
-from reconciler.providers.proxmox.errors import map_error
+from reconciler.providers.proxmox.errors import PveApiError, PveAuthError, map_error
+from reconciler.providers.proxmox.https import HttpsPool, tls_context
 from reconciler.providers.secrets import read_secret
 
 DEFAULT_PORT = 8006
-# proxmoxer logs every request body at INFO; bodies carry cloud-init settings, so keep them out of logs.
-logging.getLogger("proxmoxer").setLevel(logging.WARNING)
+API_ROOT = "/api2/json/"
+TICKET_RENEW_AFTER = 3600.0  # PVE tickets live two hours; renew after one, as PVE's own web UI does
+log = logging.getLogger(__name__)
 @dataclass
 class ApiCall:
     """One request homeport made: method, path and the parameter names (values are not kept)."""
@@ -78,15 +84,45 @@ def parse_endpoint(endpoint: str | None) -> tuple[str, int]:
     return url.hostname, url.port or DEFAULT_PORT
 
 
+def encode_params(params: dict[str, Any]) -> str:
+    """PVE form/query encoding: None left out, booleans as 1/0, lists as repeated keys."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        for item in value if isinstance(value, list | tuple) else [value]:
+            pairs.append((key, str(int(item)) if isinstance(item, bool) else str(item)))
+    return urlencode(pairs)
+
+
+def api_data(body: bytes) -> Any:
+    """The `data` member of a PVE JSON answer."""
+    if not body:
+        return None
+    parsed = from_json(body)
+    return parsed.get("data") if isinstance(parsed, dict) else parsed
+
+
+def api_errors(body: bytes) -> Any:
+    """The per-field `errors` member of a PVE error answer, if it is JSON."""
+    try:
+        parsed = from_json(body) if body else None
+    except ValueError:
+        return None
+    return parsed.get("errors") if isinstance(parsed, dict) else None
+
+
 class PveClient:
-    """A thin, counting wrapper over proxmoxer; the only place that talks HTTP to PVE."""
+    """A thin, counting client of the PVE API; the only place that talks HTTP to PVE."""
 
     def __init__(self, config: ProviderConfig, *, timeout: float = 30.0) -> None:
         self.host, self.port = parse_endpoint(config.endpoint)
         self._config = config
         self._timeout = timeout
         self._creds = resolve_credentials(config)
-        self._api: Any = None
+        self._pool: HttpsPool | None = None
+        self._ticket: tuple[str, str, float] | None = None  # (ticket, CSRF token, monotonic time of login)
+        self._login_lock = threading.Lock()
         self.calls = 0
         self.log: list[ApiCall] = []
 
@@ -101,53 +137,86 @@ class PveClient:
         """True for API token auth."""
         return self._creds.token_name is not None
 
-    def _session(self) -> Any:
-        if self._api is None:
-            verify: bool | str = self._config.ca_file or self._config.verify_tls
-            c = self._creds
-            kwargs: dict[str, Any] = {
-                "port": self.port,
-                "user": c.user,
-                "verify_ssl": verify,
-                "timeout": self._timeout,
-            }
-            if c.token_name:
-                kwargs.update(token_name=c.token_name, token_value=c.token_value)
-            else:
-                kwargs.update(password=c.password)
-            try:
-                self._api = ProxmoxAPI(self.host, **kwargs)
-            except Exception as exc:  # login happens here for tickets
-                raise self._map(exc, "POST", "access/ticket") from exc
-        return self._api
+    def _connections(self) -> HttpsPool:
+        if self._pool is None:
+            context = tls_context(ca_file=self._config.ca_file, verify=self._config.verify_tls)
+            self._pool = HttpsPool(self.host, self.port, context, timeout=self._timeout)
+        return self._pool
 
     def get(self, path: str, **params: Any) -> Any:
         """GET /api2/json/<path>."""
-        return self._call("get", path, params)
+        return self._call("GET", path, params)
 
     def post(self, path: str, **params: Any) -> Any:
         """POST /api2/json/<path>."""
-        return self._call("post", path, params)
+        return self._call("POST", path, params)
 
     def put(self, path: str, **params: Any) -> Any:
         """PUT /api2/json/<path>."""
-        return self._call("put", path, params)
+        return self._call("PUT", path, params)
 
     def delete(self, path: str, **params: Any) -> Any:
         """DELETE /api2/json/<path>."""
-        return self._call("delete", path, params)
+        return self._call("DELETE", path, params)
 
     def _call(self, method: str, path: str, params: dict[str, Any]) -> Any:
         path = path.strip("/")
         self.calls += 1
-        self.log.append(ApiCall(method.upper(), "/" + path, tuple(sorted(params))))
-        api = self._session()
+        self.log.append(ApiCall(method, "/" + path, tuple(sorted(params))))
         try:
-            return getattr(api(path), method)(**params)
+            return self._send(method, path, params, retry_login=True)
         except ProviderError:
             raise
         except Exception as exc:
-            raise self._map(exc, method.upper(), path) from exc
+            raise self._map(exc, method, path) from exc
+
+    def _send(self, method: str, path: str, params: dict[str, Any], *, retry_login: bool) -> Any:
+        target = API_ROOT + quote(path, safe="/:@!$&'()*+,;=~")
+        encoded = encode_params(params)
+        body: bytes | None = None
+        headers = {"Accept": "application/json", **self._auth_headers(method)}
+        if method in ("POST", "PUT"):
+            body = encoded.encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif encoded:
+            target += "?" + encoded
+        started = time.perf_counter()
+        answer = self._connections().request(method, target, body=body, headers=headers)
+        log.debug("%s /%s -> %d (%.1f ms)", method, path, answer.status, (time.perf_counter() - started) * 1000)
+        if answer.status == 401 and retry_login and not self.is_token and self._ticket is not None:
+            self._ticket = None  # PVE forgot the ticket (restarted with a new key): log in once more
+            return self._send(method, path, params, retry_login=False)
+        if answer.status >= 400:
+            raise PveApiError(answer.status, answer.reason, api_errors(answer.body))
+        return api_data(answer.body)
+
+    def _auth_headers(self, method: str) -> dict[str, str]:
+        c = self._creds
+        if c.token_name:
+            return {"Authorization": f"PVEAPIToken={c.user}!{c.token_name}={c.token_value}"}
+        ticket, csrf = self._login()
+        headers = {"Cookie": f"PVEAuthCookie={ticket}"}
+        if method != "GET":
+            headers["CSRFPreventionToken"] = csrf
+        return headers
+
+    def _login(self) -> tuple[str, str]:
+        """A ticket and its CSRF token: the one held while younger than TICKET_RENEW_AFTER, else a new login."""
+        with self._login_lock:
+            held = self._ticket
+            if held is not None and time.monotonic() - held[2] < TICKET_RENEW_AFTER:
+                return held[0], held[1]
+            form = encode_params({"username": self._creds.user, "password": self._creds.password})
+            answer = self._connections().request(
+                "POST", API_ROOT + "access/ticket", body=form.encode(),
+                headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"})
+            if answer.status != 200:
+                raise PveAuthError(answer.status)
+            data = api_data(answer.body) or {}
+            if data.get("NeedTFA"):
+                raise PveAuthError(answer.status, "the user needs a second factor; use an API token instead")
+            self._ticket = (str(data["ticket"]), str(data["CSRFPreventionToken"]), time.monotonic())
+            return self._ticket[0], self._ticket[1]
 
     def scrub(self, text: str) -> str:
         """text with every secret value replaced."""
@@ -160,9 +229,7 @@ class PveClient:
         return map_error(exc, f"{method} /{path.strip('/')}", host=f"{self.host}:{self.port}", scrub=self.scrub)
 
     def close(self) -> None:
-        """Drop the HTTP session."""
-        if self._api is not None:
-            session = getattr(getattr(self._api, "_store", {}).get("session"), "close", None)
-            if callable(session):
-                session()
-        self._api = None
+        """Close the kept connections."""
+        if self._pool is not None:
+            self._pool.close()
+        self._pool = None

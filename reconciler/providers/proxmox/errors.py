@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import re
+import ssl
 from collections.abc import Callable
 from typing import Any
-
-import requests
-from proxmoxer.core import AuthenticationError, ResourceException
 
 from reconciler.providers.errors import PermanentProviderError, ProviderError, TransientProviderError
 
@@ -23,27 +22,49 @@ _PERMANENT_500 = re.compile(
 LOCKED = re.compile(r"can't lock file|VM is locked|CT is locked|is locked \(|got timeout", re.IGNORECASE)
 
 
+class PveApiError(Exception):
+    """PVE answered with an HTTP error: its status, its message (PVE sends it as the reason phrase) and the
+    per-field errors of its JSON body."""
+
+    def __init__(self, status: int, reason: str, errors: Any = None) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status, self.reason, self.errors = status, reason, errors
+
+
+class PveAuthError(Exception):
+    """The ticket login was refused."""
+
+    def __init__(self, status: int, detail: str = "") -> None:
+        super().__init__(f"login refused ({status})")
+        self.status, self.detail = status, detail
+
+
 def map_error(
     exc: Exception, what: str, *, host: str, scrub: Callable[[str], str] = lambda text: text
 ) -> ProviderError:
-    """A proxmoxer, requests or transport error raised doing `what` ("GET /cluster/resources") against host."""
+    """An API or transport error raised doing `what` ("GET /cluster/resources") against host."""
     if isinstance(exc, ProviderError):
         return exc
-    if isinstance(exc, ResourceException):
-        return map_api_error(exc.status_code, scrub(str(exc.content)), exc.errors, what, scrub)
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, PveApiError):
+        return map_api_error(exc.status, scrub(exc.reason), exc.errors, what, scrub)
+    if isinstance(exc, PveAuthError):
         return PermanentProviderError(
-            f"proxmox {what}: authentication failed; check the user and password in homeport.yaml's credentials"
+            f"proxmox {what}: authentication failed"
+            + (f": {exc.detail}" if exc.detail else "; check the user and password in homeport.yaml's credentials")
         )
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, ssl.SSLCertVerificationError):
         return PermanentProviderError(
-            f"proxmox {what}: TLS verification of {host} failed; "
+            f"proxmox {what}: TLS verification of {host} failed ({exc.verify_message}); "
             "set ca_file to the PVE CA certificate (pve-root-ca.pem)"
         )
-    if isinstance(exc, requests.exceptions.Timeout):
+    if isinstance(exc, ssl.SSLError):
+        return PermanentProviderError(f"proxmox {what}: TLS with {host} failed: {exc.reason or exc}")
+    if isinstance(exc, TimeoutError):
         return TransientProviderError(f"proxmox {what}: no answer from {host} in time", 15.0)
-    if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError):
-        return TransientProviderError(f"proxmox {what}: cannot reach {host}", 15.0)
+    if isinstance(exc, OSError | http.client.HTTPException):
+        return TransientProviderError(f"proxmox {what}: cannot reach {host} ({type(exc).__name__})", 15.0)
+    if isinstance(exc, ValueError):
+        return PermanentProviderError(f"proxmox {what}: {host} answered something that is not PVE's JSON")
     return PermanentProviderError(f"proxmox {what}: {scrub(type(exc).__name__ + ': ' + str(exc))}")
 
 
