@@ -115,7 +115,8 @@ def test_unreachable_is_transient_and_untrusted_tls_is_permanent(pve: PveBackend
         provider.observe()
     untrusting = make_provider(pve, tmp_path)
     untrusting.ctx.config.ca_file = None
-    with pytest.raises(PermanentProviderError, match=r"TLS verification of .* failed \(self-signed certificate\); set ca_file"):
+    untrusted = r"TLS verification of .* failed \(self-signed certificate\); set ca_file"
+    with pytest.raises(PermanentProviderError, match=untrusted):
         untrusting.observe()
 
 
