@@ -234,7 +234,7 @@ def tool_call(app: HomeportApp, spec: ToolSpec[Any, Any], default_caller: Caller
         else:
             await anyio.to_thread.run_sync(lambda: _audit_now(
                 app, caller, spec.name, arguments, "ok", row, started, lab_name=lab_name))
-        text = out.summary + "\n\n" + json.dumps(structured, default=str)
+        text = out.summary + "\n\n" + json.dumps(structured, default=str, separators=(",", ":"))
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
     return call

@@ -1,7 +1,8 @@
 """discover-proxmox-resources: Proxmox guests compared with the lab's records (new, missing, drifted).
 
 Guests come a page at a time (`limit`, `cursor`, `fields`; `all` for every one) with counts of the whole
-listing, so 200 guests are not one 110 KB answer. Each call makes one GET /cluster/resources (the provider's
+listing, so 200 guests are not one 110 KB answer; each guest of the page is listed once in full
+(`new_resources_found` only names the unmanaged ones). Each call makes one GET /cluster/resources (the provider's
 change check); when no guest moved, the guests of the last observe and the list derived from them and from
 the records are reused (the records are checked by one query), so a warm call costs that one request.
 """
@@ -44,7 +45,9 @@ class Output(ToolOutput):
     total: int = Field(default=0, description="Guests matching the filters, on every page")
     counts: dict[str, dict[str, int]] = Field(default_factory=dict)
     discovered_resources: list[dict[str, Any]] = Field(default_factory=list, description="This page's guests")
-    new_resources_found: list[dict[str, Any]] = Field(default_factory=list, description="Not managed by this lab")
+    new_resources_found: list[dict[str, Any]] = Field(
+        default_factory=list, description="This page's guests not managed by this lab: provider, vmid, name (their "
+                                          "other fields are under discovered_resources)")
     next_cursor: str | None = None
     missing_resources: list[str] = Field(default_factory=list, description="Recorded instances not found live")
     state_deviations: list[dict[str, Any]] = Field(default_factory=list)
@@ -134,8 +137,9 @@ def run(app: HomeportApp, caller: Caller, args: Input) -> Output:
                          known=guest_fields, ordered=True)
     out.total, out.next_cursor = listing.total, listing.next_cursor
     out.discovered_resources = pick_fields(listing.items, args.fields, guest_fields, BASE_FIELDS)
-    out.new_resources_found = pick_fields([g for g in listing.items if not g["managed"]], args.fields, guest_fields,
-                                          BASE_FIELDS)
+    # Each guest is listed once in full; new_resources_found names the page's unmanaged ones.
+    out.new_resources_found = [{"provider": g["provider"], "vmid": g["vmid"], "name": g["name"]}
+                               for g in listing.items if not g["managed"]]
     out.counts, out.missing_resources, out.state_deviations = derived.counts, derived.missing, derived.deviations
     managed = derived.counts["managed"]
     shown = (f"all {listing.total} guests" if listing.next_cursor is None and not args.cursor

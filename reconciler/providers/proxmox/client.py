@@ -137,6 +137,11 @@ class PveClient:
         """True for API token auth."""
         return self._creds.token_name is not None
 
+    @property
+    def connections_opened(self) -> int:
+        """HTTPS connections opened so far (kept connections are reused across calls)."""
+        return self._pool.opened if self._pool is not None else 0
+
     def _connections(self) -> HttpsPool:
         if self._pool is None:
             context = tls_context(ca_file=self._config.ca_file, verify=self._config.verify_tls)
