@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 SCOPES: tuple[str, ...] = ("read", "propose", "approve", "admin")
@@ -11,6 +12,9 @@ SCOPE_HELP = {
     "approve": "merge a proposal into main (people only; agents' tokens never get it)",
     "admin": "everything",
 }
+
+# The calling client's name where no SDK session carries it (a read answered by mcp_server/direct_reads.py).
+direct_client: ContextVar[str | None] = ContextVar("homeport_direct_client", default=None)
 
 
 @dataclass(frozen=True)

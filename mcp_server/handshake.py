@@ -28,6 +28,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,8 @@ class WireInput:
         self._fd = fd
         self._buffer = bytearray(first + rest)
         self._eof = False
+        # Lines this returns True for are answered elsewhere (mcp_server/direct_reads.py) and never reach the SDK.
+        self.divert: Callable[[str], bool] | None = None
 
     def __aiter__(self) -> WireInput:
         return self
@@ -136,7 +139,10 @@ class WireInput:
                 cut = end + 1 if end >= 0 else len(self._buffer)
                 line = bytes(self._buffer[:cut])
                 del self._buffer[:cut]
-                return line.decode("utf-8", errors="replace")
+                text = line.decode("utf-8", errors="replace")
+                if self.divert is not None and self.divert(text):
+                    continue
+                return text
             if self._eof:
                 raise StopAsyncIteration
             try:
@@ -157,20 +163,25 @@ class WireOutput:
     def __init__(self, fd: int, answered: int | str | None) -> None:
         self._fd = fd
         self._answered = answered
+        self._lock: Any = None
 
     async def write(self, text: str) -> int:
-        """Write one message line (the SDK writes each message with its newline in one call)."""
+        """Write one message line (each writer writes a message with its newline in one call; while the pipe is
+        full, other writers wait, so lines never interleave)."""
         import anyio
 
         if self._answered is not None and self._is_answer(text):
             self._answered = None
             return len(text)
-        view = memoryview(text.encode("utf-8"))
-        while view:
-            try:
-                view = view[os.write(self._fd, view):]
-            except BlockingIOError:
-                await anyio.wait_writable(self._fd)
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            view = memoryview(text.encode("utf-8"))
+            while view:
+                try:
+                    view = view[os.write(self._fd, view):]
+                except BlockingIOError:
+                    await anyio.wait_writable(self._fd)
         return len(text)
 
     def _is_answer(self, text: str) -> bool:

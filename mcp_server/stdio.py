@@ -45,6 +45,7 @@ class LabLoader:
         self.lab = lab
         self.local = local
         self.names = set(names)
+        self.read_only: set[str] = set()  # the tools mcp_server/direct_reads.py may answer
         self.error: str | None = None
         self.app: Any = None
         self._calls: dict[str, catalog.ToolCall] = {}
@@ -108,6 +109,7 @@ def build_stdio_server(lab: Path, *, toolsets: tuple[str, ...], local: Caller,
     load_on_initialize=False leaves the lab alone after the handshake (the catalog records the handshake)."""
     entries = catalog.load(toolsets)
     loader = LabLoader(lab, local, [e["name"] for e in entries])
+    loader.read_only = {e["name"] for e in entries if (e.get("annotations") or {}).get("readOnlyHint") is True}
     tools = [catalog.sdk_tool(e, loader.call_for(e["name"])) for e in entries]
     server: MCPServer[Any] = MCPServer("homeport", title="homeport", instructions=INSTRUCTIONS, version="0.1.0",
                                        tools=tools, log_level="WARNING")
@@ -133,18 +135,29 @@ def build_stdio_server(lab: Path, *, toolsets: tuple[str, ...], local: Caller,
     return server, loader
 
 
-async def _serve_streams(server: MCPServer[Any], stdin: Any, stdout: Any) -> None:
-    """Serve one connection over async text streams (lines by `async for`; `write`, `flush`) until stdin ends."""
+async def _serve_streams(server: MCPServer[Any], stdin: Any, stdout: Any, read_only: set[str] | None = None) -> None:
+    """Serve one connection over async text streams (lines by `async for`; `write`, `flush`) until stdin ends;
+    with read_only and a stdin that can divert lines (handshake.WireInput), those tools' calls are answered
+    beside the SDK (mcp_server/direct_reads.py)."""
     lowlevel = server._lowlevel_server
+    direct = None
+    if read_only and hasattr(stdin, "divert"):
+        from mcp_server.direct_reads import DirectReads, enabled
+
+        if enabled():
+            direct = DirectReads(server, read_only, stdout.write)
+            stdin.divert = direct.take
     async with stdio_server(stdin, stdout) as (read, write):
         await lowlevel.run(read, write, lowlevel.create_initialization_options())
+    if direct is not None:
+        await direct.drain()
 
 
 def serve_connection(server: MCPServer[Any], loader: LabLoader, stdin: Any, stdout: Any) -> None:
     """Serve the client on async stdin/stdout streams (mcp_server/handshake.py claims the wire); exit 1 with the
     reason when the lab could not be opened."""
     try:
-        anyio.run(_serve_streams, server, stdin, stdout)
+        anyio.run(_serve_streams, server, stdin, stdout, loader.read_only)
         loader.wait_sync()  # a client that closed stdin before any request still learns of a broken lab
     finally:
         loader.close()

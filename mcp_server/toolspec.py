@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from mcp_server import catalog
 from mcp_server.app import HomeportApp
 from mcp_server.auth import Caller, current_caller, refusal
+from mcp_server.caller import direct_client
 from mcp_server.catalog import DEFAULT_TOOLSETS, TOOLSETS, RawArguments, ToolCall
 from mcp_server.schemas import compact_input, trim_output
 from reconciler.models.jsonlimits import check_json_value, decode_json_text
@@ -151,8 +152,8 @@ def _client_name(ctx: Context) -> str | None:
         params = ctx.request_context.session.client_params
         info = getattr(params, "client_info", None)
         return getattr(info, "name", None)
-    except Exception:  # stateless requests carry no handshake; the name is optional
-        return None
+    except Exception:  # no session: a read answered beside the SDK names its client here; else it is optional
+        return direct_client.get()
 
 
 def _request(ctx: Context) -> Any:
