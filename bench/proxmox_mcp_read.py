@@ -98,12 +98,14 @@ async def measure(lab: Path, requests: Any, calls: int, env: dict[str, str], ser
     out: dict[str, Any] = {}
     hp = StdioServerParameters(command=server, args=["--lab", str(lab)],
                                env=env, cwd=str(lab))
+    through_sdk = StdioServerParameters(command=server, args=["--lab", str(lab)],
+                                        env={**env, "HOMEPORT_MCP_DIRECT_READS": "0"}, cwd=str(lab))
     floor = StdioServerParameters(command=sys.executable, args=["-c", FLOOR], env=env)
-    async with Client(hp) as client, Client(floor) as base:
-        async def call(args: dict[str, Any]) -> tuple[float, int, int]:
+    async with Client(hp) as client, Client(floor) as base, Client(through_sdk) as sdk_client:
+        async def call(args: dict[str, Any], via: Any = client) -> tuple[float, int, int]:
             start_requests = requests()
             started = time.perf_counter()
-            result = await client.call_tool("discover-proxmox-resources", args)
+            result = await via.call_tool("discover-proxmox-resources", args)
             took = time.perf_counter() - started
             if result.is_error:
                 raise RuntimeError(result.content[0].text)
@@ -117,14 +119,49 @@ async def measure(lab: Path, requests: Any, calls: int, env: dict[str, str], ser
         warm: list[tuple[float, int, int]] = []
         full: list[tuple[float, int, int]] = []
         floor_s: list[float] = []
+        sdk_path: list[tuple[float, int, int]] = []
+        await call({}, sdk_client)
         for i in range(calls):  # interleaved, so load changes hit every series alike
             warm.append(await call({}))
+            sdk_path.append(await call({}, sdk_client))
             full.append(await call({"all": True} if "all" in paged else {}))
             started = time.perf_counter()
             await base.call_tool("ping", {"n": i})
             floor_s.append(time.perf_counter() - started)
-        out["warm"], out["full"], out["floor"] = warm, full, floor_s
+        out["warm"], out["full"], out["floor"], out["sdk_path"] = warm, full, floor_s, sdk_path
     return out
+
+
+def client_figures(backend: Any, calls: int) -> tuple[list[float], list[float]]:
+    """GET /cluster/resources through homeport's PVE client, and through a bare keep-alive http.client connection
+    with the same headers (the floor for a Python client), interleaved."""
+    import http.client
+    import ssl
+    from urllib.parse import urlparse
+
+    from reconciler.models.lab import ProviderConfig
+    from reconciler.providers.proxmox.client import PveClient
+
+    client = PveClient(ProviderConfig.model_validate(backend.provider_config()))
+    url = urlparse(backend.url)
+    bare = http.client.HTTPSConnection(url.hostname or "", url.port,
+                                       context=ssl.create_default_context(cafile=backend.cafile))
+    headers = {"Authorization": f"PVEAPIToken={client.user}={backend.token_secret}", "Accept": "application/json"}
+
+    def floor() -> Any:
+        bare.request("GET", "/api2/json/cluster/resources", headers=headers)
+        return json.loads(bare.getresponse().read())["data"]
+
+    ours: list[float] = []
+    bare_s: list[float] = []
+    for _ in range(calls):
+        for series, fn in ((ours, lambda: client.get("cluster/resources")), (bare_s, floor)):
+            started = time.perf_counter()
+            fn()
+            series.append(time.perf_counter() - started)
+    client.close()
+    bare.close()
+    return ours, bare_s
 
 
 def serve_fakepve(conn: Any, workdir: str, token_secret: str) -> None:
@@ -205,23 +242,33 @@ def main() -> None:
             print(f"fakepve {url} (own process): {guests} guests; lab applied in "
                   f"{time.perf_counter() - started:.1f} s ({applied.status}: {applied.counts})", flush=True)
             figures = anyio.run(measure, lab, requests, args.calls, dict(os.environ), args.server)
+            figures["client"] = client_figures(backend, max(args.calls, 100))
         finally:
             parent.send("stop")
             parent.recv()
             server.join(30)
     cold, warm, full, floor = figures["cold"], figures["warm"], figures["full"], figures["floor"]
+    sdk_path = figures["sdk_path"]
     print(f"cold: {cold[0] * 1000:.1f} ms, {cold[1]} bytes, {cold[2]} PVE request(s)")
-    for label, series in (("default page", warm), ("all: true", full)):
+    for label, series in (("default page", warm), ("default page, HOMEPORT_MCP_DIRECT_READS=0", sdk_path),
+                          ("all: true", full)):
         times = [s[0] for s in series]
         print(f"warm {label}: p50 {p50(times):.1f} ms (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}), "
               f"{series[-1][1]} bytes, PVE requests per call {statistics.median(s[2] for s in series):.0f}")
     print(f"SDK floor (trivial tool over stdio): p50 {p50(floor):.2f} ms")
+    ours, bare = figures["client"]
+    print(f"GET /cluster/resources in process: homeport's PVE client p50 {p50(ours):.2f} ms, bare http.client + "
+          f"json p50 {p50(bare):.2f} ms")
     n = f"{guests} guests"
     report(f"discover-proxmox-resources warm p50, stdio, {n}", p50([s[0] for s in warm]), "ms", None)
+    report(f"discover-proxmox-resources warm p50, stdio, through the SDK's pipeline, {n}",
+           p50([s[0] for s in sdk_path]), "ms", None)
     report(f"discover-proxmox-resources answer, default page, {n}", warm[-1][1] / 1024, "KB", None)
     report(f"discover-proxmox-resources warm p50, all: true, {n}", p50([s[0] for s in full]), "ms", None)
     report(f"discover-proxmox-resources answer, all: true, {n}", full[-1][1] / 1024, "KB", None)
     report("MCP SDK floor round trip p50, stdio", p50(floor), "ms", None)
+    report(f"PVE GET /cluster/resources p50, homeport's client, {n}", p50(ours), "ms", None)
+    report(f"PVE GET /cluster/resources p50, bare http.client, {n}", p50(bare), "ms", None)
     note("proxmox_mcp_read.py: the bar is the fastest peer's warm p50 in the same run (shared/peers-bench/)")
 
 

@@ -2,7 +2,7 @@
 
 Starts fakepve over HTTPS (tests/backends/pve.py: own certificate, API token), adds 200 QEMU guests
 spread over pve1-3 carrying homeport's ownership tags and disk marker, then measures with the real
-provider (proxmoxer over TLS, homeport's SQLite provider state):
+provider (its standard-library HTTPS client over TLS, homeport's SQLite provider state):
   1. a cold cycle: listing + one config read per owned guest + the GPU (PCI, mapping) cache fill,
   2. no-op cycles: what the reconciler pays every interval (target: 1 call),
   3. a cycle after one guest was resized out of band (target: 2 calls: listing + its config).

@@ -46,8 +46,7 @@ class Output(ToolOutput):
     counts: dict[str, dict[str, int]] = Field(default_factory=dict)
     discovered_resources: list[dict[str, Any]] = Field(default_factory=list, description="This page's guests")
     new_resources_found: list[dict[str, Any]] = Field(
-        default_factory=list, description="This page's guests not managed by this lab: provider, vmid, name (their "
-                                          "other fields are under discovered_resources)")
+        default_factory=list, description="This page's guests not managed by this lab (provider, vmid, name)")
     next_cursor: str | None = None
     missing_resources: list[str] = Field(default_factory=list, description="Recorded instances not found live")
     state_deviations: list[dict[str, Any]] = Field(default_factory=list)

@@ -31,7 +31,7 @@ SERVERS = {"uvicorn", "starlette", "fastapi", "mcp", "sse_starlette", "apschedul
 MIGRATIONS = {"alembic", "mako"}
 CLIENTS = {"httpx", "jwt", "cryptography"}
 PROVIDER_SDKS = {
-    "kubernetes", "docker", "boto3", "botocore", "azure", "pyVmomi", "proxmoxer", "pylxd", "ansible_runner",
+    "kubernetes", "docker", "boto3", "botocore", "azure", "pyVmomi", "pylxd", "ansible_runner",
 }
 DOORS = ("reconciler.web", "reconciler.daemon", "reconciler.identity", "mcp_server")
 

@@ -1,9 +1,10 @@
 """Keep-alive HTTPS connections to one PVE host, on the standard library alone.
 
 The PVE API is plain JSON over HTTPS, so homeport speaks it with `http.client` instead of an SDK: a warm
-`GET /cluster/resources` of 200 guests costs 2.0-2.7 ms here against 3.6-4.8 ms through proxmoxer and
-requests (bench/pve_client.py), most of it requests' per-call work (environment proxy lookups, hooks,
-cookie merging) that a client talking to one host does not need.
+`GET /cluster/resources` of 220 guests on fakepve cost 2.0-2.7 ms this way against 3.6-4.8 ms through
+proxmoxer 2.3 and requests 2.32 (measured side by side on 2026-12-07 before proxmoxer was dropped; most of
+the difference is requests' per-call work: environment proxy lookups, hooks, cookie merging, which a client
+of one host does not need). bench/proxmox_mcp_read.py prints this client beside a bare http.client.
 
 A small pool keeps idle connections, so calls from several threads (the MCP server's tools, the daemon)
 each get a connection of their own. A pooled connection the server has closed (PVE's keep-alive timeout) is
