@@ -124,6 +124,24 @@ def nodes_from_listing(provider: str, items: list[dict[str, Any]]) -> list[NodeF
     maxcpu/maxmem of every guest on it (managed or not, running or not; templates excluded); usage is
     cpu x maxcpu and mem; storage per pool that holds guest disks (images or rootdir). Sums are made in plain
     dicts and each node's model is built once (this runs on every observe)."""
+    nodes = _listing_nodes(provider, items, None)
+    assert nodes is not None  # only an allocation taken from earlier nodes can be missing
+    return nodes
+
+
+def nodes_with_allocation(
+    provider: str, items: list[dict[str, Any]], allocation_from: list[NodeFacts]
+) -> list[NodeFacts] | None:
+    """Pure: nodes_from_listing for a listing whose guests are those of the listing allocation_from was built
+    from (observe.guests_key equal): its allocation is taken as it was instead of summing the guests again;
+    capacity, status, usage and storage are read anew. None when a node is new to allocation_from."""
+    return _listing_nodes(provider, items, allocation_from)
+
+
+def _listing_nodes(
+    provider: str, items: list[dict[str, Any]], allocation_from: list[NodeFacts] | None
+) -> list[NodeFacts] | None:
+    before = {n.name: n for n in allocation_from} if allocation_from is not None else None
     nodes: dict[str, dict[str, Any]] = {}
     for item in items:
         if item.get("type") != "node":
@@ -140,17 +158,28 @@ def nodes_from_listing(provider: str, items: list[dict[str, Any]]) -> list[NodeF
             "cpu_allocated": 0.0, "memory_allocated_gb": 0.0, "guests": 0,
             "storage_gb": 0.0, "storage_used_gb": 0.0, "storage": [],
         }
+        if before is not None:
+            old = before.get(item["node"])
+            if old is None:
+                return None
+            nodes[item["node"]].update(cpu_allocated=old.cpu_allocated, memory_allocated_gb=old.memory_allocated_gb,
+                                       guests=old.guests)
     for item in items:
+        kind = item.get("type")
+        if kind != "storage" and (before is not None or kind not in ("qemu", "lxc")):
+            continue
         node = nodes.get(item.get("node", ""))
         if node is None:
             continue
-        kind = item.get("type")
-        if kind in ("qemu", "lxc") and not item.get("template"):
-            node["cpu_allocated"] += float(item.get("maxcpu") or 0)
-            node["memory_allocated_gb"] = round(node["memory_allocated_gb"] + int(item.get("maxmem") or 0) / GIB, 3)
-            node["guests"] += 1
+        if kind != "storage":
+            if not item.get("template"):
+                node["cpu_allocated"] += float(item.get("maxcpu") or 0)
+                node["memory_allocated_gb"] = round(node["memory_allocated_gb"] + int(item.get("maxmem") or 0) / GIB,
+                                                    3)
+                node["guests"] += 1
+            continue
         content = str(item.get("content") or "")
-        if kind == "storage" and ("images" in content or "rootdir" in content):
+        if "images" in content or "rootdir" in content:
             total, used = int(item.get("maxdisk") or 0) / GIB, int(item.get("disk") or 0) / GIB
             node["storage_gb"] = round(node["storage_gb"] + total, 3)
             node["storage_used_gb"] = round(node["storage_used_gb"] + used, 3)

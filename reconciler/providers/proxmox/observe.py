@@ -20,7 +20,12 @@ from reconciler.models.inventory import Inventory, NodeFacts, ObservedResource
 from reconciler.providers.base import ProviderState
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.proxmox.client import PveClient
-from reconciler.providers.proxmox.facts import cheap_fields, fields_from_config, nodes_from_listing
+from reconciler.providers.proxmox.facts import (
+    cheap_fields,
+    fields_from_config,
+    nodes_from_listing,
+    nodes_with_allocation,
+)
 from reconciler.providers.proxmox.fields import ownership
 from reconciler.providers.proxmox.gpus import GpuCache, node_gpus
 
@@ -156,9 +161,12 @@ class Observer:
         return inventory
 
     def _nodes_again(self, items: list[dict[str, Any]], previous: Inventory) -> list[NodeFacts] | None:
-        """The nodes from this listing with the GPUs the previous inventory found; None when a node's GPUs
-        are unknown (a node that came online since): then the caller observes in full."""
-        nodes = nodes_from_listing(self.provider, items)
+        """The nodes from this listing (whose guests are the previous inventory's: their allocation is kept) with
+        the GPUs the previous inventory found; None when a node is new or its GPUs are unknown (a node that came
+        online since): then the caller observes in full."""
+        nodes = nodes_with_allocation(self.provider, items, previous.nodes)
+        if nodes is None:
+            return None
         before = {n.name: n for n in previous.nodes}
         for node in nodes:
             old = before.get(node.name)

@@ -27,3 +27,21 @@ def test_nodes_from_a_recorded_listing(name: str) -> None:
            node.cpu_used)
     assert got == EXPECTED[name]
     assert [(s.name, s.total_gb, s.free_gb) for s in node.storage] == [("local-lvm", 100, 100)]
+
+
+def test_nodes_with_allocation_kept_equal_a_full_count_when_only_usage_moved() -> None:
+    """A later listing of the same guests with other usage (node and guest counters, storage use): the nodes built
+    with the earlier allocation are the nodes a full count builds; a node the earlier listing lacked: None."""
+    from reconciler.providers.proxmox.facts import nodes_with_allocation
+
+    later = [dict(item) for item in LISTING]
+    for item in later:
+        if item.get("type") in ("node", "qemu", "lxc"):
+            item.update(cpu=0.37, mem=1234567890 if item.get("type") == "node" else 4096)
+        if item.get("type") == "storage":
+            item["disk"] = 5 * 1024**3
+    earlier = nodes_from_listing("pve", LISTING)
+    kept = nodes_with_allocation("pve", later, earlier)
+    assert kept == nodes_from_listing("pve", later)
+    assert kept != earlier  # usage did move
+    assert nodes_with_allocation("pve", later, [n for n in earlier if n.name != "pve2"]) is None
