@@ -36,6 +36,7 @@ from mcp_types import methods as surface
 from mcp_types._types import SERVER_INFO_META_KEY
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from mcp_server.caller import direct_client
 
@@ -57,7 +58,7 @@ def _request_id(message: dict[str, Any]) -> int | str | None:
 class DirectReads:
     """Takes read-only `tools/call` requests off the wire and answers them (see the module's docstring)."""
 
-    def __init__(self, server: MCPServer[Any], tools: set[str], write: Callable[[str], Awaitable[int]]) -> None:
+    def __init__(self, server: MCPServer[Any], tools: set[str], write: Callable[[bytes], Awaitable[int]]) -> None:
         self.server = server
         self.tools = set(tools) if "tools/call" not in server._lowlevel_server.cache_hints else set()
         self.write = write
@@ -136,10 +137,9 @@ class DirectReads:
         except Exception as exc:  # as MCPServer answers a failed tool: its message, as an error result
             error = CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
             response = {"result": self.shape(version, error)}
-        line = json.dumps({"jsonrpc": "2.0", "id": request_id, **response}, separators=(",", ":"),
-                          ensure_ascii=False)
+        line = to_json({"jsonrpc": "2.0", "id": request_id, **response}) + b"\n"
         with contextlib.suppress(OSError):  # the client went away
-            await self.write(line + "\n")
+            await self.write(line)
 
     def shape(self, version: str, result: Any) -> dict[str, Any]:
         """result as the SDK's runner puts it on the wire for version (its _serialize for tools/call)."""

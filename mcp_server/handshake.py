@@ -165,18 +165,18 @@ class WireOutput:
         self._answered = answered
         self._lock: Any = None
 
-    async def write(self, text: str) -> int:
+    async def write(self, text: str | bytes) -> int:
         """Write one message line (each writer writes a message with its newline in one call; while the pipe is
-        full, other writers wait, so lines never interleave)."""
+        full, other writers wait, so lines never interleave). Bytes are UTF-8 already (mcp_server/direct_reads.py)."""
         import anyio
 
-        if self._answered is not None and self._is_answer(text):
+        if isinstance(text, str) and self._answered is not None and self._is_answer(text):
             self._answered = None
             return len(text)
         if self._lock is None:
             self._lock = anyio.Lock()
         async with self._lock:
-            view = memoryview(text.encode("utf-8"))
+            view = memoryview(text if isinstance(text, bytes) else text.encode("utf-8"))
             while view:
                 try:
                     view = view[os.write(self._fd, view):]

@@ -133,7 +133,7 @@ def test_what_is_taken_and_what_is_left_to_the_sdk(module_lab: Path) -> None:
                                         local=Caller(actor="t", scopes=frozenset({"read", "propose"})))
     written: list[dict[str, Any]] = []
 
-    async def write(text: str) -> int:
+    async def write(text: bytes) -> int:
         written.append(json.loads(text))
         return len(text)
 
