@@ -73,26 +73,33 @@ class DirectReads:
             return False
         try:
             message = json.loads(line)
-        except ValueError:
-            return False
-        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-            return False
-        method, params = message.get("method"), message.get("params")
-        if method == "tools/call" and isinstance(params, dict):
-            return self._call(message, params)
-        self._follow(method, params, message)
+            if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+                return False
+            method, params = message.get("method"), message.get("params")
+            if method == "tools/call" and isinstance(params, dict):
+                return self._call(message, params)
+            self._follow(method, params, message)
+        except Exception:  # whatever the line holds, the SDK reads it and answers as it does
+            log.debug("left to the SDK: a line direct reads could not follow", exc_info=True)
         return False
 
     def _follow(self, method: Any, params: Any, message: dict[str, Any]) -> None:
         """Track the handshake (its protocol version, the client's name) and cancellations."""
         if method == "initialize" and isinstance(params, dict) and "id" in message:
             asked, client = params.get("protocolVersion"), params.get("clientInfo")
-            self._asked = asked if asked in HANDSHAKE_PROTOCOL_VERSIONS else None
+            self._asked = None
+            if asked in HANDSHAKE_PROTOCOL_VERSIONS:
+                try:  # an initialize the SDK refuses opens no session here either
+                    surface.validate_client_request("initialize", str(asked), params)
+                    self._asked = str(asked)
+                except (ValidationError, KeyError, ValueError):
+                    pass
             self._client = client.get("name") if isinstance(client, dict) else None
         elif method == "notifications/initialized":
             self.version = self._asked
         elif method == "notifications/cancelled" and isinstance(params, dict):
-            task = self._inflight.pop(params.get("requestId"), None)  # type: ignore[arg-type]
+            request_id = params.get("requestId")
+            task = self._inflight.pop(request_id, None) if isinstance(request_id, int | str) else None
             if task is not None:
                 task.cancel()
 

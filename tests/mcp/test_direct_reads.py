@@ -145,7 +145,9 @@ def test_what_is_taken_and_what_is_left_to_the_sdk(module_lab: Path) -> None:
         version = "2025-11-25"
         initialize, initialized = opening(version)
         read = call(version, 1, "query-resource-pools", {})
-        taken = [direct.take(line(read)),  # before the handshake: the SDK's
+        refused = {**initialize, "params": {"protocolVersion": version, "capabilities": {}}}  # no clientInfo
+        taken = [direct.take(line(refused)), direct.take(line(initialized)),
+                 direct.take(line(read)),  # after an initialize the SDK refuses: the SDK's
                  direct.take(line(initialize)), direct.take(line(initialized)),
                  direct.take(line(read)),
                  direct.take(line({**read, "id": 1})),  # the same id while in flight
@@ -155,6 +157,8 @@ def test_what_is_taken_and_what_is_left_to_the_sdk(module_lab: Path) -> None:
                  direct.take(line(call(version, True, "query-resource-pools", {}))),  # a bool is no request id
                  direct.take(line(call(version, 4, "query-resource-pools", {}))),
                  direct.take(line({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                   "params": {"requestId": [4], "reason": "not an id"}})),
+                 direct.take(line({"jsonrpc": "2.0", "method": "notifications/cancelled",
                                    "params": {"requestId": 4, "reason": "changed my mind"}}))]
         await direct.drain()
         return taken
@@ -163,7 +167,7 @@ def test_what_is_taken_and_what_is_left_to_the_sdk(module_lab: Path) -> None:
         taken = anyio.run(run)
     finally:
         loader.close()
-    assert taken == [False, False, False, True, False, False, False, False, False, True, False]
+    assert taken == [False] * 5 + [True, False, False, False, False, False, True, False, False]
     assert [m["id"] for m in written] == [1]  # 4 was cancelled before it ran: no answer, as the SDK does
     assert written[0]["result"]["isError"] is False and "pools" in written[0]["result"]["structuredContent"]
     assert loader.read_only >= {"query-resource-pools", "get-deployment-status", "discover-proxmox-resources"}
