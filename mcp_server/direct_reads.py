@@ -127,8 +127,12 @@ class DirectReads:
             return False  # the SDK answers with its own error
         task = asyncio.get_running_loop().create_task(self._answer(request_id, str(name), arguments, version, client))
         self._inflight[request_id] = task
-        task.add_done_callback(lambda _t: self._inflight.pop(request_id, None))
+        task.add_done_callback(lambda done: self._done(request_id, done))
         return True
+
+    def _done(self, request_id: int | str, task: asyncio.Task[None]) -> None:
+        if self._inflight.get(request_id) is task:  # a cancelled call's id may already name a newer call
+            del self._inflight[request_id]
 
     async def _answer(self, request_id: int | str, name: str, arguments: dict[str, Any], version: str,
                       client: str | None) -> None:

@@ -7,6 +7,7 @@ module's choice of what it takes is checked line by line, with cancellation.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -160,6 +161,10 @@ def test_what_is_taken_and_what_is_left_to_the_sdk(module_lab: Path) -> None:
                                    "params": {"requestId": [4], "reason": "not an id"}})),
                  direct.take(line({"jsonrpc": "2.0", "method": "notifications/cancelled",
                                    "params": {"requestId": 4, "reason": "changed my mind"}}))]
+        again = call(version, 4, "get-deployment-status", {"instance_name": "web-frontend"})
+        taken.append(direct.take(line(again)))  # a cancelled call's id may be used again at once
+        await asyncio.sleep(0.05)  # the cancelled call ends: it must not forget the newer call of its id
+        taken.append(direct.take(line(again)))  # still in flight: the SDK's to refuse
         await direct.drain()
         return taken
 
@@ -167,9 +172,11 @@ def test_what_is_taken_and_what_is_left_to_the_sdk(module_lab: Path) -> None:
         taken = anyio.run(run)
     finally:
         loader.close()
-    assert taken == [False] * 5 + [True, False, False, False, False, False, True, False, False]
-    assert [m["id"] for m in written] == [1]  # 4 was cancelled before it ran: no answer, as the SDK does
+    assert taken == [False] * 5 + [True, False, False, False, False, False, True, False, False, True, False]
+    # The first call 4 was cancelled before it ran: no answer for it, as the SDK does; the second one is answered.
+    assert [m["id"] for m in written] == [1, 4]
     assert written[0]["result"]["isError"] is False and "pools" in written[0]["result"]["structuredContent"]
+    assert written[1]["result"]["structuredContent"]["status"] == "running"
     assert loader.read_only >= {"query-resource-pools", "get-deployment-status", "discover-proxmox-resources"}
     assert not loader.read_only & {"deploy-with-intelligence", "approve-proposal", "update-resource-dimensions"}
 
