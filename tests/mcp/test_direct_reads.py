@@ -156,14 +156,16 @@ def test_what_is_taken_and_what_is_left_to_the_sdk(module_lab: Path) -> None:
                  direct.take(line({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})),
                  direct.take("not json\n"),
                  direct.take(line(call(version, True, "query-resource-pools", {}))),  # a bool is no request id
-                 direct.take(line(call(version, 4, "query-resource-pools", {}))),
-                 direct.take(line({"jsonrpc": "2.0", "method": "notifications/cancelled",
-                                   "params": {"requestId": [4], "reason": "not an id"}})),
-                 direct.take(line({"jsonrpc": "2.0", "method": "notifications/cancelled",
-                                   "params": {"requestId": 4, "reason": "changed my mind"}}))]
+                 direct.take(line(call(version, 4, "query-resource-pools", {})))]
+        cancelled = direct._inflight[4]
+        taken += [direct.take(line({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                    "params": {"requestId": [4], "reason": "not an id"}})),
+                  direct.take(line({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                    "params": {"requestId": 4, "reason": "changed my mind"}}))]
         again = call(version, 4, "get-deployment-status", {"instance_name": "web-frontend"})
         taken.append(direct.take(line(again)))  # a cancelled call's id may be used again at once
-        await asyncio.sleep(0.05)  # the cancelled call ends: it must not forget the newer call of its id
+        await asyncio.wait([cancelled])  # it ends (its own callback first): the newer call of its id stays known
+        assert cancelled.cancelled() and 4 in direct._inflight
         taken.append(direct.take(line(again)))  # still in flight: the SDK's to refuse
         await direct.drain()
         return taken
