@@ -196,9 +196,8 @@ class PveClient:
         return api_data(answer.body)
 
     def _auth_headers(self, method: str) -> dict[str, str]:
-        c = self._creds
-        if c.token_name:
-            return {"Authorization": f"PVEAPIToken={c.user}!{c.token_name}={c.token_value}"}
+        if self.is_token:
+            return {"Authorization": f"PVEAPIToken={self.user}={self._creds.token_value}"}
         ticket, csrf = self._login()
         headers = {"Cookie": f"PVEAuthCookie={ticket}"}
         if method != "GET":

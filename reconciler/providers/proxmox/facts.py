@@ -165,21 +165,16 @@ def _listing_nodes(
             nodes[item["node"]].update(cpu_allocated=old.cpu_allocated, memory_allocated_gb=old.memory_allocated_gb,
                                        guests=old.guests)
     for item in items:
-        kind = item.get("type")
-        if kind != "storage" and (before is not None or kind not in ("qemu", "lxc")):
-            continue
         node = nodes.get(item.get("node", ""))
         if node is None:
             continue
-        if kind != "storage":
-            if not item.get("template"):
-                node["cpu_allocated"] += float(item.get("maxcpu") or 0)
-                node["memory_allocated_gb"] = round(node["memory_allocated_gb"] + int(item.get("maxmem") or 0) / GIB,
-                                                    3)
-                node["guests"] += 1
-            continue
+        kind = item.get("type")
+        if kind in ("qemu", "lxc") and before is None and not item.get("template"):
+            node["cpu_allocated"] += float(item.get("maxcpu") or 0)
+            node["memory_allocated_gb"] = round(node["memory_allocated_gb"] + int(item.get("maxmem") or 0) / GIB, 3)
+            node["guests"] += 1
         content = str(item.get("content") or "")
-        if "images" in content or "rootdir" in content:
+        if kind == "storage" and ("images" in content or "rootdir" in content):
             total, used = int(item.get("maxdisk") or 0) / GIB, int(item.get("disk") or 0) / GIB
             node["storage_gb"] = round(node["storage_gb"] + total, 3)
             node["storage_used_gb"] = round(node["storage_used_gb"] + used, 3)
